@@ -1,0 +1,268 @@
+"""What the analyser has learned about the schema from the statements it has read so far.
+
+Statements are judged in order, and each one teaches the next: a table created earlier in the same
+schema is new (older code cannot use it, so anything done to it is harmless), a column's previous
+type tells a widening from a narrowing, an index's uniqueness decides whether dropping it matters.
+Knowledge only ever comes from statements; nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from timescape.analysis._names import bare_table, column_name, ident, table_name
+from timescape.analysis._types import ColumnInfo, column_info
+
+__all__ = ["IndexInfo", "Known", "constraint_kind"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """An index the analyser saw created.
+
+    Attributes:
+        table: Key of the indexed table.
+        is_unique: Whether it enforces uniqueness.
+    """
+
+    table: str
+    is_unique: bool
+
+
+@dataclass(slots=True)
+class _Table:
+    is_new: bool
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+
+
+def constraint_kind(node: Any) -> tuple[str, str]:
+    """Return the name and kind of a table constraint node.
+
+    Args:
+        node: An item of an ``ADD CONSTRAINT`` action or of a CREATE TABLE body.
+
+    Returns:
+        ``(name, kind)``; kind is one of ``"primary key"``, ``"foreign key"``, ``"unique"``,
+        ``"check"``, ``"exclude"``, ``"index"`` or ``""`` when unrecognised; name may be ``""``.
+    """
+    from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
+
+    name = ""
+    if isinstance(node, exp.Constraint):
+        name = ident(node.this)
+        inner = node.expressions
+        node = inner[0] if len(inner) == 1 else None
+    if isinstance(node, exp.PrimaryKey | exp.PrimaryKeyColumnConstraint):
+        return name, "primary key"
+    if isinstance(node, exp.ForeignKey):
+        return name, "foreign key"
+    if isinstance(node, exp.CheckColumnConstraint):
+        return name, "check"
+    if isinstance(node, exp.ExcludeColumnConstraint):
+        return name, "exclude"
+    if isinstance(node, exp.UniqueColumnConstraint):
+        schema = node.this
+        if not name and isinstance(schema, exp.Schema):
+            name = ident(schema.this)
+        return name, "unique"
+    if isinstance(node, exp.IndexColumnConstraint):
+        return name or ident(node.this), "index"
+    return name, ""
+
+
+class Known:
+    """Tables, columns, indexes and constraints seen so far in one run of the analyser."""
+
+    __slots__ = ("_dropped", "_given_new", "_tables", "_views", "constraints", "dialect", "indexes")
+
+    def __init__(self, dialect: str, *, new_tables: Collection[str] = ()) -> None:
+        """Start with nothing known.
+
+        Args:
+            dialect: A canonical Timescape dialect name.
+            new_tables: Tables the caller says were created earlier in the same schema.
+        """
+        self.dialect = dialect
+        self._tables: dict[str, _Table] = {}
+        self._views: dict[str, bool] = {}
+        self._dropped: set[str] = set()
+        self._given_new = {bare_table(t.casefold(), dialect) for t in new_tables}
+        self.indexes: dict[str, IndexInfo] = {}
+        self.constraints: dict[str, str] = {}
+
+    def key(self, name: str) -> str:
+        """Return the key a table is known by (its name without the default schema)."""
+        return bare_table(name, self.dialect)
+
+    def is_new(self, table: str) -> bool:
+        """Return whether ``table`` was created earlier in this schema (so no older code uses it)."""
+        key = self.key(table)
+        entry = self._tables.get(key)
+        if entry is not None:
+            return entry.is_new
+        return key.casefold() in self._given_new and key not in self._dropped
+
+    def is_new_view(self, view: str) -> bool:
+        """Return whether ``view`` was created earlier in this schema."""
+        return self._views.get(self.key(view), False)
+
+    def was_dropped(self, table: str) -> bool:
+        """Return whether an existing ``table`` was dropped earlier in this run."""
+        return self.key(table) in self._dropped
+
+    def column(self, table: str, column: str) -> ColumnInfo | None:
+        """Return what is known about ``table.column``, or None."""
+        entry = self._tables.get(self.key(table))
+        return entry.columns.get(column) if entry is not None else None
+
+    def settle(self) -> None:
+        """Mark everything learned so far as existing: it came from already-applied statements."""
+        for entry in self._tables.values():
+            entry.is_new = False
+        self._views = dict.fromkeys(self._views, False)
+        self._dropped.clear()
+
+    def rename_table(self, old: str, new: str) -> None:
+        """Record that table ``old`` is now called ``new``."""
+        old_key, new_key = self.key(old), self.key(new)
+        entry = self._tables.pop(old_key, None) or _Table(is_new=self.is_new(old))
+        if not entry.is_new:
+            self._dropped.add(old_key)
+        entry.is_new = entry.is_new and new_key not in self._dropped
+        self._dropped.discard(new_key)
+        self._tables[new_key] = entry
+        for name, info in list(self.indexes.items()):
+            if info.table == old_key:
+                self.indexes[name] = replace(info, table=new_key)
+
+    def learn(self, tree: Any) -> None:
+        """Update what is known from one parsed statement.
+
+        Args:
+            tree: A sqlglot expression; statements that teach nothing are ignored.
+        """
+        from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
+
+        if isinstance(tree, exp.Create):
+            self._learn_create(tree)
+        elif isinstance(tree, exp.Drop):
+            kind = str(tree.args.get("kind") or "").upper()
+            for target in tree.args.get("tables") or []:
+                name = table_name(target)
+                if kind == "TABLE":
+                    self._drop_table(name)
+                elif kind == "VIEW":
+                    self._views.pop(self.key(name), None)
+                elif kind == "INDEX":
+                    self.indexes.pop(name.rsplit(".", 1)[-1], None)
+        elif isinstance(tree, exp.Alter) and str(tree.args.get("kind") or "").upper() == "TABLE":
+            table = table_name(tree.this)
+            for action in tree.args.get("actions") or []:
+                self._learn_action(table, action)
+
+    def _entry(self, table: str) -> _Table:
+        key = self.key(table)
+        entry = self._tables.get(key)
+        if entry is None:
+            entry = self._tables[key] = _Table(is_new=self.is_new(table))
+        return entry
+
+    def _drop_table(self, name: str) -> None:
+        key = self.key(name)
+        entry = self._tables.pop(key, None)
+        if entry is None or not entry.is_new:
+            self._dropped.add(key)
+        self._given_new.discard(key.casefold())
+        for index, info in list(self.indexes.items()):
+            if info.table == key:
+                del self.indexes[index]
+
+    def _learn_create(self, tree: Any) -> None:
+        from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
+
+        kind = str(tree.args.get("kind") or "").upper()
+        target = tree.this
+        if kind == "INDEX" and isinstance(target, exp.Index):
+            table = self.key(table_name(target.args.get("table")))
+            unique = bool(tree.args.get("unique"))
+            self.indexes[ident(target.this)] = IndexInfo(table, is_unique=unique)
+            return
+        if kind == "VIEW":
+            name = self.key(table_name(target))
+            if not tree.args.get("exists") and not tree.args.get("replace"):
+                self._views[name] = True
+            return
+        if kind != "TABLE":
+            return
+        schema = target if isinstance(target, exp.Schema) else None
+        name = table_name(schema.this if schema is not None else target)
+        key = self.key(name)
+        if key in self._tables:
+            return
+        is_new = not tree.args.get("exists") and key not in self._dropped and not tree.args.get(
+            "replace"
+        )
+        self._dropped.discard(key)
+        entry = self._tables[key] = _Table(is_new=is_new)
+        for item in schema.expressions if schema is not None else []:
+            if isinstance(item, exp.ColumnDef):
+                entry.columns[ident(item.this)] = column_info(item, self.dialect)
+            else:
+                self._learn_constraint(key, item)
+
+    def _learn_constraint(self, table_key: str, node: Any) -> None:
+        name, kind = constraint_kind(node)
+        if not name or not kind:
+            return
+        self.constraints[name] = kind
+        if kind in {"unique", "primary key", "index"}:
+            self.indexes[name] = IndexInfo(table_key, is_unique=kind != "index")
+
+    def _learn_action(self, table: str, action: Any) -> None:
+        from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
+
+        entry = self._entry(table)
+        if isinstance(action, exp.ColumnDef):
+            entry.columns[ident(action.this)] = column_info(action, self.dialect)
+        elif isinstance(action, exp.Drop):
+            kind = str(action.args.get("kind") or "").upper()
+            for target in action.args.get("tables") or []:
+                if kind == "COLUMN":
+                    entry.columns.pop(column_name(target), None)
+                else:
+                    self.indexes.pop(table_name(target), None)
+                    self.constraints.pop(table_name(target), None)
+        elif isinstance(action, exp.AlterColumn):
+            self._learn_alter_column(entry, action)
+        elif isinstance(action, exp.RenameColumn):
+            old, new = column_name(action.this), column_name(action.args["to"])
+            if old in entry.columns:
+                entry.columns[new] = entry.columns.pop(old)
+        elif isinstance(action, exp.AlterRename):
+            self.rename_table(table, table_name(action.this))
+        elif isinstance(action, exp.ModifyColumn):
+            definition = action.this
+            entry.columns.pop(ident(action.args.get("rename_from")), None)
+            entry.columns[ident(definition.this)] = column_info(definition, self.dialect)
+        elif isinstance(action, exp.AddConstraint):
+            for node in action.expressions:
+                self._learn_constraint(self.key(table), node)
+
+    def _learn_alter_column(self, entry: _Table, action: Any) -> None:
+        name = ident(action.this)
+        info = entry.columns.get(name)
+        if info is None:
+            return
+        if action.args.get("dtype") is not None:
+            info = replace(info, dtype=action.args["dtype"])
+        if action.args.get("allow_null") is False:
+            info = replace(info, is_not_null=True)
+        elif action.args.get("allow_null"):
+            info = replace(info, is_not_null=False)
+        elif action.args.get("drop"):
+            info = replace(info, has_default=info.is_generated)
+        elif action.args.get("default") is not None:
+            info = replace(info, has_default=True)
+        entry.columns[name] = info

@@ -1,0 +1,618 @@
+"""Execute a :class:`~timescape.model.plan.Plan`: the transaction discipline of each database.
+
+- Transactional DDL (PostgreSQL, SQLite): each applied schema is one transaction holding its steps
+  and its state row; a deactivation is one transaction holding every rollback and the version flag,
+  so a failed rollback leaves everything as it was. A failure is recorded afterwards in a
+  separate transaction.
+- Otherwise (MySQL/MariaDB, or a schema declared ``transactional = false``): each step is marked
+  started before it runs and done after, so a crash leaves evidence of exactly which step was in
+  flight. A step whose outcome cannot be known becomes ``uncertain``; Timescape never guesses.
+
+A run marker committed before the first change lets the next run (or ``verify``) report a run that
+died before recording its outcome as *interrupted*.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from timescape._faults import fault_point
+from timescape.errors import (
+    MigrationError,
+    MigrationTimeoutError,
+    TimescapeError,
+)
+from timescape.model.catalog import Catalog
+from timescape.model.plan import ActionKind, Plan, PlannedStatement, PlannedStep, SchemaAction
+from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
+from timescape.store.base import Backend, ErrorKind
+from timescape.store.state import RunMarker, StateStore, now
+
+__all__ = ["Executor", "MigrationConnection", "SchemaOutcome"]
+
+Emit = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaOutcome:
+    """What happened to one schema during a run.
+
+    Attributes:
+        schema: Schema name.
+        kind: The action (apply, rollback, contract, uncontract).
+        status: The resulting status (``applied``, ``rolled_back``, ``failed``, ``uncertain``).
+        steps_run: Steps executed in this run.
+        duration_ms: Wall time of the action.
+        error: The error message when it failed.
+    """
+
+    schema: str
+    kind: ActionKind
+    status: str
+    steps_run: int
+    duration_ms: int
+    error: str | None = None
+
+
+class MigrationConnection:
+    """What a Python migration step receives: statements go through Timescape's choke point."""
+
+    def __init__(self, backend: Backend) -> None:
+        """Wrap the backend."""
+        self._backend = backend
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite``, ``postgresql`` or ``mysql``."""
+        return self._backend.dialect
+
+    @property
+    def raw(self) -> Any:
+        """The driver connection, for what ``execute``/``query`` cannot express."""
+        return self._backend.raw_connection
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> int:
+        """Run one statement (``?`` placeholders when ``params`` are given); return the row count."""
+        return self._backend.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run a query (``?`` placeholders) and return its rows."""
+        return self._backend.query(sql, params)
+
+
+class _StepFailure(Exception):
+    """Internal: a step failed; carries what is known about how far it got."""
+
+    def __init__(
+        self,
+        error: TimescapeError,
+        *,
+        step: int,
+        statements_done: int,
+        uncertain: bool = False,
+    ) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.step = step
+        self.statements_done = statements_done
+        self.uncertain = uncertain
+
+
+class Executor:
+    """Runs plans for one backend and state store. Call only while holding the Timescape lock."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        store: StateStore,
+        *,
+        actor: str,
+        migration_timeout: float,
+        emit: Emit,
+    ) -> None:
+        """Bind the executor.
+
+        Args:
+            backend: The connected backend (lock held).
+            store: The state store on that backend.
+            actor: Who runs it, for the event log.
+            migration_timeout: Per-schema budget in seconds.
+            emit: Called with ``(callback_name, payload)`` after each committed outcome.
+        """
+        self.backend = backend
+        self.store = store
+        self.actor = actor
+        self.migration_timeout = migration_timeout
+        self.emit = emit
+        self._rows: dict[str, SchemaState] = {}
+        self._written: set[str] = set()
+
+    # -- entry point --------------------------------------------------------------------------
+
+    def run(self, plan: Plan, catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaOutcome]:
+        """Execute ``plan``; return the outcomes, or raise the first failure after recording it.
+
+        Args:
+            plan: The plan, made under the lock from ``snapshot``.
+            catalog: The definitions the plan came from.
+            snapshot: The state the plan was made from.
+
+        Returns:
+            One outcome per action.
+
+        Raises:
+            MigrationError: A step failed or timed out (recorded in the state tables first).
+            TimescapeError: A state write failed.
+        """
+        self._rows = dict(snapshot.schemas)
+        self._written = set()
+        marker = RunMarker(
+            operation=plan.operation,
+            target=plan.target,
+            schemas=tuple(a.name for a in plan.actions),
+            started_at=now(),
+            actor=self.actor,
+        )
+        stepwise = (not self.backend.transactional_ddl) or any(
+            not a.schema.transactional for a in plan.actions
+        )
+        self._begin()
+        self.store.sync_versions(catalog, snapshot)
+        self.store.set_run_marker(marker)
+        if stepwise and plan.deactivate:
+            # Without transactional DDL a deactivation cannot be atomic: take the version out of
+            # service first, so no request is routed to it while its schema is half rolled back.
+            self._finish_versions(plan, activate=False)
+        self.store.bump_generation()
+        self._commit()
+        fault_point("after_run_marker")
+        if stepwise:
+            return self._run_stepwise(plan)
+        return self._run_transactional(plan)
+
+    # -- transactional path -------------------------------------------------------------------
+
+    def _run_transactional(self, plan: Plan) -> list[SchemaOutcome]:
+        units: list[list[SchemaAction]]
+        if plan.operation in ("deactivate", "rollback"):
+            units = [list(plan.actions)]
+        else:
+            units = [[a] for a in plan.actions] or [[]]
+        outcomes: list[SchemaOutcome] = []
+        for i, unit in enumerate(units):
+            final = i == len(units) - 1
+            outcomes.extend(self._run_unit(plan, unit, final=final))
+        return outcomes
+
+    def _run_unit(
+        self, plan: Plan, unit: list[SchemaAction], *, final: bool
+    ) -> list[SchemaOutcome]:
+        pending: list[tuple[SchemaOutcome, dict[str, Any]]] = []
+        current: SchemaAction | None = None
+        started = time.monotonic()
+        self._begin()
+        try:
+            for action in unit:
+                current = action
+                started = time.monotonic()
+                fault_point(f"before_schema:{action.name}")
+                for step in action.steps:
+                    self._run_step(action, step)
+                duration = _ms_since(started)
+                pending.append(self._record_success(action, duration, len(action.steps)))
+            if final:
+                self._finish_versions(plan)
+                self.store.set_run_marker(None)
+            self.store.bump_generation()
+            problem = self.backend.before_commit_check()
+            if problem is not None:
+                raise _StepFailure(
+                    MigrationError(schema=current.name if current else plan.target, step=None,
+                                   reason=problem),
+                    step=0,
+                    statements_done=0,
+                )
+            fault_point("before_commit")
+            self._commit()
+            fault_point("after_commit_before_release")
+        except _StepFailure as failure:
+            self.backend.rollback()
+            assert current is not None  # noqa: S101 - a step failure always has an action
+            self._record_failure_transactional(plan, current, failure, _ms_since(started))
+            raise failure.error from failure.__cause__
+        except BaseException:
+            self.backend.rollback()
+            raise
+        for outcome, payload in pending:
+            self.emit(_callback_for(outcome), payload)
+        if final:
+            self._emit_versions(plan)
+        return [o for o, _ in pending]
+
+    def _record_failure_transactional(
+        self, plan: Plan, action: SchemaAction, failure: _StepFailure, duration: int
+    ) -> None:
+        error = failure.error
+        row = self._rows.get(action.name)
+        if action.kind is ActionKind.APPLY:
+            new = SchemaState(
+                name=action.name,
+                status=SchemaStatus.FAILED,
+                steps_done=action.steps_done_before,
+                checksums=row.checksums if row else (),
+                rollback_checksums=row.rollback_checksums if row else (),
+                parents=action.schema.parents,
+                applied_at=row.applied_at if row else None,
+                rolled_back_at=row.rolled_back_at if row else None,
+                duration_ms=duration,
+                error=error.message,
+                contract_done=row.contract_done if row else False,
+            )
+        else:
+            # Rollback, contract and uncontract failures changed nothing: the transaction rolled
+            # back, so the schema keeps its status; only the error is recorded.
+            base = row or SchemaState(name=action.name, status=SchemaStatus.APPLIED)
+            new = replace(base, error=error.message, duration_ms=duration)
+        self._write_failure(plan, action, new, error, duration)
+
+    def _write_failure(
+        self,
+        plan: Plan,
+        action: SchemaAction,
+        new: SchemaState,
+        error: TimescapeError,
+        duration: int,
+        *,
+        clear_marker: bool = True,
+    ) -> None:
+        kind = "schema_failed" if action.kind is ActionKind.APPLY else f"{action.kind}_failed"
+        try:
+            if not self.backend.is_connected:
+                self.backend.reconnect()
+                self.backend.acquire_lock(timeout=self.backend.lock_timeout)
+            self._begin()
+            self._write_row(new, action)
+            self.store.record_event(
+                kind,
+                action.name,
+                actor=self.actor,
+                duration_ms=duration,
+                detail={"error": error.message, "operation": plan.operation,
+                        "target": plan.target, **_error_facts(error)},
+            )
+            if clear_marker:
+                self.store.set_run_marker(None)
+            self.store.bump_generation()
+            self._commit()
+        except Exception:
+            # The failure could not be recorded (connection gone, disk full): the run marker
+            # stays, and the next run reports this attempt as interrupted.
+            self.backend.rollback()
+            return
+        self.emit("on_schema_failed", {"schema": action.name, "error": error,
+                                       "kind": str(action.kind)})
+
+    # -- stepwise path ------------------------------------------------------------------------
+
+    def _run_stepwise(self, plan: Plan) -> list[SchemaOutcome]:
+        outcomes: list[SchemaOutcome] = []
+        for action in plan.actions:
+            outcomes.append(self._run_action_stepwise(plan, action))
+        self._begin()
+        self._finish_versions(plan, deactivate=False)
+        self.store.set_run_marker(None)
+        self.store.bump_generation()
+        self._commit()
+        self._emit_versions(plan)
+        return outcomes
+
+    def _run_action_stepwise(self, plan: Plan, action: SchemaAction) -> SchemaOutcome:
+        started = time.monotonic()
+        done = action.steps_done_before
+        rollback = action.kind is ActionKind.ROLLBACK
+        fault_point(f"before_schema:{action.name}")
+        for count, step in enumerate(action.steps, start=1):
+            self._begin()
+            self._write_progress(action, done=done, in_flight=step.index)
+            self.store.bump_generation()
+            self._commit()
+            try:
+                self._run_step(action, step)
+            except _StepFailure as failure:
+                self._record_failure_stepwise(plan, action, failure, done, _ms_since(started))
+                raise failure.error from failure.__cause__
+            if action.kind in (ActionKind.APPLY, ActionKind.ROLLBACK):
+                done = step.index - 1 if rollback else step.index
+            if count < len(action.steps):
+                self._begin()
+                self._write_progress(action, done=done, in_flight=None)
+                self._commit()
+        self._begin()
+        outcome, payload = self._record_success(action, _ms_since(started), len(action.steps))
+        self.store.bump_generation()
+        self._commit()
+        self.emit(_callback_for(outcome), payload)
+        return outcome
+
+    def _write_progress(self, action: SchemaAction, *, done: int, in_flight: int | None) -> None:
+        row = self._rows.get(action.name)
+        schema = action.schema
+        base = row or SchemaState(name=action.name, status=SchemaStatus.PENDING)
+        if action.kind in (ActionKind.APPLY, ActionKind.ROLLBACK):
+            new = replace(
+                base,
+                steps_done=done,
+                checksums=schema.checksums[:done],
+                rollback_checksums=schema.rollback_checksums[:done],
+                parents=schema.parents,
+                step_in_flight=in_flight,
+                attempt_started_at=now() if in_flight is not None else None,
+            )
+        else:
+            new = replace(base, step_in_flight=in_flight,
+                          attempt_started_at=now() if in_flight is not None else None)
+        self._write_row(new, action)
+
+    def _record_failure_stepwise(
+        self, plan: Plan, action: SchemaAction, failure: _StepFailure, done: int, duration: int
+    ) -> None:
+        error = failure.error
+        uncertain = failure.statements_done > 0 or failure.uncertain
+        row = self._rows.get(action.name) or SchemaState(
+            name=action.name, status=SchemaStatus.PENDING
+        )
+        if uncertain:
+            detail = (
+                f"{failure.statements_done} statement(s) of step {failure.step} committed "
+                "before the failure"
+                if failure.statements_done
+                else f"step {failure.step} may have completed on the server"
+            )
+            error = MigrationError(
+                schema=action.name,
+                step=failure.step,
+                reason=error.message,
+                detail=f"{detail}; check the database, then run: timescape schema resolve "
+                f"{action.name} --steps-done K",
+            )
+            new = replace(row, status=SchemaStatus.UNCERTAIN, step_in_flight=failure.step,
+                          error=error.message, duration_ms=duration)
+        else:
+            new = replace(row, status=SchemaStatus.FAILED, steps_done=done, step_in_flight=None,
+                          attempt_started_at=None, error=error.message, duration_ms=duration,
+                          checksums=action.schema.checksums[:done]
+                          if action.kind is ActionKind.APPLY else row.checksums)
+        failure.error = error
+        self._write_failure(plan, action, new, error, duration)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _run_step(self, action: SchemaAction, step: PlannedStep) -> None:
+        point = (
+            f"during_rollback:{step.index}"
+            if action.kind is ActionKind.ROLLBACK
+            else f"before_step:{step.index}"
+        )
+        fault_point(point)
+        budget = self.migration_timeout
+        deadline = self.backend.arm_timeout(budget)
+        statements_done = 0
+        current: PlannedStatement | None = None
+        try:
+            if step.is_callable:
+                step.script(MigrationConnection(self.backend))  # type: ignore[operator]
+            else:
+                for statement in step.statements:
+                    current = statement
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError
+                    self.backend.execute(statement.text, None)
+                    statements_done += 1
+        except BaseException as exc:
+            fired = self.backend.disarm_timeout()
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            raise self._step_failure(
+                action, step, current, exc, fired=fired, statements_done=statements_done
+            ) from exc
+        if self.backend.disarm_timeout():
+            # The deadline passed while the last statement finished: on MySQL a killed SLEEP()
+            # returns normally, and a DDL may or may not have landed before the KILL.
+            error = self._timeout_error(action, step, current)
+            read_only = current is not None and _is_read_only(current.text)
+            raise _StepFailure(
+                error,
+                step=step.index,
+                statements_done=max(statements_done - 1, 0),
+                uncertain=not self.backend.transactional_ddl and not read_only,
+            )
+        if action.kind is not ActionKind.ROLLBACK:
+            fault_point(f"after_step:{step.index}")
+
+    def _timeout_error(
+        self, action: SchemaAction, step: PlannedStep, current: PlannedStatement | None
+    ) -> MigrationTimeoutError:
+        return MigrationTimeoutError(
+            schema=action.name,
+            step=step.index,
+            timeout_s=self.migration_timeout,
+            statement=current.text if current else None,
+            file=step.file,
+            line=current.line if current else None,
+            phase="rollback" if action.kind is ActionKind.ROLLBACK else "apply",
+        )
+
+    def _step_failure(
+        self,
+        action: SchemaAction,
+        step: PlannedStep,
+        current: PlannedStatement | None,
+        exc: BaseException,
+        *,
+        fired: bool,
+        statements_done: int,
+    ) -> _StepFailure:
+        kind = ErrorKind.TIMEOUT if isinstance(exc, TimeoutError) else (
+            self.backend.classify_error(exc)
+        )
+        phase = "rollback" if action.kind is ActionKind.ROLLBACK else "apply"
+        error: MigrationError
+        uncertain = False
+        if fired or kind == ErrorKind.TIMEOUT:
+            error = self._timeout_error(action, step, current)
+        else:
+            reason = self.backend.describe_error(exc)
+            detail = None
+            if kind == ErrorKind.CONNECTION_LOST:
+                reason = f"connection lost during step {step.index}: {reason}"
+            elif kind == ErrorKind.LOCK_NOT_AVAILABLE:
+                reason = (
+                    f"could not get a table lock within {self.backend.ddl_lock_timeout:g} s "
+                    f"({reason}); the application holds it. Retry when traffic is lower, or "
+                    "raise ddl_lock_timeout"
+                )
+            elif kind == ErrorKind.DISK_FULL:
+                reason = f"database or disk is full: {reason}"
+            error = MigrationError(
+                schema=action.name,
+                step=step.index,
+                reason=reason,
+                statement=current.text if current else None,
+                file=step.file,
+                line=current.line if current else None,
+                phase=phase,
+                detail=detail,
+            )
+            # A lost connection says nothing about the server: the step may still finish there.
+            uncertain = kind == ErrorKind.CONNECTION_LOST and not self.backend.transactional_ddl
+        if kind == ErrorKind.CONNECTION_LOST:
+            self.backend.drop_broken()
+        return _StepFailure(
+            error, step=step.index, statements_done=statements_done, uncertain=uncertain
+        )
+
+    # -- state rows ---------------------------------------------------------------------------
+
+    def _write_row(self, new: SchemaState, action: SchemaAction) -> None:
+        known = action.name in self._rows or action.name in self._written
+        self.store.write_schema(new, step_count=len(action.schema.steps), known=known)
+        self._rows[action.name] = new
+        self._written.add(action.name)
+
+    def _record_success(
+        self, action: SchemaAction, duration: int, steps_run: int
+    ) -> tuple[SchemaOutcome, dict[str, Any]]:
+        row = self._rows.get(action.name) or SchemaState(
+            name=action.name, status=SchemaStatus.PENDING
+        )
+        schema = action.schema
+        moment = now()
+        if action.kind is ActionKind.APPLY:
+            new = replace(
+                row,
+                status=SchemaStatus.APPLIED,
+                steps_done=len(schema.steps),
+                checksums=schema.checksums,
+                rollback_checksums=schema.rollback_checksums,
+                parents=schema.parents,
+                applied_at=moment,
+                duration_ms=duration,
+                error=None,
+                step_in_flight=None,
+                attempt_started_at=None,
+            )
+            status, event = "applied", "schema_applied"
+        elif action.kind is ActionKind.ROLLBACK:
+            new = replace(
+                row,
+                status=SchemaStatus.ROLLED_BACK,
+                steps_done=0,
+                checksums=(),
+                rollback_checksums=(),
+                rolled_back_at=moment,
+                duration_ms=duration,
+                error=None,
+                step_in_flight=None,
+                attempt_started_at=None,
+                contract_done=False,
+            )
+            status, event = "rolled_back", "schema_rolled_back"
+        else:
+            contracted = action.kind is ActionKind.CONTRACT
+            new = replace(row, contract_done=contracted, error=None, step_in_flight=None,
+                          attempt_started_at=None)
+            status = "contracted" if contracted else "uncontracted"
+            event = f"schema_{status}"
+        self._write_row(new, action)
+        self.store.record_event(
+            event,
+            action.name,
+            actor=self.actor,
+            duration_ms=duration,
+            detail={"steps": steps_run, "reason": action.reason},
+        )
+        outcome = SchemaOutcome(action.name, action.kind, status, steps_run, duration)
+        return outcome, {"schema": action.name, "duration_ms": duration, "kind": str(action.kind)}
+
+    def _finish_versions(
+        self, plan: Plan, *, deactivate: bool = True, activate: bool = True
+    ) -> None:
+        for tsv in plan.deactivate if deactivate else ():
+            self.store.set_version_active(tsv, active=False)
+            self.store.record_event(
+                "version_deactivated",
+                tsv,
+                actor=self.actor,
+                detail={"operation": plan.operation, "forced": list(plan.forced)},
+            )
+        for tsv in plan.activate if activate else ():
+            self.store.set_version_active(tsv, active=True)
+            self.store.record_event(
+                "version_activated",
+                tsv,
+                actor=self.actor,
+                detail={
+                    "schemas_applied": [a.name for a in plan.actions],
+                    "forced": list(plan.forced),
+                },
+            )
+
+    def _emit_versions(self, plan: Plan) -> None:
+        for tsv in plan.deactivate:
+            self.emit("on_version_deactivated", {"tsv": tsv})
+        for tsv in plan.activate:
+            self.emit("on_version_activated", {"tsv": tsv})
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self.backend.begin()
+
+    def _commit(self) -> None:
+        self.backend.commit()
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _callback_for(outcome: SchemaOutcome) -> str:
+    if outcome.kind is ActionKind.ROLLBACK:
+        return "on_schema_rolled_back"
+    if outcome.kind is ActionKind.APPLY:
+        return "on_schema_applied"
+    return "on_schema_contract"
+
+
+def _error_facts(error: TimescapeError) -> dict[str, Any]:
+    facts = error.facts()
+    facts.pop("schema", None)
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+def _is_read_only(statement: str) -> bool:
+    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+    return head in {"SELECT", "SHOW", "DO"} and " INTO " not in statement.upper()

@@ -1,0 +1,1088 @@
+"""The :class:`Timescape` facade: lock → read state → plan → apply/rollback → record → callbacks.
+
+Every changing operation takes the database lock, bootstraps the state tables inside it, re-reads
+the state *after* the lock is held, and only then plans, so the gate and the usage counts are never
+decided on what another process changed while this one waited. The hot path (``resolve``,
+``is_schema_active``, ``schema_usage``) answers from an immutable in-memory view that
+:meth:`Timescape.refresh` swaps atomically when the state's generation counter moves.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from timescape._faults import fault_point
+from timescape.errors import (
+    DefinitionError,
+    InputError,
+    StateError,
+    TimescapeError,
+    UnknownRefError,
+)
+from timescape.executor import Executor
+from timescape.model.catalog import Catalog, VersionSpec
+from timescape.model.plan import (
+    Judge,
+    Plan,
+    compatibility,
+    declared_judge,
+    plan_activation,
+    plan_deactivation,
+    plan_schema_apply,
+    plan_schema_rollback,
+    usage,
+)
+from timescape.model.schema import SchemaVersion, Step, StepCallable
+from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
+from timescape.model.tsv import (
+    Version,
+    VersionIndex,
+    format_tsv,
+    parse_timestamp,
+    validate_handler,
+    validate_tag,
+)
+from timescape.reports import (
+    OperationResult,
+    Problem,
+    SchemaInfo,
+    Stats,
+    VerifyReport,
+    VersionInfo,
+    build_schema_infos,
+    build_stats,
+    build_version_infos,
+    drift_problems,
+)
+from timescape.store.backends import create_backend
+from timescape.store.base import Backend, actor
+from timescape.store.state import Event, StateStore, now, validate_prefix
+from timescape.store.urls import DatabaseURL, parse_url
+
+__all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
+
+logger = logging.getLogger("timescape")
+
+DEFAULT_PROTECTED_TAGS = ("stable", "production", "latest")
+CALLBACKS = (
+    "on_schema_applied",
+    "on_schema_rolled_back",
+    "on_schema_failed",
+    "on_schema_contract",
+    "on_version_activated",
+    "on_version_deactivated",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """What the hot path reads; replaced whole, never mutated."""
+
+    index: VersionIndex
+    applied: frozenset[str]
+    active: frozenset[str]
+    used_by: dict[str, tuple[str, ...]]
+    generation: int
+
+
+class Timescape:
+    """Versions a database schema together with the API versions of a service.
+
+    Thread-safe: operations on one instance are serialised by an in-process mutex, and across
+    processes by the database lock. Create one instance per database and keep it.
+    """
+
+    def __init__(
+        self,
+        database: str | DatabaseURL = "sqlite:///timescape.db",
+        *,
+        schemas: Iterable[SchemaVersion] = (),
+        versions: Iterable[VersionSpec] = (),
+        migration_timeout: float = 30.0,
+        lock_timeout: float = 30.0,
+        ddl_lock_timeout: float = 5.0,
+        rollback_on_deactivate: bool = True,
+        protected_tags: Collection[str] = DEFAULT_PROTECTED_TAGS,
+        table_prefix: str = "timescape_",
+        application_name: str = "timescape",
+        base_dir: Path | None = None,
+        infer_compatibility: bool = True,
+    ) -> None:
+        """Configure Timescape; nothing connects until the first operation.
+
+        Args:
+            database: Database URL (``sqlite:///app.db``, ``postgresql://…``, ``mysql://…``).
+            schemas: Schema versions to register.
+            versions: Version declarations to register.
+            migration_timeout: Seconds each schema may take; cancelled on the server after.
+            lock_timeout: Seconds to wait for another Timescape process to finish.
+            ddl_lock_timeout: Seconds a DDL statement may wait for a table lock held by the app.
+            rollback_on_deactivate: Roll back schemas no live version needs on deactivation.
+            protected_tags: Tags whose versions need ``force`` to deactivate.
+            table_prefix: Prefix of the state tables.
+            application_name: Name shown to the server (``pg_stat_activity``, process list).
+            base_dir: Folder for relative SQLite paths (the project folder).
+            infer_compatibility: Judge undeclared schemas by analysing their SQL (needs sqlglot).
+
+        Raises:
+            InputError: On a bad URL, prefix or timeout.
+        """
+        self.url = database if isinstance(database, DatabaseURL) else parse_url(
+            database, base_dir=base_dir
+        )
+        for label, value in (
+            ("migration_timeout", migration_timeout),
+            ("lock_timeout", lock_timeout),
+            ("ddl_lock_timeout", ddl_lock_timeout),
+        ):
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise InputError(f"{label} must be a positive number of seconds, not {value!r}")
+        self.migration_timeout = float(migration_timeout)
+        self.lock_timeout = float(lock_timeout)
+        self.ddl_lock_timeout = float(ddl_lock_timeout)
+        self.rollback_on_deactivate = rollback_on_deactivate
+        self.protected_tags = tuple(protected_tags)
+        self.table_prefix = validate_prefix(table_prefix)
+        self.application_name = application_name
+        self.infer_compatibility = infer_compatibility
+        self._schemas: list[SchemaVersion] = list(schemas)
+        self._specs: list[VersionSpec] = list(versions)
+        self._timelines: dict[str, list[float]] = {}
+        self._catalog: Catalog | None = None
+        self._backend: Backend | None = None
+        self._store: StateStore | None = None
+        self._mutex = threading.RLock()
+        self._callbacks: dict[str, list[Callable[..., Any]]] = {name: [] for name in CALLBACKS}
+        self._view: _View | None = None
+        self._requests: Counter[str] = Counter()
+        self._last_request: dict[str, datetime] = {}
+        self._actor = actor()
+
+    # -- definitions --------------------------------------------------------------------------
+
+    def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
+        """Register a schema version built with :class:`SchemaVersion`.
+
+        Args:
+            schema: The schema.
+
+        Returns:
+            The schema.
+
+        Raises:
+            DefinitionError: If the name is taken (case-insensitively).
+        """
+        with self._mutex:
+            folded = schema.name.casefold()
+            if any(s.name.casefold() == folded for s in self._schemas):
+                raise DefinitionError(f"schema {schema.name!r} is already registered",
+                                      key=schema.name)
+            self._schemas.append(schema)
+            self._catalog = None
+            return schema
+
+    def add_schema(
+        self,
+        name: str,
+        migrations: Sequence[str | StepCallable],
+        rollback: Sequence[str | StepCallable] | None = None,
+        *,
+        parent: str | Sequence[str] | None = None,
+        compatible_with: Sequence[str] = (),
+        breaking: bool | None = None,
+        transactional: bool = True,
+        contract: Sequence[str] = (),
+        contract_rollback: Sequence[str] = (),
+    ) -> SchemaVersion:
+        """Define and register a schema version from parallel migration and rollback lists.
+
+        Args:
+            name: Schema name.
+            migrations: Migration scripts (SQL text or callables receiving a connection).
+            rollback: ``rollback[i]`` undoes ``migrations[i]``; omit for an irreversible schema.
+            parent: Parent schema name(s).
+            compatible_with: Schemas whose live versions keep working with this one.
+            breaking: Declare breaking (True) or non-breaking (False); None infers.
+            transactional: False when statements cannot run inside a transaction.
+            contract: Deferred contract scripts.
+            contract_rollback: Their rollbacks.
+
+        Returns:
+            The registered schema.
+
+        Raises:
+            DefinitionError: On invalid definitions.
+        """
+        schema = SchemaVersion.from_scripts(
+            name,
+            migrations,
+            rollback,
+            parent=parent,
+            compatible_with=compatible_with,
+            breaking=breaking,
+            transactional=transactional,
+        )
+        if contract:
+            if contract_rollback and len(contract_rollback) != len(contract):
+                raise DefinitionError(
+                    "contract_rollback must have one script per contract script",
+                    key=f"{name}.contract_rollback",
+                )
+            steps = tuple(
+                Step(c, contract_rollback[i] if contract_rollback else None, f"contract{i + 1}")
+                for i, c in enumerate(contract)
+            )
+            schema = SchemaVersion.build(
+                name,
+                schema.steps,
+                parent=parent,
+                compatible_with=compatible_with,
+                breaking=breaking,
+                transactional=transactional,
+                contract=steps,
+            )
+        return self.register_schema(schema)
+
+    def add_version(
+        self,
+        handler: str,
+        timestamp: str | datetime,
+        schema: str,
+        *,
+        tags: Sequence[str] = (),
+        description: str = "",
+    ) -> str:
+        """Register an API version and return its TSV.
+
+        Args:
+            handler: Handler path, e.g. ``/api/products``.
+            timestamp: ISO-8601 timestamp of the version.
+            schema: The schema version it needs.
+            tags: Tags to declare.
+            description: Free text.
+
+        Returns:
+            The TSV.
+
+        Raises:
+            DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
+        """
+        validate_handler(handler)
+        moment = parse_timestamp(timestamp)
+        for tag in tags:
+            validate_tag(tag)
+        with self._mutex:
+            stamps = self._timeline_stamps(handler)
+            key = moment.timestamp()
+            position = bisect.bisect_left(stamps, key)
+            if position < len(stamps) and stamps[position] == key:
+                raise DefinitionError(
+                    f"{handler} already has a version at {moment.isoformat()}", key=handler
+                )
+            stamps.insert(position, key)
+            self._specs.append(VersionSpec(handler, moment, schema, tuple(tags), description))
+            self._catalog = None
+            return format_tsv(moment, handler, position + 1)
+
+    def _timeline_stamps(self, handler: str) -> list[float]:
+        stamps = self._timelines.get(handler)
+        if stamps is None:
+            stamps = sorted(
+                parse_timestamp(s.timestamp).timestamp()
+                for s in self._specs
+                if s.handler == handler
+            )
+            self._timelines[handler] = stamps
+        return stamps
+
+    @property
+    def catalog(self) -> Catalog:
+        """The validated definitions (built on first use after a registration).
+
+        Raises:
+            DefinitionError: If the definitions are inconsistent as a whole.
+        """
+        with self._mutex:
+            if self._catalog is None:
+                self._catalog = Catalog(self._schemas, self._specs)
+                self._view = None
+            return self._catalog
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback; usable as a decorator.
+
+        Callbacks run after the change is committed, with keyword arguments (``schema``,
+        ``duration_ms``, ``tsv``, ``error``, …). An exception in a callback is logged, never
+        raised: the database change has already happened.
+
+        Args:
+            event: One of :data:`CALLBACKS`.
+            callback: The function.
+
+        Returns:
+            The callback.
+
+        Raises:
+            InputError: For an unknown event name.
+        """
+        if event not in self._callbacks:
+            raise InputError(f"unknown callback {event!r}; expected one of {', '.join(CALLBACKS)}")
+        self._callbacks[event].append(callback)
+        return callback
+
+    def on_schema_applied(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for applied schemas (``schema``, ``duration_ms``)."""
+        return self.on("on_schema_applied", callback)
+
+    def on_schema_rolled_back(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for rolled-back schemas (``schema``, ``duration_ms``)."""
+        return self.on("on_schema_rolled_back", callback)
+
+    def on_schema_failed(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for failed schemas (``schema``, ``error``)."""
+        return self.on("on_schema_failed", callback)
+
+    def on_version_activated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for activated versions (``tsv``)."""
+        return self.on("on_version_activated", callback)
+
+    def on_version_deactivated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for deactivated versions (``tsv``)."""
+        return self.on("on_version_deactivated", callback)
+
+    def _emit(self, event: str, payload: dict[str, Any]) -> None:
+        logger.info("%s %s", event.removeprefix("on_"), payload.get("schema") or payload.get("tsv"))
+        for callback in self._callbacks.get(event, ()):
+            try:
+                callback(**payload)
+            except Exception:
+                logger.exception("callback %s raised; the change was already committed", event)
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """The backend (connects lazily)."""
+        if self._backend is None:
+            self._backend = create_backend(
+                self.url,
+                lock_timeout=self.lock_timeout,
+                ddl_lock_timeout=self.ddl_lock_timeout,
+                migration_timeout=self.migration_timeout,
+                table_prefix=self.table_prefix,
+                application_name=self.application_name,
+            )
+        return self._backend
+
+    @property
+    def store(self) -> StateStore:
+        """The state store."""
+        if self._store is None:
+            self._store = StateStore(self.backend)
+        return self._store
+
+    def close(self) -> None:
+        """Flush request counters (best effort) and close the connection."""
+        with self._mutex:
+            if self._requests and self._backend is not None:
+                try:
+                    self.flush_usage()
+                except TimescapeError:
+                    logger.warning("could not flush request counters on close", exc_info=True)
+            if self._backend is not None:
+                self._backend.close()
+
+    def __enter__(self) -> Timescape:
+        """Use as a context manager; closes on exit."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close."""
+        self.close()
+
+    # -- locked operations --------------------------------------------------------------------
+
+    def _locked(self, work: Callable[[StateSnapshot], OperationResult], *, dry_run: bool
+                ) -> OperationResult:
+        started = time.monotonic()
+        catalog = self.catalog
+        with self._mutex:
+            backend = self.backend
+            backend.connect()
+            if dry_run:
+                self.store.check_readable()
+                snapshot = self._recovered_view(self.store.read(use_cache=False))
+                result = work(snapshot)
+                return replace(result, dry_run=True, duration_ms=_ms(started))
+            backend.acquire_lock()
+            try:
+                fault_point("after_lock")
+                self.store.ensure()
+                snapshot = self._recover(self.store.read())
+                result = work(snapshot)
+            finally:
+                if backend.is_connected:
+                    backend.release_lock()
+            self._rebuild_view(catalog)
+            return replace(result, duration_ms=_ms(started))
+
+    def _recovered_view(self, snapshot: StateSnapshot) -> StateSnapshot:
+        """Without the lock (dry run): show interrupted runs as such, writing nothing."""
+        if not self.store.exists():
+            return snapshot
+        marker = self.store.run_marker()
+        if marker is None or not self.backend.lock_is_free():
+            return snapshot
+        return self._mark_interrupted(snapshot, marker.schemas, marker.operation, write=False)
+
+    def _recover(self, snapshot: StateSnapshot) -> StateSnapshot:
+        """Under the lock: a run marker left behind means its run died; record that honestly."""
+        marker = self.store.run_marker()
+        if marker is None:
+            return snapshot
+        backend = self.backend
+        backend.begin()
+        try:
+            updated = self._mark_interrupted(snapshot, marker.schemas, marker.operation, write=True)
+            self.store.record_event(
+                "run_interrupted",
+                marker.target,
+                actor=self._actor,
+                detail={
+                    "operation": marker.operation,
+                    "started_at": marker.started_at.isoformat(),
+                    "by": marker.actor,
+                    "schemas": list(marker.schemas),
+                },
+            )
+            self.store.set_run_marker(None)
+            self.store.bump_generation()
+            backend.commit()
+        except BaseException:
+            backend.rollback()
+            raise
+        logger.warning(
+            "a previous %s of %s (started %s by %s) died before finishing; recorded as "
+            "interrupted", marker.operation, marker.target, marker.started_at, marker.actor,
+        )
+        return self.store.read(use_cache=False) if updated is not snapshot else snapshot
+
+    def _mark_interrupted(
+        self, snapshot: StateSnapshot, names: Sequence[str], operation: str, *, write: bool
+    ) -> StateSnapshot:
+        schemas = dict(snapshot.schemas)
+        catalog = self.catalog
+        for name in names:
+            row = schemas.get(name)
+            if row is not None and row.step_in_flight is not None:
+                new = replace(
+                    row,
+                    status=SchemaStatus.UNCERTAIN,
+                    error=f"the run died during step {row.step_in_flight}; it may or may not "
+                    "have completed",
+                )
+            elif operation in ("activate", "migrate") and (row is None or not row.is_applied):
+                base = row or SchemaState(name=name, status=SchemaStatus.PENDING)
+                new = replace(
+                    base,
+                    status=SchemaStatus.INTERRUPTED,
+                    error="the run died before recording its outcome",
+                )
+            else:
+                continue
+            schemas[name] = new
+            if write:
+                steps = len(catalog.schema(name).steps) if catalog.has_schema(name) else 0
+                self.store.write_schema(new, step_count=steps, known=row is not None)
+        return replace(snapshot, schemas=schemas)
+
+    def _execute(self, plan: Plan, snapshot: StateSnapshot) -> OperationResult:
+        self._check_statements(plan)
+        if plan.is_noop:
+            return OperationResult(plan.operation, plan.target, plan)
+        if plan.forced:
+            logger.warning("forced: %s", "; ".join(plan.forced))
+        executor = Executor(
+            self.backend,
+            self.store,
+            actor=self._actor,
+            migration_timeout=self.migration_timeout,
+            emit=self._emit,
+        )
+        outcomes = executor.run(plan, self.catalog, snapshot)
+        return OperationResult(plan.operation, plan.target, plan, tuple(outcomes))
+
+    def _check_statements(self, plan: Plan) -> None:
+        """Refuse statements that would end or escape the schema transaction, before any runs."""
+        for action in plan.actions:
+            if not action.schema.transactional:
+                continue
+            for step in action.steps:
+                for statement in step.statements:
+                    reason = self.backend.transaction_breaker(statement.text)
+                    if reason is not None:
+                        raise DefinitionError(
+                            f"{reason}: {statement.text[:80]!r}. Move it to a schema with "
+                            "transactional = false",
+                            file=step.file,
+                            key=f"{action.name}.step{step.index}",
+                            line=statement.line if step.file else None,
+                        )
+
+    def _judge(self) -> Judge:
+        if not self.infer_compatibility:
+            return declared_judge
+        try:
+            from timescape.compat import inferred_judge  # noqa: PLC0415 - optional analysis
+        except ImportError:
+            return declared_judge
+        return inferred_judge(self.backend.dialect, self.backend.split)
+
+    def activate(
+        self,
+        ref: str | None = None,
+        *,
+        handler: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> OperationResult:
+        """Make a version live, applying the schemas it still needs.
+
+        Under the database lock: resolve the ref, plan from freshly read state, run the
+        compatibility gate, apply each missing schema (one transaction each where the database
+        allows), mark the version live, record events, then fire callbacks. Activating a live
+        version is a no-op that says so.
+
+        Args:
+            ref: TSV, tag, ISO-8601 timestamp, or None for the newest version.
+            handler: The handler, when the ref alone is ambiguous.
+            force: Override the compatibility gate and drift refusals (logged).
+            dry_run: Plan only; change nothing.
+
+        Returns:
+            What was (or would be) done.
+
+        Raises:
+            UnknownRefError: For a ref that resolves to nothing.
+            CompatibilityError: When a live version would break.
+            DriftError: When an applied schema it needs was edited.
+            MigrationError: When a step fails or times out (recorded first).
+            LockTimeoutError: When another process holds the lock too long.
+        """
+        tsv = self._resolve_fresh(ref, handler)
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            plan = plan_activation(
+                self.catalog, snapshot, tsv, self.backend.split, force=force, judge=self._judge()
+            )
+            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
+
+        return self._locked(work, dry_run=dry_run)
+
+    def deactivate(
+        self,
+        ref: str,
+        *,
+        handler: str | None = None,
+        force: bool = False,
+        keep_schema: bool = False,
+        dry_run: bool = False,
+    ) -> OperationResult:
+        """Take a version out of service, rolling back schemas no other live version needs.
+
+        Atomic on PostgreSQL and SQLite: if a rollback step fails, the version stays live and its
+        schemas stay applied. On MySQL/MariaDB the version is marked inactive first and the
+        rollback records progress per step.
+
+        Args:
+            ref: TSV, tag or timestamp.
+            handler: The handler, when the ref alone is ambiguous.
+            force: Allow protected tags and drifted rollback scripts (logged).
+            keep_schema: Deactivate without rolling anything back.
+            dry_run: Plan only; change nothing.
+
+        Returns:
+            What was (or would be) done.
+
+        Raises:
+            UnknownRefError: For a ref that resolves to nothing.
+            ProtectedVersionError: For a protected tag without force.
+            RollbackRefusedError: For an irreversible schema.
+            MigrationError: When a rollback step fails (nothing changed on PG/SQLite).
+        """
+        tsv = self._resolve_fresh(ref, handler)
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            index = self._index_for(snapshot)
+            plan = plan_deactivation(
+                self.catalog,
+                snapshot,
+                tsv,
+                self.backend.split,
+                tags=index.tags_of(tsv),
+                protected_tags=self.protected_tags,
+                rollback=self.rollback_on_deactivate and not keep_schema,
+                force=force,
+            )
+            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
+
+        return self._locked(work, dry_run=dry_run)
+
+    def apply_schema(
+        self, name: str, *, force: bool = False, dry_run: bool = False
+    ) -> OperationResult:
+        """Apply a schema and its missing ancestors without activating a version.
+
+        Args:
+            name: The schema.
+            force: Override the gate and drift refusals.
+            dry_run: Plan only.
+
+        Returns:
+            What was (or would be) done.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+            CompatibilityError: When a live version would break.
+            MigrationError: When a step fails.
+        """
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            plan = plan_schema_apply(
+                self.catalog, snapshot, name, self.backend.split, force=force, judge=self._judge()
+            )
+            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
+
+        return self._locked(work, dry_run=dry_run)
+
+    def rollback_schema(
+        self, name: str, *, force: bool = False, dry_run: bool = False
+    ) -> OperationResult:
+        """Roll back a schema and its applied descendants; refused while in use unless forced.
+
+        Args:
+            name: The schema.
+            force: Roll back although live versions need it; they are deactivated.
+            dry_run: Plan only.
+
+        Returns:
+            What was (or would be) done.
+
+        Raises:
+            RollbackRefusedError: While in use (without force) or when irreversible.
+            MigrationError: When a rollback step fails.
+        """
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            plan = plan_schema_rollback(
+                self.catalog, snapshot, name, self.backend.split, force=force
+            )
+            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
+
+        return self._locked(work, dry_run=dry_run)
+
+    def resolve_schema(self, name: str, *, steps_done: int) -> OperationResult:
+        """Record the truth about an uncertain, failed or interrupted schema (logged).
+
+        The operator checked the database and states how many steps are in place. With all steps
+        the schema becomes ``applied``; with none, ``rolled_back`` (or ``pending`` if it was never
+        applied); otherwise ``failed`` at that step, so migrate or rollback resume from there.
+
+        Args:
+            name: The schema.
+            steps_done: Steps in place, 0..number of steps.
+
+        Returns:
+            The result (its plan is empty; the change is to the state only).
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+            InputError: For an out-of-range step count.
+        """
+        schema = self.catalog.schema(name)
+        if not 0 <= steps_done <= len(schema.steps):
+            raise InputError(
+                f"--steps-done must be between 0 and {len(schema.steps)} for schema {name!r}"
+            )
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            row = snapshot.schemas.get(name)
+            if steps_done == len(schema.steps):
+                status = SchemaStatus.APPLIED
+            elif steps_done == 0:
+                status = SchemaStatus.ROLLED_BACK if row is not None else SchemaStatus.PENDING
+            else:
+                status = SchemaStatus.FAILED
+            new = SchemaState(
+                name=name,
+                status=status,
+                steps_done=steps_done,
+                checksums=schema.checksums[:steps_done],
+                rollback_checksums=schema.rollback_checksums[:steps_done],
+                parents=schema.parents,
+                applied_at=now() if status is SchemaStatus.APPLIED else (
+                    row.applied_at if row else None),
+                rolled_back_at=row.rolled_back_at if row else None,
+                error=None if status is not SchemaStatus.FAILED else (
+                    f"resolved by operator at step {steps_done}"),
+                contract_done=row.contract_done if row else False,
+            )
+            backend = self.backend
+            backend.begin()
+            try:
+                self.store.write_schema(new, step_count=len(schema.steps), known=row is not None)
+                self.store.record_event(
+                    "schema_resolved",
+                    name,
+                    actor=self._actor,
+                    detail={
+                        "steps_done": steps_done,
+                        "previous_status": str(row.status) if row else None,
+                        "previous_steps_done": row.steps_done if row else 0,
+                        "status": str(status),
+                    },
+                )
+                self.store.bump_generation()
+                backend.commit()
+            except BaseException:
+                backend.rollback()
+                raise
+            return OperationResult("resolve", name, Plan("resolve", name, notes=(
+                f"schema {name} recorded as {status} with {steps_done} step(s) in place",)))
+
+        return self._locked(work, dry_run=False)
+
+    def _plan_only(self, plan: Plan) -> OperationResult:
+        self._check_statements(plan)
+        return OperationResult(plan.operation, plan.target, plan, dry_run=True)
+
+    # -- tags ---------------------------------------------------------------------------------
+
+    def tag(self, tsv: str, label: str) -> OperationResult:
+        """Point a tag at a version (moving it within the handler if it was elsewhere).
+
+        Args:
+            tsv: The version.
+            label: The tag.
+
+        Returns:
+            The result.
+
+        Raises:
+            UnknownRefError: For an unknown TSV.
+            DefinitionError: For an invalid tag.
+        """
+        validate_tag(label)
+        version = self.catalog.version(tsv)
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            backend = self.backend
+            backend.begin()
+            try:
+                self.store.sync_versions(self.catalog, snapshot)
+                fresh = self.store.read(use_cache=False)
+                previous = fresh.tags.get((version.handler, label))
+                self.store.set_tag(version.handler, label, tsv, exists=previous is not None)
+                self.store.record_event("tagged", tsv, actor=self._actor,
+                                        detail={"tag": label, "moved_from": previous})
+                self.store.bump_generation()
+                backend.commit()
+            except BaseException:
+                backend.rollback()
+                raise
+            return OperationResult("tag", tsv, Plan("tag", tsv, notes=(f"{label} → {tsv}",)))
+
+        return self._locked(work, dry_run=False)
+
+    def untag(self, label: str, *, handler: str) -> OperationResult:
+        """Remove a tag from a handler.
+
+        Args:
+            label: The tag.
+            handler: The handler.
+
+        Returns:
+            The result.
+
+        Raises:
+            UnknownRefError: When the handler has no such tag.
+        """
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            backend = self.backend
+            backend.begin()
+            try:
+                self.store.sync_versions(self.catalog, snapshot)
+                fresh = self.store.read(use_cache=False)
+                target = fresh.tags.get((handler, label))
+                if target is None:
+                    raise UnknownRefError(label, handler=handler, reason="no such tag")
+                self.store.delete_tag(handler, label)
+                self.store.record_event("untagged", target, actor=self._actor,
+                                        detail={"tag": label})
+                self.store.bump_generation()
+                backend.commit()
+            except BaseException:
+                backend.rollback()
+                raise
+            return OperationResult("untag", label, Plan("untag", label, notes=(
+                f"removed {label} from {target}",)))
+
+        return self._locked(work, dry_run=False)
+
+    # -- the hot path -------------------------------------------------------------------------
+
+    def _index_for(self, snapshot: StateSnapshot) -> VersionIndex:
+        catalog = self.catalog
+        tags = catalog.declared_tags()
+        known = {v.tsv for v in catalog.versions}
+        synced = {tsv for tsv in snapshot.versions if tsv in known}
+        # Tags of versions already in the database live there (they may have been moved or
+        # removed); declared tags of versions not synced yet still count.
+        tags = {k: v for k, v in tags.items() if v not in synced}
+        tags.update({k: v for k, v in snapshot.tags.items() if v in known})
+        return VersionIndex(catalog.versions, tags)
+
+    def _rebuild_view(self, catalog: Catalog, snapshot: StateSnapshot | None = None) -> _View:
+        snap = snapshot if snapshot is not None else self._read_quietly()
+        used = usage(catalog, snap)
+        view = _View(
+            index=self._index_for(snap),
+            applied=frozenset(n for n, r in snap.schemas.items() if r.is_applied),
+            active=frozenset(snap.active_tsvs()),
+            used_by={k: tuple(v) for k, v in used.items()},
+            generation=snap.generation,
+        )
+        self._view = view
+        return view
+
+    def _read_quietly(self) -> StateSnapshot:
+        try:
+            return self.store.read()
+        except StateError:
+            return StateSnapshot()
+
+    def _current_view(self) -> _View:
+        view = self._view
+        if view is None:
+            with self._mutex:
+                view = self._view or self._rebuild_view(self.catalog)
+        return view
+
+    def refresh(self) -> bool:
+        """Reload the in-memory view if another process changed the state (one cheap query).
+
+        Returns:
+            True when the view changed.
+        """
+        with self._mutex:
+            catalog = self.catalog
+            generation = self.store.generation()
+            view = self._view
+            if view is not None and view.generation == generation:
+                return False
+            self._rebuild_view(catalog)
+            return True
+
+    def _resolve_fresh(self, ref: str | None, handler: str | None) -> str:
+        with self._mutex:
+            self.backend.connect()
+            self._rebuild_view(self.catalog)
+            return self._current_view().index.resolve(ref, handler)
+
+    def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
+        """Resolve a ref to a TSV from memory (no I/O; call :meth:`refresh` to see others' tags).
+
+        Args:
+            ref: TSV, tag, ISO-8601 timestamp, ``latest`` or None.
+            handler: Handler to look in.
+
+        Returns:
+            The TSV.
+
+        Raises:
+            UnknownRefError: When nothing (or several things) match.
+        """
+        return self._current_view().index.resolve(ref, handler)
+
+    def is_schema_active(self, name: str) -> bool:
+        """True when the schema is applied (from memory)."""
+        return name in self._current_view().applied
+
+    def is_version_active(self, tsv: str) -> bool:
+        """True when the version is live (from memory)."""
+        return tsv in self._current_view().active
+
+    def schema_usage(self, name: str) -> list[str]:
+        """Live TSVs that need the schema (from memory)."""
+        return list(self._current_view().used_by.get(name, ()))
+
+    def active_versions(self, handler: str | None = None) -> list[Version]:
+        """Live versions (from memory), oldest first per handler."""
+        view = self._current_view()
+        return [
+            v for v in self.catalog.versions
+            if v.tsv in view.active and (handler is None or v.handler == handler)
+        ]
+
+    def are_compatible(self, schema_a: str, schema_b: str) -> bool:
+        """Tell whether live versions on ``schema_b`` keep working once ``schema_a`` is applied.
+
+        Args:
+            schema_a: The schema that would be applied.
+            schema_b: A live version's schema.
+
+        Returns:
+            True when the gate would allow it.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+        """
+        catalog = self.catalog
+        catalog.schema(schema_b)
+        ok, _ = compatibility(catalog, schema_a, schema_b, self._judge())
+        return ok
+
+    def record_request(self, tsv: str) -> None:
+        """Count one request for a version, in memory (flushed by :meth:`flush_usage`)."""
+        self._requests[tsv] += 1
+        self._last_request[tsv] = datetime.now(UTC)
+
+    def flush_usage(self) -> int:
+        """Write the request counters gathered since the last flush; return how many versions.
+
+        Increments are relative (``count = count + n``), so instances never overwrite each other.
+        """
+        with self._mutex:
+            counts = {t: (n, self._last_request[t]) for t, n in self._requests.items()}
+            self._requests.clear()
+            if not counts or not self.store.exists():
+                return 0
+            backend = self.backend
+            backend.begin()
+            try:
+                self.store.add_requests(counts)
+                backend.commit()
+            except BaseException:
+                backend.rollback()
+                raise
+            return len(counts)
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def _snapshot(self) -> StateSnapshot:
+        with self._mutex:
+            self.backend.connect()
+            self.store.check_readable()
+            return self.store.read(use_cache=False)
+
+    def schemas(self) -> list[SchemaInfo]:
+        """Every schema with status, usage and checksums (read-only, no lock)."""
+        snapshot = self._snapshot()
+        return build_schema_infos(self.catalog, snapshot)
+
+    def schema_info(self, name: str) -> SchemaInfo:
+        """One schema's details.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+        """
+        for info in self.schemas():
+            if info.name == name:
+                return info
+        raise UnknownRefError(name, reason="no such schema")
+
+    def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
+        """Every version with status, tags and counters (read-only, no lock)."""
+        snapshot = self._snapshot()
+        index = self._index_for(snapshot)
+        tags = {(v.handler, t): v.tsv for v in self.catalog.versions for t in index.tags_of(v.tsv)}
+        return build_version_infos(self.catalog, snapshot, tags, datetime.now(UTC),
+                                   handler=handler)
+
+    def history(self, *, limit: int = 50) -> list[Event]:
+        """The event log, newest first (read-only)."""
+        with self._mutex:
+            self.backend.connect()
+            return self.store.events(limit=limit)
+
+    def stats(self) -> Stats:
+        """Counts by status (read-only)."""
+        return build_stats(self.catalog, self._snapshot())
+
+    def verify(self) -> VerifyReport:
+        """Check the database against the definitions without changing anything.
+
+        Reports drift (per step, migration and rollback scripts), applied schemas no longer
+        defined, failed/interrupted/uncertain schemas, a run that died (or one in progress),
+        live versions whose schemas are not applied, and damaged state tables.
+
+        Returns:
+            The report; ``ok`` is False when anything needs attention.
+        """
+        problems: list[Problem] = []
+        catalog = self.catalog
+        with self._mutex:
+            self.backend.connect()
+            try:
+                self.store.check_readable()
+                snapshot = self.store.read(use_cache=False)
+            except StateError as exc:
+                return VerifyReport((Problem("state", self.table_prefix, exc.message),), 0)
+            if self.store.exists():
+                missing = set(self.store.table_names) - self.backend.table_names()
+                for table in sorted(missing):
+                    problems.append(Problem("state", table, f"state table {table} is missing"))
+                marker = self.store.run_marker()
+                if marker is not None:
+                    free = self.backend.lock_is_free()
+                    holder = None if free else self.backend.lock_holder()
+                    kind = "interrupted" if free else "in_progress"
+                    text = (
+                        f"a {marker.operation} of {marker.target} started "
+                        f"{marker.started_at.isoformat()} by {marker.actor} "
+                        + ("died before finishing" if free else
+                           f"is in progress, held by {holder.description if holder else '?'}")
+                    )
+                    problems.append(Problem(kind, marker.target, text, {
+                        "operation": marker.operation, "schemas": list(marker.schemas)}))
+        problems.extend(drift_problems(catalog, snapshot))
+        for name, row in sorted(snapshot.schemas.items()):
+            if row.status in (SchemaStatus.FAILED, SchemaStatus.INTERRUPTED,
+                              SchemaStatus.UNCERTAIN):
+                detail = f": {row.error}" if row.error else ""
+                problems.append(Problem(
+                    str(row.status), name,
+                    f"schema {name} is {row.status} with {row.steps_done} step(s) in place{detail}",
+                    {"steps_done": row.steps_done, "step_in_flight": row.step_in_flight},
+                ))
+        for tsv in snapshot.active_tsvs():
+            schema = snapshot.versions[tsv].schema
+            needed = catalog.graph.closure([schema]) if schema in catalog.graph else {schema}
+            unmet = sorted(n for n in needed if not snapshot.status_of(n) is SchemaStatus.APPLIED)
+            if unmet:
+                problems.append(Problem(
+                    "live_version_unmet", tsv,
+                    f"live version {tsv} needs schema(s) {', '.join(unmet)} which are not applied",
+                    {"schemas": unmet},
+                ))
+        return VerifyReport(tuple(problems), len(catalog.schemas))
+
+    def dry_run_statements(self, plan: Plan) -> list[str]:
+        """The SQL a plan would send, in order (for rendering)."""
+        return plan.statements()
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

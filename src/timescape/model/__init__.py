@@ -1,0 +1,1 @@
+"""Pure model: definitions, the schema DAG, state snapshots and plans. No I/O, stdlib only."""

@@ -1,0 +1,202 @@
+"""The validated set of definitions: schema versions and API versions, checked together.
+
+Everything that can be wrong with definitions alone is caught here, before any connection opens:
+duplicate or case-colliding names, unknown parents, cycles, unknown schemas on versions, duplicate
+tags, handlers whose slugs collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from timescape.errors import DefinitionError, UnknownRefError
+from timescape.model.graph import SchemaGraph
+from timescape.model.schema import SchemaVersion
+from timescape.model.tsv import (
+    Version,
+    format_tsv,
+    handler_slug,
+    parse_timestamp,
+    validate_handler,
+    validate_tag,
+)
+
+__all__ = ["Catalog", "VersionSpec"]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSpec:
+    """A version as declared, before its TSV is assigned.
+
+    Attributes:
+        handler: Handler path.
+        timestamp: ISO-8601 text or a datetime.
+        schema: The schema version it needs.
+        tags: Tags to declare.
+        description: Free text.
+        key: Where it was declared, for error messages.
+    """
+
+    handler: str
+    timestamp: str | datetime
+    schema: str
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    key: str | None = None
+
+
+class Catalog:
+    """Schemas and versions, validated as a whole; immutable once built."""
+
+    __slots__ = ("_schemas", "_versions", "graph")
+
+    def __init__(self, schemas: Sequence[SchemaVersion], versions: Sequence[VersionSpec]) -> None:
+        """Validate the definitions and assign TSVs.
+
+        A version's sequence number is its position in its handler's timeline, by timestamp.
+
+        Args:
+            schemas: Schema versions, in definition order.
+            versions: Version declarations.
+
+        Raises:
+            DefinitionError: On the first problem found, naming the key.
+        """
+        self._schemas: dict[str, SchemaVersion] = {}
+        folded: dict[str, str] = {}
+        for schema in schemas:
+            other = folded.get(schema.name.casefold())
+            if other is not None:
+                problem = (
+                    f"duplicate schema {schema.name!r}"
+                    if other == schema.name
+                    else f"schema {schema.name!r} differs from {other!r} only by case; "
+                    "names must differ case-insensitively"
+                )
+                raise DefinitionError(problem, key=schema.name)
+            folded[schema.name.casefold()] = schema.name
+            self._schemas[schema.name] = schema
+        for schema in schemas:
+            for other_name in schema.compatible_with:
+                if other_name not in self._schemas:
+                    raise DefinitionError(
+                        f"schema {schema.name!r} is declared compatible with unknown schema "
+                        f"{other_name!r}",
+                        key=f"{schema.name}.compatible_with",
+                    )
+        self.graph = SchemaGraph({s.name: s.parents for s in schemas})
+        self._versions = self._assign_tsvs(versions)
+
+    def _assign_tsvs(self, specs: Sequence[VersionSpec]) -> dict[str, Version]:
+        slugs: dict[str, str] = {}
+        per_handler: dict[str, list[tuple[datetime, VersionSpec]]] = {}
+        for i, spec in enumerate(specs):
+            key = spec.key or f"versions[{i}]"
+            validate_handler(spec.handler, key=f"{key}.handler")
+            moment = parse_timestamp(spec.timestamp, key=f"{key}.timestamp")
+            if spec.schema not in self._schemas:
+                raise DefinitionError(
+                    f"version of {spec.handler} at {moment.isoformat()} needs unknown schema "
+                    f"{spec.schema!r}",
+                    key=f"{key}.schema",
+                )
+            for tag in spec.tags:
+                validate_tag(tag, key=f"{key}.tags")
+            slug = handler_slug(spec.handler)
+            owner = slugs.setdefault(slug, spec.handler)
+            if owner != spec.handler:
+                raise DefinitionError(
+                    f"handlers {owner!r} and {spec.handler!r} share the TSV slug {slug!r}",
+                    key=f"{key}.handler",
+                )
+            per_handler.setdefault(spec.handler, []).append((moment, spec))
+        result: dict[str, Version] = {}
+        for handler, entries in per_handler.items():
+            entries.sort(key=lambda e: e[0])
+            tags_seen: dict[str, str] = {}
+            for seq, (moment, spec) in enumerate(entries, start=1):
+                if seq > 1 and entries[seq - 2][0] == moment:
+                    raise DefinitionError(
+                        f"two versions of {handler} have the timestamp {moment.isoformat()}",
+                        key=spec.key,
+                    )
+                if seq > 999_999:
+                    raise DefinitionError(f"handler {handler} has over 999,999 versions")
+                tsv = format_tsv(moment, handler, seq)
+                for tag in spec.tags:
+                    if tag in tags_seen:
+                        raise DefinitionError(
+                            f"tag {tag!r} is on both {tags_seen[tag]} and {tsv} in {handler}; "
+                            "a tag is unique per handler",
+                            key=spec.key,
+                        )
+                    tags_seen[tag] = tsv
+                result[tsv] = Version(
+                    tsv=tsv,
+                    handler=handler,
+                    timestamp=moment,
+                    schema=spec.schema,
+                    tags=tuple(spec.tags),
+                    description=spec.description,
+                )
+        return result
+
+    @property
+    def schemas(self) -> list[SchemaVersion]:
+        """Every schema, parents first."""
+        return [self._schemas[name] for name in self.graph.names]
+
+    @property
+    def versions(self) -> list[Version]:
+        """Every version, by handler then timestamp."""
+        return sorted(self._versions.values(), key=lambda v: (v.handler, v.timestamp))
+
+    def has_schema(self, name: str) -> bool:
+        """True when ``name`` is a defined schema."""
+        return name in self._schemas
+
+    def schema(self, name: str) -> SchemaVersion:
+        """Return the schema called ``name``.
+
+        Raises:
+            UnknownRefError: If there is none.
+        """
+        try:
+            return self._schemas[name]
+        except KeyError:
+            raise UnknownRefError(name, reason="no such schema") from None
+
+    def version(self, tsv: str) -> Version:
+        """Return the version with this TSV.
+
+        Raises:
+            UnknownRefError: If there is none.
+        """
+        try:
+            return self._versions[tsv]
+        except KeyError:
+            raise UnknownRefError(tsv, reason="no such TSV") from None
+
+    def declared_tags(self) -> dict[tuple[str, str], str]:
+        """``(handler, tag) → tsv`` for tags declared in the definitions."""
+        return {(v.handler, tag): v.tsv for v in self._versions.values() for tag in v.tags}
+
+    def with_additions(
+        self, schemas: Iterable[SchemaVersion], versions: Iterable[VersionSpec]
+    ) -> Catalog:
+        """Return a new catalog with more definitions, validated as a whole.
+
+        Args:
+            schemas: Schemas to add.
+            versions: Versions to add.
+
+        Returns:
+            The new catalog; this one is unchanged.
+        """
+        specs = [
+            VersionSpec(v.handler, v.timestamp, v.schema, v.tags, v.description, key=v.tsv)
+            for v in self._versions.values()
+        ]
+        return Catalog([*self._schemas.values(), *schemas], [*specs, *versions])

@@ -1,0 +1,141 @@
+"""The schema DAG: ancestors, closure and topological order.
+
+Parents come first in every order this module returns; ties follow definition order so plans are
+deterministic and read like the project file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from timescape.errors import DefinitionError
+
+__all__ = ["SchemaGraph"]
+
+
+class SchemaGraph:
+    """An immutable DAG of schema names, validated on construction.
+
+    Closures are memoised, so asking for the ancestors of every live version on every plan costs a
+    dict lookup after the first time.
+    """
+
+    __slots__ = ("_ancestors", "_children", "_order", "_parents")
+
+    def __init__(self, parents: Mapping[str, Sequence[str]]) -> None:
+        """Validate the graph: every parent exists and there is no cycle.
+
+        Args:
+            parents: ``name → parent names``, in definition order.
+
+        Raises:
+            DefinitionError: Naming the unknown parent or the cycle.
+        """
+        self._parents: dict[str, tuple[str, ...]] = {n: tuple(p) for n, p in parents.items()}
+        self._children: dict[str, list[str]] = {name: [] for name in self._parents}
+        for name, ps in self._parents.items():
+            for parent in ps:
+                if parent not in self._parents:
+                    raise DefinitionError(
+                        f"schema {name!r} has unknown parent {parent!r}", key=f"{name}.parent"
+                    )
+                self._children[parent].append(name)
+        self._order = self._topological_all()
+        self._ancestors: dict[str, frozenset[str]] = {}
+
+    def _topological_all(self) -> dict[str, int]:
+        # Depth-first with an explicit stack: definition files can be deep chains, and recursion
+        # would cap the chain length at the interpreter's recursion limit.
+        position: dict[str, int] = {}
+        state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+        for root in self._parents:
+            if state.get(root) == 2:
+                continue
+            stack: list[tuple[str, int]] = [(root, 0)]
+            path: list[str] = [root]
+            state[root] = 1
+            while stack:
+                node, i = stack[-1]
+                parents = self._parents[node]
+                if i < len(parents):
+                    stack[-1] = (node, i + 1)
+                    parent = parents[i]
+                    mark = state.get(parent)
+                    if mark == 1:
+                        cycle = [*path[path.index(parent) :], parent]
+                        raise DefinitionError(
+                            f"schema parents form a cycle: {' -> '.join(reversed(cycle))}",
+                            key=f"{node}.parent",
+                        )
+                    if mark is None:
+                        state[parent] = 1
+                        stack.append((parent, 0))
+                        path.append(parent)
+                    continue
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                position[node] = len(position)
+        return position
+
+    def __contains__(self, name: object) -> bool:
+        """True when ``name`` is a schema of this graph."""
+        return name in self._parents
+
+    @property
+    def names(self) -> list[str]:
+        """Every schema, parents before children."""
+        return sorted(self._parents, key=self._order.__getitem__)
+
+    def parents(self, name: str) -> tuple[str, ...]:
+        """The direct parents of ``name``."""
+        return self._parents[name]
+
+    def children(self, name: str) -> tuple[str, ...]:
+        """The direct children of ``name``."""
+        return tuple(self._children[name])
+
+    def ancestors(self, name: str) -> frozenset[str]:
+        """Every schema ``name`` builds on, transitively, excluding itself."""
+        cached = self._ancestors.get(name)
+        if cached is not None:
+            return cached
+        seen: set[str] = set()
+        todo = list(self._parents[name])
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            known = self._ancestors.get(node)
+            if known is not None:
+                seen.update(known)
+                continue
+            todo.extend(self._parents[node])
+        result = frozenset(seen)
+        self._ancestors[name] = result
+        return result
+
+    def descendants(self, name: str) -> frozenset[str]:
+        """Every schema built on ``name``, transitively, excluding itself."""
+        seen: set[str] = set()
+        todo = list(self._children[name])
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo.extend(self._children[node])
+        return frozenset(seen)
+
+    def closure(self, names: Iterable[str]) -> frozenset[str]:
+        """The given schemas plus all their ancestors."""
+        result: set[str] = set()
+        for name in names:
+            if name not in result:
+                result.add(name)
+                result.update(self.ancestors(name))
+        return frozenset(result)
+
+    def topological(self, names: Iterable[str]) -> list[str]:
+        """Order ``names`` so that every parent comes before its children."""
+        return sorted(set(names), key=self._order.__getitem__)

@@ -1,0 +1,687 @@
+"""Planning: from definitions, a state snapshot and a request to an exact, ordered :class:`Plan`.
+
+Pure functions, no I/O. The manager calls them *after* taking the database lock, on a snapshot read
+under that lock, so the gate and the usage counts are never decided on stale state. ``--dry-run``
+renders the returned Plan; apply executes that same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from timescape.errors import (
+    CompatibilityError,
+    DriftError,
+    InterruptedMigrationError,
+    ProtectedVersionError,
+    RollbackRefusedError,
+)
+from timescape.model.catalog import Catalog
+from timescape.model.schema import SchemaVersion, Step, StepCallable, checksum_matches
+from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
+
+__all__ = [
+    "ActionKind",
+    "Judge",
+    "Plan",
+    "PlannedStatement",
+    "PlannedStep",
+    "SchemaAction",
+    "Splitter",
+    "compatibility",
+    "declared_judge",
+    "plan_activation",
+    "plan_deactivation",
+    "plan_schema_apply",
+    "plan_schema_rollback",
+    "resolve_judge",
+    "usage",
+]
+
+
+class _StatementLike(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+
+
+Splitter = Callable[[str], Sequence[_StatementLike]]
+"""Splits a script into statements (dialect-aware; injected so this module stays pure)."""
+
+Judge = Callable[[SchemaVersion], tuple[bool, str]]
+"""Says whether a schema breaks older code, and why: ``(is_breaking, reason)``."""
+
+
+class ActionKind(StrEnum):
+    """What an action does to a schema."""
+
+    APPLY = "apply"
+    ROLLBACK = "rollback"
+    CONTRACT = "contract"
+    """Run the deferred contract steps (no live version needs the pre-expand shape any more)."""
+    UNCONTRACT = "uncontract"
+    """Run the contract rollback (a live version needs the pre-expand shape again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStatement:
+    """One statement exactly as it will be sent.
+
+    Attributes:
+        text: The SQL.
+        line: 1-based line of the statement in its script or file.
+    """
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """One step of an action, with its statements split.
+
+    Attributes:
+        index: 1-based step number within the schema (or its contract).
+        script: The SQL text or callable that runs.
+        statements: The split statements (empty for a callable).
+        file: The file the script came from, if any.
+    """
+
+    index: int
+    script: str | StepCallable
+    statements: tuple[PlannedStatement, ...]
+    file: str | None = None
+
+    @property
+    def is_callable(self) -> bool:
+        """True for a Python step."""
+        return not isinstance(self.script, str)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaAction:
+    """Apply, roll back, contract or uncontract one schema.
+
+    Attributes:
+        kind: What happens.
+        schema: The schema definition.
+        steps: Steps in execution order (descending indexes for rollbacks).
+        steps_done_before: ``steps_done`` before the action (resume point).
+        reason: Why the planner chose it, for humans.
+    """
+
+    kind: ActionKind
+    schema: SchemaVersion
+    steps: tuple[PlannedStep, ...]
+    steps_done_before: int
+    reason: str
+
+    @property
+    def name(self) -> str:
+        """The schema name."""
+        return self.schema.name
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The exact work one operation will do, in order.
+
+    Attributes:
+        operation: ``activate``, ``deactivate``, ``migrate`` or ``rollback``.
+        target: The TSV or schema name the operation is about.
+        actions: Schema actions, in execution order.
+        activate: TSVs marked live at the end.
+        deactivate: TSVs marked not live (before rollbacks on MySQL; atomically elsewhere).
+        notes: Facts for humans ("already active", "kept: still used by …").
+        forced: What ``force`` overrode, recorded in the event log.
+    """
+
+    operation: str
+    target: str
+    actions: tuple[SchemaAction, ...] = ()
+    activate: tuple[str, ...] = ()
+    deactivate: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    forced: tuple[str, ...] = ()
+
+    @property
+    def is_noop(self) -> bool:
+        """True when executing the plan changes nothing."""
+        return not (self.actions or self.activate or self.deactivate)
+
+    def statements(self) -> list[str]:
+        """Every SQL statement of the plan, in execution order."""
+        return [s.text for a in self.actions for step in a.steps for s in step.statements]
+
+
+def declared_judge(schema: SchemaVersion) -> tuple[bool, str]:
+    """Judge a schema by its declaration alone: undeclared counts as breaking.
+
+    Args:
+        schema: The schema.
+
+    Returns:
+        ``(is_breaking, reason)``.
+    """
+    if schema.breaking is False:
+        return False, "declared breaking = false"
+    if schema.breaking is True:
+        return True, "declared breaking"
+    return True, "not declared compatible (undeclared changes count as breaking)"
+
+
+def compatibility(
+    catalog: Catalog, new: str, live: str, judge: Judge = declared_judge
+) -> tuple[bool, str]:
+    """Tell whether applying schema ``new`` keeps versions on schema ``live`` working.
+
+    Args:
+        catalog: The definitions.
+        new: The schema to apply.
+        live: A live version's schema.
+        judge: How undeclared schemas are judged.
+
+    Returns:
+        ``(compatible, reason)``.
+    """
+    if new == live or new in catalog.graph.ancestors(live):
+        return True, f"{new} is part of {live}"
+    new_schema = catalog.schema(new)
+    if live in new_schema.compatible_with:
+        return True, f"{new} declares compatible_with {live}"
+    if catalog.has_schema(live) and new in catalog.schema(live).compatible_with:
+        return True, f"{live} declares compatible_with {new}"
+    if new_schema.breaking is True:
+        return False, "declared breaking"
+    breaking, reason = judge(new_schema)
+    return (not breaking), reason
+
+
+def usage(catalog: Catalog, snapshot: StateSnapshot) -> dict[str, list[str]]:
+    """Compute, for each schema, the live TSVs that need it (directly or through a descendant).
+
+    Args:
+        catalog: The definitions (for the DAG).
+        snapshot: The state (for which versions are live and on which schema).
+
+    Returns:
+        ``schema → sorted TSVs``; schemas nobody needs are absent.
+    """
+    result: dict[str, list[str]] = {}
+    for tsv in snapshot.active_tsvs():
+        for name in _needs(catalog, snapshot.versions[tsv].schema):
+            result.setdefault(name, []).append(tsv)
+    return result
+
+
+def _needs(catalog: Catalog, schema: str) -> frozenset[str]:
+    if schema in catalog.graph:
+        return catalog.graph.closure([schema])
+    return frozenset([schema])
+
+
+def _planned_steps(
+    steps: Sequence[tuple[int, str | StepCallable, str | None]], split: Splitter
+) -> tuple[PlannedStep, ...]:
+    planned = []
+    for index, script, file in steps:
+        statements: tuple[PlannedStatement, ...] = ()
+        if isinstance(script, str):
+            statements = tuple(PlannedStatement(s.text, s.line) for s in split(script))
+        planned.append(PlannedStep(index=index, script=script, statements=statements, file=file))
+    return tuple(planned)
+
+
+def _apply_action(
+    schema: SchemaVersion, done: int, split: Splitter, reason: str
+) -> SchemaAction:
+    todo = [(i + 1, s.migration, s.file) for i, s in enumerate(schema.steps) if i >= done]
+    return SchemaAction(ActionKind.APPLY, schema, _planned_steps(todo, split), done, reason)
+
+
+def _rollback_action(schema: SchemaVersion, done: int, split: Splitter) -> SchemaAction:
+    todo: list[tuple[int, str | StepCallable, str | None]] = []
+    for i in range(done - 1, -1, -1):
+        step = schema.steps[i]
+        if step.rollback is None:  # pragma: no cover - refused earlier by _check_reversible
+            msg = "irreversible step reached the planner"
+            raise AssertionError(msg)
+        todo.append((i + 1, step.rollback, step.rollback_file))
+    return SchemaAction(
+        ActionKind.ROLLBACK,
+        schema,
+        _planned_steps(todo, split),
+        done,
+        "no live version needs it any more",
+    )
+
+
+def _contract_action(schema: SchemaVersion, kind: ActionKind, split: Splitter) -> SchemaAction:
+    steps: Sequence[Step] = schema.contract
+    if kind is ActionKind.CONTRACT:
+        todo = [(i + 1, s.migration, s.file) for i, s in enumerate(steps)]
+        reason = "every live version is on this schema or a descendant"
+    else:
+        todo = [
+            (i + 1, s.rollback, s.rollback_file)
+            for i, s in reversed(list(enumerate(steps)))
+            if s.rollback is not None
+        ]
+        reason = "a live version needs the shape from before the contract"
+    return SchemaAction(kind, schema, _planned_steps(todo, split), 0, reason)
+
+
+def _check_drift(
+    schema: SchemaVersion, stored: Sequence[str], *, force: bool, forced: list[str]
+) -> None:
+    for i, stored_sum in enumerate(stored):
+        current = schema.steps[i].migration if i < len(schema.steps) else None
+        if checksum_matches(stored_sum, current):
+            continue
+        current_sum = schema.steps[i].checksum if i < len(schema.steps) else None
+        if not force:
+            raise DriftError(schema.name, step=i + 1, stored=stored_sum, current=current_sum)
+        forced.append(f"drift ignored: {schema.name} step {i + 1}")
+
+
+def _check_rollback_scripts(
+    schema: SchemaVersion, catalog_state: Sequence[str | None], *, force: bool, forced: list[str]
+) -> None:
+    if not schema.is_reversible:
+        raise RollbackRefusedError(
+            schema.name,
+            reason="it is irreversible (no rollback scripts). Use --keep-schema to deactivate "
+            "without rolling back",
+        )
+    for i, stored_sum in enumerate(catalog_state):
+        if i >= len(schema.steps):
+            break
+        step = schema.steps[i]
+        if stored_sum is None or checksum_matches(stored_sum, step.rollback):
+            continue
+        if not force:
+            raise DriftError(
+                schema.name,
+                step=i + 1,
+                stored=stored_sum,
+                current=step.rollback_checksum,
+                kind="rollback",
+            )
+        forced.append(f"rollback drift ignored: {schema.name} step {i + 1}")
+
+
+def _plan_applies(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    names: Iterable[str],
+    split: Splitter,
+    *,
+    force: bool,
+    forced: list[str],
+) -> list[SchemaAction]:
+    actions = []
+    for name in catalog.graph.topological(names):
+        schema = catalog.schema(name)
+        row = snapshot.schemas.get(name)
+        if row is None:
+            actions.append(_apply_action(schema, 0, split, "not applied yet"))
+            continue
+        if row.status is SchemaStatus.UNCERTAIN:
+            raise InterruptedMigrationError(
+                name,
+                status="uncertain",
+                detail=f"step {row.step_in_flight} may or may not have run. Check the database, "
+                f"then run: timescape schema resolve {name} --steps-done K",
+            )
+        _check_drift(schema, row.checksums[: row.steps_done], force=force, forced=forced)
+        if row.status is SchemaStatus.APPLIED and row.steps_done == len(schema.steps):
+            continue
+        reason = {
+            SchemaStatus.FAILED: "retrying after a failure",
+            SchemaStatus.INTERRUPTED: "retrying an interrupted run",
+            SchemaStatus.ROLLED_BACK: "re-applying after a rollback",
+            SchemaStatus.APPLIED: "the definition has new steps",
+        }.get(row.status, "not applied yet")
+        actions.append(_apply_action(schema, row.steps_done, split, reason))
+    return actions
+
+
+def _gate(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    applies: Sequence[SchemaAction],
+    live: Collection[str],
+    judge: Judge,
+    *,
+    force: bool,
+    forced: list[str],
+) -> None:
+    for action in applies:
+        broken: list[str] = []
+        reasons: list[str] = []
+        for tsv in sorted(live):
+            live_schema = snapshot.versions[tsv].schema
+            ok, reason = compatibility(catalog, action.name, live_schema, judge)
+            if not ok:
+                broken.append(tsv)
+                reasons.append(reason)
+        if broken:
+            if not force:
+                raise CompatibilityError(action.name, broken, reasons)
+            forced.append(f"compatibility gate overridden: {action.name} vs {', '.join(broken)}")
+
+
+def _contract_changes(
+    catalog: Catalog, snapshot: StateSnapshot, live_after: Collection[str], split: Splitter
+) -> tuple[list[SchemaAction], list[SchemaAction]]:
+    """Return (uncontract actions to run first, contract actions to run last)."""
+    first: list[SchemaAction] = []
+    last: list[SchemaAction] = []
+    needs = [_needs(catalog, snapshot.versions[t].schema) for t in live_after]
+    for schema in catalog.schemas:
+        if not schema.contract:
+            continue
+        row = snapshot.schemas.get(schema.name)
+        if row is None or not row.is_applied:
+            continue
+        everyone_on_it = bool(needs) and all(schema.name in n for n in needs)
+        if everyone_on_it and not row.contract_done:
+            last.append(_contract_action(schema, ActionKind.CONTRACT, split))
+        elif not everyone_on_it and row.contract_done and any(
+            schema.name not in n for n in needs
+        ):
+            first.append(_contract_action(schema, ActionKind.UNCONTRACT, split))
+    return first, last
+
+
+def plan_activation(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    tsv: str,
+    split: Splitter,
+    *,
+    force: bool = False,
+    judge: Judge = declared_judge,
+) -> Plan:
+    """Plan making ``tsv`` live: missing schemas (ancestors first), the gate, contract steps.
+
+    Args:
+        catalog: The definitions.
+        snapshot: State read under the lock.
+        tsv: The version to activate.
+        split: Statement splitter of the target dialect.
+        force: Override the gate and drift refusals (each override is listed in ``Plan.forced``).
+        judge: How undeclared schemas are judged by the gate.
+
+    Returns:
+        The plan; a no-op with a note when the version is already live.
+
+    Raises:
+        UnknownRefError: If the TSV is not defined.
+        CompatibilityError: If a schema would break a live version and ``force`` is off.
+        DriftError: If an applied schema it builds on changed since it was applied.
+        InterruptedMigrationError: If a schema it needs is ``uncertain``.
+    """
+    version = catalog.version(tsv)
+    if snapshot.is_active(tsv):
+        return Plan("activate", tsv, notes=(f"{tsv} is already active; nothing to do",))
+    forced: list[str] = []
+    needed = catalog.graph.closure([version.schema])
+    applies = _plan_applies(catalog, snapshot, needed, split, force=force, forced=forced)
+    live = [t for t in snapshot.active_tsvs() if t != tsv]
+    _gate(catalog, snapshot, applies, live, judge, force=force, forced=forced)
+    snapshot_after = _with_active(snapshot, tsv, version.schema)
+    first, last = _contract_changes(catalog, snapshot_after, [*live, tsv], split)
+    notes = tuple(f"{a.kind} {a.name}: {a.reason}" for a in (*first, *applies, *last))
+    return Plan(
+        "activate",
+        tsv,
+        actions=(*first, *applies, *last),
+        activate=(tsv,),
+        notes=notes,
+        forced=tuple(forced),
+    )
+
+
+def _with_active(snapshot: StateSnapshot, tsv: str, schema: str) -> StateSnapshot:
+    versions = dict(snapshot.versions)
+    row = versions.get(tsv)
+    if row is None:
+        row = VersionState(tsv=tsv, handler="", timestamp=datetime.now(UTC), schema=schema)
+    versions[tsv] = replace(row, active=True, schema=schema)
+    return replace(snapshot, versions=versions)
+
+
+def plan_deactivation(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    tsv: str,
+    split: Splitter,
+    *,
+    tags: Collection[str] = (),
+    protected_tags: Collection[str] = (),
+    rollback: bool = True,
+    force: bool = False,
+) -> Plan:
+    """Plan taking ``tsv`` out of service, with smart rollback.
+
+    Every applied schema that this version needed and no other live version needs is rolled back,
+    descendants first. Schemas still needed are kept and say so in the notes.
+
+    Args:
+        catalog: The definitions.
+        snapshot: State read under the lock.
+        tsv: The version to deactivate.
+        split: Statement splitter of the target dialect.
+        tags: The version's current tags.
+        protected_tags: Tags that make a version need ``force`` to deactivate.
+        rollback: False to keep every schema (``--keep-schema`` or config).
+        force: Override protected tags and rollback-script drift.
+
+    Returns:
+        The plan; a no-op with a note when the version is not live.
+
+    Raises:
+        UnknownRefError: If the TSV is unknown.
+        ProtectedVersionError: If it carries a protected tag and ``force`` is off.
+        RollbackRefusedError: If a schema to roll back is irreversible.
+        DriftError: If a rollback script changed since it was applied.
+    """
+    row = snapshot.versions.get(tsv)
+    if row is None:
+        catalog.version(tsv)
+        return Plan("deactivate", tsv, notes=(f"{tsv} is not active; nothing to do",))
+    if not row.active:
+        return Plan("deactivate", tsv, notes=(f"{tsv} is not active; nothing to do",))
+    forced: list[str] = []
+    guarded = sorted(set(tags) & set(protected_tags))
+    if guarded:
+        if not force:
+            raise ProtectedVersionError(tsv, guarded)
+        forced.append(f"protected tag(s) overridden: {', '.join(guarded)}")
+    live_after = [t for t in snapshot.active_tsvs() if t != tsv]
+    still_needed: set[str] = set()
+    for other in live_after:
+        still_needed |= _needs(catalog, snapshot.versions[other].schema)
+    candidates = _needs(catalog, row.schema) - still_needed
+    notes = [
+        f"kept {name}: still used by live versions"
+        for name in sorted(_needs(catalog, row.schema) & still_needed)
+    ]
+    actions: list[SchemaAction] = []
+    if rollback:
+        actions = _plan_rollbacks(catalog, snapshot, candidates, split, force=force, forced=forced)
+    elif candidates:
+        notes.append("schemas kept: rollback disabled")
+    _, last = _contract_changes(catalog, snapshot, live_after, split)
+    rolled = {a.name for a in actions}
+    last = [a for a in last if a.name not in rolled]
+    notes.extend(f"{a.kind} {a.name}: {a.reason}" for a in (*actions, *last))
+    return Plan(
+        "deactivate",
+        tsv,
+        actions=(*actions, *last),
+        deactivate=(tsv,),
+        notes=tuple(notes),
+        forced=tuple(forced),
+    )
+
+
+def _plan_rollbacks(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    names: Iterable[str],
+    split: Splitter,
+    *,
+    force: bool,
+    forced: list[str],
+) -> list[SchemaAction]:
+    targets = [n for n in names if (r := snapshot.schemas.get(n)) is not None and r.has_objects]
+    actions: list[SchemaAction] = []
+    for name in reversed(_order_known(catalog, targets)):
+        row = snapshot.schemas[name]
+        if not catalog.has_schema(name):
+            raise DriftError(name, step=None, stored=None, current=None)
+        if row.status is SchemaStatus.UNCERTAIN:
+            raise InterruptedMigrationError(
+                name,
+                status="uncertain",
+                detail=f"step {row.step_in_flight} may or may not have run; resolve it first "
+                f"with: timescape schema resolve {name} --steps-done K",
+            )
+        schema = catalog.schema(name)
+        _check_rollback_scripts(
+            schema, row.rollback_checksums[: row.steps_done], force=force, forced=forced
+        )
+        if row.contract_done and schema.contract:
+            actions.append(_contract_action(schema, ActionKind.UNCONTRACT, split))
+        actions.append(_rollback_action(schema, min(row.steps_done, len(schema.steps)), split))
+    return actions
+
+
+def _order_known(catalog: Catalog, names: Iterable[str]) -> list[str]:
+    known = [n for n in names if n in catalog.graph]
+    unknown = sorted(n for n in names if n not in catalog.graph)
+    return [*unknown, *catalog.graph.topological(known)]
+
+
+def plan_schema_apply(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    name: str,
+    split: Splitter,
+    *,
+    force: bool = False,
+    judge: Judge = declared_judge,
+) -> Plan:
+    """Plan applying schema ``name`` and its missing ancestors, without activating a version.
+
+    Args:
+        catalog: The definitions.
+        snapshot: State read under the lock.
+        name: The schema.
+        split: Statement splitter.
+        force: Override the gate and drift refusals.
+        judge: How undeclared schemas are judged by the gate.
+
+    Returns:
+        The plan.
+
+    Raises:
+        UnknownRefError: If the schema is not defined.
+        CompatibilityError: If it would break a live version and ``force`` is off.
+        DriftError: On drift in what it builds on.
+        InterruptedMigrationError: If a schema it needs is ``uncertain``.
+    """
+    catalog.schema(name)
+    forced: list[str] = []
+    applies = _plan_applies(
+        catalog, snapshot, catalog.graph.closure([name]), split, force=force, forced=forced
+    )
+    _gate(catalog, snapshot, applies, snapshot.active_tsvs(), judge, force=force, forced=forced)
+    notes = tuple(f"apply {a.name}: {a.reason}" for a in applies) or (
+        f"schema {name} is already applied; nothing to do",
+    )
+    return Plan("migrate", name, actions=tuple(applies), notes=notes, forced=tuple(forced))
+
+
+def plan_schema_rollback(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    name: str,
+    split: Splitter,
+    *,
+    force: bool = False,
+) -> Plan:
+    """Plan rolling back schema ``name`` and its applied descendants, descendants first.
+
+    Refused while a live version needs any of them, unless ``force``: then those versions are
+    deactivated in the same plan, so the state never claims a live version whose schema is gone.
+
+    Args:
+        catalog: The definitions.
+        snapshot: State read under the lock.
+        name: The schema.
+        split: Statement splitter.
+        force: Roll back even though live versions need it (they are deactivated).
+
+    Returns:
+        The plan.
+
+    Raises:
+        UnknownRefError: If the schema is unknown to both the definitions and the state.
+        RollbackRefusedError: If in use (without force) or irreversible.
+        DriftError: If a rollback script changed since it was applied.
+    """
+    if not catalog.has_schema(name) and name not in snapshot.schemas:
+        catalog.schema(name)
+    targets = {name}
+    if name in catalog.graph:
+        targets |= catalog.graph.descendants(name)
+    used = usage(catalog, snapshot)
+    users = sorted({t for n in targets for t in used.get(n, [])})
+    forced: list[str] = []
+    if users:
+        if not force:
+            raise RollbackRefusedError(name, used_by=users)
+        forced.append(f"rolled back while used by {', '.join(users)} (deactivated)")
+    actions = _plan_rollbacks(catalog, snapshot, targets, split, force=force, forced=forced)
+    notes = tuple(f"rollback {a.name}" for a in actions if a.kind is ActionKind.ROLLBACK) or (
+        f"schema {name} has nothing applied; nothing to do",
+    )
+    return Plan(
+        "rollback",
+        name,
+        actions=tuple(actions),
+        deactivate=tuple(users),
+        notes=notes,
+        forced=tuple(forced),
+    )
+
+
+def resolve_judge(
+    inferred: Mapping[str, tuple[bool, str]] | None,
+) -> Judge:
+    """Build a judge that uses inferred verdicts for undeclared schemas.
+
+    Args:
+        inferred: ``schema name → (is_breaking, reason)`` from SQL analysis, or None.
+
+    Returns:
+        A judge: explicit declarations win; otherwise the inferred verdict; otherwise breaking.
+    """
+    if not inferred:
+        return declared_judge
+
+    def judge(schema: SchemaVersion) -> tuple[bool, str]:
+        if schema.breaking is not None:
+            return declared_judge(schema)
+        verdict = inferred.get(schema.name)
+        return verdict if verdict is not None else declared_judge(schema)
+
+    return judge

@@ -1,0 +1,317 @@
+"""Schema versions and their steps, names, and the checksums that detect drift.
+
+A schema version is an ordered list of steps on top of optional parents. Each step pairs a
+migration with the rollback that undoes it: ``rollback[i]`` undoes ``migrations[i]``.
+Checksums are computed on normalised text (LF line endings, no BOM, no trailing whitespace at the
+end), so moving a file between Windows and Linux is not drift, while editing a comment is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from timescape.errors import DefinitionError
+
+__all__ = [
+    "CHECKSUM_ALGORITHM",
+    "NAME_PATTERN",
+    "SchemaVersion",
+    "Step",
+    "StepCallable",
+    "checksum",
+    "checksum_matches",
+    "normalise_sql",
+    "validate_name",
+]
+
+CHECKSUM_ALGORITHM = "sha256-v1"
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+
+StepCallable = Callable[[Any], None]
+"""A Python migration step: called with a migration connection (``execute``/``query``)."""
+
+
+def validate_name(name: object, *, what: str = "schema name", key: str | None = None) -> str:
+    """Check a schema (or other object) name.
+
+    Names start with a letter or underscore and continue with letters, digits, ``_``, ``.`` and
+    ``-``; at most 128 characters. Quotes, semicolons, whitespace and control characters can never
+    pass, so a name is safe as data in every dialect and fits every state column.
+
+    Args:
+        name: The candidate.
+        what: What kind of name it is, for the message.
+        key: Where it came from, for the message.
+
+    Returns:
+        The name unchanged.
+
+    Raises:
+        DefinitionError: Naming the rule that was broken.
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise DefinitionError(
+            f"invalid {what} {name!r}: start with a letter or '_', then letters, digits, '_', "
+            "'.' or '-' (at most 128 characters; no quotes, semicolons or spaces)",
+            key=key,
+        )
+    return name
+
+
+def normalise_sql(text: str) -> str:
+    """Return ``text`` as checksummed: LF endings, no UTF-8 BOM, no trailing whitespace at the end.
+
+    Args:
+        text: Script text as read.
+
+    Returns:
+        The normalised text.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+
+
+def checksum(script: str | StepCallable | None) -> str | None:
+    """Return the versioned checksum of a step script (``sha256-v1:<hex>``).
+
+    A Python callable is identified by its qualified name and its bytecode, so renaming or editing
+    it is drift while moving the file is not.
+
+    Args:
+        script: SQL text, a callable, or None (no script).
+
+    Returns:
+        The checksum, or None for no script.
+    """
+    if script is None:
+        return None
+    if isinstance(script, str):
+        payload = normalise_sql(script).encode()
+    else:
+        code = getattr(script, "__code__", None)
+        name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
+        payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")
+    return f"{CHECKSUM_ALGORITHM}:{hashlib.sha256(payload).hexdigest()}"
+
+
+def checksum_matches(stored: str | None, script: str | StepCallable | None) -> bool:
+    """Tell whether a stored checksum still describes ``script``.
+
+    The stored value names its algorithm, so a future algorithm re-verifies old rows with the old
+    one instead of reporting every applied step as drifted.
+
+    Args:
+        stored: The checksum recorded when the step was applied.
+        script: The step's current definition.
+
+    Returns:
+        True when they agree (or both are absent).
+    """
+    if stored is None:
+        return script is None
+    algorithm = stored.partition(":")[0]
+    if algorithm == CHECKSUM_ALGORITHM:
+        return stored == checksum(script)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One migration step and the rollback that undoes it.
+
+    Attributes:
+        migration: SQL text (one or more statements) or a Python callable.
+        rollback: SQL text or callable undoing it; None when the step is irreversible.
+        name: A short label (the file stem when loaded from ``dir``).
+        file: The migration file it came from, relative to the project, if any.
+        rollback_file: The rollback file it came from, if any.
+    """
+
+    migration: str | StepCallable
+    rollback: str | StepCallable | None = None
+    name: str = ""
+    file: str | None = None
+    rollback_file: str | None = None
+
+    @property
+    def checksum(self) -> str:
+        """The migration script's checksum."""
+        value = checksum(self.migration)
+        if value is None:  # pragma: no cover - migration is never None by construction
+            msg = "a step always has a migration"
+            raise AssertionError(msg)
+        return value
+
+    @property
+    def rollback_checksum(self) -> str | None:
+        """The rollback script's checksum, or None when there is none."""
+        return checksum(self.rollback)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaVersion:
+    """A named, ordered list of steps built on optional parent schemas.
+
+    Attributes:
+        name: Unique (case-insensitively) schema name.
+        steps: The steps, applied in order, rolled back in reverse.
+        parents: Names of the schemas it builds on (a DAG).
+        compatible_with: Schemas whose live versions keep working once this one is applied.
+        breaking: Declared breaking (True), non-breaking (False), or undeclared (None).
+        transactional: False for schemas whose statements cannot run in a transaction.
+        contract: Deferred steps run once no live version needs the pre-expand shape.
+        description: Free text.
+    """
+
+    name: str
+    steps: tuple[Step, ...] = ()
+    parents: tuple[str, ...] = ()
+    compatible_with: frozenset[str] = field(default_factory=frozenset)
+    breaking: bool | None = None
+    transactional: bool = True
+    contract: tuple[Step, ...] = ()
+    description: str = ""
+
+    @classmethod
+    def from_scripts(
+        cls,
+        name: str,
+        migrations: Sequence[str | StepCallable],
+        rollback: Sequence[str | StepCallable] | None = None,
+        *,
+        parent: str | Sequence[str] | None = None,
+        compatible_with: Sequence[str] = (),
+        breaking: bool | None = None,
+        transactional: bool = True,
+        description: str = "",
+        key: str | None = None,
+    ) -> SchemaVersion:
+        """Build a schema from parallel migration and rollback lists, as the original API did.
+
+        Args:
+            name: Schema name.
+            migrations: Migration scripts in order.
+            rollback: Rollback scripts, ``rollback[i]`` undoing ``migrations[i]``; empty or None
+                makes the schema irreversible.
+            parent: One parent name or several.
+            compatible_with: Schema names this one is declared compatible with.
+            breaking: Explicit breaking declaration.
+            transactional: Whether its steps run in one transaction where the database allows.
+            description: Free text.
+            key: Where the definition came from, for error messages.
+
+        Returns:
+            The validated schema.
+
+        Raises:
+            DefinitionError: On a bad name or a rollback list whose length differs.
+        """
+        where = key or name
+        validate_name(name, key=where)
+        rollbacks = list(rollback or [])
+        if rollbacks and len(rollbacks) != len(migrations):
+            raise DefinitionError(
+                f"schema {name!r} has {len(migrations)} migrations but {len(rollbacks)} rollback "
+                "scripts; rollback[i] must undo migrations[i] (or give none: irreversible)",
+                key=f"{where}.rollback",
+            )
+        steps = tuple(
+            Step(migration=m, rollback=rollbacks[i] if rollbacks else None, name=f"step{i + 1}")
+            for i, m in enumerate(migrations)
+        )
+        return cls.build(
+            name,
+            steps,
+            parent=parent,
+            compatible_with=compatible_with,
+            breaking=breaking,
+            transactional=transactional,
+            description=description,
+            key=where,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        steps: Sequence[Step],
+        *,
+        parent: str | Sequence[str] | None = None,
+        compatible_with: Sequence[str] = (),
+        breaking: bool | None = None,
+        transactional: bool = True,
+        contract: Sequence[Step] = (),
+        description: str = "",
+        key: str | None = None,
+    ) -> SchemaVersion:
+        """Validate and build a schema from steps.
+
+        Args:
+            name: Schema name.
+            steps: The steps.
+            parent: One parent name or several.
+            compatible_with: Declared compatible schemas.
+            breaking: Explicit breaking declaration.
+            transactional: Whether steps run in one transaction where possible.
+            contract: Deferred contract steps.
+            description: Free text.
+            key: Where the definition came from.
+
+        Returns:
+            The schema.
+
+        Raises:
+            DefinitionError: On bad names, empty scripts, or a partially reversible schema.
+        """
+        where = key or name
+        validate_name(name, key=where)
+        parents = (parent,) if isinstance(parent, str) else tuple(parent or ())
+        for p in parents:
+            validate_name(p, what="parent schema name", key=f"{where}.parent")
+        if len(set(parents)) != len(parents):
+            raise DefinitionError("a parent is listed twice", key=f"{where}.parent")
+        if name in parents:
+            raise DefinitionError(f"schema {name!r} lists itself as parent", key=f"{where}.parent")
+        for other in compatible_with:
+            validate_name(other, what="compatible schema name", key=f"{where}.compatible_with")
+        for i, step in enumerate((*steps, *contract)):
+            if isinstance(step.migration, str) and not normalise_sql(step.migration):
+                raise DefinitionError(f"step {i + 1} is empty", key=f"{where}.migrations")
+        reversible = [s.rollback is not None for s in steps]
+        if any(reversible) and not all(reversible):
+            missing = [i + 1 for i, ok in enumerate(reversible) if not ok]
+            raise DefinitionError(
+                f"schema {name!r} has rollback scripts for some steps but not for step(s) "
+                f"{', '.join(map(str, missing))}",
+                key=f"{where}.rollback",
+            )
+        return cls(
+            name=name,
+            steps=tuple(steps),
+            parents=parents,
+            compatible_with=frozenset(compatible_with),
+            breaking=breaking,
+            transactional=transactional,
+            contract=tuple(contract),
+            description=description,
+        )
+
+    @property
+    def is_reversible(self) -> bool:
+        """True when every step has a rollback (a schema without steps is trivially reversible)."""
+        return all(step.rollback is not None for step in self.steps)
+
+    @property
+    def checksums(self) -> tuple[str, ...]:
+        """Checksums of the migration scripts, in step order."""
+        return tuple(step.checksum for step in self.steps)
+
+    @property
+    def rollback_checksums(self) -> tuple[str | None, ...]:
+        """Checksums of the rollback scripts, in step order."""
+        return tuple(step.rollback_checksum for step in self.steps)

@@ -1,0 +1,135 @@
+"""What the database says: a pure, immutable snapshot of the ``timescape_*`` tables.
+
+The store reads the tables into these values; the planner decides from them. Keeping the snapshot
+plain data means every planning rule is testable without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = ["SchemaState", "SchemaStatus", "StateSnapshot", "VersionState"]
+
+
+class SchemaStatus(StrEnum):
+    """Where a schema stands in the target database."""
+
+    PENDING = "pending"
+    """Known, never applied."""
+    APPLIED = "applied"
+    """Every step applied."""
+    FAILED = "failed"
+    """The last apply or rollback failed; ``steps_done`` steps are in place."""
+    ROLLED_BACK = "rolled_back"
+    """Rolled back completely."""
+    INTERRUPTED = "interrupted"
+    """A run died before recording its outcome (crash, kill, lost connection)."""
+    UNCERTAIN = "uncertain"
+    """A non-transactional step's outcome is unknown; an operator must resolve it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """One row of the schemas table.
+
+    Attributes:
+        name: Schema name.
+        status: Its status.
+        steps_done: How many steps are in place (counted from the first).
+        checksums: Migration checksums of the applied steps, in order.
+        rollback_checksums: Rollback checksums recorded with them.
+        parents: Parents as recorded when applied.
+        applied_at: When it was last applied completely.
+        rolled_back_at: When it was last rolled back completely.
+        duration_ms: Duration of the last apply or rollback.
+        error: The last error, if any.
+        step_in_flight: The step a run marked as started and never finished (crash evidence).
+        attempt_started_at: When the run that left ``step_in_flight`` or an open attempt started.
+        contract_done: Whether the deferred contract steps have run.
+    """
+
+    name: str
+    status: SchemaStatus
+    steps_done: int = 0
+    checksums: tuple[str, ...] = ()
+    rollback_checksums: tuple[str | None, ...] = ()
+    parents: tuple[str, ...] = ()
+    applied_at: datetime | None = None
+    rolled_back_at: datetime | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+    step_in_flight: int | None = None
+    attempt_started_at: datetime | None = None
+    contract_done: bool = False
+
+    @property
+    def is_applied(self) -> bool:
+        """True when every step is in place."""
+        return self.status is SchemaStatus.APPLIED
+
+    @property
+    def has_objects(self) -> bool:
+        """True when at least one step is in place (its objects exist)."""
+        return self.steps_done > 0
+
+
+@dataclass(frozen=True, slots=True)
+class VersionState:
+    """One row of the versions table.
+
+    Attributes:
+        tsv: The TSV.
+        handler: Handler path.
+        timestamp: The version's timestamp.
+        schema: The schema it needs.
+        active: Whether it is live.
+        activated_at: When it was last activated.
+        deactivated_at: When it was last deactivated.
+        request_count: Requests served, as flushed by the app instances.
+        last_accessed: Last request time flushed.
+    """
+
+    tsv: str
+    handler: str
+    timestamp: datetime
+    schema: str
+    active: bool = False
+    activated_at: datetime | None = None
+    deactivated_at: datetime | None = None
+    request_count: int = 0
+    last_accessed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateSnapshot:
+    """The state tables at one moment.
+
+    Attributes:
+        schemas: Rows of the schemas table by name.
+        versions: Rows of the versions table by TSV.
+        tags: Runtime tags, ``(handler, tag) → tsv``.
+        generation: A counter bumped by every write; equal generations mean equal state.
+        format_version: The state tables' format version.
+    """
+
+    schemas: dict[str, SchemaState] = field(default_factory=dict)
+    versions: dict[str, VersionState] = field(default_factory=dict)
+    tags: dict[tuple[str, str], str] = field(default_factory=dict)
+    generation: int = 0
+    format_version: int = 0
+
+    def active_tsvs(self) -> list[str]:
+        """TSVs of the live versions, sorted."""
+        return sorted(tsv for tsv, v in self.versions.items() if v.active)
+
+    def is_active(self, tsv: str) -> bool:
+        """True when ``tsv`` is live."""
+        row = self.versions.get(tsv)
+        return row is not None and row.active
+
+    def status_of(self, name: str) -> SchemaStatus:
+        """The schema's status (``pending`` when it has no row)."""
+        row = self.schemas.get(name)
+        return row.status if row is not None else SchemaStatus.PENDING

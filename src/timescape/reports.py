@@ -1,0 +1,434 @@
+"""What the facade returns: results of operations, listings, statistics and the verify report.
+
+Builders here are pure (catalog + snapshot in, frozen values out), so the CLI's ``--json`` and the
+Python API describe the same facts, and the tests can check them without a database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from timescape.executor import SchemaOutcome
+from timescape.model.catalog import Catalog
+from timescape.model.plan import Plan, usage
+from timescape.model.schema import checksum_matches
+from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
+
+__all__ = [
+    "OperationResult",
+    "Problem",
+    "SchemaInfo",
+    "Stats",
+    "UsageStatus",
+    "VerifyReport",
+    "VersionInfo",
+    "build_schema_infos",
+    "build_stats",
+    "build_version_infos",
+    "drift_problems",
+    "usage_status",
+]
+
+HOT_WINDOW = timedelta(hours=1)
+WARM_WINDOW = timedelta(days=1)
+
+
+class UsageStatus(StrEnum):
+    """How much a version is used, from its last request time."""
+
+    HOT = "hot"
+    """Live and requested within the last hour."""
+    WARM = "warm"
+    """Live and requested within the last day."""
+    COLD = "cold"
+    """Live but not requested for a day or more (or never)."""
+    INACTIVE = "inactive"
+    """Not live."""
+
+
+def usage_status(row: VersionState | None, moment: datetime) -> UsageStatus:
+    """Classify a version as hot, warm, cold or inactive.
+
+    Args:
+        row: The version's state row (None: never activated).
+        moment: Now.
+
+    Returns:
+        The classification.
+    """
+    if row is None or not row.active:
+        return UsageStatus.INACTIVE
+    if row.last_accessed is None:
+        return UsageStatus.COLD
+    age = moment - row.last_accessed
+    if age <= HOT_WINDOW:
+        return UsageStatus.HOT
+    if age <= WARM_WINDOW:
+        return UsageStatus.WARM
+    return UsageStatus.COLD
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """The outcome of activate, deactivate, migrate, rollback or resolve.
+
+    Attributes:
+        operation: What was asked.
+        target: The TSV or schema.
+        plan: The plan that was (or, for a dry run, would be) executed.
+        outcomes: What happened to each schema.
+        duration_ms: Wall time including the lock wait.
+        dry_run: True when nothing was executed.
+    """
+
+    operation: str
+    target: str
+    plan: Plan
+    outcomes: tuple[SchemaOutcome, ...] = ()
+    duration_ms: int = 0
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """True when the database was changed."""
+        return not self.dry_run and not self.plan.is_noop
+
+    @property
+    def message(self) -> str:
+        """One line for humans."""
+        if self.plan.is_noop:
+            return self.plan.notes[0] if self.plan.notes else "nothing to do"
+        verb = "would " if self.dry_run else ""
+        parts = [f"{verb}{a.kind} {a.name}" for a in self.plan.actions]
+        parts += [f"{verb}activate {t}" for t in self.plan.activate]
+        parts += [f"{verb}deactivate {t}" for t in self.plan.deactivate]
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaInfo:
+    """One schema as ``schema list`` / ``schema status`` show it.
+
+    Attributes:
+        name: Schema name.
+        parents: Parent schemas.
+        status: Status in the database (``pending`` if never applied).
+        used_by: Live TSVs that need it.
+        applied_at: Last complete apply.
+        rolled_back_at: Last complete rollback.
+        checksum: SHA-256 over the step checksums of the current definition.
+        steps: Number of steps in the definition.
+        steps_done: Steps in place in the database.
+        step_checksums: Per-step checksums of the definition.
+        stored_checksums: Per-step checksums recorded when applied.
+        duration_ms: Duration of the last apply or rollback.
+        error: Last error.
+        drifted_steps: Steps whose definition changed since applied (1-based).
+        compatible_with: Declared compatible schemas.
+        breaking: Declared breaking flag.
+        defined: False when the schema is in the database but no longer in the project.
+        reversible: Whether every step has a rollback.
+        contract_steps: Number of deferred contract steps.
+        contract_done: Whether they ran.
+    """
+
+    name: str
+    parents: tuple[str, ...]
+    status: str
+    used_by: tuple[str, ...]
+    applied_at: datetime | None
+    rolled_back_at: datetime | None
+    checksum: str | None
+    steps: int
+    steps_done: int
+    step_checksums: tuple[str, ...] = ()
+    stored_checksums: tuple[str, ...] = ()
+    duration_ms: int | None = None
+    error: str | None = None
+    drifted_steps: tuple[int, ...] = ()
+    compatible_with: tuple[str, ...] = ()
+    breaking: bool | None = None
+    defined: bool = True
+    reversible: bool = True
+    contract_steps: int = 0
+    contract_done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One API version as ``version list`` shows it.
+
+    Attributes:
+        tsv: Its id.
+        handler: Handler path.
+        timestamp: Its timestamp.
+        schema: The schema it needs.
+        active: Whether it is live.
+        status: hot, warm, cold or inactive.
+        tags: Its tags.
+        request_count: Requests counted.
+        last_accessed: Last request time.
+        activated_at: Last activation.
+    """
+
+    tsv: str
+    handler: str
+    timestamp: datetime
+    schema: str
+    active: bool
+    status: str
+    tags: tuple[str, ...]
+    request_count: int
+    last_accessed: datetime | None
+    activated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counts over schemas and versions (names from the original specification).
+
+    Attributes:
+        total_schemas: Defined schemas plus applied ones no longer defined.
+        active_schemas: Schemas applied in the database.
+        pending_schemas: Defined schemas never applied (or rolled back... see rolled_back).
+        failed_schemas: Schemas whose last run failed.
+        rolled_back_schemas: Schemas rolled back completely.
+        interrupted_schemas: Schemas whose run died before recording its outcome.
+        uncertain_schemas: Schemas waiting for ``schema resolve``.
+        schemas_in_use: Applied schemas needed by at least one live version.
+        total_versions: Defined versions.
+        active_versions: Live versions.
+        inactive_versions: Versions not live.
+        handlers: Number of handlers.
+        last_migration_ms: Duration of the most recent apply or rollback.
+        average_migration_ms: Mean duration over schemas with a recorded duration.
+    """
+
+    total_schemas: int
+    active_schemas: int
+    pending_schemas: int
+    failed_schemas: int
+    rolled_back_schemas: int
+    interrupted_schemas: int
+    uncertain_schemas: int
+    schemas_in_use: int
+    total_versions: int
+    active_versions: int
+    inactive_versions: int
+    handlers: int
+    last_migration_ms: int | None
+    average_migration_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding of ``verify``.
+
+    Attributes:
+        kind: ``drift``, ``missing``, ``failed``, ``interrupted``, ``uncertain``,
+            ``in_progress``, ``live_version_unmet``, ``state``.
+        subject: The schema or TSV.
+        message: One line.
+        facts: Structured detail.
+    """
+
+    kind: str
+    subject: str
+    message: str
+    facts: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The result of ``verify``.
+
+    Attributes:
+        problems: Everything found; empty when healthy.
+        checked_schemas: How many schemas were checked.
+    """
+
+    problems: tuple[Problem, ...]
+    checked_schemas: int
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found (``in_progress`` alone is not a problem)."""
+        return all(p.kind == "in_progress" for p in self.problems)
+
+
+def _schema_checksum(step_sums: Sequence[str]) -> str | None:
+    if not step_sums:
+        return None
+    digest = hashlib.sha256("\n".join(step_sums).encode()).hexdigest()
+    return f"sha256-v1:{digest}"
+
+
+def build_schema_infos(catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaInfo]:
+    """Describe every defined schema, then every stored schema no longer defined."""
+    used = usage(catalog, snapshot)
+    infos = []
+    for schema in catalog.schemas:
+        row = snapshot.schemas.get(schema.name)
+        stored = row.checksums[: row.steps_done] if row else ()
+        drifted = tuple(
+            i + 1
+            for i, s in enumerate(stored)
+            if i >= len(schema.steps) or not checksum_matches(s, schema.steps[i].migration)
+        )
+        infos.append(
+            SchemaInfo(
+                name=schema.name,
+                parents=schema.parents,
+                status=str(row.status) if row else str(SchemaStatus.PENDING),
+                used_by=tuple(used.get(schema.name, ())),
+                applied_at=row.applied_at if row else None,
+                rolled_back_at=row.rolled_back_at if row else None,
+                checksum=_schema_checksum(schema.checksums),
+                steps=len(schema.steps),
+                steps_done=row.steps_done if row else 0,
+                step_checksums=schema.checksums,
+                stored_checksums=stored,
+                duration_ms=row.duration_ms if row else None,
+                error=row.error if row else None,
+                drifted_steps=drifted,
+                compatible_with=tuple(sorted(schema.compatible_with)),
+                breaking=schema.breaking,
+                reversible=schema.is_reversible,
+                contract_steps=len(schema.contract),
+                contract_done=row.contract_done if row else False,
+            )
+        )
+    for name, row in sorted(snapshot.schemas.items()):
+        if catalog.has_schema(name):
+            continue
+        infos.append(
+            SchemaInfo(
+                name=name,
+                parents=row.parents,
+                status=str(row.status),
+                used_by=tuple(used.get(name, ())),
+                applied_at=row.applied_at,
+                rolled_back_at=row.rolled_back_at,
+                checksum=_schema_checksum(row.checksums),
+                steps=0,
+                steps_done=row.steps_done,
+                stored_checksums=row.checksums,
+                duration_ms=row.duration_ms,
+                error=row.error,
+                defined=False,
+            )
+        )
+    return infos
+
+
+def build_version_infos(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    tags: dict[tuple[str, str], str],
+    moment: datetime,
+    *,
+    handler: str | None = None,
+) -> list[VersionInfo]:
+    """Describe every defined version (optionally of one handler), oldest first per handler."""
+    by_tsv: dict[str, list[str]] = {}
+    for (_, tag), tsv in sorted(tags.items()):
+        by_tsv.setdefault(tsv, []).append(tag)
+    infos = []
+    for version in catalog.versions:
+        if handler is not None and version.handler != handler:
+            continue
+        row = snapshot.versions.get(version.tsv)
+        infos.append(
+            VersionInfo(
+                tsv=version.tsv,
+                handler=version.handler,
+                timestamp=version.timestamp,
+                schema=version.schema,
+                active=bool(row and row.active),
+                status=str(usage_status(row, moment)),
+                tags=tuple(by_tsv.get(version.tsv, ())),
+                request_count=row.request_count if row else 0,
+                last_accessed=row.last_accessed if row else None,
+                activated_at=row.activated_at if row else None,
+            )
+        )
+    return infos
+
+
+def build_stats(catalog: Catalog, snapshot: StateSnapshot) -> Stats:
+    """Count schemas and versions by status."""
+    statuses = {s.name: snapshot.status_of(s.name) for s in catalog.schemas}
+    for name, row in snapshot.schemas.items():
+        statuses.setdefault(name, row.status)
+
+    def count(status: SchemaStatus) -> int:
+        return sum(1 for s in statuses.values() if s is status)
+
+    used = usage(catalog, snapshot)
+    durations = [
+        (r.applied_at or r.rolled_back_at, r.duration_ms)
+        for r in snapshot.schemas.values()
+        if r.duration_ms is not None
+    ]
+    stamped = [d for d in durations if d[0] is not None]
+    last = max(stamped, key=lambda d: d[0])[1] if stamped else None  # type: ignore[arg-type,return-value]
+    values = [d[1] for d in durations if d[1] is not None]
+    active = sum(1 for v in catalog.versions if snapshot.is_active(v.tsv))
+    return Stats(
+        total_schemas=len(statuses),
+        active_schemas=count(SchemaStatus.APPLIED),
+        pending_schemas=count(SchemaStatus.PENDING),
+        failed_schemas=count(SchemaStatus.FAILED),
+        rolled_back_schemas=count(SchemaStatus.ROLLED_BACK),
+        interrupted_schemas=count(SchemaStatus.INTERRUPTED),
+        uncertain_schemas=count(SchemaStatus.UNCERTAIN),
+        schemas_in_use=sum(1 for n in used if statuses.get(n) is SchemaStatus.APPLIED),
+        total_versions=len(catalog.versions),
+        active_versions=active,
+        inactive_versions=len(catalog.versions) - active,
+        handlers=len({v.handler for v in catalog.versions}),
+        last_migration_ms=last,
+        average_migration_ms=round(sum(values) / len(values), 1) if values else None,
+    )
+
+
+def drift_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
+    """Find applied steps whose migration or rollback script changed, and vanished schemas."""
+    problems: list[Problem] = []
+    for name, row in sorted(snapshot.schemas.items()):
+        if not row.has_objects:
+            continue
+        if not catalog.has_schema(name):
+            problems.append(
+                Problem("missing", name, f"schema {name} is applied but no longer defined in "
+                        "the project", {"steps_done": row.steps_done})
+            )
+            continue
+        schema = catalog.schema(name)
+        for i in range(row.steps_done):
+            stored = row.checksums[i] if i < len(row.checksums) else None
+            current = schema.steps[i] if i < len(schema.steps) else None
+            if current is None or not checksum_matches(stored, current.migration):
+                problems.append(_drift(name, i + 1, stored, current.checksum if current else None,
+                                       "migration"))
+            stored_rb = row.rollback_checksums[i] if i < len(row.rollback_checksums) else None
+            if current is not None and stored_rb is not None and not checksum_matches(
+                stored_rb, current.rollback
+            ):
+                problems.append(_drift(name, i + 1, stored_rb, current.rollback_checksum,
+                                       "rollback"))
+    return problems
+
+
+def _drift(name: str, step: int, stored: str | None, current: str | None, kind: str) -> Problem:
+    return Problem(
+        "drift",
+        name,
+        f"schema {name} {kind} step {step} was applied with checksum {stored}, definition now "
+        f"{current}",
+        {"step": step, "stored": stored, "current": current, "script": kind},
+    )

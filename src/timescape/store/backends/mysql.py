@@ -1,0 +1,209 @@
+"""MySQL / MariaDB backend (PyMySQL).
+
+DDL commits implicitly here, so schemas are applied step by step with progress recorded after each
+step and a step marked *started* before it runs; a step whose outcome is unknown becomes
+``uncertain`` and waits for an operator (``timescape schema resolve``).
+
+Lock: ``GET_LOCK`` polled with a zero wait (a session lock: it dies with the connection); the name
+hashes database and prefix, keeping it under MySQL's 64-character limit for any database name.
+
+Timeouts: ``KILL QUERY`` from a second connection at the deadline (driver read timeouts only stop
+waiting, PyMySQL#1048); MariaDB's ``max_statement_time`` is the server-side backstop when the client
+dies, and ``lock_wait_timeout`` keeps DDL from queueing behind app transactions for a day.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from typing import Any, ClassVar
+
+from timescape.errors import ConnectionFailedError, StateError
+from timescape.store.base import Backend, ErrorKind, LockInfo
+
+__all__ = ["MySQLBackend"]
+
+_QUERY_INTERRUPTED = 1317
+_STATEMENT_TIMEOUT = (1969, 3024)  # MariaDB max_statement_time, MySQL max_execution_time
+_LOCK_WAIT = (1205,)
+_DISK_FULL = (1021, 1114)
+_CONNECTION_LOST = (2006, 2013, 2003, 2055, 1927, 1053)
+
+
+class MySQLBackend(Backend):
+    """MySQL/MariaDB: per-step progress, ``GET_LOCK``, ``KILL QUERY`` to cancel."""
+
+    dialect = "mysql"
+    transactional_ddl = False
+    placeholder = "%s"
+    TYPE_NAME: ClassVar[str] = "VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    TYPE_KEY: ClassVar[str] = "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    TYPE_TEXT: ClassVar[str] = "MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    TYPE_INT: ClassVar[str] = "INT"
+    TYPE_EVENT_ID: ClassVar[str] = "BIGINT AUTO_INCREMENT PRIMARY KEY"
+    TABLE_OPTIONS: ClassVar[str] = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+    BEGIN_SQL: ClassVar[str] = "START TRANSACTION"
+
+    TABLES_SQL: ClassVar[str] = (
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+    )
+    HOLDER_SQL: ClassVar[str] = (
+        "SELECT id, user, host, time, command FROM information_schema.processlist WHERE id = ?"
+    )
+
+    _is_mariadb: bool = False
+    _conn_id: int | None = None
+
+    @property
+    def lock_name(self) -> str:
+        """The ``GET_LOCK`` name: bounded to 64 characters for any database name."""
+        digest = hashlib.sha256(f"{self.url.database}:{self.table_prefix}".encode()).hexdigest()
+        return f"timescape.{digest[:40]}"
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "host": self.url.host,
+            "database": self.url.database,
+            "connect_timeout": self.url.connect_timeout,
+            "read_timeout": self.url.connect_timeout,
+            "write_timeout": self.url.connect_timeout,
+            "autocommit": True,
+            "charset": "utf8mb4",
+            "program_name": self.application_name,
+        }
+        if self.url.port:
+            kwargs["port"] = self.url.port
+        if self.url.user:
+            kwargs["user"] = self.url.user
+        if self.url.password is not None:
+            kwargs["password"] = self.url.password
+        return kwargs
+
+    def _open(self) -> Any:
+        import pymysql  # noqa: PLC0415 - drivers load on first connect, never at import
+
+        try:
+            conn = pymysql.connect(**self._connect_kwargs())
+        except pymysql.Error as exc:
+            raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from None
+        # The read timeout bounded the handshake (a listener that never answers); migrations are
+        # bounded on the server instead, so the client must not give up on a long step.
+        conn._read_timeout = None  # noqa: SLF001 - PyMySQL has no public setter
+        sock = getattr(conn, "_sock", None)
+        if sock is not None:
+            sock.settimeout(None)
+        return conn
+
+    def _prepare_session(self) -> None:
+        version = str(self.query("SELECT VERSION()")[0][0])
+        self._is_mariadb = "mariadb" in version.lower()
+        self._conn_id = int(self.query("SELECT CONNECTION_ID()")[0][0])
+        self.execute(f"SET SESSION lock_wait_timeout = {max(1, round(self.ddl_lock_timeout))}")
+        self.execute("SET SESSION innodb_lock_wait_timeout = "
+                     f"{max(1, round(self.ddl_lock_timeout))}")
+        if self._is_mariadb:
+            self.execute(f"SET SESSION max_statement_time = {self.migration_timeout:g}")
+
+    def begin(self) -> None:
+        """Start a transaction for state writes (DDL would commit it implicitly)."""
+        self.execute(self.BEGIN_SQL)
+        self._in_transaction = True
+
+    def commit(self) -> None:
+        """Commit."""
+        self.execute("COMMIT")
+        self._in_transaction = False
+
+    def rollback(self) -> None:
+        """Roll back; a broken connection is dropped."""
+        try:
+            if self._conn is not None and self._conn.open:
+                self.execute("ROLLBACK")
+            else:
+                self._drop_broken()
+        except Exception:
+            self._drop_broken()
+        self._in_transaction = False
+
+    def quote(self, identifier: str) -> str:
+        """Quote with backticks."""
+        return "`" + identifier.replace("`", "``") + "`"
+
+    def classify_error(self, exc: BaseException) -> str:
+        """Classify by MySQL error number."""
+        args = getattr(exc, "args", ())
+        code = args[0] if args and isinstance(args[0], int) else None
+        if code == _QUERY_INTERRUPTED or code in _STATEMENT_TIMEOUT:
+            return ErrorKind.TIMEOUT
+        if code in _LOCK_WAIT:
+            return ErrorKind.LOCK_NOT_AVAILABLE
+        if code in _DISK_FULL:
+            return ErrorKind.DISK_FULL
+        if code in _CONNECTION_LOST or (self._conn is not None and not self._conn.open):
+            return ErrorKind.CONNECTION_LOST
+        import pymysql  # noqa: PLC0415
+
+        if isinstance(exc, pymysql.err.InterfaceError | pymysql.err.OperationalError) and (
+            code is None or code >= 2000  # noqa: PLR2004 - 2xxx are client-side errors
+        ):
+            return ErrorKind.CONNECTION_LOST
+        return ErrorKind.OTHER
+
+    # -- lock ---------------------------------------------------------------------------------
+
+    def _try_lock(self) -> bool:
+        got = self.query("SELECT GET_LOCK(?, 0)", (self.lock_name,))[0][0]
+        return got == 1
+
+    def _unlock(self) -> None:
+        released = self.query("SELECT RELEASE_LOCK(?)", (self.lock_name,))[0][0]
+        if released != 1:
+            msg = "the Timescape lock was not held by this connection when releasing it"
+            raise StateError(msg)
+
+    def lock_holder(self) -> LockInfo | None:
+        """Name the holding connection from ``IS_USED_LOCK`` and the process list."""
+        owner = self.query("SELECT IS_USED_LOCK(?)", (self.lock_name,))[0][0]
+        if owner is None:
+            return None
+        rows = self.query(self.HOLDER_SQL, (int(owner),))
+        if not rows:
+            return LockInfo(f"connection {owner}")
+        cid, user, host, seconds, command = rows[0]
+        return LockInfo(
+            f"connection {cid} ({user}@{host}, {command}, connected {seconds} s ago)"
+        )
+
+    # -- cancellation -------------------------------------------------------------------------
+
+    def _cancel_running(self) -> None:
+        if self._conn_id is None:
+            return
+        import pymysql  # noqa: PLC0415
+
+        killer = pymysql.connect(**self._connect_kwargs())
+        try:
+            with killer.cursor() as cur, contextlib.suppress(pymysql.Error):
+                cur.execute(f"KILL QUERY {int(self._conn_id)}")
+        finally:
+            killer.close()
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def table_names(self) -> set[str]:
+        """Tables in the current database."""
+        return {r[0] for r in self.query(self.TABLES_SQL)}
+
+    def server_version(self) -> str:
+        """The server version string."""
+        return str(self.query("SELECT VERSION()")[0][0])
+
+    def connection_id(self) -> int | None:
+        """This session's connection id."""
+        return self._conn_id
+
+    @property
+    def is_mariadb(self) -> bool:
+        """True on MariaDB."""
+        return self._is_mariadb

@@ -1,0 +1,211 @@
+"""PostgreSQL backend (psycopg 3).
+
+Lock: a session-level advisory lock taken by polling ``pg_try_advisory_lock`` (a blocking waiter can
+deadlock with ``CREATE INDEX CONCURRENTLY`` and outlives a client-side timeout). The key hashes the
+database name and the state-table prefix, so two projects in one cluster never block each other.
+
+Timeouts: ``SET LOCAL statement_timeout`` bounds each schema transaction on the server, the watchdog
+sends a libpq cancel at the deadline, and ``client_connection_check_interval`` lets the server
+notice a dead client during a long statement (PG ≥ 14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, ClassVar
+
+from timescape.errors import ConnectionFailedError, StateError
+from timescape.store.base import Backend, ErrorKind, LockInfo
+
+__all__ = ["PostgreSQLBackend"]
+
+_CANCELED = "57014"
+_LOCK_NOT_AVAILABLE = "55P03"
+_DISK_FULL = "53100"
+_CONNECTION_CLASSES = ("08", "57P")
+
+
+class PostgreSQLBackend(Backend):
+    """PostgreSQL: transactional DDL, advisory lock, server-side statement cancel."""
+
+    dialect = "postgresql"
+    transactional_ddl = True
+    placeholder = "%s"
+    TYPE_EVENT_ID: ClassVar[str] = "BIGSERIAL PRIMARY KEY"
+    _commit_via_driver: ClassVar[bool] = True
+
+    LOCK_SQL: ClassVar[str] = "SELECT pg_try_advisory_lock(?)"
+    UNLOCK_SQL: ClassVar[str] = "SELECT pg_advisory_unlock(?)"
+    HOLDER_SQL: ClassVar[str] = (
+        "SELECT a.pid, a.application_name, a.client_addr, a.backend_start, a.state "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ? AND l.objid = ? "
+        "AND l.objsubid = 1 AND l.database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    TABLES_SQL: ClassVar[str] = (
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+    )
+
+    _lock_pid: int | None = None
+
+    @property
+    def lock_key(self) -> int:
+        """The advisory lock key: 64 bits of SHA-256 over database name and table prefix."""
+        digest = hashlib.sha256(f"timescape:{self.url.database}:{self.table_prefix}".encode())
+        return int.from_bytes(digest.digest()[:8], "big", signed=True)
+
+    def _open(self) -> Any:
+        import psycopg  # noqa: PLC0415 - drivers load on first connect, never at import
+
+        kwargs: dict[str, Any] = {
+            "host": self.url.host,
+            "dbname": self.url.database,
+            "connect_timeout": max(1, round(self.url.connect_timeout)),
+            "application_name": self.application_name,
+            "autocommit": True,
+        }
+        if self.url.port:
+            kwargs["port"] = self.url.port
+        if self.url.user:
+            kwargs["user"] = self.url.user
+        if self.url.password is not None:
+            kwargs["password"] = self.url.password
+        kwargs.update({k: v for k, v in self.url.params.items() if k not in kwargs})
+        try:
+            return psycopg.connect(**kwargs)
+        except psycopg.Error as exc:
+            raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from None
+
+    def _prepare_session(self) -> None:
+        ms = int(self.migration_timeout * 1000)
+        lock_ms = int(self.ddl_lock_timeout * 1000)
+        self.execute(f"SET statement_timeout = {ms}")
+        self.execute(f"SET lock_timeout = {lock_ms}")
+        self.execute("SET idle_in_transaction_session_timeout = 0")
+        if self._server_version_num() >= 140000:  # noqa: PLR2004 - PG 14 added the setting
+            self.execute("SET client_connection_check_interval = 2000")
+
+    def _server_version_num(self) -> int:
+        return int(self._conn.info.server_version)
+
+    def begin(self) -> None:
+        """Start a transaction (psycopg in autocommit mode: an explicit BEGIN)."""
+        self.execute("BEGIN")
+        self._in_transaction = True
+
+    def commit(self) -> None:
+        """Commit with an explicit ``COMMIT``."""
+        self.execute("COMMIT")
+        self._in_transaction = False
+
+    def rollback(self) -> None:
+        """Roll back; a broken connection is dropped."""
+        try:
+            if self._conn is not None and not self._conn.closed:
+                self.execute("ROLLBACK")
+            else:
+                self._drop_broken()
+        except Exception:
+            self._drop_broken()
+        self._in_transaction = False
+
+    def _on_arm(self, seconds: float) -> None:
+        if self._in_transaction:
+            self.execute(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+
+    def classify_error(self, exc: BaseException) -> str:
+        """Classify by SQLSTATE."""
+        state = getattr(exc, "sqlstate", None)
+        if state == _CANCELED:
+            return ErrorKind.TIMEOUT
+        if state == _LOCK_NOT_AVAILABLE:
+            return ErrorKind.LOCK_NOT_AVAILABLE
+        if state == _DISK_FULL:
+            return ErrorKind.DISK_FULL
+        if state is not None and state.startswith(_CONNECTION_CLASSES):
+            return ErrorKind.CONNECTION_LOST
+        conn = self._conn
+        if state is None and (conn is None or conn.closed):
+            return ErrorKind.CONNECTION_LOST
+        return ErrorKind.OTHER
+
+    def quote(self, identifier: str) -> str:
+        """Quote with double quotes."""
+        return '"' + identifier.replace('"', '""') + '"'
+
+    # -- lock ---------------------------------------------------------------------------------
+
+    def _try_lock(self) -> bool:
+        rows = self.query(
+            "SELECT pg_try_advisory_lock(?), pg_backend_pid()", (self.lock_key,)
+        )
+        got, pid = bool(rows[0][0]), int(rows[0][1])
+        if got:
+            self._lock_pid = pid
+        return got
+
+    def _unlock(self) -> None:
+        released = self.query(self.UNLOCK_SQL, (self.lock_key,))[0][0]
+        if not released:
+            msg = (
+                "the Timescape advisory lock was not held by this session when releasing it: "
+                "a transaction pooler (PgBouncer transaction mode) sits between Timescape and "
+                "PostgreSQL. Connect the migrating process directly or through session pooling"
+            )
+            raise StateError(msg)
+
+    def check_session(self) -> None:
+        """Fail loudly if the lock was taken on another server session (a transaction pooler).
+
+        Raises:
+            StateError: When the backend pid changed since the lock was taken.
+        """
+        if self._lock_held and self._lock_pid is not None:
+            pid = int(self.query("SELECT pg_backend_pid()")[0][0])
+            if pid != self._lock_pid:
+                msg = (
+                    f"the server session changed from pid {self._lock_pid} to {pid} while "
+                    "holding the Timescape lock: a transaction pooler is in the way. Connect "
+                    "directly or through session pooling"
+                )
+                raise StateError(msg)
+
+    def lock_holder(self) -> LockInfo | None:
+        """Name the holding backend from ``pg_locks`` and ``pg_stat_activity``."""
+        key = self.lock_key & 0xFFFFFFFFFFFFFFFF
+        rows = self.query(self.HOLDER_SQL, (str(key >> 32), str(key & 0xFFFFFFFF)))
+        if not rows:
+            return None
+        pid, app, addr, started, state = rows[0]
+        since = started.isoformat(timespec="seconds") if started else "?"
+        return LockInfo(
+            f"pid {pid} ({app or 'unknown application'}, from {addr or 'local socket'}, "
+            f"session since {since}, {state})"
+        )
+
+    # -- cancellation -------------------------------------------------------------------------
+
+    def _cancel_running(self) -> None:
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            cancel = getattr(conn, "cancel_safe", None)
+            if cancel is not None:
+                cancel(timeout=5.0)
+            else:  # pragma: no cover - psycopg < 3.2
+                conn.cancel()
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def table_names(self) -> set[str]:
+        """Tables in the current schema."""
+        return {r[0] for r in self.query(self.TABLES_SQL)}
+
+    def server_version(self) -> str:
+        """The server version, e.g. ``15.20``."""
+        return str(self.query("SHOW server_version")[0][0])
+
+    def connection_id(self) -> int | None:
+        """The backend pid."""
+        return int(self.query("SELECT pg_backend_pid()")[0][0])

@@ -1,0 +1,213 @@
+"""SQLite backend (stdlib ``sqlite3``).
+
+Transactions are explicit (``isolation_level=None`` and our own ``BEGIN IMMEDIATE``), never
+``executescript()``, which commits behind the caller's back (bpo-30593).
+
+The cross-process lock is an ``fcntl.flock`` on a file beside the database, not the write
+transaction DESIGN.md first sketched: a write transaction cannot outlive the per-schema commits,
+so it could not serialise a multi-schema activation nor let a crash leave evidence. The kernel
+drops a flock when its process dies, so a crashed holder never leaves it stuck.
+
+Foreign keys are switched off on the migrating connection (``PRAGMA foreign_keys`` cannot change
+inside a transaction) so a table rebuild cannot cascade-delete child rows; ``PRAGMA
+foreign_key_check`` runs before every commit instead, and any violation aborts the schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from timescape.errors import ConnectionFailedError
+from timescape.store.base import Backend, ErrorKind, LockInfo, actor
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["SQLiteBackend"]
+
+_MEMORY_LOCKS: dict[int, threading.Lock] = {}
+
+
+class SQLiteBackend(Backend):
+    """SQLite: transactional DDL, file lock beside the database, ``interrupt()`` to cancel."""
+
+    dialect = "sqlite"
+    transactional_ddl = True
+    BEGIN_SQL: ClassVar[str] = "BEGIN IMMEDIATE"
+    FOREIGN_KEY_CHECK: ClassVar[str] = "PRAGMA foreign_key_check"
+
+    _lock_fd: int | None = None
+    _memory_lock: threading.Lock | None = None
+
+    @property
+    def lock_path(self) -> Path | None:
+        """The lock file (None for an in-memory database)."""
+        if self.url.is_memory:
+            return None
+        return Path(self.url.database + "-timescape.lock")
+
+    def _open(self) -> Any:
+        target = self.url.database
+        if not self.url.is_memory:
+            parent = Path(target).parent
+            if not parent.is_dir():
+                raise ConnectionFailedError(self.url.redacted, f"folder {parent} does not exist")
+        try:
+            conn = sqlite3.connect(
+                target,
+                timeout=self.lock_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from exc
+        return conn
+
+    def _prepare_session(self) -> None:
+        busy_ms = int(self.ddl_lock_timeout * 1000)
+        self._conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        self._conn.execute("PRAGMA foreign_keys = OFF")
+
+    def execute(self, sql: str, params: Any = None) -> int:
+        """Run one statement (sqlite3 cursors need no closing; skip the generic cursor dance)."""
+        self.connect()
+        cur = self._conn.execute(sql) if params is None else self._conn.execute(sql, params)
+        return int(cur.rowcount)
+
+    def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return all rows."""
+        self.connect()
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def commit(self) -> None:
+        """Commit with an explicit ``COMMIT`` (autocommit mode: the driver does nothing itself)."""
+        self._conn.execute("COMMIT")
+        self._in_transaction = False
+
+    def rollback(self) -> None:
+        """Roll back if a transaction is open."""
+        try:
+            if self._conn is not None and self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._drop_broken()
+        self._in_transaction = False
+
+    def classify_error(self, exc: BaseException) -> str:
+        """Classify by SQLite's primary result code."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is None:
+            return ErrorKind.OTHER
+        primary = code & 0xFF
+        if primary == sqlite3.SQLITE_INTERRUPT:
+            return ErrorKind.TIMEOUT
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return ErrorKind.LOCK_NOT_AVAILABLE
+        if primary == sqlite3.SQLITE_FULL:
+            return ErrorKind.DISK_FULL
+        return ErrorKind.OTHER
+
+    # -- lock ---------------------------------------------------------------------------------
+
+    def _try_lock(self) -> bool:
+        path = self.lock_path
+        if path is None:
+            lock = _MEMORY_LOCKS.setdefault(id(self), threading.Lock())
+            self._memory_lock = lock
+            return lock.acquire(blocking=False)
+        if fcntl is None:  # pragma: no cover - Windows
+            msg = "file locking is not available on this platform"
+            raise ConnectionFailedError(self.url.redacted, msg)
+        if self._lock_fd is None:
+            try:
+                self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ConnectionFailedError(
+                    self.url.redacted, f"cannot open lock file {path}: {exc.strerror}"
+                ) from exc
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        info = {
+            "holder": actor(),
+            "application": self.application_name,
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._lock_fd, 0)
+            os.pwrite(self._lock_fd, json.dumps(info).encode(), 0)
+        return True
+
+    def _unlock(self) -> None:
+        if self._memory_lock is not None:
+            self._memory_lock.release()
+            return
+        if self._lock_fd is not None and fcntl is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._lock_fd, 0)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def lock_holder(self) -> LockInfo | None:
+        """Read the holder's description from the lock file."""
+        path = self.lock_path
+        if path is None:
+            return LockInfo("another thread of this process")
+        try:
+            info = json.loads(path.read_text() or "{}")
+        except (OSError, ValueError):
+            return None
+        if not info:
+            return None
+        return LockInfo(
+            f"{info.get('holder', '?')} ({info.get('application', '?')}, "
+            f"since {info.get('since', '?')})"
+        )
+
+    def close(self) -> None:
+        """Close the connection and the lock file."""
+        super().close()
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- cancellation -------------------------------------------------------------------------
+
+    def _cancel_running(self) -> None:
+        # sqlite3_interrupt on an idle connection is a no-op (sqlite.org/c3ref/interrupt.html),
+        # so the watchdog's repeated calls cannot hit a statement started after disarm.
+        conn = self._conn
+        if conn is not None:
+            conn.interrupt()
+
+    def before_commit_check(self) -> str | None:
+        """Refuse to commit a schema that leaves foreign-key violations."""
+        rows = self._conn.execute(self.FOREIGN_KEY_CHECK).fetchmany(5)
+        if not rows:
+            return None
+        where = ", ".join(f"{r[0]} rowid {r[1]} → {r[2]}" for r in rows)
+        return f"foreign key violations after the migration: {where}"
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def table_names(self) -> set[str]:
+        """Tables in the main database."""
+        rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {r[0] for r in rows}
+
+    def server_version(self) -> str:
+        """The SQLite library version."""
+        return sqlite3.sqlite_version

@@ -1,0 +1,512 @@
+"""The backend seam: one class per dialect, overriding only what differs.
+
+Every statement Timescape sends passes through :meth:`Backend.execute` (tracing, redaction and
+error translation live there only). Timeouts are enforced on the server: a :class:`Watchdog`
+thread cancels the running statement through the dialect's own mechanism (libpq cancel, ``KILL
+QUERY`` from a second connection, ``sqlite3.Connection.interrupt``) and keeps cancelling until the
+executor notices, so a statement started in the gap between two checks is cancelled too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from timescape.errors import LockTimeoutError
+from timescape.store.split import Dialect, Statement, split_statements, transaction_breaker
+from timescape.store.urls import DatabaseURL
+
+__all__ = [
+    "Backend",
+    "ErrorKind",
+    "LockInfo",
+    "Watchdog",
+    "actor",
+]
+
+sql_log = logging.getLogger("timescape.sql")
+_POLL_START_S = 0.01
+_POLL_MAX_S = 0.25
+_RECANCEL_S = 0.1
+
+
+def actor() -> str:
+    """Return who is acting, for the event log: ``user@host pid N`` (never a URL or password)."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # pragma: no cover - no user database in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+
+
+class ErrorKind:
+    """How a driver error is classified at the store boundary (plain strings, compared by value)."""
+
+    TIMEOUT = "timeout"
+    CONNECTION_LOST = "connection_lost"
+    LOCK_NOT_AVAILABLE = "lock_not_available"
+    DISK_FULL = "disk_full"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class LockInfo:
+    """Who holds the Timescape lock, as far as the server tells.
+
+    Attributes:
+        description: One line naming pid/connection, host, application and since when.
+    """
+
+    description: str
+
+
+class _Cursorish(Protocol):
+    rowcount: int
+
+    def execute(self, sql: Any, params: Any = ...) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def close(self) -> Any: ...
+
+
+class Watchdog:
+    """Cancels the running statement on the server once a deadline passes.
+
+    One daemon thread per backend, re-armed per schema: arming costs a condition notify, not a
+    thread start, so thousands of small schemas stay cheap.
+    """
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        """Create an idle watchdog.
+
+        Args:
+            cancel: Cancels whatever statement runs now on the guarded connection; must be safe
+                to call when nothing runs.
+        """
+        self._cancel = cancel
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._fired = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float) -> None:
+        """Start guarding until ``deadline`` (``time.monotonic()`` seconds)."""
+        with self._cond:
+            self._deadline = deadline
+            self._fired = False
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="timescape-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self) -> bool:
+        """Stop guarding.
+
+        Returns:
+            True when the deadline passed (the executor must treat the work as timed out, even if
+            the statement returned normally: MariaDB's killed ``SLEEP()`` returns 1).
+        """
+        with self._cond:
+            fired = self._fired or (
+                self._deadline is not None and time.monotonic() >= self._deadline
+            )
+            self._deadline = None
+            self._fired = False
+            self._cond.notify()
+            return fired
+
+    @property
+    def fired(self) -> bool:
+        """True once the current deadline has passed."""
+        with self._cond:
+            return self._fired
+
+    def close(self) -> None:
+        """Stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._deadline = None
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed:
+                    if self._deadline is None:
+                        self._cond.wait()
+                        continue
+                    remaining = self._deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._fired = True
+                        break
+                    self._cond.wait(remaining)
+                if self._closed:
+                    return
+            with contextlib.suppress(Exception):
+                self._cancel()
+            with self._cond:
+                if self._deadline is not None and not self._closed:
+                    self._cond.wait(_RECANCEL_S)
+
+
+class Backend:
+    """Base class of the dialect backends: connection, transactions, lock and cancellation.
+
+    Subclasses set the class constants and override the ``_``-prefixed hooks. The manager and the
+    state store call only the public methods here and never build dialect-specific SQL.
+    """
+
+    dialect: ClassVar[Dialect]
+    transactional_ddl: ClassVar[bool] = True
+    """Whether DDL can run inside a transaction (False on MySQL/MariaDB: implicit commits)."""
+    placeholder: ClassVar[str] = "?"
+
+    # Column types for the state tables.
+    TYPE_NAME: ClassVar[str] = "TEXT"
+    TYPE_KEY: ClassVar[str] = "TEXT"
+    TYPE_TEXT: ClassVar[str] = "TEXT"
+    TYPE_INT: ClassVar[str] = "INTEGER"
+    TYPE_BIGINT: ClassVar[str] = "BIGINT"
+    TYPE_EVENT_ID: ClassVar[str] = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    TABLE_OPTIONS: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        url: DatabaseURL,
+        *,
+        lock_timeout: float = 30.0,
+        ddl_lock_timeout: float = 5.0,
+        migration_timeout: float = 30.0,
+        table_prefix: str = "timescape_",
+        application_name: str = "timescape",
+    ) -> None:
+        """Configure a backend; nothing connects until :meth:`connect`.
+
+        Args:
+            url: The parsed database URL.
+            lock_timeout: Seconds to wait for the Timescape lock.
+            ddl_lock_timeout: Seconds a DDL statement may wait for a table lock.
+            migration_timeout: Default per-schema budget; also the server-side backstop.
+            table_prefix: Prefix of the state tables (validated identifier).
+            application_name: Shown to the server, so operators see who runs what.
+        """
+        self.url = url
+        self.lock_timeout = lock_timeout
+        self.ddl_lock_timeout = ddl_lock_timeout
+        self.migration_timeout = migration_timeout
+        self.table_prefix = table_prefix
+        self.application_name = application_name
+        self._conn: Any = None
+        self._lock_held = False
+        self._watchdog: Watchdog | None = None
+        self._in_transaction = False
+        self._sql_cache: dict[str, str] = {}
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @property
+    def is_connected(self) -> bool:
+        """True while a connection is open."""
+        return self._conn is not None
+
+    @property
+    def raw_connection(self) -> Any:
+        """The driver connection (for Python steps that need the driver itself)."""
+        self.connect()
+        return self._conn
+
+    def connect(self) -> None:
+        """Open the connection if needed and prepare the session (timeouts, names).
+
+        Raises:
+            ConnectionFailedError: If the server cannot be reached; the URL is redacted.
+        """
+        if self._conn is None:
+            self._conn = self._open()
+            self._prepare_session()
+
+    def close(self) -> None:
+        """Release the lock if held, stop the watchdog and close the connection."""
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
+        if self._conn is not None:
+            if self._lock_held:
+                with contextlib.suppress(Exception):
+                    self.release_lock()
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        self._lock_held = False
+        self._in_transaction = False
+
+    def reconnect(self) -> None:
+        """Drop a broken connection and open a new one (the lock, if any, died with the old)."""
+        self._lock_held = False
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+        self._in_transaction = False
+        self.connect()
+
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def _prepare_session(self) -> None:
+        """Set session options after connecting (override per dialect)."""
+
+    # -- the execute() choke point ------------------------------------------------------------
+
+    def _translate(self, sql: str) -> str:
+        if self.placeholder == "?":
+            return sql
+        cached = self._sql_cache.get(sql)
+        if cached is None:
+            cached = sql.replace("?", self.placeholder)
+            self._sql_cache[sql] = cached
+        return cached
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> int:
+        """Run one statement and return the affected row count.
+
+        Args:
+            sql: One statement. With ``params``, ``?`` marks each parameter (translated to the
+                driver's style); without, the text is sent as is (``%`` and ``?`` stay literal).
+            params: Parameters, or None for migration SQL sent verbatim.
+
+        Returns:
+            The driver's row count (-1 when unknown).
+        """
+        self.connect()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
+        cur = self._conn.cursor()
+        try:
+            if params is None:
+                cur.execute(sql)
+            else:
+                cur.execute(self._translate(sql), tuple(params))
+            return int(cur.rowcount)
+        finally:
+            cur.close()
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run a query with ``?`` parameters and return all rows.
+
+        Args:
+            sql: The query.
+            params: Parameters.
+
+        Returns:
+            The rows as tuples.
+        """
+        self.connect()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
+        cur = self._conn.cursor()
+        try:
+            cur.execute(self._translate(sql), tuple(params))
+            return [tuple(row) for row in cur.fetchall()]
+        finally:
+            cur.close()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    BEGIN_SQL: ClassVar[str] = "BEGIN"
+
+    def begin(self) -> None:
+        """Start a transaction."""
+        self.execute(self.BEGIN_SQL)
+        self._in_transaction = True
+
+    def commit(self) -> None:
+        """Commit the current transaction."""
+        self._conn.commit() if self._commit_via_driver else self.execute("COMMIT")
+        self._in_transaction = False
+
+    def rollback(self) -> None:
+        """Roll back the current transaction; a broken connection is dropped instead."""
+        try:
+            if self._conn is not None:
+                self._conn.rollback() if self._commit_via_driver else self.execute("ROLLBACK")
+        except Exception:
+            self._drop_broken()
+        self._in_transaction = False
+
+    _commit_via_driver: ClassVar[bool] = False
+
+    def drop_broken(self) -> None:
+        """Forget a connection known to be broken (the lock died with it on the server)."""
+        self._drop_broken()
+
+    def _drop_broken(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self._conn = None
+        self._lock_held = False
+
+    @property
+    def in_transaction(self) -> bool:
+        """True between :meth:`begin` and :meth:`commit`/:meth:`rollback`."""
+        return self._in_transaction
+
+    # -- SQL text -----------------------------------------------------------------------------
+
+    def split(self, script: str) -> list[Statement]:
+        """Split a script into statements with this dialect's rules."""
+        return split_statements(script, self.dialect)
+
+    def transaction_breaker(self, statement: str) -> str | None:
+        """Return why ``statement`` cannot run inside a migration transaction, or None."""
+        return transaction_breaker(statement, self.dialect)
+
+    def quote(self, identifier: str) -> str:
+        """Quote an identifier that has already passed validation."""
+        return '"' + identifier.replace('"', '""') + '"'
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def classify_error(self, exc: BaseException) -> str:
+        """Classify a driver error by its code (never by message text).
+
+        Args:
+            exc: The exception raised by the driver.
+
+        Returns:
+            One of the :class:`ErrorKind` values.
+        """
+        del exc
+        return ErrorKind.OTHER
+
+    def describe_error(self, exc: BaseException) -> str:
+        """Return the server's message for ``exc`` as one line, with the URL's secrets masked."""
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if self.url.password:
+            text = text.replace(self.url.password, "***")
+        return text
+
+    # -- lock ---------------------------------------------------------------------------------
+
+    def acquire_lock(self, timeout: float | None = None) -> None:
+        """Take the Timescape lock, polling a try-lock with backoff until ``timeout``.
+
+        No blocking waiter is ever left on the server: each attempt returns at once, so when
+        this gives up there is nothing to cancel.
+
+        Args:
+            timeout: Seconds to wait (default: ``lock_timeout``).
+
+        Raises:
+            LockTimeoutError: Naming the holder.
+        """
+        budget = self.lock_timeout if timeout is None else timeout
+        start = time.monotonic()
+        delay = _POLL_START_S
+        while True:
+            if self._try_lock():
+                self._lock_held = True
+                return
+            waited = time.monotonic() - start
+            if waited >= budget:
+                holder = self.lock_holder()
+                raise LockTimeoutError(
+                    holder=holder.description if holder else None, waited_s=waited
+                )
+            time.sleep(min(delay, max(budget - waited, 0.0)))
+            delay = min(delay * 2, _POLL_MAX_S)
+
+    def release_lock(self) -> None:
+        """Release the Timescape lock (idempotent)."""
+        if self._lock_held:
+            self._lock_held = False
+            self._unlock()
+
+    @property
+    def lock_held(self) -> bool:
+        """True while this backend holds the lock."""
+        return self._lock_held
+
+    def lock_is_free(self) -> bool:
+        """Tell whether nobody holds the lock right now (takes and drops it if free)."""
+        if self._lock_held:
+            return False
+        if self._try_lock():
+            self._unlock()
+            return True
+        return False
+
+    def lock_holder(self) -> LockInfo | None:
+        """Describe the lock's holder, if the server can tell."""
+        return None
+
+    def _try_lock(self) -> bool:
+        raise NotImplementedError
+
+    def _unlock(self) -> None:
+        raise NotImplementedError
+
+    # -- cancellation -------------------------------------------------------------------------
+
+    def arm_timeout(self, seconds: float) -> float:
+        """Start the server-side cancel timer for one schema.
+
+        Args:
+            seconds: The schema's budget.
+
+        Returns:
+            The deadline on the ``time.monotonic()`` clock.
+        """
+        deadline = time.monotonic() + seconds
+        if self._watchdog is None:
+            self._watchdog = Watchdog(self._cancel_running)
+        self._watchdog.arm(deadline)
+        self._on_arm(seconds)
+        return deadline
+
+    def disarm_timeout(self) -> bool:
+        """Stop the timer; True when it fired (the work must be treated as timed out)."""
+        return self._watchdog.disarm() if self._watchdog is not None else False
+
+    def _on_arm(self, seconds: float) -> None:
+        """Dialect hook: also bound the transaction on the server (e.g. SET LOCAL)."""
+
+    def _cancel_running(self) -> None:
+        raise NotImplementedError
+
+    # -- introspection (for verify and the tests' invariant checker) ---------------------------
+
+    def table_names(self) -> set[str]:
+        """Names of the tables in the current database/schema."""
+        raise NotImplementedError
+
+    def server_version(self) -> str:
+        """The server's version string."""
+        raise NotImplementedError
+
+    def connection_id(self) -> int | None:
+        """The server-side id of this session (PG backend pid, MySQL connection id)."""
+        return None
+
+    def before_commit_check(self) -> str | None:
+        """Dialect check run inside the schema transaction just before commit.
+
+        Returns:
+            A reason to abort (e.g. SQLite foreign-key violations), or None.
+        """
+        return None
