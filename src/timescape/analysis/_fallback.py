@@ -204,7 +204,7 @@ def _create(cur: Cursor, known: Known) -> Verdict:
     if "REPLACE" in modifiers:
         return Verdict.unknown(f"replaces {label} {name}; cannot tell whether its behaviour changed", name)
     if kind in _BEHAVIOUR_CREATE:
-        table = _after(cur, "ON")
+        table = cur.name_after("ON")
         if table and known.is_new(table):
             return Verdict.of(A, f"creates {label} {name} on {table} (table is new)", table)
         return Verdict.unknown(
@@ -215,20 +215,11 @@ def _create(cur: Cursor, known: Known) -> Verdict:
     return Verdict.unknown(f"CREATE {kind or '?'} {name}".strip(), name)
 
 
-def _after(cur: Cursor, word: str) -> str:
-    while not cur.is_done and cur.word() != word:
-        cur.skip()
-    return cur.name() if cur.accept(word) else ""
-
-
 def _create_index(cur: Cursor, known: Known, *, is_unique: bool) -> Verdict:
     cur.accept("CONCURRENTLY")
     cur.accept("IF", "NOT", "EXISTS")
     name = "" if cur.word() == "ON" else cur.name()
-    table = _after(cur, "ON")
-    if cur.word() == "ONLY":
-        cur.skip()
-        table = cur.name()
+    table = cur.name_after("ON")
     if not is_unique:
         return Verdict.of(A, f"creates index {name} on {table}".replace("  ", " "), table)
     if known.is_new(table):
@@ -251,7 +242,7 @@ def _drop(cur: Cursor, known: Known) -> Verdict:
     name = cur.name()
     label = kind.lower() or "object"
     if kind == "INDEX":
-        return judge_index_drop(name, known, table=_after(cur, "ON"))
+        return judge_index_drop(name, known, table=cur.name_after("ON"))
     if kind in _BEHAVIOUR_CREATE:
         return Verdict.unknown(f"drops {label} {name}; older code may rely on what it does", name)
     if kind in {"TABLE", "VIEW"} and (known.is_new(name) or known.is_new_view(name)):

@@ -274,3 +274,16 @@ class Cursor:
                 continue
             parts[-1].append(token)
         return [Cursor(self.sql, part) for part in parts if part]
+
+    def name_after(self, word: str) -> str:
+        """Skip to keyword ``word`` and read the name after it (``ONLY`` skipped).
+
+        Returns:
+            The name, or ``""`` when ``word`` does not occur.
+        """
+        while not self.is_done and self.word() != word:
+            self.i += 1
+        if not self.accept(word):
+            return ""
+        self.accept("ONLY")
+        return self.name()

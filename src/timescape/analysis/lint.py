@@ -1,0 +1,259 @@
+"""Lint migration statements for operational hazards: long locks, table rewrites, lost data.
+
+Where :mod:`~timescape.analysis.classify` asks "does this break older code?", lint asks "is this a
+safe way to do it on a live database?". Each rule has a stable id, a level, and a one-line fix.
+ERROR-level issues make ``timescape schema check`` fail; WARNING-level ones are reported.
+
+Silencing: ``-- timescape:ignore PG001`` (or ``/* timescape:ignore PG001,PG002 */``) anywhere in a
+statement silences those rules for that statement; ``disabled`` silences rules project-wide.
+
+Added in 0.4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from timescape.analysis._checks import CHECKS, Statement, rebuilt_tables
+from timescape.analysis._known import Known
+from timescape.analysis._names import dialect_name, parse
+from timescape.analysis._text import ignored_rules, tokenize
+from timescape.analysis.classify import learn
+
+__all__ = ["RULES", "Level", "LintIssue", "Rule", "lint"]
+
+
+class Level(StrEnum):
+    """How serious a lint issue is."""
+
+    WARNING = "warning"
+    """Reported; does not fail ``schema check``."""
+    ERROR = "error"
+    """Fails ``schema check`` (exit 1) unless silenced."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A lint rule, for documentation and for ``disabled`` lists.
+
+    Attributes:
+        id: Stable id, e.g. ``"PG001"``.
+        dialect: ``"postgresql"``, ``"mysql"``, ``"sqlite"``, or ``"all"``.
+        level: The level of its issues.
+        summary: One line: what it catches.
+        fix: One line: what to do instead.
+    """
+
+    id: str
+    dialect: str
+    level: Level
+    summary: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class LintIssue:
+    """One rule firing on one statement.
+
+    Attributes:
+        rule: The rule id, e.g. ``"PG001"``.
+        level: The rule's level.
+        statement: The statement text, as given.
+        reason: One line naming the objects involved.
+        fix: One line: what to do instead.
+    """
+
+    rule: str
+    level: Level
+    statement: str
+    reason: str
+    fix: str
+
+
+_W, _E = Level.WARNING, Level.ERROR
+_RULE_LIST = (
+    Rule(
+        "PG001",
+        "postgresql",
+        _W,
+        "CREATE INDEX without CONCURRENTLY on an existing table blocks its writes while building",
+        "use CREATE INDEX CONCURRENTLY in a schema with transactional = false",
+    ),
+    Rule(
+        "PG002",
+        "postgresql",
+        _E,
+        "ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), "
+        "serial, identity, stored generated) rewrites the table under ACCESS EXCLUSIVE",
+        "add the column without a default, backfill it in batches, then SET DEFAULT",
+    ),
+    Rule(
+        "PG003",
+        "postgresql",
+        _W,
+        "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE",
+        "ADD CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL (PG 12+)",
+    ),
+    Rule(
+        "PG004",
+        "postgresql",
+        _W,
+        "ALTER COLUMN TYPE rewrites the table and its indexes (unless it only widens a varchar)",
+        "add a new column, backfill it in batches, switch readers, then drop the old one",
+    ),
+    Rule(
+        "PG005",
+        "postgresql",
+        _W,
+        "ADD FOREIGN KEY / CHECK without NOT VALID scans the table while holding a lock",
+        "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a separate statement",
+    ),
+    Rule(
+        "PG006",
+        "postgresql",
+        _W,
+        "ADD UNIQUE / PRIMARY KEY without USING INDEX builds the index under ACCESS EXCLUSIVE",
+        "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX",
+    ),
+    Rule(
+        "PG007",
+        "postgresql",
+        _W,
+        "DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table",
+        "use DROP INDEX CONCURRENTLY in a schema with transactional = false",
+    ),
+    Rule(
+        "MY001",
+        "mysql",
+        _W,
+        "ALTER TABLE that copies the table (column type change, primary key change, charset "
+        "conversion) without ALGORITHM=INPLACE/INSTANT",
+        "add ALGORITHM=INPLACE, LOCK=NONE so MySQL refuses rather than copy and block writes",
+    ),
+    Rule(
+        "MY002",
+        "mysql",
+        _W,
+        "ALGORITHM=COPY copies the table and blocks writes for the whole copy",
+        "use ALGORITHM=INPLACE or INSTANT, or an online schema change tool (gh-ost, pt-osc)",
+    ),
+    Rule(
+        "MY003",
+        "mysql",
+        _W,
+        "ADD INDEX on an existing table without ALGORITHM=INPLACE, LOCK=NONE",
+        "add ALGORITHM=INPLACE, LOCK=NONE so the index builds online or the statement fails",
+    ),
+    Rule(
+        "SL001",
+        "sqlite",
+        _W,
+        "table rebuild (DROP TABLE then re-create or rename): with foreign_keys ON the drop "
+        "deletes every row first, cascading to child tables",
+        "make sure no child table uses ON DELETE CASCADE / SET NULL on it; Timescape runs "
+        "PRAGMA foreign_key_check before commit",
+    ),
+    Rule(
+        "SL002",
+        "sqlite",
+        _W,
+        "ALTER TABLE ... DROP COLUMN needs SQLite 3.35.0 or newer",
+        "check the SQLite version where this runs, or rebuild the table instead",
+    ),
+    Rule(
+        "SL003",
+        "sqlite",
+        _W,
+        "ALTER TABLE ... RENAME COLUMN needs SQLite 3.25.0 or newer",
+        "check the SQLite version where this runs, or rebuild the table instead",
+    ),
+    Rule(
+        "SL004",
+        "sqlite",
+        _E,
+        "ADD COLUMN that SQLite refuses: PRIMARY KEY/UNIQUE, NOT NULL without a default, a "
+        "non-constant default, or a STORED generated column (on a non-empty table)",
+        "add a plain nullable column (or one with a constant default), or rebuild the table",
+    ),
+    Rule(
+        "GEN001",
+        "all",
+        _W,
+        "DROP TABLE / DROP COLUMN / TRUNCATE loses data that rolling back cannot restore",
+        "copy the data elsewhere first, or drop it in a later schema once nothing reads it",
+    ),
+    Rule(
+        "GEN002",
+        "all",
+        _W,
+        "UPDATE or DELETE without WHERE touches every row of an existing table",
+        "add a WHERE clause or batch the change; ignore the rule if every row is meant",
+    ),
+    Rule(
+        "GEN003",
+        "all",
+        _W,
+        "RENAME of a table or column breaks code still using the old name",
+        "add the new name alongside the old, move readers over, drop the old name later",
+    ),
+)
+
+#: Every lint rule, by id. Read-only.
+RULES: Mapping[str, Rule] = MappingProxyType({rule.id: rule for rule in _RULE_LIST})
+
+
+def lint(
+    statements: Sequence[str],
+    dialect: str,
+    *,
+    disabled: Collection[str] = (),
+    new_tables: Collection[str] = (),
+    applied: Sequence[str] = (),
+) -> list[LintIssue]:
+    """Check the statements of one schema against the dialect's rules.
+
+    Pure: reads nothing but its arguments. Tables created earlier in ``statements`` count as new,
+    like those in ``new_tables``: rules about locking existing tables do not fire on them.
+
+    Args:
+        statements: The schema's statements, in order (already split).
+        dialect: ``"sqlite"``, ``"postgresql"`` or ``"mysql"``.
+        disabled: Rule ids silenced for the whole project.
+        new_tables: Tables created earlier in the same schema (outside ``statements``).
+        applied: Statements already applied before these, read only to learn column types.
+
+    Returns:
+        The issues, in statement order, then rule id order.
+
+    Raises:
+        InputError: ``dialect`` is not supported.
+    """
+    name = dialect_name(dialect)
+    off = {rule.upper() for rule in disabled}
+    known = Known(name, new_tables=new_tables)
+    for sql in applied:
+        learn(sql, name, known)
+    known.settle()
+    parsed = [
+        Statement(sql=sql, tree=parse(sql, name), tokens=tokenize(sql, name)[0], dialect=name)
+        for sql in statements
+    ]
+    rebuilt = rebuilt_tables(parsed, known)
+    issues: list[LintIssue] = []
+    for index, statement in enumerate(parsed):
+        silenced = off | ignored_rules(statement.sql, name)
+        found: list[tuple[str, str]] = []
+        for rule_id, check in CHECKS:
+            rule = RULES[rule_id]
+            if rule_id in silenced or rule.dialect not in {"all", name}:
+                continue
+            found.extend((rule_id, reason) for reason in check(statement, known, rebuilt[index]))
+        issues.extend(
+            LintIssue(rule_id, RULES[rule_id].level, statement.sql, reason, RULES[rule_id].fix)
+            for rule_id, reason in sorted(found, key=lambda item: item[0])
+        )
+        learn(statement.sql, name, known)
+    return issues

@@ -1,0 +1,8 @@
+# Thin wrappers over tasks.py (which needs only python3).
+.PHONY: demo test lint soak bench ci
+demo:  ; python3 tasks.py demo
+test:  ; python3 tasks.py test
+lint:  ; python3 tasks.py lint
+soak:  ; python3 tasks.py soak
+bench: ; python3 tasks.py bench
+ci:    ; python3 tasks.py ci

@@ -1,0 +1,672 @@
+"""Split migration SQL into statements, and spot statements that break the migration transaction.
+
+Timescape runs a step one statement at a time through ``Backend.execute()``, never through
+``sqlite3.executescript`` or a multi-statement query, so it finds statement boundaries itself. A
+wrong boundary can run the inside of a function body as a statement of its own, so this is a lexer,
+not a regular expression over ``;``: it knows each dialect's strings, quoted identifiers, comments
+and compound bodies, and raises :class:`~timescape.errors.SQLSplitError` rather than guess when one
+of them is never closed. Pure: standard library only, no I/O, one linear pass over the text.
+
+A ``;`` ends a statement only at top level, never inside:
+
+* every dialect: ``'...'`` strings, ``"..."`` quotes, ``--`` and ``/* */`` comments;
+* sqlite: `````...````` and ``[...]`` identifiers; the ``BEGIN ... END`` body of ``CREATE [TEMP]
+  TRIGGER``, counting ``CASE ... END`` inside it (the body's ``END`` counts only before ``;`` or the
+  end of the text, since SQLite accepts ``end`` as a column name);
+* postgresql: ``E'...'`` strings with backslash escapes, nested ``/* */`` comments, ``$$`` and
+  ``$tag$`` dollar quotes, and the ``BEGIN ATOMIC ... END`` body of ``CREATE [OR REPLACE]
+  FUNCTION|PROCEDURE``, counting ``CASE ... END`` inside it (as psql does);
+* mysql (and MariaDB): backslash escapes in ``'...'`` and ``"..."`` strings (the default
+  ``sql_mode``: not ``ANSI_QUOTES`` or ``NO_BACKSLASH_ESCAPES``), `````...````` identifiers, ``#``
+  comments, ``--`` comments only before whitespace or a control character, ``/*! */`` comments
+  (kept as statement text, never split inside); compound bodies of ``CREATE|ALTER ...
+  PROCEDURE|FUNCTION|TRIGGER|EVENT`` and MariaDB's top-level ``BEGIN NOT ATOMIC``, ``IF``,
+  ``CASE``, ``LOOP``, ``WHILE`` and ``REPEAT``: nested ``BEGIN ... END [label]``, ``CASE ... END
+  [CASE]`` and ``IF|LOOP|WHILE|REPEAT ... END IF|LOOP|WHILE|REPEAT``. ``IF`` and ``REPEAT`` open a
+  block only where a statement can start: the ``IF()`` and ``REPEAT()`` functions and ``IF [NOT]
+  EXISTS`` do not;
+* mysql client ``DELIMITER xx`` lines, recognised at the start of a line between statements, as
+  the mysql client does. While the delimiter is not ``;``, only strings and comments are tracked and
+  ``;`` is ordinary text.
+
+Not supported: PostgreSQL with ``standard_conforming_strings = off``, psql and mysql client commands
+other than ``DELIMITER``, and labelled top-level MariaDB blocks (``lbl: BEGIN NOT ATOMIC``).
+
+Added in 0.1.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from itertools import islice
+from typing import TYPE_CHECKING, Final, Literal
+
+from timescape.errors import InputError, SQLSplitError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["Dialect", "Statement", "split_statements", "transaction_breaker"]
+
+Dialect = Literal["sqlite", "postgresql", "mysql"]
+"""A SQL dialect Timescape can split: one per backend."""
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a migration step, as split from the step's text.
+
+    Attributes:
+        text: The statement from its first token to its last, without the delimiter. Comments
+            between its tokens are kept verbatim; comments before the first token or after the
+            last are not part of it.
+        line: The 1-based line of the statement's first token in the step's text (a line ends at
+            a line feed).
+    """
+
+    text: str
+    line: int
+
+
+_SPACE: Final = " \t\n\r\f\v"
+_SPACES: Final = re.compile(r"[ \t\n\r\f\v]*")
+_WORD: Final = re.compile(r"\w+")
+# One significant lexeme after optional whitespace: a word (identifiers, keywords and numbers; `$` may
+# follow the first character, as in PostgreSQL and MySQL identifiers) or any other single character.
+_TOKEN: Final = re.compile(r"[ \t\n\r\f\v]*(?:(\w[\w$]*)|(.))", re.DOTALL)
+# https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-DOLLAR-QUOTING
+_DOLLAR_TAG: Final = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
+_PG_LINE_END: Final = re.compile(r"[\r\n]")
+_PG_COMMENT_MARK: Final = re.compile(r"/\*|\*/")
+_ESCAPED_QUOTE_STOP: Final = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
+_QUOTES: Final[dict[str, str]] = {"sqlite": "'\"`[", "postgresql": "'\"", "mysql": "'\"`"}
+# Runs of text that cannot end a statement, matched in C: everything but the characters that may start
+# a delimiter, comment or quote, plus complete quoted lexemes of the simple kinds. Possessive quantifiers
+# keep them linear; whatever they stop at is decided in Python.
+_RUN: Final = {
+    "sqlite": re.compile(
+        r"""(?:[^;'"`\[\-/]++|'[^']*+'|"[^"]*+"|`[^`]*+`|\[[^\]]*+\]|-(?!-)|/(?!\*))*+"""
+    ),
+    "postgresql": re.compile(r"""(?:[^;'"$\-/eE]++|[eE](?!')|'[^']*+'|"[^"]*+"|-(?!-)|/(?!\*))*+"""),
+}
+_COMPOUND_LEADS: Final[dict[str, frozenset[str]]] = {
+    "sqlite": frozenset({"CREATE"}),
+    "postgresql": frozenset({"CREATE"}),
+    "mysql": frozenset({"CREATE", "ALTER", "BEGIN", "IF", "CASE", "LOOP", "WHILE", "REPEAT"}),
+}
+_MYSQL_ROUTINES: Final = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
+_MYSQL_OTHER_OBJECTS: Final = frozenset(
+    {"TABLE", "VIEW", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "DATABASE", "SCHEMA", "USER", "ROLE"}
+    | {"SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "TEMPORARY", "PACKAGE", "RESOURCE", "UNDO"}
+)
+_MYSQL_BLOCK_OPENERS: Final = frozenset({"BEGIN", "CASE", "CASE_EXPR"})
+_MYSQL_END_KINDS: Final = {
+    "IF": ("IF",),
+    "CASE": ("CASE", "CASE_EXPR"),
+    "LOOP": ("LOOP",),
+    "WHILE": ("WHILE",),
+    "REPEAT": ("REPEAT",),
+}
+# Tokens after which a statement starts inside a compound body: IF or REPEAT there opens a block.
+_MYSQL_STATEMENT_LEADS: Final = frozenset({";", ":", "BEGIN", "ATOMIC", "DO", "LOOP", "REPEAT"})
+# Words after which IF or REPEAT is a function call or part of IF [NOT] EXISTS, even between the
+# header of a routine and its body.
+_MYSQL_EXPRESSION_LEADS: Final = frozenset(
+    {"RETURN", "SELECT", "WHERE", "AND", "OR", "XOR", "NOT", "WHEN", "THEN", "ELSE", "ON", "BY"}
+    | {"HAVING", "DISTINCT", "ALL", "ANY", "SOME", "INTERVAL", "IN", "IS", "LIKE", "BETWEEN", "DIV"}
+    | {"MOD", "REGEXP", "RLIKE", "SET", "VALUES", "VALUE", "AS", "EXISTS", "LIMIT", "USING", "INTO"}
+    | {"DEFAULT", "AT", "EVERY", "STARTS", "ENDS", "RETURNS"}
+    | _MYSQL_ROUTINES
+    | _MYSQL_OTHER_OBJECTS
+)
+_MYSQL_BEFORE_BODY: Final = frozenset({")", "'", '"', "`"})
+_BLOCK_NAMES: Final = {
+    "BEGIN": "BEGIN ... END block",
+    "CASE": "CASE ... END CASE statement",
+    "CASE_EXPR": "CASE ... END expression",
+    "IF": "IF ... END IF statement",
+    "LOOP": "LOOP ... END LOOP statement",
+    "WHILE": "WHILE ... END WHILE statement",
+    "REPEAT": "REPEAT ... END REPEAT statement",
+}
+
+
+def split_statements(sql: str, dialect: Dialect) -> list[Statement]:
+    """Split migration SQL into the statements to execute one by one.
+
+    A statement ends at a top-level delimiter (``;``, or the mysql ``DELIMITER`` in force) or at the
+    end of the text, so a final statement needs no ``;``. Empty statements (``;;``) and fragments
+    holding only comments produce nothing; ``DELIMITER`` lines are directives, not statements. A
+    leading byte-order mark is ignored. Pure: nothing is executed or read.
+
+    Args:
+        sql: The text of one step.
+        dialect: The dialect whose lexical rules apply.
+
+    Returns:
+        The statements in source order, each with the line it starts on.
+
+    Raises:
+        SQLSplitError: A string, quoted identifier, comment, dollar quote or compound block is never
+            closed, or a ``DELIMITER`` line is malformed; ``line`` is where that construct starts.
+            No fragment is returned.
+        InputError: ``dialect`` is not one of the supported dialects.
+    """
+    if dialect not in _COMPOUND_LEADS:
+        msg = f"unknown SQL dialect {dialect!r}: use 'sqlite', 'postgresql' or 'mysql'"
+        raise InputError(msg)
+    return _Splitter(sql, dialect).run()
+
+
+class _Splitter:
+    """One pass over one text; statements accumulate in ``out``."""
+
+    __slots__ = ("delimiter", "dialect", "line", "line_pos", "out", "run_re", "sql")
+
+    def __init__(self, sql: str, dialect: Dialect) -> None:
+        self.sql = sql
+        self.dialect: Dialect = dialect
+        self.delimiter = ";"
+        self.run_re = _mysql_run(";") if dialect == "mysql" else _RUN[dialect]
+        self.out: list[Statement] = []
+        self.line = 1
+        self.line_pos = 0
+
+    def run(self) -> list[Statement]:
+        sql, size = self.sql, len(self.sql)
+        pos = self.skip_trivia(1 if sql.startswith("\ufeff") else 0)
+        while pos < size:
+            if self.dialect == "mysql" and self.at_directive(pos):
+                pos = self.directive(pos)
+            elif sql.startswith(self.delimiter, pos):
+                pos += len(self.delimiter)
+            else:
+                pos = self.statement(pos)
+            pos = self.skip_trivia(pos)
+        return self.out
+
+    def skip_trivia(self, pos: int) -> int:
+        """Return the first position from ``pos`` that is not whitespace or a comment."""
+        sql, dialect = self.sql, self.dialect
+        while True:
+            pos = _SPACES.match(sql, pos).end()  # type: ignore[union-attr]  # `*` always matches
+            end = _comment_end(sql, pos, dialect)
+            if end < 0 or (dialect == "mysql" and sql.startswith("/*!", pos)):
+                return pos
+            pos = end
+
+    def statement(self, start: int) -> int:
+        """Record the statement whose first lexeme is at ``start``; return where the next one may start."""
+        sql = self.sql
+        self.line += sql.count("\n", self.line_pos, start)
+        self.line_pos = start
+        if self.delimiter == ";" and _opens_compound(sql, start, self.dialect):
+            end, text_end = _scan_compound(sql, start, self.dialect)
+        else:
+            end, text_end = self.scan_plain(start)
+        self.out.append(Statement(sql[start:text_end], self.line))
+        return end
+
+    def scan_plain(self, start: int) -> tuple[int, int]:
+        """Find the end of a statement without compound bodies: ``(resume_at, text_end)``."""
+        sql, dialect, delimiter = self.sql, self.dialect, self.delimiter
+        run, size = self.run_re.match, len(sql)
+        pos = text_end = start
+        while True:
+            stop = run(sql, pos).end()  # type: ignore[union-attr]  # `*+` always matches
+            if stop > pos:
+                text_end = _content_end(sql, pos, stop, text_end)
+            pos = stop
+            if pos >= size:
+                return size, text_end
+            if sql.startswith(delimiter, pos):
+                return pos + len(delimiter), text_end
+            end = _comment_end(sql, pos, dialect)
+            if end >= 0:
+                if dialect == "mysql" and sql.startswith("/*!", pos):
+                    text_end = end
+                pos = end
+                continue
+            quote = _quote_at(sql, pos, dialect)
+            pos = _end_quoted(sql, pos, quote, dialect) if quote else pos + 1
+            text_end = pos
+
+    def at_directive(self, pos: int) -> bool:
+        """Tell whether a mysql client ``DELIMITER`` line starts at ``pos``."""
+        sql = self.sql
+        after = sql[pos + 9 : pos + 10]
+        if sql[pos : pos + 9].upper() != "DELIMITER" or (after and after not in _SPACE):
+            return False
+        before = pos
+        while before and sql[before - 1] in " \t\r\f\v":
+            before -= 1
+        return before == 0 or sql[before - 1] == "\n"
+
+    def directive(self, pos: int) -> int:
+        """Apply the ``DELIMITER`` line at ``pos``; return the end of that line."""
+        sql = self.sql
+        end = sql.find("\n", pos)
+        end = len(sql) if end < 0 else end
+        args = sql[pos + 9 : end].split()
+        if len(args) != 1 or any(char in args[0] for char in "\\'\"`"):
+            reason = "DELIMITER needs one delimiter without quotes or backslashes, e.g. DELIMITER //"
+            raise SQLSplitError(reason, line=_line(sql, pos))
+        self.delimiter = args[0]
+        self.run_re = _mysql_run(args[0])
+        return end
+
+
+def _scan_compound(sql: str, start: int, dialect: Dialect) -> tuple[int, int]:
+    """Find the end of a statement that may hold compound bodies: ``(resume_at, text_end)``."""
+    blocks = _Blocks(dialect)
+    text_end = start
+    for lexeme, pos, end in _lexemes(sql, start, dialect):
+        blocks.feed(lexeme, pos)
+        if lexeme == ";" and not blocks.frames:
+            return end, text_end
+        text_end = end
+    blocks.finish()
+    if blocks.frames:
+        kind, pos = blocks.frames[0]
+        opener = "CASE" if kind == "CASE_EXPR" else kind
+        reason = f"unterminated {_BLOCK_NAMES[kind]}: the {opener} here has no matching END"
+        raise SQLSplitError(reason, line=_line(sql, pos))
+    return len(sql), text_end
+
+
+class _Blocks:
+    """The compound blocks open in one statement, fed one significant lexeme at a time."""
+
+    __slots__ = ("dialect", "frames", "pending", "prev")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect: Dialect = dialect
+        self.frames: list[tuple[str, int]] = []  # (kind, position of its opening keyword)
+        self.pending: int | None = None  # a BEGIN or END whose meaning the next lexeme decides
+        self.prev = ";"  # the previous lexeme (mysql)
+
+    def feed(self, lexeme: str, pos: int) -> None:
+        pending, self.pending = self.pending, None
+        if self.dialect == "sqlite":
+            self.feed_sqlite(lexeme, pos, pending)
+        elif self.dialect == "postgresql":
+            self.feed_postgresql(lexeme, pos, pending)
+        else:
+            self.feed_mysql(lexeme, pos, pending=pending is not None)
+
+    def finish(self) -> None:
+        if self.pending is not None and self.dialect == "sqlite":
+            self.frames.pop()
+        elif self.pending is not None and self.dialect == "mysql":
+            self.close_bare_end()
+
+    def feed_sqlite(self, lexeme: str, pos: int, pending: int | None) -> None:
+        if pending is not None and lexeme == ";":
+            self.frames.pop()  # END ; closes the trigger body
+        elif lexeme in {"BEGIN", "CASE"}:
+            self.frames.append((lexeme, pos))
+        elif lexeme == "END" and self.frames:
+            if self.frames[-1][0] == "CASE":
+                self.frames.pop()
+            else:
+                self.pending = pos
+
+    def feed_postgresql(self, lexeme: str, pos: int, pending: int | None) -> None:
+        if pending is not None and lexeme == "ATOMIC":
+            self.frames.append(("BEGIN", pending))
+        elif lexeme == "BEGIN":
+            self.pending = pos
+        elif lexeme == "CASE" and self.frames:
+            self.frames.append((lexeme, pos))
+        elif lexeme == "END" and self.frames:
+            self.frames.pop()
+
+    def feed_mysql(self, lexeme: str, pos: int, *, pending: bool) -> None:
+        if pending and lexeme in _MYSQL_END_KINDS:
+            if self.frames and self.frames[-1][0] in _MYSQL_END_KINDS[lexeme]:
+                self.frames.pop()
+            self.prev = lexeme
+            return
+        if pending:
+            self.close_bare_end()
+        if lexeme == "BEGIN":
+            self.frames.append((lexeme, pos))
+        elif lexeme == "CASE":
+            self.frames.append(("CASE" if self.at_statement_start() else "CASE_EXPR", pos))
+        elif lexeme in {"LOOP", "WHILE"} or (
+            lexeme in {"IF", "REPEAT"} and self.at_statement_start()
+        ):
+            self.frames.append((lexeme, pos))
+        elif lexeme == "END":
+            self.pending = pos
+        self.prev = lexeme
+
+    def close_bare_end(self) -> None:
+        """Close the innermost BEGIN or CASE; IF/LOOP/WHILE/REPEAT above it were not statements."""
+        while self.frames:
+            if self.frames.pop()[0] in _MYSQL_BLOCK_OPENERS:
+                return
+
+    def at_statement_start(self) -> bool:
+        """Tell whether a mysql statement may start at the current lexeme."""
+        prev = self.prev
+        if prev in _MYSQL_STATEMENT_LEADS:
+            return True
+        if prev in {"THEN", "ELSE"}:
+            return bool(self.frames) and self.frames[-1][0] in {"IF", "CASE"}
+        if self.frames or prev in _MYSQL_EXPRESSION_LEADS:
+            return False
+        # Between a routine's header and its body: after `)`, a string or a word.
+        return prev in _MYSQL_BEFORE_BODY or prev[0].isalnum() or prev[0] == "_"
+
+
+def _opens_compound(sql: str, start: int, dialect: Dialect) -> bool:
+    """Tell whether the statement at ``start`` may hold a compound body (trigger, routine, block)."""
+    word = _WORD.match(sql, start)
+    if word is None or word.group().upper() not in _COMPOUND_LEADS[dialect]:
+        return False
+    lexemes = [lexeme for lexeme, _, _ in islice(_lexemes(sql, start, dialect), 18)]
+    if dialect == "sqlite":
+        return lexemes[1:2] == ["TRIGGER"] or (
+            lexemes[1:2] in (["TEMP"], ["TEMPORARY"]) and lexemes[2:3] == ["TRIGGER"]
+        )
+    if dialect == "postgresql":
+        kind = lexemes[3:4] if lexemes[1:3] == ["OR", "REPLACE"] else lexemes[1:2]
+        return kind in (["FUNCTION"], ["PROCEDURE"])
+    if lexemes[0] == "BEGIN":
+        return lexemes[1:3] == ["NOT", "ATOMIC"]
+    if lexemes[0] not in {"CREATE", "ALTER"}:
+        return True  # MariaDB runs IF, CASE, LOOP, WHILE and REPEAT outside stored programs
+    for lexeme in lexemes[1:]:
+        if lexeme in _MYSQL_ROUTINES:
+            return True
+        if lexeme in _MYSQL_OTHER_OBJECTS:
+            return False
+    return False
+
+
+def _lexemes(sql: str, pos: int, dialect: Dialect) -> Iterator[tuple[str, int, int]]:
+    """Yield ``(lexeme, start, end)`` for each significant lexeme of ``sql`` from ``pos`` on.
+
+    Words come upper-cased; a string or quoted identifier comes as its opening (``'``, ``"``,
+    ``$tag$``, ...) and a mysql ``/*! */`` comment as ``/*!``; other comments are skipped; any other
+    character comes as itself.
+    """
+    while (match := _TOKEN.match(sql, pos)) is not None:
+        word = match.group(1)
+        start = match.start(1) if word is not None else match.start(2)
+        if word is not None and not (word in {"E", "e"} and sql.startswith("'", match.end())):
+            pos = match.end()
+            yield word.upper(), start, pos
+            continue
+        end = _comment_end(sql, start, dialect)
+        if end >= 0:
+            if dialect == "mysql" and sql.startswith("/*!", start):
+                yield "/*!", start, end
+            pos = end
+            continue
+        quote = _quote_at(sql, start, dialect)
+        pos = _end_quoted(sql, start, quote, dialect) if quote else start + 1
+        yield quote or sql[start], start, pos
+
+
+@functools.cache
+def _mysql_run(delimiter: str) -> re.Pattern[str]:
+    """Build the mysql run pattern (see ``_RUN``) that stops before ``delimiter``."""
+    alternatives = [
+        "[^" + re.escape("'\"`#-/" + delimiter[0]) + "]++",
+        r"'(?:[^'\\]++|\\.)*+'",
+        r'"(?:[^"\\]++|\\.)*+"',
+        "`[^`]*+`",
+        r"-(?!-(?:[\x00-\x20]|\Z))",  # https://dev.mysql.com/doc/refman/8.4/en/ansi-diff-comments.html
+        r"/(?!\*)",
+    ]
+    if delimiter[0] not in "'\"`#-/":
+        alternatives.append(re.escape(delimiter[0]))
+    body = "|".join(alternatives)
+    return re.compile(f"(?:(?!{re.escape(delimiter)})(?:{body}))*+", re.DOTALL)
+
+
+def _content_end(sql: str, start: int, stop: int, previous: int) -> int:
+    """Return the end of ``sql[start:stop]`` without trailing whitespace, or ``previous`` if blank."""
+    end = stop
+    while end > start and sql[end - 1] in _SPACE:
+        end -= 1
+    return end if end > start else previous
+
+
+def _line(sql: str, pos: int) -> int:
+    return sql.count("\n", 0, pos) + 1
+
+
+def _is_identifier_char(char: str) -> bool:
+    return char.isalnum() or char in "_$" or char >= "\x80"
+
+
+def _quote_at(sql: str, pos: int, dialect: Dialect) -> str:
+    """Return the opening of the string or quoted identifier at ``pos``, or ``""`` if none opens there."""
+    char = sql[pos]
+    if char in _QUOTES[dialect]:
+        return char
+    if dialect != "postgresql" or (pos and _is_identifier_char(sql[pos - 1])):
+        return ""
+    if char in "eE" and sql.startswith("'", pos + 1):
+        return "E'"
+    tag = _DOLLAR_TAG.match(sql, pos) if char == "$" else None
+    return tag.group() if tag else ""
+
+
+def _end_quoted(sql: str, start: int, quote: str, dialect: Dialect) -> int:
+    """Return the index just past the quoted lexeme opened by ``quote`` at ``start``."""
+    if quote == "E'":
+        return _end_escaped(sql, start + 1, "'", "escape string literal")
+    if dialect == "mysql" and quote in {"'", '"'}:
+        return _end_escaped(sql, start, quote, "string literal")
+    if quote.startswith("$"):
+        end = sql.find(quote, start + len(quote))
+        if end < 0:
+            raise _unterminated(sql, start, "dollar-quoted string", quote)
+        return end + len(quote)
+    if quote == "[":
+        end = sql.find("]", start + 1)
+        if end < 0:
+            raise _unterminated(sql, start, "bracketed identifier", quote)
+        return end + 1
+    what = "string literal" if quote == "'" else "quoted identifier"
+    pos = start + 1
+    while True:
+        end = sql.find(quote, pos)
+        if end < 0:
+            raise _unterminated(sql, start, what, quote)
+        if not sql.startswith(quote, end + 1):
+            return end + 1
+        pos = end + 2
+
+
+def _end_escaped(sql: str, start: int, quote: str, what: str) -> int:
+    """Like ``_end_quoted``, for quotes where a backslash escapes the next character."""
+    stop = _ESCAPED_QUOTE_STOP[quote].search
+    pos = start + 1
+    while (match := stop(sql, pos)) is not None:
+        end = match.start()
+        if sql[end] == "\\" or sql.startswith(quote, end + 1):
+            pos = end + 2
+        else:
+            return end + 1
+    raise _unterminated(sql, start, what, quote)
+
+
+def _comment_end(sql: str, pos: int, dialect: Dialect) -> int:
+    """Return the index just past the comment that starts at ``pos``, or -1 if none starts there."""
+    pair = sql[pos : pos + 2]
+    if pair == "/*":
+        return _block_comment_end(sql, pos, nested=dialect == "postgresql")
+    if pair == "--" and not (dialect == "mysql" and sql[pos + 2 : pos + 3] > " "):
+        return _line_end(sql, pos + 2, dialect)
+    if pair[:1] == "#" and dialect == "mysql":
+        return _line_end(sql, pos + 1, dialect)
+    return -1
+
+
+def _line_end(sql: str, pos: int, dialect: Dialect) -> int:
+    if dialect == "postgresql":  # PostgreSQL also ends a `--` comment at a lone \r
+        match = _PG_LINE_END.search(sql, pos)
+        return len(sql) if match is None else match.start()
+    end = sql.find("\n", pos)
+    return len(sql) if end < 0 else end
+
+
+def _block_comment_end(sql: str, start: int, *, nested: bool) -> int:
+    if not nested:
+        end = sql.find("*/", start + 2)
+        if end < 0:
+            raise _unterminated(sql, start, "block comment", "/*")
+        return end + 2
+    depth, pos = 0, start
+    while (match := _PG_COMMENT_MARK.search(sql, pos)) is not None:
+        depth += 1 if match.group() == "/*" else -1
+        pos = match.end()
+        if depth == 0:
+            return pos
+    raise _unterminated(sql, start, "block comment", "/*")
+
+
+def _unterminated(sql: str, start: int, what: str, opening: str) -> SQLSplitError:
+    return SQLSplitError(
+        f"unterminated {what}: the {opening} here is never closed", line=_line(sql, start)
+    )
+
+
+def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
+    """Tell why a statement cannot run inside the migration transaction, or would end it.
+
+    A lexical check of the leading keywords (comments and case ignored), meant for statements from
+    :func:`split_statements`. Savepoint commands (``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``) stay
+    inside the transaction and are not breakers. On mysql, the implicit commit of every DDL statement
+    is not reported: the backend's ``transactional_ddl`` capability covers it. ``ALTER TYPE ... ADD
+    VALUE`` runs in a transaction on PostgreSQL 12 and later and is not a breaker. Pure.
+
+    Args:
+        statement: One statement.
+        dialect: The dialect it is written in.
+
+    Returns:
+        A one-line reason naming the command, or None when the statement is fine in a transaction.
+
+    Raises:
+        SQLSplitError: A comment or quote among the leading lexemes is never closed.
+    """
+    lexemes = [lexeme for lexeme, _, _ in islice(_lexemes(statement, 0, dialect), 32)]
+    reason = _SPECIAL_BREAKERS[dialect](lexemes)
+    if reason:
+        return reason
+    depth, words = 0, []
+    for lexeme in lexemes:
+        depth += (lexeme == "(") - (lexeme == ")")
+        if depth == 0 and lexeme != ")":
+            words.append(lexeme)
+    head = " ".join(words) + " "
+    for prefix, why in _BREAKERS[dialect]:
+        if head.startswith(prefix + " "):
+            return why
+    return None
+
+
+def _not_in_block(command: str) -> str:
+    return f"{command} cannot run inside a transaction block"
+
+
+_STARTS_ITS_OWN: Final = "starts a transaction of its own; Timescape already runs the step in one"
+_BREAKERS: Final[dict[str, tuple[tuple[str, str | None], ...]]] = {
+    "postgresql": (
+        *((f"ROLLBACK{work} TO", None) for work in ("", " WORK", " TRANSACTION")),
+        ("BEGIN", f"BEGIN {_STARTS_ITS_OWN}"),
+        ("START TRANSACTION", f"START TRANSACTION {_STARTS_ITS_OWN}"),
+        ("COMMIT PREPARED", _not_in_block("COMMIT PREPARED")),
+        ("ROLLBACK PREPARED", _not_in_block("ROLLBACK PREPARED")),
+        ("PREPARE TRANSACTION", "PREPARE TRANSACTION would end the migration transaction"),
+        ("COMMIT", "COMMIT would end the migration transaction"),
+        ("END", "END would commit and end the migration transaction"),
+        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
+        ("ABORT", "ABORT would roll back and end the migration transaction"),
+        ("VACUUM", _not_in_block("VACUUM")),
+        ("CREATE INDEX CONCURRENTLY", _not_in_block("CREATE INDEX CONCURRENTLY")),
+        ("CREATE UNIQUE INDEX CONCURRENTLY", _not_in_block("CREATE INDEX CONCURRENTLY")),
+        ("DROP INDEX CONCURRENTLY", _not_in_block("DROP INDEX CONCURRENTLY")),
+        ("REINDEX INDEX CONCURRENTLY", _not_in_block("REINDEX CONCURRENTLY")),
+        ("REINDEX TABLE CONCURRENTLY", _not_in_block("REINDEX CONCURRENTLY")),
+        *((f"REINDEX {kind}", _not_in_block(f"REINDEX {kind}")) for kind in ("SCHEMA", "DATABASE")),
+        ("REINDEX SYSTEM", _not_in_block("REINDEX SYSTEM")),
+        *((f"{verb} DATABASE", _not_in_block(f"{verb} DATABASE")) for verb in ("CREATE", "DROP")),
+        *((f"{verb} TABLESPACE", _not_in_block(f"{verb} TABLESPACE")) for verb in ("CREATE", "DROP")),
+        ("ALTER SYSTEM", _not_in_block("ALTER SYSTEM")),
+        ("DISCARD ALL", _not_in_block("DISCARD ALL")),
+    ),
+    "sqlite": (
+        ("ROLLBACK TO", None),
+        ("ROLLBACK TRANSACTION TO", None),
+        ("BEGIN", "BEGIN cannot run inside the migration transaction: SQLite does not nest them"),
+        ("COMMIT", "COMMIT would end the migration transaction"),
+        ("END", "END would commit and end the migration transaction"),
+        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
+        ("VACUUM", "VACUUM cannot run inside a transaction"),
+        ("ATTACH", "ATTACH cannot run inside a transaction"),
+        ("DETACH", "DETACH cannot run inside a transaction"),
+    ),
+    "mysql": (
+        ("ROLLBACK TO", None),
+        ("ROLLBACK WORK TO", None),
+        ("START TRANSACTION", "START TRANSACTION implicitly commits the migration transaction"),
+        ("COMMIT", "COMMIT would end the migration transaction"),
+        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
+        ("LOCK TABLES", "LOCK TABLES implicitly commits the migration transaction"),
+        ("LOCK TABLE", "LOCK TABLES implicitly commits the migration transaction"),
+        ("UNLOCK TABLES", "UNLOCK TABLES implicitly commits the migration transaction"),
+        ("UNLOCK TABLE", "UNLOCK TABLES implicitly commits the migration transaction"),
+    ),
+}
+
+
+def _postgresql_special(lexemes: list[str]) -> str | None:
+    """``ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY`` (PostgreSQL 14)."""
+    if lexemes[:2] == ["ALTER", "TABLE"] and "DETACH" in lexemes:
+        if "CONCURRENTLY" in lexemes[lexemes.index("DETACH") :]:
+            return _not_in_block("DETACH PARTITION CONCURRENTLY")
+    return None
+
+
+def _sqlite_special(lexemes: list[str]) -> str | None:
+    """Setting ``PRAGMA foreign_keys`` or ``journal_mode``: reading them is harmless."""
+    if lexemes[:1] != ["PRAGMA"]:
+        return None
+    name, after = (lexemes[3:4], lexemes[4:5]) if lexemes[2:3] == ["."] else (lexemes[1:2], lexemes[2:3])
+    if after not in (["="], ["("]):
+        return None
+    if name == ["FOREIGN_KEYS"]:
+        # https://www.sqlite.org/pragma.html#pragma_foreign_keys
+        return "PRAGMA foreign_keys is a no-op inside a transaction"
+    if name == ["JOURNAL_MODE"]:
+        return "PRAGMA journal_mode cannot change the journal mode inside a transaction"
+    return None
+
+
+def _mysql_special(lexemes: list[str]) -> str | None:
+    """A lone ``BEGIN [WORK]`` (not a compound block) and ``SET autocommit`` (not ``@autocommit``)."""
+    if lexemes in (["BEGIN"], ["BEGIN", "WORK"]):
+        return "BEGIN implicitly commits the migration transaction"
+    if lexemes[:1] != ["SET"]:
+        return None
+    for index, lexeme in enumerate(lexemes):
+        user_variable = lexemes[index - 1] == "@" and lexemes[index - 2 : index - 1] != ["@"]
+        if lexeme == "AUTOCOMMIT" and not user_variable:
+            return "SET autocommit commits the migration transaction or changes how it commits"
+    return None
+
+
+_SPECIAL_BREAKERS: Final = {
+    "postgresql": _postgresql_special,
+    "sqlite": _sqlite_special,
+    "mysql": _mysql_special,
+}
