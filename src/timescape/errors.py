@@ -103,7 +103,12 @@ class DefinitionError(InputError, ValueError):
     """
 
     def __init__(
-        self, problem: str, *, file: str | None = None, key: str | None = None, line: int | None = None
+        self,
+        problem: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
     ) -> None:
         """Build the message from where the problem is and what it is."""
         where = ""
@@ -219,7 +224,9 @@ class RollbackRefusedError(TimescapeError):
         used_by: Live TSVs that still need it (empty when refused for another reason).
     """
 
-    def __init__(self, schema: str, *, used_by: Sequence[str] = (), reason: str | None = None) -> None:
+    def __init__(
+        self, schema: str, *, used_by: Sequence[str] = (), reason: str | None = None
+    ) -> None:
         """Build the message from the reason or the list of users."""
         if reason is None:
             reason = (

@@ -75,7 +75,7 @@ class MigrationConnection:
         return self._backend.raw_connection
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> int:
-        """Run one statement (``?`` placeholders when ``params`` are given); return the row count."""
+        """Run one statement (``?`` placeholders with ``params``); return the row count."""
         return self._backend.execute(sql, params)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
@@ -83,7 +83,7 @@ class MigrationConnection:
         return self._backend.query(sql, params)
 
 
-class _StepFailure(Exception):
+class _StepFailedError(Exception):
     """Internal: a step failed; carries what is known about how far it got."""
 
     def __init__(
@@ -209,16 +209,17 @@ class Executor:
             self.store.bump_generation()
             problem = self.backend.before_commit_check()
             if problem is not None:
-                raise _StepFailure(
-                    MigrationError(schema=current.name if current else plan.target, step=None,
-                                   reason=problem),
+                raise _StepFailedError(
+                    MigrationError(
+                        schema=current.name if current else plan.target, step=None, reason=problem
+                    ),
                     step=0,
                     statements_done=0,
                 )
             fault_point("before_commit")
             self._commit()
             fault_point("after_commit_before_release")
-        except _StepFailure as failure:
+        except _StepFailedError as failure:
             self.backend.rollback()
             assert current is not None  # noqa: S101 - a step failure always has an action
             self._record_failure_transactional(plan, current, failure, _ms_since(started))
@@ -233,7 +234,7 @@ class Executor:
         return [o for o, _ in pending]
 
     def _record_failure_transactional(
-        self, plan: Plan, action: SchemaAction, failure: _StepFailure, duration: int
+        self, plan: Plan, action: SchemaAction, failure: _StepFailedError, duration: int
     ) -> None:
         error = failure.error
         row = self._rows.get(action.name)
@@ -280,8 +281,12 @@ class Executor:
                 action.name,
                 actor=self.actor,
                 duration_ms=duration,
-                detail={"error": error.message, "operation": plan.operation,
-                        "target": plan.target, **_error_facts(error)},
+                detail={
+                    "error": error.message,
+                    "operation": plan.operation,
+                    "target": plan.target,
+                    **_error_facts(error),
+                },
             )
             if clear_marker:
                 self.store.set_run_marker(None)
@@ -292,15 +297,14 @@ class Executor:
             # stays, and the next run reports this attempt as interrupted.
             self.backend.rollback()
             return
-        self.emit("on_schema_failed", {"schema": action.name, "error": error,
-                                       "kind": str(action.kind)})
+        self.emit(
+            "on_schema_failed", {"schema": action.name, "error": error, "kind": str(action.kind)}
+        )
 
     # -- stepwise path ------------------------------------------------------------------------
 
     def _run_stepwise(self, plan: Plan) -> list[SchemaOutcome]:
-        outcomes: list[SchemaOutcome] = []
-        for action in plan.actions:
-            outcomes.append(self._run_action_stepwise(plan, action))
+        outcomes = [self._run_action_stepwise(plan, action) for action in plan.actions]
         self._begin()
         self._finish_versions(plan, deactivate=False)
         self.store.set_run_marker(None)
@@ -321,7 +325,7 @@ class Executor:
             self._commit()
             try:
                 self._run_step(action, step)
-            except _StepFailure as failure:
+            except _StepFailedError as failure:
                 self._record_failure_stepwise(plan, action, failure, done, _ms_since(started))
                 raise failure.error from failure.__cause__
             if action.kind in (ActionKind.APPLY, ActionKind.ROLLBACK):
@@ -352,12 +356,15 @@ class Executor:
                 attempt_started_at=now() if in_flight is not None else None,
             )
         else:
-            new = replace(base, step_in_flight=in_flight,
-                          attempt_started_at=now() if in_flight is not None else None)
+            new = replace(
+                base,
+                step_in_flight=in_flight,
+                attempt_started_at=now() if in_flight is not None else None,
+            )
         self._write_row(new, action)
 
     def _record_failure_stepwise(
-        self, plan: Plan, action: SchemaAction, failure: _StepFailure, done: int, duration: int
+        self, plan: Plan, action: SchemaAction, failure: _StepFailedError, done: int, duration: int
     ) -> None:
         error = failure.error
         uncertain = failure.statements_done > 0 or failure.uncertain
@@ -378,13 +385,26 @@ class Executor:
                 detail=f"{detail}; check the database, then run: timescape schema resolve "
                 f"{action.name} --steps-done K",
             )
-            new = replace(row, status=SchemaStatus.UNCERTAIN, step_in_flight=failure.step,
-                          error=error.message, duration_ms=duration)
+            new = replace(
+                row,
+                status=SchemaStatus.UNCERTAIN,
+                step_in_flight=failure.step,
+                error=error.message,
+                duration_ms=duration,
+            )
         else:
-            new = replace(row, status=SchemaStatus.FAILED, steps_done=done, step_in_flight=None,
-                          attempt_started_at=None, error=error.message, duration_ms=duration,
-                          checksums=action.schema.checksums[:done]
-                          if action.kind is ActionKind.APPLY else row.checksums)
+            new = replace(
+                row,
+                status=SchemaStatus.FAILED,
+                steps_done=done,
+                step_in_flight=None,
+                attempt_started_at=None,
+                error=error.message,
+                duration_ms=duration,
+                checksums=action.schema.checksums[:done]
+                if action.kind is ActionKind.APPLY
+                else row.checksums,
+            )
         failure.error = error
         self._write_failure(plan, action, new, error, duration)
 
@@ -423,7 +443,7 @@ class Executor:
             # returns normally, and a DDL may or may not have landed before the KILL.
             error = self._timeout_error(action, step, current)
             read_only = current is not None and _is_read_only(current.text)
-            raise _StepFailure(
+            raise _StepFailedError(
                 error,
                 step=step.index,
                 statements_done=max(statements_done - 1, 0),
@@ -454,9 +474,11 @@ class Executor:
         *,
         fired: bool,
         statements_done: int,
-    ) -> _StepFailure:
-        kind = ErrorKind.TIMEOUT if isinstance(exc, TimeoutError) else (
-            self.backend.classify_error(exc)
+    ) -> _StepFailedError:
+        kind = (
+            ErrorKind.TIMEOUT
+            if isinstance(exc, TimeoutError)
+            else (self.backend.classify_error(exc))
         )
         phase = "rollback" if action.kind is ActionKind.ROLLBACK else "apply"
         error: MigrationError
@@ -490,7 +512,7 @@ class Executor:
             uncertain = kind == ErrorKind.CONNECTION_LOST and not self.backend.transactional_ddl
         if kind == ErrorKind.CONNECTION_LOST:
             self.backend.drop_broken()
-        return _StepFailure(
+        return _StepFailedError(
             error, step=step.index, statements_done=statements_done, uncertain=uncertain
         )
 
@@ -542,8 +564,13 @@ class Executor:
             status, event = "rolled_back", "schema_rolled_back"
         else:
             contracted = action.kind is ActionKind.CONTRACT
-            new = replace(row, contract_done=contracted, error=None, step_in_flight=None,
-                          attempt_started_at=None)
+            new = replace(
+                row,
+                contract_done=contracted,
+                error=None,
+                step_in_flight=None,
+                attempt_started_at=None,
+            )
             status = "contracted" if contracted else "uncontracted"
             event = f"schema_{status}"
         self._write_row(new, action)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from timescape._faults import fault_point
 from timescape.errors import (
@@ -136,8 +136,10 @@ class Timescape:
         Raises:
             InputError: On a bad URL, prefix or timeout.
         """
-        self.url = database if isinstance(database, DatabaseURL) else parse_url(
-            database, base_dir=base_dir
+        self.url = (
+            database
+            if isinstance(database, DatabaseURL)
+            else parse_url(database, base_dir=base_dir)
         )
         for label, value in (
             ("migration_timeout", migration_timeout),
@@ -184,8 +186,9 @@ class Timescape:
         with self._mutex:
             folded = schema.name.casefold()
             if any(s.name.casefold() == folded for s in self._schemas):
-                raise DefinitionError(f"schema {schema.name!r} is already registered",
-                                      key=schema.name)
+                raise DefinitionError(
+                    f"schema {schema.name!r} is already registered", key=schema.name
+                )
             self._schemas.append(schema)
             self._catalog = None
             return schema
@@ -403,7 +406,7 @@ class Timescape:
             if self._backend is not None:
                 self._backend.close()
 
-    def __enter__(self) -> Timescape:
+    def __enter__(self) -> Self:
         """Use as a context manager; closes on exit."""
         return self
 
@@ -413,8 +416,9 @@ class Timescape:
 
     # -- locked operations --------------------------------------------------------------------
 
-    def _locked(self, work: Callable[[StateSnapshot], OperationResult], *, dry_run: bool
-                ) -> OperationResult:
+    def _locked(
+        self, work: Callable[[StateSnapshot], OperationResult], *, dry_run: bool
+    ) -> OperationResult:
         started = time.monotonic()
         catalog = self.catalog
         with self._mutex:
@@ -473,8 +477,11 @@ class Timescape:
             backend.rollback()
             raise
         logger.warning(
-            "a previous %s of %s (started %s by %s) died before finishing; recorded as "
-            "interrupted", marker.operation, marker.target, marker.started_at, marker.actor,
+            "a previous %s of %s (started %s by %s) died before finishing; recorded as interrupted",
+            marker.operation,
+            marker.target,
+            marker.started_at,
+            marker.actor,
         )
         return self.store.read(use_cache=False) if updated is not snapshot else snapshot
 
@@ -543,10 +550,8 @@ class Timescape:
     def _judge(self) -> Judge:
         if not self.infer_compatibility:
             return declared_judge
-        try:
-            from timescape.compat import inferred_judge  # noqa: PLC0415 - optional analysis
-        except ImportError:
-            return declared_judge
+        from timescape.compat import inferred_judge  # noqa: PLC0415 - sqlglot loads on demand
+
         return inferred_judge(self.backend.dialect, self.backend.split)
 
     def activate(
@@ -731,11 +736,13 @@ class Timescape:
                 checksums=schema.checksums[:steps_done],
                 rollback_checksums=schema.rollback_checksums[:steps_done],
                 parents=schema.parents,
-                applied_at=now() if status is SchemaStatus.APPLIED else (
-                    row.applied_at if row else None),
+                applied_at=now()
+                if status is SchemaStatus.APPLIED
+                else (row.applied_at if row else None),
                 rolled_back_at=row.rolled_back_at if row else None,
-                error=None if status is not SchemaStatus.FAILED else (
-                    f"resolved by operator at step {steps_done}"),
+                error=None
+                if status is not SchemaStatus.FAILED
+                else (f"resolved by operator at step {steps_done}"),
                 contract_done=row.contract_done if row else False,
             )
             backend = self.backend
@@ -758,8 +765,17 @@ class Timescape:
             except BaseException:
                 backend.rollback()
                 raise
-            return OperationResult("resolve", name, Plan("resolve", name, notes=(
-                f"schema {name} recorded as {status} with {steps_done} step(s) in place",)))
+            return OperationResult(
+                "resolve",
+                name,
+                Plan(
+                    "resolve",
+                    name,
+                    notes=(
+                        f"schema {name} recorded as {status} with {steps_done} step(s) in place",
+                    ),
+                ),
+            )
 
         return self._locked(work, dry_run=False)
 
@@ -794,8 +810,9 @@ class Timescape:
                 fresh = self.store.read(use_cache=False)
                 previous = fresh.tags.get((version.handler, label))
                 self.store.set_tag(version.handler, label, tsv, exists=previous is not None)
-                self.store.record_event("tagged", tsv, actor=self._actor,
-                                        detail={"tag": label, "moved_from": previous})
+                self.store.record_event(
+                    "tagged", tsv, actor=self._actor, detail={"tag": label, "moved_from": previous}
+                )
                 self.store.bump_generation()
                 backend.commit()
             except BaseException:
@@ -829,15 +846,17 @@ class Timescape:
                 if target is None:
                     raise UnknownRefError(label, handler=handler, reason="no such tag")
                 self.store.delete_tag(handler, label)
-                self.store.record_event("untagged", target, actor=self._actor,
-                                        detail={"tag": label})
+                self.store.record_event(
+                    "untagged", target, actor=self._actor, detail={"tag": label}
+                )
                 self.store.bump_generation()
                 backend.commit()
             except BaseException:
                 backend.rollback()
                 raise
-            return OperationResult("untag", label, Plan("untag", label, notes=(
-                f"removed {label} from {target}",)))
+            return OperationResult(
+                "untag", label, Plan("untag", label, notes=(f"removed {label} from {target}",))
+            )
 
         return self._locked(work, dry_run=False)
 
@@ -932,7 +951,8 @@ class Timescape:
         """Live versions (from memory), oldest first per handler."""
         view = self._current_view()
         return [
-            v for v in self.catalog.versions
+            v
+            for v in self.catalog.versions
             if v.tsv in view.active and (handler is None or v.handler == handler)
         ]
 
@@ -1008,8 +1028,7 @@ class Timescape:
         snapshot = self._snapshot()
         index = self._index_for(snapshot)
         tags = {(v.handler, t): v.tsv for v in self.catalog.versions for t in index.tags_of(v.tsv)}
-        return build_version_infos(self.catalog, snapshot, tags, datetime.now(UTC),
-                                   handler=handler)
+        return build_version_infos(self.catalog, snapshot, tags, datetime.now(UTC), handler=handler)
 
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""
@@ -1042,8 +1061,10 @@ class Timescape:
                 return VerifyReport((Problem("state", self.table_prefix, exc.message),), 0)
             if self.store.exists():
                 missing = set(self.store.table_names) - self.backend.table_names()
-                for table in sorted(missing):
-                    problems.append(Problem("state", table, f"state table {table} is missing"))
+                problems.extend(
+                    Problem("state", table, f"state table {table} is missing")
+                    for table in sorted(missing)
+                )
                 marker = self.store.run_marker()
                 if marker is not None:
                     free = self.backend.lock_is_free()
@@ -1052,31 +1073,51 @@ class Timescape:
                     text = (
                         f"a {marker.operation} of {marker.target} started "
                         f"{marker.started_at.isoformat()} by {marker.actor} "
-                        + ("died before finishing" if free else
-                           f"is in progress, held by {holder.description if holder else '?'}")
+                        + (
+                            "died before finishing"
+                            if free
+                            else f"is in progress, held by {holder.description if holder else '?'}"
+                        )
                     )
-                    problems.append(Problem(kind, marker.target, text, {
-                        "operation": marker.operation, "schemas": list(marker.schemas)}))
+                    problems.append(
+                        Problem(
+                            kind,
+                            marker.target,
+                            text,
+                            {"operation": marker.operation, "schemas": list(marker.schemas)},
+                        )
+                    )
         problems.extend(drift_problems(catalog, snapshot))
         for name, row in sorted(snapshot.schemas.items()):
-            if row.status in (SchemaStatus.FAILED, SchemaStatus.INTERRUPTED,
-                              SchemaStatus.UNCERTAIN):
+            if row.status in (
+                SchemaStatus.FAILED,
+                SchemaStatus.INTERRUPTED,
+                SchemaStatus.UNCERTAIN,
+            ):
                 detail = f": {row.error}" if row.error else ""
-                problems.append(Problem(
-                    str(row.status), name,
-                    f"schema {name} is {row.status} with {row.steps_done} step(s) in place{detail}",
-                    {"steps_done": row.steps_done, "step_in_flight": row.step_in_flight},
-                ))
+                problems.append(
+                    Problem(
+                        str(row.status),
+                        name,
+                        f"schema {name} is {row.status} with {row.steps_done} step(s) in "
+                        f"place{detail}",
+                        {"steps_done": row.steps_done, "step_in_flight": row.step_in_flight},
+                    )
+                )
         for tsv in snapshot.active_tsvs():
             schema = snapshot.versions[tsv].schema
             needed = catalog.graph.closure([schema]) if schema in catalog.graph else {schema}
-            unmet = sorted(n for n in needed if not snapshot.status_of(n) is SchemaStatus.APPLIED)
+            unmet = sorted(n for n in needed if snapshot.status_of(n) is not SchemaStatus.APPLIED)
             if unmet:
-                problems.append(Problem(
-                    "live_version_unmet", tsv,
-                    f"live version {tsv} needs schema(s) {', '.join(unmet)} which are not applied",
-                    {"schemas": unmet},
-                ))
+                problems.append(
+                    Problem(
+                        "live_version_unmet",
+                        tsv,
+                        f"live version {tsv} needs schema(s) {', '.join(unmet)}, which are "
+                        "not applied",
+                        {"schemas": unmet},
+                    )
+                )
         return VerifyReport(tuple(problems), len(catalog.schemas))
 
     def dry_run_statements(self, plan: Plan) -> list[str]:

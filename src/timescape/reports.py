@@ -404,8 +404,12 @@ def drift_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
             continue
         if not catalog.has_schema(name):
             problems.append(
-                Problem("missing", name, f"schema {name} is applied but no longer defined in "
-                        "the project", {"steps_done": row.steps_done})
+                Problem(
+                    "missing",
+                    name,
+                    f"schema {name} is applied but no longer defined in the project",
+                    {"steps_done": row.steps_done},
+                )
             )
             continue
         schema = catalog.schema(name)
@@ -413,14 +417,18 @@ def drift_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
             stored = row.checksums[i] if i < len(row.checksums) else None
             current = schema.steps[i] if i < len(schema.steps) else None
             if current is None or not checksum_matches(stored, current.migration):
-                problems.append(_drift(name, i + 1, stored, current.checksum if current else None,
-                                       "migration"))
+                problems.append(
+                    _drift(name, i + 1, stored, current.checksum if current else None, "migration")
+                )
             stored_rb = row.rollback_checksums[i] if i < len(row.rollback_checksums) else None
-            if current is not None and stored_rb is not None and not checksum_matches(
-                stored_rb, current.rollback
+            if (
+                current is not None
+                and stored_rb is not None
+                and not checksum_matches(stored_rb, current.rollback)
             ):
-                problems.append(_drift(name, i + 1, stored_rb, current.rollback_checksum,
-                                       "rollback"))
+                problems.append(
+                    _drift(name, i + 1, stored_rb, current.rollback_checksum, "rollback")
+                )
     return problems
 
 

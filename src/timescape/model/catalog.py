@@ -114,33 +114,7 @@ class Catalog:
             per_handler.setdefault(spec.handler, []).append((moment, spec))
         result: dict[str, Version] = {}
         for handler, entries in per_handler.items():
-            entries.sort(key=lambda e: e[0])
-            tags_seen: dict[str, str] = {}
-            for seq, (moment, spec) in enumerate(entries, start=1):
-                if seq > 1 and entries[seq - 2][0] == moment:
-                    raise DefinitionError(
-                        f"two versions of {handler} have the timestamp {moment.isoformat()}",
-                        key=spec.key,
-                    )
-                if seq > 999_999:
-                    raise DefinitionError(f"handler {handler} has over 999,999 versions")
-                tsv = format_tsv(moment, handler, seq)
-                for tag in spec.tags:
-                    if tag in tags_seen:
-                        raise DefinitionError(
-                            f"tag {tag!r} is on both {tags_seen[tag]} and {tsv} in {handler}; "
-                            "a tag is unique per handler",
-                            key=spec.key,
-                        )
-                    tags_seen[tag] = tsv
-                result[tsv] = Version(
-                    tsv=tsv,
-                    handler=handler,
-                    timestamp=moment,
-                    schema=spec.schema,
-                    tags=tuple(spec.tags),
-                    description=spec.description,
-                )
+            result.update(_timeline(handler, entries))
         return result
 
     @property
@@ -200,3 +174,36 @@ class Catalog:
             for v in self._versions.values()
         ]
         return Catalog([*self._schemas.values(), *schemas], [*specs, *versions])
+
+
+def _timeline(handler: str, entries: list[tuple[datetime, VersionSpec]]) -> dict[str, Version]:
+    """Number one handler's versions by timestamp; check timestamps and tags are unique."""
+    result: dict[str, Version] = {}
+    entries.sort(key=lambda e: e[0])
+    tags_seen: dict[str, str] = {}
+    for seq, (moment, spec) in enumerate(entries, start=1):
+        if seq > 1 and entries[seq - 2][0] == moment:
+            raise DefinitionError(
+                f"two versions of {handler} have the timestamp {moment.isoformat()}",
+                key=spec.key,
+            )
+        if seq > 999_999:
+            raise DefinitionError(f"handler {handler} has over 999,999 versions")
+        tsv = format_tsv(moment, handler, seq)
+        for tag in spec.tags:
+            if tag in tags_seen:
+                raise DefinitionError(
+                    f"tag {tag!r} is on both {tags_seen[tag]} and {tsv} in {handler}; "
+                    "a tag is unique per handler",
+                    key=spec.key,
+                )
+            tags_seen[tag] = tsv
+        result[tsv] = Version(
+            tsv=tsv,
+            handler=handler,
+            timestamp=moment,
+            schema=spec.schema,
+            tags=tuple(spec.tags),
+            description=spec.description,
+        )
+    return result

@@ -237,9 +237,7 @@ def _planned_steps(
     return tuple(planned)
 
 
-def _apply_action(
-    schema: SchemaVersion, done: int, split: Splitter, reason: str
-) -> SchemaAction:
+def _apply_action(schema: SchemaVersion, done: int, split: Splitter, reason: str) -> SchemaAction:
     todo = [(i + 1, s.migration, s.file) for i, s in enumerate(schema.steps) if i >= done]
     return SchemaAction(ActionKind.APPLY, schema, _planned_steps(todo, split), done, reason)
 
@@ -392,9 +390,7 @@ def _contract_changes(
         everyone_on_it = bool(needs) and all(schema.name in n for n in needs)
         if everyone_on_it and not row.contract_done:
             last.append(_contract_action(schema, ActionKind.CONTRACT, split))
-        elif not everyone_on_it and row.contract_done and any(
-            schema.name not in n for n in needs
-        ):
+        elif not everyone_on_it and row.contract_done and any(schema.name not in n for n in needs):
             first.append(_contract_action(schema, ActionKind.UNCONTRACT, split))
     return first, last
 

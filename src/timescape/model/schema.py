@@ -71,8 +71,7 @@ def normalise_sql(text: str) -> str:
     Returns:
         The normalised text.
     """
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
 
 

@@ -243,7 +243,9 @@ class VersionIndex:
         version = self._by_tsv.get(tsv)
         if version is None:
             return []
-        return sorted(tag for (h, tag), t in self._tags.items() if t == tsv and h == version.handler)
+        return sorted(
+            tag for (h, tag), t in self._tags.items() if t == tsv and h == version.handler
+        )
 
     def tag_target(self, handler: str, tag: str) -> str | None:
         """Return the TSV a tag points at in a handler, or None."""

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from timescape.errors import LockTimeoutError
 from timescape.store.split import Dialect, Statement, split_statements, transaction_breaker
@@ -66,14 +66,6 @@ class LockInfo:
     """
 
     description: str
-
-
-class _Cursorish(Protocol):
-    rowcount: int
-
-    def execute(self, sql: Any, params: Any = ...) -> Any: ...
-    def fetchall(self) -> Any: ...
-    def close(self) -> Any: ...
 
 
 class Watchdog:

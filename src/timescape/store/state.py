@@ -148,24 +148,35 @@ class StateStore:
         name, key, text = b.TYPE_NAME, b.TYPE_KEY, b.TYPE_TEXT
         i, big, opts = b.TYPE_INT, b.TYPE_BIGINT, b.TABLE_OPTIONS
         return [
-            f"CREATE TABLE IF NOT EXISTS {self.meta} (key_name {name} PRIMARY KEY, "
-            f"value {text}){opts}",
-            f"CREATE TABLE IF NOT EXISTS {self.schemas_table} (name {name} PRIMARY KEY, "
-            f"parents {text}, status {name} NOT NULL, steps_done {i} NOT NULL DEFAULT 0, "
-            f"step_count {i} NOT NULL DEFAULT 0, checksums {text}, rollback_checksums {text}, "
-            f"applied_at {name}, rolled_back_at {name}, duration_ms {big}, error {text}, "
-            f"step_in_flight {i}, attempt_started_at {name}, contract_done {i} NOT NULL "
-            f"DEFAULT 0, updated_at {name}){opts}",
-            f"CREATE TABLE IF NOT EXISTS {self.versions_table} (tsv {name} PRIMARY KEY, "
-            f"handler {key} NOT NULL, ts {name} NOT NULL, schema_name {name} NOT NULL, "
-            f"active {i} NOT NULL DEFAULT 0, activated_at {name}, deactivated_at {name}, "
-            f"request_count {big} NOT NULL DEFAULT 0, last_accessed {name}){opts}",
-            f"CREATE TABLE IF NOT EXISTS {self.tags_table} (handler {key} NOT NULL, "
-            f"tag {name} NOT NULL, tsv {name} NOT NULL, created_at {name}, "
-            f"PRIMARY KEY (handler, tag)){opts}",
-            f"CREATE TABLE IF NOT EXISTS {self.events_table} (id {b.TYPE_EVENT_ID}, "
-            f"at {name} NOT NULL, kind {name} NOT NULL, subject {key} NOT NULL, "
-            f"actor {text}, duration_ms {big}, detail {text}){opts}",
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.meta} (key_name {name} PRIMARY KEY, "
+                f"value {text}){opts}"
+            ),
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.schemas_table} (name {name} PRIMARY KEY, "
+                f"parents {text}, status {name} NOT NULL, steps_done {i} NOT NULL DEFAULT 0, "
+                f"step_count {i} NOT NULL DEFAULT 0, checksums {text}, "
+                f"rollback_checksums {text}, applied_at {name}, rolled_back_at {name}, "
+                f"duration_ms {big}, error {text}, step_in_flight {i}, "
+                f"attempt_started_at {name}, contract_done {i} NOT NULL DEFAULT 0, "
+                f"updated_at {name}){opts}"
+            ),
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.versions_table} (tsv {name} PRIMARY KEY, "
+                f"handler {key} NOT NULL, ts {name} NOT NULL, schema_name {name} NOT NULL, "
+                f"active {i} NOT NULL DEFAULT 0, activated_at {name}, deactivated_at {name}, "
+                f"request_count {big} NOT NULL DEFAULT 0, last_accessed {name}){opts}"
+            ),
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.tags_table} (handler {key} NOT NULL, "
+                f"tag {name} NOT NULL, tsv {name} NOT NULL, created_at {name}, "
+                f"PRIMARY KEY (handler, tag)){opts}"
+            ),
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.events_table} (id {b.TYPE_EVENT_ID}, "
+                f"at {name} NOT NULL, kind {name} NOT NULL, subject {key} NOT NULL, "
+                f"actor {text}, duration_ms {big}, detail {text}){opts}"
+            ),
         ]
 
     def ensure(self) -> None:
@@ -178,23 +189,7 @@ class StateStore:
             StateFormatError: If a newer Timescape wrote the tables.
         """
         if self.exists():
-            found = self.format_version()
-            if found is None:
-                raise StateFormatError(
-                    found=None,
-                    supported=FORMAT_VERSION,
-                    detail=f"{self.meta} has no format_version row: the state tables are damaged",
-                )
-            if found > FORMAT_VERSION:
-                raise StateFormatError(found=found, supported=FORMAT_VERSION)
-            if found < FORMAT_VERSION:  # pragma: no cover - no upgrade exists yet
-                self._upgrade(found)
-            missing = set(self.table_names) - self.backend.table_names()
-            if missing:
-                raise StateError(
-                    f"state table(s) {', '.join(sorted(missing))} are missing although "
-                    f"{self.meta} exists; restore them from a backup (Timescape will not guess)"
-                )
+            self._check_existing()
             return
         txn = self.backend.transactional_ddl
         if txn:
@@ -215,6 +210,25 @@ class StateStore:
             if txn:
                 self.backend.rollback()
             raise
+
+    def _check_existing(self) -> None:
+        found = self.format_version()
+        if found is None:
+            raise StateFormatError(
+                found=None,
+                supported=FORMAT_VERSION,
+                detail=f"{self.meta} has no format_version row: the state tables are damaged",
+            )
+        if found > FORMAT_VERSION:
+            raise StateFormatError(found=found, supported=FORMAT_VERSION)
+        if found < FORMAT_VERSION:  # pragma: no cover - no upgrade exists yet
+            self._upgrade(found)
+        missing = set(self.table_names) - self.backend.table_names()
+        if missing:
+            raise StateError(
+                f"state table(s) {', '.join(sorted(missing))} are missing although "
+                f"{self.meta} exists; restore them from a backup (Timescape will not guess)"
+            )
 
     def _upgrade(self, found: int) -> None:  # pragma: no cover - placeholder for format 2
         """Run numbered upgrades from ``found`` to :data:`FORMAT_VERSION`."""
@@ -572,4 +586,3 @@ class StateStore:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (_iso(now()), kind, subject, actor, duration_ms, json.dumps(detail or {})),
         )
-

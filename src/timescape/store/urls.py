@@ -127,9 +127,7 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
         raise InputError(f"malformed database URL {shown!r}: {_safe_reason(exc, url)}") from None
     database = unquote(parts.path.lstrip("/"))
     if not database:
-        raise InputError(
-            f"database URL {shown!r} names no database; add it as the path (…/mydb)"
-        )
+        raise InputError(f"database URL {shown!r} names no database; add it as the path (…/mydb)")
     params = dict(parse_qsl(parts.query))
     password = unquote(parts.password) if parts.password is not None else None
     password = params.pop("password", password)
@@ -159,7 +157,7 @@ def _timeout(value: str | None, shown: str) -> float:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not 0 < seconds <= 3600:  # noqa: PLR2004 - an hour is the sane upper bound for a connect
+    if not 0 < seconds <= 3600:
         raise InputError(f"connect_timeout in {shown!r} must be a number of seconds in (0, 3600]")
     return seconds
 
@@ -171,7 +169,10 @@ def _parse_sqlite(url: str, shown: str, base_dir: Path | None) -> DatabaseURL:
     timeout = _timeout(params.pop("connect_timeout", None), shown)
     if path in ("", "/", "/:memory:", ":memory:"):
         return DatabaseURL(
-            dialect="sqlite", redacted=shown, database=":memory:", params=params,
+            dialect="sqlite",
+            redacted=shown,
+            database=":memory:",
+            params=params,
             connect_timeout=timeout,
         )
     if not path.startswith("/"):
@@ -183,6 +184,9 @@ def _parse_sqlite(url: str, shown: str, base_dir: Path | None) -> DatabaseURL:
     if not file.is_absolute():
         file = (base_dir or Path.cwd()) / file
     return DatabaseURL(
-        dialect="sqlite", redacted=shown, database=str(file), params=params,
+        dialect="sqlite",
+        redacted=shown,
+        database=str(file),
+        params=params,
         connect_timeout=timeout,
     )

@@ -100,8 +100,9 @@ class MySQLBackend(Backend):
         self._is_mariadb = "mariadb" in version.lower()
         self._conn_id = int(self.query("SELECT CONNECTION_ID()")[0][0])
         self.execute(f"SET SESSION lock_wait_timeout = {max(1, round(self.ddl_lock_timeout))}")
-        self.execute("SET SESSION innodb_lock_wait_timeout = "
-                     f"{max(1, round(self.ddl_lock_timeout))}")
+        self.execute(
+            f"SET SESSION innodb_lock_wait_timeout = {max(1, round(self.ddl_lock_timeout))}"
+        )
         if self._is_mariadb:
             self.execute(f"SET SESSION max_statement_time = {self.migration_timeout:g}")
 
@@ -145,7 +146,7 @@ class MySQLBackend(Backend):
         import pymysql  # noqa: PLC0415
 
         if isinstance(exc, pymysql.err.InterfaceError | pymysql.err.OperationalError) and (
-            code is None or code >= 2000  # noqa: PLR2004 - 2xxx are client-side errors
+            code is None or code >= 2000
         ):
             return ErrorKind.CONNECTION_LOST
         return ErrorKind.OTHER
@@ -154,7 +155,7 @@ class MySQLBackend(Backend):
 
     def _try_lock(self) -> bool:
         got = self.query("SELECT GET_LOCK(?, 0)", (self.lock_name,))[0][0]
-        return got == 1
+        return bool(got == 1)
 
     def _unlock(self) -> None:
         released = self.query("SELECT RELEASE_LOCK(?)", (self.lock_name,))[0][0]
@@ -171,9 +172,7 @@ class MySQLBackend(Backend):
         if not rows:
             return LockInfo(f"connection {owner}")
         cid, user, host, seconds, command = rows[0]
-        return LockInfo(
-            f"connection {cid} ({user}@{host}, {command}, connected {seconds} s ago)"
-        )
+        return LockInfo(f"connection {cid} ({user}@{host}, {command}, connected {seconds} s ago)")
 
     # -- cancellation -------------------------------------------------------------------------
 

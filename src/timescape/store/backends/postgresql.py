@@ -84,7 +84,7 @@ class PostgreSQLBackend(Backend):
         self.execute(f"SET statement_timeout = {ms}")
         self.execute(f"SET lock_timeout = {lock_ms}")
         self.execute("SET idle_in_transaction_session_timeout = 0")
-        if self._server_version_num() >= 140000:  # noqa: PLR2004 - PG 14 added the setting
+        if self._server_version_num() >= 140000:
             self.execute("SET client_connection_check_interval = 2000")
 
     def _server_version_num(self) -> int:
@@ -138,9 +138,7 @@ class PostgreSQLBackend(Backend):
     # -- lock ---------------------------------------------------------------------------------
 
     def _try_lock(self) -> bool:
-        rows = self.query(
-            "SELECT pg_try_advisory_lock(?), pg_backend_pid()", (self.lock_key,)
-        )
+        rows = self.query("SELECT pg_try_advisory_lock(?), pg_backend_pid()", (self.lock_key,))
         got, pid = bool(rows[0][0]), int(rows[0][1])
         if got:
             self._lock_pid = pid

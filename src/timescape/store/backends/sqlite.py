@@ -27,14 +27,10 @@ from typing import Any, ClassVar
 from timescape.errors import ConnectionFailedError
 from timescape.store.base import Backend, ErrorKind, LockInfo, actor
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
 
 __all__ = ["SQLiteBackend"]
 
-_MEMORY_LOCKS: dict[int, threading.Lock] = {}
 
 
 class SQLiteBackend(Backend):
@@ -122,12 +118,10 @@ class SQLiteBackend(Backend):
     def _try_lock(self) -> bool:
         path = self.lock_path
         if path is None:
-            lock = _MEMORY_LOCKS.setdefault(id(self), threading.Lock())
-            self._memory_lock = lock
-            return lock.acquire(blocking=False)
-        if fcntl is None:  # pragma: no cover - Windows
-            msg = "file locking is not available on this platform"
-            raise ConnectionFailedError(self.url.redacted, msg)
+            # An in-memory database lives in this one connection: a thread lock is enough.
+            if self._memory_lock is None:
+                self._memory_lock = threading.Lock()
+            return self._memory_lock.acquire(blocking=False)
         if self._lock_fd is None:
             try:
                 self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -153,7 +147,7 @@ class SQLiteBackend(Backend):
         if self._memory_lock is not None:
             self._memory_lock.release()
             return
-        if self._lock_fd is not None and fcntl is not None:
+        if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._lock_fd, 0)
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)

@@ -1,0 +1,1 @@
+"""Storage: backends, state tables and SQL text handling."""
