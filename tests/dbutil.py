@@ -88,6 +88,8 @@ class TestDB:
         name: The database name (the file path on SQLite).
     """
 
+    __test__ = False  # not a test class, despite the name
+
     dialect: str
     url: str
     name: str

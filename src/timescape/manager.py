@@ -91,6 +91,7 @@ class _View:
     applied: frozenset[str]
     active: frozenset[str]
     used_by: dict[str, tuple[str, ...]]
+    latest_live: dict[str, str]
     generation: int
 
 
@@ -876,11 +877,17 @@ class Timescape:
     def _rebuild_view(self, catalog: Catalog, snapshot: StateSnapshot | None = None) -> _View:
         snap = snapshot if snapshot is not None else self._read_quietly()
         used = usage(catalog, snap)
+        active = frozenset(snap.active_tsvs())
+        latest_live: dict[str, str] = {}
+        for version in catalog.versions:  # sorted by handler, then timestamp: newest wins
+            if version.tsv in active:
+                latest_live[version.handler] = version.tsv
         view = _View(
             index=self._index_for(snap),
             applied=frozenset(n for n, r in snap.schemas.items() if r.is_applied),
-            active=frozenset(snap.active_tsvs()),
+            active=active,
             used_by={k: tuple(v) for k, v in used.items()},
+            latest_live=latest_live,
             generation=snap.generation,
         )
         self._view = view
@@ -942,6 +949,18 @@ class Timescape:
     def is_version_active(self, tsv: str) -> bool:
         """True when the version is live (from memory)."""
         return tsv in self._current_view().active
+
+    def view_generation(self) -> int:
+        """The state generation the in-memory view was built from (changes after a refresh)."""
+        return self._current_view().generation
+
+    def latest_live(self, handler: str) -> str | None:
+        """The newest live version of a handler (from memory), or None."""
+        return self._current_view().latest_live.get(handler)
+
+    def handlers(self) -> list[str]:
+        """Every handler path with at least one defined version."""
+        return self._current_view().index.handlers
 
     def schema_usage(self, name: str) -> list[str]:
         """Live TSVs that need the schema (from memory)."""

@@ -1,0 +1,111 @@
+"""The ASGI middleware against real databases, driven through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.dbutil import TestDB
+from timescape import Timescape
+from timescape.asgi import TimescapeMiddleware, current_version
+
+
+async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    body = f"{scope.get('state', {}).get('timescape_version')}|{current_version.get()}"
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def make(url: str) -> Timescape:
+    ts = Timescape(url)
+    ts.add_schema("s1", ["CREATE TABLE products (id INTEGER PRIMARY KEY)"], ["DROP TABLE products"])
+    ts.add_schema(
+        "s2",
+        ["ALTER TABLE products ADD COLUMN price_cents INTEGER"],
+        ["ALTER TABLE products DROP COLUMN price_cents"],
+        parent="s1",
+    )
+    ts.add_version("/api/products", "2025-01-01T00:00:00Z", "s1", tags=["v1"])
+    ts.add_version("/api/products", "2025-02-01T00:00:00Z", "s2", tags=["v2"])
+    return ts
+
+
+def get(app: Any, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(path, headers=headers)
+
+    return asyncio.run(go())
+
+
+def test_middleware__no_header__routes_to_newest_live_version(db: TestDB) -> None:
+    ts = make(db.url)
+    v1 = ts.resolve("v1", "/api/products")
+    v2 = ts.resolve("v2", "/api/products")
+    ts.activate(v1)
+    ts.activate(v2)
+    app = TimescapeMiddleware(echo_app, timescape=ts, refresh_interval=60)
+    response = get(app, "/api/products/42")
+    assert response.status_code == 200
+    assert response.text == f"{v2}|{v2}"
+    assert response.headers["x-timescape-version"] == v2
+    pinned = get(app, "/api/products", {"X-API-Version": "v1"})
+    assert pinned.text == f"{v1}|{v1}"
+    ts.close()
+
+
+def test_middleware__inactive_or_unknown_ref__404_json(db: TestDB) -> None:
+    ts = make(db.url)
+    ts.activate(ts.resolve("v1", "/api/products"))
+    app = TimescapeMiddleware(echo_app, timescape=ts, refresh_interval=60)
+    assert get(app, "/api/products", {"X-API-Version": "v2"}).status_code == 404
+    response = get(app, "/api/products", {"X-API-Version": "nope"})
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "UnknownRefError"
+    ts.close()
+
+
+def test_middleware__unversioned_path__passes_through(db: TestDB) -> None:
+    ts = make(db.url)
+    app = TimescapeMiddleware(echo_app, timescape=ts, refresh_interval=60)
+    response = get(app, "/health")
+    assert response.status_code == 200
+    assert response.text == "None|None"
+    assert "x-timescape-version" not in response.headers
+    ts.close()
+
+
+@pytest.mark.dialects("sqlite")
+def test_middleware__request_path__issues_no_queries(db: TestDB) -> None:
+    ts = make(db.url)
+    ts.activate(ts.resolve("v1", "/api/products"))
+    app = TimescapeMiddleware(echo_app, timescape=ts, refresh_interval=3600)
+    get(app, "/api/products")  # warm up: view built
+    calls: list[str] = []
+    backend = ts.backend
+    original_query, original_execute = backend.query, backend.execute
+    backend.query = lambda sql, params=(): calls.append(sql) or original_query(sql, params)  # type: ignore[method-assign]
+    backend.execute = lambda sql, params=None: calls.append(sql) or original_execute(sql, params)  # type: ignore[method-assign]
+    for _ in range(50):
+        assert get(app, "/api/products").status_code == 200
+    assert calls == []
+    ts.close()
+
+
+def test_middleware__counts_requests__flushed_to_database(db: TestDB) -> None:
+    ts = make(db.url)
+    v1 = ts.resolve("v1", "/api/products")
+    ts.activate(v1)
+    app = TimescapeMiddleware(echo_app, timescape=ts, refresh_interval=60)
+    for _ in range(3):
+        get(app, "/api/products")
+    assert ts.flush_usage() == 1
+    rows = db.query("SELECT request_count FROM timescape_versions WHERE tsv = ?", (v1,))
+    assert rows == [(3,)]
+    ts.close()
