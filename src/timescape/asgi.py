@@ -142,7 +142,8 @@ class TimescapeMiddleware:
         if self.query_param:
             query = scope.get("query_string", b"")
             if query:
-                for key, given in parse_qsl(query.decode("latin-1")):
+                decoded: str = query.decode("latin-1")
+                for key, given in parse_qsl(decoded):
                     if key == self.query_param and given:
                         return given
         return None
