@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from timescape.model.catalog import Catalog
 from timescape.model.plan import Judge, declared_judge
 from timescape.model.schema import SchemaVersion
 
@@ -27,8 +28,23 @@ SplitText = Callable[[str], Sequence[object]]
 _cache: dict[tuple[str, str, tuple[str, ...]], tuple[bool, str, tuple[Finding, ...]]] = {}
 
 
+def _sql_of(schema: SchemaVersion, split: SplitText) -> tuple[list[str], int]:
+    statements: list[str] = []
+    python_steps = 0
+    for step in schema.steps:
+        if isinstance(step.migration, str):
+            statements.extend(str(getattr(s, "text", s)) for s in split(step.migration))
+        else:
+            python_steps += 1
+    return statements, python_steps
+
+
 def infer_schema(
-    schema: SchemaVersion, dialect: str, split: SplitText
+    schema: SchemaVersion,
+    dialect: str,
+    split: SplitText,
+    *,
+    ancestors: Sequence[SchemaVersion] = (),
 ) -> tuple[bool, str, tuple[Finding, ...]]:
     """Judge a schema from its SQL alone, ignoring its declarations.
 
@@ -36,6 +52,8 @@ def infer_schema(
         schema: The schema.
         dialect: ``sqlite``, ``postgresql`` or ``mysql``.
         split: The dialect's statement splitter (returns objects with ``.text``).
+        ancestors: Its ancestors, parents first: their SQL tells the analyser what exists
+            (column types, unique indexes), so a widening or a plain index drop is recognised.
 
     Returns:
         ``(is_breaking, reason, findings)``; the reason names the worst statement's effect.
@@ -46,14 +64,9 @@ def infer_schema(
         return cached
     from timescape.analysis import Effect, classify, worst_effect  # noqa: PLC0415 - sqlglot
 
-    statements: list[str] = []
-    python_steps = 0
-    for step in schema.steps:
-        if isinstance(step.migration, str):
-            statements.extend(str(getattr(s, "text", s)) for s in split(step.migration))
-        else:
-            python_steps += 1
-    findings = tuple(classify(statements, dialect))
+    statements, python_steps = _sql_of(schema, split)
+    applied = [text for ancestor in ancestors for text in _sql_of(ancestor, split)[0]]
+    findings = tuple(classify(statements, dialect, applied=applied))
     worst = worst_effect(findings)
     if python_steps:
         result = (True, "it has Python steps, which cannot be analysed", findings)
@@ -66,10 +79,11 @@ def infer_schema(
     return result
 
 
-def inferred_judge(dialect: str, split: SplitText) -> Judge:
+def inferred_judge(catalog: Catalog, dialect: str, split: SplitText) -> Judge:
     """Build the gate's judge: declarations first, then the SQL analysis.
 
     Args:
+        catalog: The definitions (for each schema's ancestors).
         dialect: The target dialect.
         split: Its statement splitter.
 
@@ -80,7 +94,11 @@ def inferred_judge(dialect: str, split: SplitText) -> Judge:
     def judge(schema: SchemaVersion) -> tuple[bool, str]:
         if schema.breaking is not None:
             return declared_judge(schema)
-        breaking, reason, _ = infer_schema(schema, dialect, split)
+        ancestors = [
+            catalog.schema(n)
+            for n in catalog.graph.topological(catalog.graph.ancestors(schema.name))
+        ]
+        breaking, reason, _ = infer_schema(schema, dialect, split, ancestors=ancestors)
         return breaking, reason
 
     return judge
@@ -103,13 +121,11 @@ class Declaration:
     reason: str
 
 
-def check_declarations(
-    schemas: Sequence[SchemaVersion], dialect: str, split: SplitText
-) -> list[Declaration]:
+def check_declarations(catalog: Catalog, dialect: str, split: SplitText) -> list[Declaration]:
     """Find schemas declared non-breaking (or compatible) whose SQL the analysis finds breaking.
 
     Args:
-        schemas: The schemas to check.
+        catalog: The definitions.
         dialect: The target dialect.
         split: Its statement splitter.
 
@@ -117,11 +133,15 @@ def check_declarations(
         One entry per contradicted declaration (a warning; an error under ``--strict``).
     """
     found = []
-    for schema in schemas:
+    for schema in catalog.schemas:
         declared_safe = schema.breaking is False or bool(schema.compatible_with)
         if not declared_safe:
             continue
-        breaking, reason, _ = infer_schema(schema, dialect, split)
+        ancestors = [
+            catalog.schema(n)
+            for n in catalog.graph.topological(catalog.graph.ancestors(schema.name))
+        ]
+        breaking, reason, _ = infer_schema(schema, dialect, split, ancestors=ancestors)
         if breaking:
             declared = (
                 "breaking = false"

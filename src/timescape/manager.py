@@ -10,11 +10,12 @@ decided on what another process changed while this one waited. The hot path (``r
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, Self
 
 from timescape._faults import fault_point
 from timescape.errors import (
+    ConnectionFailedError,
     DefinitionError,
     InputError,
     StateError,
@@ -64,7 +66,7 @@ from timescape.reports import (
     drift_problems,
 )
 from timescape.store.backends import create_backend
-from timescape.store.base import Backend, actor
+from timescape.store.base import Backend, ErrorKind, actor
 from timescape.store.state import Event, StateStore, now, validate_prefix
 from timescape.store.urls import DatabaseURL, parse_url
 
@@ -422,7 +424,7 @@ class Timescape:
     ) -> OperationResult:
         started = time.monotonic()
         catalog = self.catalog
-        with self._mutex:
+        with self._mutex, self._store_boundary():
             backend = self.backend
             backend.connect()
             if dry_run:
@@ -441,6 +443,38 @@ class Timescape:
                     backend.release_lock()
             self._rebuild_view(catalog)
             return replace(result, duration_ms=_ms(started))
+
+    @contextlib.contextmanager
+    def _store_boundary(self) -> Iterator[None]:
+        """Translate a driver error escaping a state read or write into a Timescape error.
+
+        Steps have their own, richer translation in the executor; this catches the rest (the run
+        marker, bootstrap, tags, reports), so no driver exception ever reaches the caller. Whatever
+        the exception, a transaction left open (a failed COMMIT keeps it open, holding SQLite's
+        write lock) is rolled back first.
+        """
+        try:
+            yield
+        except BaseException as exc:
+            backend = self._backend
+            if backend is not None and backend.is_connected and backend.in_transaction:
+                backend.rollback()
+            if isinstance(exc, TimescapeError) or not isinstance(exc, Exception):
+                raise
+            if backend is None or not backend.is_driver_error(exc):
+                raise
+            reason = backend.describe_error(exc)
+            kind = backend.classify_error(exc)
+            if kind == ErrorKind.CONNECTION_LOST:
+                backend.drop_broken()
+                lost = f"connection lost: {reason}"
+                raise ConnectionFailedError(self.url.redacted, lost) from exc
+            if kind == ErrorKind.LOCK_NOT_AVAILABLE:
+                waited = f"waited {self.ddl_lock_timeout:g} s"
+                reason += f" (another connection holds the database; {waited})"
+            raise StateError(
+                f"reading or writing the Timescape state tables failed: {reason}"
+            ) from exc
 
     def _recovered_view(self, snapshot: StateSnapshot) -> StateSnapshot:
         """Without the lock (dry run): show interrupted runs as such, writing nothing."""
@@ -553,7 +587,7 @@ class Timescape:
             return declared_judge
         from timescape.compat import inferred_judge  # noqa: PLC0415 - sqlglot loads on demand
 
-        return inferred_judge(self.backend.dialect, self.backend.split)
+        return inferred_judge(self.catalog, self.backend.dialect, self.backend.split)
 
     def activate(
         self,
@@ -922,7 +956,7 @@ class Timescape:
             return True
 
     def _resolve_fresh(self, ref: str | None, handler: str | None) -> str:
-        with self._mutex:
+        with self._mutex, self._store_boundary():
             self.backend.connect()
             self._rebuild_view(self.catalog)
             return self._current_view().index.resolve(ref, handler)
@@ -1021,7 +1055,7 @@ class Timescape:
     # -- reports ------------------------------------------------------------------------------
 
     def _snapshot(self) -> StateSnapshot:
-        with self._mutex:
+        with self._mutex, self._store_boundary():
             self.backend.connect()
             self.store.check_readable()
             return self.store.read(use_cache=False)
@@ -1051,7 +1085,7 @@ class Timescape:
 
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""
-        with self._mutex:
+        with self._mutex, self._store_boundary():
             self.backend.connect()
             return self.store.events(limit=limit)
 
@@ -1071,19 +1105,28 @@ class Timescape:
         """
         problems: list[Problem] = []
         catalog = self.catalog
-        with self._mutex:
+        with self._mutex, self._store_boundary():
             self.backend.connect()
+            missing = self.store.missing_tables()
+            if missing:
+                return VerifyReport(
+                    tuple(
+                        Problem(
+                            "state",
+                            table,
+                            f"state table {table} is missing; restore it from a backup "
+                            "(Timescape will not guess)",
+                        )
+                        for table in missing
+                    ),
+                    0,
+                )
             try:
                 self.store.check_readable()
                 snapshot = self.store.read(use_cache=False)
             except StateError as exc:
                 return VerifyReport((Problem("state", self.table_prefix, exc.message),), 0)
             if self.store.exists():
-                missing = set(self.store.table_names) - self.backend.table_names()
-                problems.extend(
-                    Problem("state", table, f"state table {table} is missing")
-                    for table in sorted(missing)
-                )
                 marker = self.store.run_marker()
                 if marker is not None:
                     free = self.backend.lock_is_free()

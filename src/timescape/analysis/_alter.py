@@ -7,13 +7,18 @@ to a table created earlier in the same schema is additive: no older code can use
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from typing import TYPE_CHECKING
 
 from timescape.analysis._known import Known, constraint_kind
 from timescape.analysis._names import column_name, ident, parse, table_name
 from timescape.analysis._text import Cursor
 from timescape.analysis._types import change_problem, column_info, type_sql, widens
-from timescape.analysis.effect import Effect, Verdict, combine
+from timescape.analysis._verdict import Verdict, combine
+from timescape.analysis.effect import Effect
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 __all__ = ["judge_alter_tokens", "judge_alter_tree", "judge_index_drop", "reparsed_actions"]
 
@@ -42,11 +47,13 @@ _QUIET_OPTIONS = frozenset(
 
 def _on_new_table(table: str, verdict: Verdict, known: Known) -> Verdict:
     if verdict.effect is Effect.BREAKING and known.is_new(table):
-        return Verdict.of(A, f"{verdict.reason} (table {table} is new in this schema)", *verdict.objects)
+        return Verdict.of(
+            A, f"{verdict.reason} (table {table} is new in this schema)", *verdict.objects
+        )
     return verdict
 
 
-def judge_alter_tree(tree: Any, known: Known, dialect: str) -> Verdict:
+def judge_alter_tree(tree: exp.Expr, known: Known, dialect: str) -> Verdict:
     """Judge a parsed ``ALTER TABLE``.
 
     Args:
@@ -67,13 +74,15 @@ def judge_alter_tree(tree: Any, known: Known, dialect: str) -> Verdict:
         if name == "EngineProperty":
             verdicts.append(Verdict.unknown(f"changes the storage engine of {table}", table))
         elif name not in _QUIET_OPTIONS:
-            verdicts.append(Verdict.unknown(f"changes table option {option.sql()} of {table}", table))
+            verdicts.append(
+                Verdict.unknown(f"changes table option {option.sql()} of {table}", table)
+            )
     if not verdicts:
         return Verdict.of(D, f"changes options of {table} (no shape change)", table)
     return combine(verdicts)
 
 
-def _action(table: str, action: Any, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911
+def _action(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict:  # noqa: C901, PLR0911 - one branch per action or statement kind
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     if isinstance(action, exp.ColumnDef):
@@ -86,7 +95,9 @@ def _action(table: str, action: Any, known: Known, dialect: str) -> Verdict:  # 
         return _alter_column(table, action, known, dialect)
     if isinstance(action, exp.RenameColumn):
         old, new = column_name(action.this), column_name(action.args["to"])
-        return Verdict.of(B, f"renames column {table}.{old} to {new}", f"{table}.{old}", f"{table}.{new}")
+        return Verdict.of(
+            B, f"renames column {table}.{old} to {new}", f"{table}.{old}", f"{table}.{new}"
+        )
     if isinstance(action, exp.AlterRename):
         new = table_name(action.this)
         return Verdict.of(B, f"renames table {table} to {new}", table, new)
@@ -99,13 +110,15 @@ def _action(table: str, action: Any, known: Known, dialect: str) -> Verdict:  # 
             f"renames index {ident(action.this)} on {table}; code naming it in hints breaks", table
         )
     if isinstance(action, exp.AlterIndex):
-        return Verdict.unknown(f"changes visibility of index {ident(action.this)} on {table}", table)
+        return Verdict.unknown(
+            f"changes visibility of index {ident(action.this)} on {table}", table
+        )
     if isinstance(action, exp.AlterSet | exp.ForceProperty):
         return Verdict.of(D, f"changes storage of {table} (no shape change)", table)
     return Verdict.unknown(f"ALTER TABLE action {type(action).__name__} on {table}", table)
 
 
-def _add_column(table: str, column: Any, dialect: str) -> Verdict:
+def _add_column(table: str, column: exp.Expr, dialect: str) -> Verdict:
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     name = ident(column.this)
@@ -117,7 +130,9 @@ def _add_column(table: str, column: Any, dialect: str) -> Verdict:
             B, f"adds NOT NULL column {obj} without a default; inserts from older code fail", obj
         )
     if "CheckColumnConstraint" in kinds:
-        return Verdict.unknown(f"adds column {obj} with a CHECK; rows from older code may fail it", obj)
+        return Verdict.unknown(
+            f"adds column {obj} with a CHECK; rows from older code may fail it", obj
+        )
     unique = kinds & {"UniqueColumnConstraint", "PrimaryKeyColumnConstraint"}
     if unique and info.has_default and not info.is_generated:
         return Verdict.of(
@@ -133,17 +148,20 @@ def _add_column(table: str, column: Any, dialect: str) -> Verdict:
         ),
         None,
     )
-    if info.is_not_null:
-        how = "NOT NULL with a default" if default is not None else "NOT NULL, generated"
+    if info.is_generated:
+        how = "generated"
+    elif info.is_not_null:
+        how = "NOT NULL, with a default"
     else:
         how = "nullable" if default is None else "nullable, with a default"
     return Verdict.of(A, f"adds column {obj} ({how})", obj)
 
 
-def _drop_in_table(table: str, action: Any, known: Known) -> Verdict:
+def _drop_in_table(table: str, action: exp.Expr, known: Known) -> Verdict:
     kind = str(action.args.get("kind") or "").upper()
     names = [
-        column_name(t) if kind == "COLUMN" else table_name(t) for t in action.args.get("tables") or []
+        column_name(t) if kind == "COLUMN" else table_name(t)
+        for t in action.args.get("tables") or []
     ]
     if kind == "COLUMN":
         objects = [f"{table}.{n}" for n in names]
@@ -152,13 +170,15 @@ def _drop_in_table(table: str, action: Any, known: Known) -> Verdict:
         return combine(judge_index_drop(n, known, table=table) for n in names)
     if kind in {"CONSTRAINT", "CHECK", "FOREIGN KEY"}:
         return combine(_drop_constraint(table, n, kind, known) for n in names)
-    return Verdict.unknown(f"drops {kind.lower() or 'something'} {', '.join(names)} from {table}", table)
+    return Verdict.unknown(
+        f"drops {kind.lower() or 'something'} {', '.join(names)} from {table}", table
+    )
 
 
 def _drop_constraint(table: str, name: str, kind: str, known: Known) -> Verdict:
-    known_kind = {"CHECK": "check", "FOREIGN KEY": "foreign key"}.get(kind) or known.constraints.get(
-        name, ""
-    )
+    known_kind = {"CHECK": "check", "FOREIGN KEY": "foreign key"}.get(
+        kind
+    ) or known.constraints.get(name, "")
     if known_kind == "check":
         return Verdict.of(A, f"drops check constraint {name} on {table} (relaxes it)", table)
     if known_kind in {"unique", "primary key", "exclude"}:
@@ -201,11 +221,15 @@ def judge_index_drop(name: str, known: Known, *, table: str = "") -> Verdict:
             table or name,
         )
     if info.is_unique:
-        return Verdict.of(B, f"drops unique index {name} on {table}; older code may rely on it", table)
+        return Verdict.of(
+            B, f"drops unique index {name} on {table}; older code may rely on it", table
+        )
     return Verdict.of(D, f"drops non-unique index {name} on {table} (no shape change)", table)
 
 
-def _alter_column(table: str, action: Any, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911
+def _alter_column(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict:  # noqa: C901, PLR0911 - one branch per action or statement kind
+    from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
+
     name = ident(action.this)
     obj = f"{table}.{name}"
     dtype = action.args.get("dtype")
@@ -213,9 +237,7 @@ def _alter_column(table: str, action: Any, known: Known, dialect: str) -> Verdic
         old = known.column(table, name)
         new_sql = type_sql(dtype, dialect)
         if old is None or old.dtype is None:
-            return Verdict.of(
-                B, f"changes type of {obj} to {new_sql} (previous type unknown)", obj
-            )
+            return Verdict.of(B, f"changes type of {obj} to {new_sql} (previous type unknown)", obj)
         old_sql = type_sql(old.dtype, dialect)
         if widens(old.dtype, dtype) and not action.args.get("collate"):
             return Verdict.of(A, f"widens {obj} from {old_sql} to {new_sql}", obj)
@@ -226,6 +248,10 @@ def _alter_column(table: str, action: Any, known: Known, dialect: str) -> Verdic
         return Verdict.of(A, f"allows NULL in {obj}", obj)
     if action.args.get("drop"):
         return Verdict.of(B, f"drops the default of {obj}; older code omitting it breaks", obj)
+    if isinstance(action.args.get("default"), exp.Null):
+        return Verdict.of(
+            B, f"sets the default of {obj} to NULL, dropping it; older code omitting it breaks", obj
+        )
     if action.args.get("default") is not None:
         return Verdict.of(A, f"sets the default of {obj}", obj)
     if action.args.get("comment") is not None:
@@ -235,7 +261,7 @@ def _alter_column(table: str, action: Any, known: Known, dialect: str) -> Verdic
     return Verdict.unknown(f"alters column {obj}", obj)
 
 
-def _modify(table: str, action: Any, known: Known, dialect: str) -> Verdict:
+def _modify(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict:
     definition = action.this
     new_name = ident(definition.this)
     old_name = ident(action.args.get("rename_from")) or new_name
@@ -257,7 +283,7 @@ def _modify(table: str, action: Any, known: Known, dialect: str) -> Verdict:
     return Verdict.of(A, f"redefines column {obj} compatibly (same or wider type)", obj)
 
 
-def _add_constraint(table: str, node: Any) -> Verdict:
+def _add_constraint(table: str, node: exp.Expr) -> Verdict:
     name, kind = constraint_kind(node)
     label = f" {name}" if name else ""
     if kind == "index":
@@ -271,7 +297,7 @@ def _add_constraint(table: str, node: Any) -> Verdict:
     return Verdict.unknown(f"adds a constraint on {table} of an unknown kind", table)
 
 
-def reparsed_actions(cur: Cursor, dialect: str) -> tuple[str, list[tuple[Cursor, Any]]]:
+def reparsed_actions(cur: Cursor, dialect: str) -> tuple[str, list[tuple[Cursor, exp.Expr | None]]]:
     """Split an unparsed ``ALTER TABLE`` into actions and retry each as its own statement.
 
     Args:
@@ -292,7 +318,7 @@ def reparsed_actions(cur: Cursor, dialect: str) -> tuple[str, list[tuple[Cursor,
     if cur.symbol() == "*":
         cur.skip()
     head = cur.sql[cur.tokens[0].start : cur.tokens[cur.i - 1].end]
-    actions: list[tuple[Cursor, Any]] = []
+    actions: list[tuple[Cursor, exp.Expr | None]] = []
     for part in cur.split(","):
         tree = parse(f"{head} {part.text()}", dialect)
         is_alter = isinstance(tree, exp.Alter) and bool(tree.args.get("actions"))
@@ -327,7 +353,7 @@ def judge_alter_tokens(cur: Cursor, known: Known, dialect: str) -> Verdict:
     return combine(verdicts)
 
 
-def _token_action(table: str, cur: Cursor, known: Known) -> Verdict | None:  # noqa: PLR0911
+def _token_action(table: str, cur: Cursor, known: Known) -> Verdict | None:  # noqa: C901, PLR0911 - one branch per action or statement kind
     first = cur.word()
     if first in {"ALGORITHM", "LOCK"}:
         return None
@@ -354,13 +380,17 @@ def _token_action(table: str, cur: Cursor, known: Known) -> Verdict | None:  # n
     if first in {"COMMENT", "DEFAULT", "CHARACTER", "CHARSET", "COLLATE"}:
         return Verdict.of(D, f"changes table defaults of {table} (no shape change)", table)
     if first == "CONVERT":
-        return Verdict.unknown(f"converts every text column of {table} to another character set", table)
+        return Verdict.unknown(
+            f"converts every text column of {table} to another character set", table
+        )
     if first == "OWNER":
-        return Verdict.unknown(f"changes the owner of {table}; older code's privileges may change", table)
+        return Verdict.unknown(
+            f"changes the owner of {table}; older code's privileges may change", table
+        )
     return Verdict.unknown(f"ALTER TABLE {' '.join(words[:3]).lower()} on {table}", table)
 
 
-def _token_add(table: str, cur: Cursor) -> Verdict:
+def _token_add(table: str, cur: Cursor) -> Verdict:  # noqa: PLR0911 - one branch per action or statement kind
     cur.skip()
     if cur.accept("CONSTRAINT"):
         cur.name()
@@ -368,7 +398,9 @@ def _token_add(table: str, cur: Cursor) -> Verdict:
     if word in _KIND_WORDS:
         kind = _KIND_WORDS[word]
         return Verdict.of(
-            B, f"adds {kind} constraint on {table}; existing rows or older code may violate it", table
+            B,
+            f"adds {kind} constraint on {table}; existing rows or older code may violate it",
+            table,
         )
     if word in _INDEX_WORDS:
         return Verdict.of(A, f"adds index on {table}", table)
@@ -381,16 +413,27 @@ def _token_add(table: str, cur: Cursor) -> Verdict:
     name = cur.name()
     obj = f"{table}.{name}" if name else table
     words = cur.words()
-    pairs = list(zip(words, words[1:], strict=False))
+    pairs = list(itertools.pairwise(words))
     not_null = ("NOT", "NULL") in pairs or "PRIMARY" in words
-    generated = bool({"GENERATED", "AUTO_INCREMENT", "AUTOINCREMENT", "SERIAL", "BIGSERIAL"} & set(words))
-    if not_null and "DEFAULT" not in words and not generated:
+    has_default = _has_real_default(cur)
+    generated = bool(
+        {"GENERATED", "AUTO_INCREMENT", "AUTOINCREMENT", "SERIAL", "BIGSERIAL"} & set(words)
+    )
+    if not_null and not has_default and not generated:
         return Verdict.of(
             B, f"adds NOT NULL column {obj} without a default; inserts from older code fail", obj
         )
     if {"CHECK", "UNIQUE", "PRIMARY", "REFERENCES"} & set(words):
         return Verdict.unknown(f"adds column {obj} with a constraint", obj)
     return Verdict.of(A, f"adds column {obj}", obj)
+
+
+def _has_real_default(cur: Cursor) -> bool:
+    """Return whether the remaining tokens hold a DEFAULT other than ``DEFAULT NULL``."""
+    return any(
+        token.is_word("DEFAULT") and not following.is_word("NULL")
+        for token, following in itertools.pairwise(cur.tokens[cur.i :])
+    )
 
 
 def _token_drop(table: str, cur: Cursor, known: Known) -> Verdict:
@@ -412,8 +455,10 @@ def _token_drop(table: str, cur: Cursor, known: Known) -> Verdict:
     return Verdict.of(B, f"drops column {table}.{name}", f"{table}.{name}")
 
 
-def _token_alter_column(table: str, cur: Cursor) -> Verdict:  # noqa: PLR0911
+def _token_alter_column(table: str, cur: Cursor) -> Verdict:  # noqa: C901, PLR0911 - one branch per action or statement kind
     cur.skip()
+    if cur.accept("CONSTRAINT"):
+        return Verdict.unknown(f"alters constraint {cur.name()} on {table}", table)
     cur.accept("COLUMN")
     name = cur.name()
     obj = f"{table}.{name}"
@@ -424,13 +469,26 @@ def _token_alter_column(table: str, cur: Cursor) -> Verdict:  # noqa: PLR0911
         return Verdict.of(B, f"makes {obj} NOT NULL; older code writing NULL fails", obj)
     if words[:3] == ["DROP", "NOT", "NULL"]:
         return Verdict.of(A, f"allows NULL in {obj}", obj)
+    if words[:3] == ["SET", "DEFAULT", "NULL"] and cur.word(2) == "NULL":
+        return Verdict.of(
+            B, f"sets the default of {obj} to NULL, dropping it; older code omitting it breaks", obj
+        )
     if words[:2] == ["SET", "DEFAULT"]:
         return Verdict.of(A, f"sets the default of {obj}", obj)
     if words[:2] in (["DROP", "DEFAULT"], ["DROP", "IDENTITY"], ["DROP", "EXPRESSION"]):
-        return Verdict.of(B, f"drops the default or identity of {obj}; older code omitting it breaks", obj)
+        return Verdict.of(
+            B, f"drops the default or identity of {obj}; older code omitting it breaks", obj
+        )
+    if words[:3] == ["ADD", "GENERATED", "ALWAYS"]:
+        return Verdict.of(B, f"makes {obj} GENERATED ALWAYS; older code inserting it fails", obj)
     if words[:2] == ["ADD", "GENERATED"]:
-        return Verdict.of(A, f"makes {obj} an identity column", obj)
-    if words[:2] in (["SET", "STATISTICS"], ["SET", "STORAGE"], ["SET", "COMPRESSION"], ["RESET", "N_DISTINCT"]):
+        return Verdict.of(A, f"makes {obj} an identity column (BY DEFAULT)", obj)
+    if words[:2] in (
+        ["SET", "STATISTICS"],
+        ["SET", "STORAGE"],
+        ["SET", "COMPRESSION"],
+        ["RESET", "N_DISTINCT"],
+    ):
         return Verdict.of(D, f"changes storage of {obj} (no shape change)", obj)
     if words[:1] == ["SET"] and cur.symbol(1) == "(":
         return Verdict.of(D, f"changes storage options of {obj} (no shape change)", obj)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from timescape.analysis._alter import judge_alter_tokens, judge_index_drop
 from timescape.analysis._known import Known
-from timescape.analysis._text import Cursor, Kind
-from timescape.analysis.effect import Effect, Verdict
+from timescape.analysis._text import Cursor, Kind, Token
+from timescape.analysis._verdict import Verdict, combine
+from timescape.analysis.effect import Effect
 
-__all__ = ["judge_session", "judge_tokens", "rename_pairs"]
+__all__ = ["holds_several_statements", "judge_session", "judge_tokens", "rename_pairs"]
 
 A, D, U, B = Effect.ADDITIVE, Effect.DATA, Effect.UNKNOWN, Effect.BREAKING
 _CREATE_MODIFIERS = frozenset(
@@ -56,18 +57,28 @@ _HARMLESS_CREATE = frozenset(
         "COLLATION",
         "ROLE",
         "USER",
-        "OPERATOR",
         "STATISTICS",
-        "CAST",
-        "CONVERSION",
         "TEXT",
         "PUBLICATION",
     }
 )
+_SERVER_SCOPES = frozenset({"GLOBAL", "PERSIST", "PERSIST_ONLY"})
+# SET forms that outlive the session or change who Timescape acts as.
+_PERSISTENT_SETS = frozenset({"ROLE", "AUTHORIZATION", "PASSWORD", "DEFAULT", "RESOURCE"})
 _BEHAVIOUR_CREATE = frozenset({"TRIGGER", "RULE", "POLICY", "EVENT"})
 _BODIES = frozenset({"FUNCTION", "PROCEDURE", "TRIGGER", "EVENT"})
 _MAINTENANCE = frozenset(
-    {"VACUUM", "ANALYZE", "ANALYSE", "OPTIMIZE", "REINDEX", "CLUSTER", "CHECKPOINT", "REFRESH", "LOCK"}
+    {
+        "VACUUM",
+        "ANALYZE",
+        "ANALYSE",
+        "OPTIMIZE",
+        "REINDEX",
+        "CLUSTER",
+        "CHECKPOINT",
+        "REFRESH",
+        "LOCK",
+    }
 )
 _DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "UPSERT"})
 _TRANSACTION = frozenset({"BEGIN", "COMMIT", "START", "ROLLBACK", "SAVEPOINT", "RELEASE", "END"})
@@ -120,15 +131,15 @@ def judge_session(cur: Cursor) -> Verdict | None:
         scope = scope or cur.accept_any("SESSION", "GLOBAL", "PERSIST", "PERSIST_ONLY")
         cur.accept_any("LOCAL")
         cur.skip(int(cur.symbol() == "."))
-    if scope in {"GLOBAL", "PERSIST", "PERSIST_ONLY"}:
+    if scope in _SERVER_SCOPES or _SERVER_SCOPES & set(cur.words()):
         return Verdict.unknown("SET changes a server-wide setting")
-    if cur.word() in {"ROLE", "AUTHORIZATION"} or cur.accept("SESSION", "AUTHORIZATION"):
-        return Verdict.unknown("SET ROLE changes who owns what this schema creates")
+    if cur.word() in _PERSISTENT_SETS or cur.accept("SESSION", "AUTHORIZATION"):
+        return Verdict.unknown(f"SET {cur.word()} changes roles, passwords or resources")
     name = "user variable" if cur.symbol() == "@" else cur.name() or "option"
     return Verdict.of(D, f"sets session {name} (this connection only)")
 
 
-def judge_tokens(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911
+def judge_tokens(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: C901, PLR0911, PLR0912 - one branch per action or statement kind
     """Judge a statement from its keywords.
 
     Args:
@@ -141,13 +152,13 @@ def judge_tokens(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: P
     """
     if cur.is_done:
         return Verdict.unknown("empty statement")
+    if holds_several_statements(cur):
+        return Verdict.unknown("text holds more than one statement")
     session = judge_session(Cursor(cur.sql, cur.tokens, cur.i))
     if session is not None:
         return session
     words = cur.words()
     first = words[0] if words else ""
-    if _has_second_statement(cur) and not (first == "CREATE" and _BODIES & set(words[:8])):
-        return Verdict.unknown("text holds more than one statement")
     if first == "CREATE":
         return _create(cur, known)
     if first == "DROP":
@@ -171,24 +182,60 @@ def judge_tokens(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: P
         return Verdict.unknown(f"calls procedure {cur.name() or '?'}")
     if first in _TRANSACTION:
         return Verdict.unknown(f"{first} controls the transaction Timescape manages")
-    return Verdict.unknown(f"{first or 'unrecognised'} statement")
+    return Verdict.unknown(f"unrecognised statement starting with {first.lower() or '?'!r}")
 
 
-def _has_second_statement(cur: Cursor) -> bool:
+def holds_several_statements(cur: Cursor) -> bool:
+    """Return whether the text holds more than one statement.
+
+    A ``;`` followed by more text means a second statement, except inside a routine or trigger
+    body (``BEGIN ... END``), which must then close at the very end of the text: a statement
+    after the body's ``END`` counts as a second one, even when sqlglot folds it into the body.
+
+    Args:
+        cur: At the statement's first token; not moved.
+    """
     tokens = cur.tokens[cur.i :]
+    semicolons = [k for k, t in enumerate(tokens) if t.kind is Kind.SYMBOL and t.text == ";"]
+    if not semicolons or all(_is_semicolon(t) for t in tokens[semicolons[0] :]):
+        return False
+    words = [t.text for t in tokens if t.kind is Kind.WORD]
+    if words[:1] != ["CREATE"] or not _BODIES & set(words[:8]):
+        return True
+    return not _body_closes_last(tokens)
+
+
+def _is_semicolon(token: Token) -> bool:
+    return token.kind is Kind.SYMBOL and token.text == ";"
+
+
+def _body_closes_last(tokens: list[Token]) -> bool:
+    depth, opened = 0, False
     for k, token in enumerate(tokens):
-        if token.kind is Kind.SYMBOL and token.text == ";":
-            return any(not (t.kind is Kind.SYMBOL and t.text == ";") for t in tokens[k + 1 :])
+        if token.kind is not Kind.WORD:
+            continue
+        if token.text in {"BEGIN", "CASE"}:
+            depth, opened = depth + 1, True
+        elif token.text == "END" and opened:
+            following = tokens[k + 1] if k + 1 < len(tokens) else None
+            if following is not None and following.is_word("IF", "LOOP", "WHILE", "REPEAT", "FOR"):
+                continue
+            depth -= 1
+            if depth == 0:
+                rest = [t for t in tokens[k + 1 :] if not _is_semicolon(t)]
+                return not rest or (len(rest) == 1 and rest[0].kind is Kind.WORD)
     return False
 
 
 def _create(cur: Cursor, known: Known) -> Verdict:
     cur.skip()
     modifiers: set[str] = set()
-    while cur.word() in _CREATE_MODIFIERS or cur.symbol() == "=":
+    while cur.word() in _CREATE_MODIFIERS:
         modifiers.add(cur.word())
-        if cur.word() in {"DEFINER", "ALGORITHM"}:
+        if cur.word() in {"DEFINER", "ALGORITHM"} and cur.symbol(1) == "=":
             cur.skip(3)  # DEFINER = user, ALGORITHM = MERGE
+            if cur.symbol() == "@":
+                cur.skip(2)  # DEFINER = `user`@`host`
             continue
         cur.skip()
     kind = cur.word()
@@ -202,9 +249,11 @@ def _create(cur: Cursor, known: Known) -> Verdict:
     name = cur.name()
     label = kind.lower()
     if "REPLACE" in modifiers:
-        return Verdict.unknown(f"replaces {label} {name}; cannot tell whether its behaviour changed", name)
+        return Verdict.unknown(
+            f"replaces {label} {name}; cannot tell whether its behaviour changed", name
+        )
     if kind in _BEHAVIOUR_CREATE:
-        table = cur.name_after("ON")
+        table = cur.name_after("TO" if kind == "RULE" else "ON")
         if table and known.is_new(table):
             return Verdict.of(A, f"creates {label} {name} on {table} (table is new)", table)
         return Verdict.unknown(
@@ -225,7 +274,9 @@ def _create_index(cur: Cursor, known: Known, *, is_unique: bool) -> Verdict:
     if known.is_new(table):
         return Verdict.of(A, f"creates unique index {name} on new table {table}", table)
     return Verdict.of(
-        B, f"new unique index {name} on {table} may reject existing or future rows".replace("  ", " "), table
+        B,
+        f"new unique index {name} on {table} may reject existing or future rows".replace("  ", " "),
+        table,
     )
 
 
@@ -237,12 +288,23 @@ def _drop(cur: Cursor, known: Known) -> Verdict:
         cur.skip()
         kind = f"{kind} {cur.word()}"
     cur.skip()
+    if kind == "OWNED" and cur.accept("BY"):
+        owner = cur.name()
+        return Verdict.of(B, f"drops every object owned by {owner}", owner)
     cur.accept("CONCURRENTLY")
     cur.accept("IF", "EXISTS")
-    name = cur.name()
+    names = [cur.name()]
+    while cur.symbol() == ",":
+        cur.skip()
+        names.append(cur.name())
     label = kind.lower() or "object"
     if kind == "INDEX":
-        return judge_index_drop(name, known, table=cur.name_after("ON"))
+        table = cur.name_after("ON")
+        return combine(judge_index_drop(n, known, table=table) for n in names)
+    return combine(_drop_named(kind, label, n, known) for n in names)
+
+
+def _drop_named(kind: str, label: str, name: str, known: Known) -> Verdict:
     if kind in _BEHAVIOUR_CREATE:
         return Verdict.unknown(f"drops {label} {name}; older code may rely on what it does", name)
     if kind in {"TABLE", "VIEW"} and (known.is_new(name) or known.is_new_view(name)):
@@ -250,7 +312,7 @@ def _drop(cur: Cursor, known: Known) -> Verdict:
     return Verdict.of(B, f"drops {label} {name}", name)
 
 
-def _alter(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911
+def _alter(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911 - one branch per action or statement kind
     cur.skip()
     kind = cur.word()
     if kind == "TABLE":

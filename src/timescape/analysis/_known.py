@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from timescape.analysis._names import bare_table, column_name, ident, table_name
 from timescape.analysis._types import ColumnInfo, column_info
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 __all__ = ["IndexInfo", "Known", "constraint_kind"]
 
@@ -37,7 +40,7 @@ class _Table:
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
 
 
-def constraint_kind(node: Any) -> tuple[str, str]:
+def constraint_kind(node: exp.Expr | None) -> tuple[str, str]:  # noqa: PLR0911 - one branch per constraint type
     """Return the name and kind of a table constraint node.
 
     Args:
@@ -97,7 +100,7 @@ class Known:
         return bare_table(name, self.dialect)
 
     def is_new(self, table: str) -> bool:
-        """Return whether ``table`` was created earlier in this schema (so no older code uses it)."""
+        """Return whether ``table`` was created earlier in this schema, so no older code uses it."""
         key = self.key(table)
         entry = self._tables.get(key)
         if entry is not None:
@@ -137,7 +140,7 @@ class Known:
             if info.table == old_key:
                 self.indexes[name] = replace(info, table=new_key)
 
-    def learn(self, tree: Any) -> None:
+    def learn(self, tree: exp.Expr) -> None:
         """Update what is known from one parsed statement.
 
         Args:
@@ -179,7 +182,7 @@ class Known:
             if info.table == key:
                 del self.indexes[index]
 
-    def _learn_create(self, tree: Any) -> None:
+    def _learn_create(self, tree: exp.Expr) -> None:
         from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
         kind = str(tree.args.get("kind") or "").upper()
@@ -201,8 +204,10 @@ class Known:
         key = self.key(name)
         if key in self._tables:
             return
-        is_new = not tree.args.get("exists") and key not in self._dropped and not tree.args.get(
-            "replace"
+        is_new = (
+            not tree.args.get("exists")
+            and key not in self._dropped
+            and not tree.args.get("replace")
         )
         self._dropped.discard(key)
         entry = self._tables[key] = _Table(is_new=is_new)
@@ -212,7 +217,7 @@ class Known:
             else:
                 self._learn_constraint(key, item)
 
-    def _learn_constraint(self, table_key: str, node: Any) -> None:
+    def _learn_constraint(self, table_key: str, node: exp.Expr) -> None:
         name, kind = constraint_kind(node)
         if not name or not kind:
             return
@@ -220,7 +225,7 @@ class Known:
         if kind in {"unique", "primary key", "index"}:
             self.indexes[name] = IndexInfo(table_key, is_unique=kind != "index")
 
-    def _learn_action(self, table: str, action: Any) -> None:
+    def _learn_action(self, table: str, action: exp.Expr) -> None:  # noqa: C901 - one branch per action type
         from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
         entry = self._entry(table)
@@ -250,7 +255,7 @@ class Known:
             for node in action.expressions:
                 self._learn_constraint(self.key(table), node)
 
-    def _learn_alter_column(self, entry: _Table, action: Any) -> None:
+    def _learn_alter_column(self, entry: _Table, action: exp.Expr) -> None:
         name = ident(action.this)
         info = entry.columns.get(name)
         if info is None:

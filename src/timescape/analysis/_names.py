@@ -1,7 +1,7 @@
 """Dialects, parsing, and the names of the objects a statement touches.
 
-Names follow one rule everywhere in the analyser: an unquoted identifier is lower-cased, a quoted one
-keeps its case, and the parts of a qualified name are joined with dots, without quotes
+Names follow one rule everywhere in the analyser: an unquoted identifier is lower-cased, a quoted
+one keeps its case, and the parts of a qualified name are joined with dots, without quotes
 (``public."Products"`` → ``public.Products``).
 """
 
@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from timescape.errors import InputError
 
@@ -74,7 +74,7 @@ def _quiet() -> Iterator[None]:
 
 
 @lru_cache(maxsize=512)
-def parse(sql: str, dialect: str) -> exp.Expression | None:
+def parse(sql: str, dialect: str) -> exp.Expr | None:
     """Parse one statement with sqlglot.
 
     The tree is cached and shared: callers must not modify it.
@@ -91,13 +91,15 @@ def parse(sql: str, dialect: str) -> exp.Expression | None:
 
     with _quiet():
         try:
-            trees = [tree for tree in sqlglot.parse(sql, read=DIALECTS[dialect]) if tree is not None]
-        except Exception:  # noqa: BLE001 - any parser failure means "could not parse"
+            trees = [
+                tree for tree in sqlglot.parse(sql, read=DIALECTS[dialect]) if tree is not None
+            ]
+        except Exception:  # any failure inside the parser means "could not parse"
             return None
     return trees[0] if len(trees) == 1 else None
 
 
-def ident(node: Any) -> str:
+def ident(node: exp.Expr | None) -> str:  # noqa: PLR0911 - one branch per node type
     """Return the normalised name of an identifier-like node (lower-cased unless quoted).
 
     Args:
@@ -126,7 +128,7 @@ def ident(node: Any) -> str:
     return str(node).lower()
 
 
-def table_name(table: exp.Expression | None) -> str:
+def table_name(table: exp.Expr | None) -> str:
     """Return ``catalog.schema.table`` for a Table node, each part normalised.
 
     Args:
@@ -141,7 +143,7 @@ def table_name(table: exp.Expression | None) -> str:
     return ".".join(ident(part) for part in parts if part is not None and ident(part))
 
 
-def column_name(column: exp.Expression) -> str:
+def column_name(column: exp.Expr) -> str:
     """Return a column node's own name (its table qualifier, if any, is left out).
 
     Args:

@@ -16,7 +16,9 @@ from enum import StrEnum
 
 __all__ = ["Cursor", "Kind", "Token", "ignored_rules", "keyword_counts", "tokenize"]
 
-_IGNORE = re.compile(r"timescape:ignore\s+([A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+|\s+[A-Za-z]+[0-9]+)*)")
+_IGNORE = re.compile(
+    r"timescape:ignore\s+([A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+|\s+[A-Za-z]+[0-9]+)*)"
+)
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?")
@@ -54,7 +56,7 @@ class Token:
         return self.kind is Kind.WORD and self.text in words
 
 
-def tokenize(sql: str, dialect: str) -> tuple[list[Token], list[str]]:
+def tokenize(sql: str, dialect: str) -> tuple[list[Token], list[str]]:  # noqa: C901, PLR0912 - one branch per kind of character reads best
     """Split statement text into tokens, dropping comments.
 
     Args:

@@ -8,7 +8,7 @@ where it was, a default older code relies on is kept, and no new constraint can 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -17,7 +17,11 @@ __all__ = ["ColumnInfo", "change_problem", "column_info", "type_sql", "widens"]
 
 # Constraint kinds that make the database fill the value in.
 _GENERATING = frozenset(
-    {"AutoIncrementColumnConstraint", "GeneratedAsIdentityColumnConstraint", "ComputedColumnConstraint"}
+    {
+        "AutoIncrementColumnConstraint",
+        "GeneratedAsIdentityColumnConstraint",
+        "ComputedColumnConstraint",
+    }
 )
 # Constraint kinds that describe the column without restricting its values.
 _DESCRIBING = frozenset({"CommentColumnConstraint", "OnUpdateColumnConstraint"})
@@ -46,14 +50,14 @@ class ColumnInfo:
         restrictions: SQL of other constraints that can reject values (UNIQUE, CHECK, ...).
     """
 
-    dtype: Any
+    dtype: exp.Expr | None
     is_not_null: bool
     has_default: bool
     is_generated: bool
     restrictions: frozenset[str]
 
 
-def column_info(column: exp.Expression, dialect: str) -> ColumnInfo:
+def column_info(column: exp.Expr, dialect: str) -> ColumnInfo:
     """Describe a ColumnDef node.
 
     Args:
@@ -95,7 +99,7 @@ def column_info(column: exp.Expression, dialect: str) -> ColumnInfo:
     )
 
 
-def type_sql(dtype: Any, dialect: str) -> str:
+def type_sql(dtype: exp.Expr | None, dialect: str) -> str:
     """Return a type as SQL text for messages (``"?"`` when unknown).
 
     Args:
@@ -112,7 +116,7 @@ def type_sql(dtype: Any, dialect: str) -> str:
     return str(dtype.sql(DIALECTS[dialect])).lower()
 
 
-def _params(dtype: Any) -> list[int] | None:
+def _params(dtype: exp.Expr) -> list[int] | None:
     values: list[int] = []
     for param in dtype.expressions:
         text = param.sql()
@@ -122,7 +126,7 @@ def _params(dtype: Any) -> list[int] | None:
     return values
 
 
-def widens(old: Any, new: Any) -> bool:
+def widens(old: exp.Expr | None, new: exp.Expr | None) -> bool:  # noqa: PLR0911 - one return per widening rule
     """Return whether type ``new`` holds every value of type ``old`` the same way.
 
     Only the certain cases count: the same type; a longer varchar, or varchar to unbounded text; a
@@ -139,7 +143,7 @@ def widens(old: Any, new: Any) -> bool:
     """
     if old is None or new is None:
         return False
-    old_name, new_name = old.this.name, new.this.name
+    old_name, new_name = str(old.this.name), str(new.this.name)
     if old == new:
         return True
     old_p, new_p = _params(old), _params(new)
@@ -155,11 +159,13 @@ def widens(old: Any, new: Any) -> bool:
         return new_p[1] >= old_p[1] and new_p[0] - new_p[1] >= old_p[0] - old_p[1]
     if old_name == new_name == "ENUM":
         old_values = [v.sql() for v in old.expressions]
-        return [v.sql() for v in new.expressions][: len(old_values)] == old_values
+        return bool([v.sql() for v in new.expressions][: len(old_values)] == old_values)
     if _UNSIGNED_FITS.get(old_name) and _on_ladder(_UNSIGNED_FITS[old_name], new_name):
         return True
     return any(
-        old_name in ladder and new_name in ladder and ladder.index(new_name) >= ladder.index(old_name)
+        old_name in ladder
+        and new_name in ladder
+        and ladder.index(new_name) >= ladder.index(old_name)
         for ladder in _LADDERS
     )
 

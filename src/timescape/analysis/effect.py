@@ -5,7 +5,7 @@ reason and the objects touched. The gate treats ``ADDITIVE`` and ``DATA`` as com
 ``UNKNOWN`` and ``BREAKING`` as not, so an analyser that cannot tell says ``UNKNOWN`` rather than
 guess.
 
-Added in 0.4.
+Added in 0.2.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Effect", "Finding", "Verdict", "worst_effect"]
+__all__ = ["Effect", "Finding", "worst_effect"]
 
 
 class Effect(StrEnum):
@@ -26,7 +26,7 @@ class Effect(StrEnum):
     ADDITIVE = "additive"
     """Adds or relaxes something; older code keeps working."""
     DATA = "data"
-    """Reads or changes rows, or changes nothing in the shape (DML, maintenance, session settings)."""
+    """Reads or changes rows, or leaves the shape alone (DML, maintenance, session settings)."""
     UNKNOWN = "unknown"
     """Could not be parsed or judged; the gate treats it as breaking, and says so."""
     BREAKING = "breaking"
@@ -64,58 +64,6 @@ class Finding:
     effect: Effect
     reason: str
     objects: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """A finding before it is attached to its statement (internal building block).
-
-    Attributes:
-        effect: The effect.
-        reason: One line.
-        objects: Objects touched.
-    """
-
-    effect: Effect
-    reason: str
-    objects: tuple[str, ...] = ()
-
-    @classmethod
-    def unknown(cls, reason: str, *objects: str) -> Verdict:
-        """Build an UNKNOWN verdict whose reason starts with ``cannot judge:``."""
-        return cls(Effect.UNKNOWN, f"cannot judge: {reason}", tuple(o for o in objects if o))
-
-    @classmethod
-    def of(cls, effect: Effect, reason: str, *objects: str) -> Verdict:
-        """Build a verdict, dropping empty object names."""
-        if effect is Effect.UNKNOWN:
-            return cls.unknown(reason, *objects)
-        return cls(effect, reason, tuple(o for o in objects if o))
-
-
-def combine(verdicts: Iterable[Verdict]) -> Verdict:
-    """Merge the verdicts of several actions of one statement: the worst one names the result.
-
-    Args:
-        verdicts: One verdict per action, in statement order (at least one).
-
-    Returns:
-        The worst effect, a reason listing the actions worst first, and every object touched.
-    """
-    items = list(verdicts)
-    ranked = sorted(items, key=lambda v: -v.effect.rank)
-    reasons: list[str] = []
-    for verdict in ranked:
-        reason = verdict.reason.removeprefix("cannot judge: ")
-        if reason not in reasons:
-            reasons.append(reason)
-    objects: list[str] = []
-    for verdict in items:
-        objects.extend(o for o in verdict.objects if o not in objects)
-    shown = "; ".join(reasons[:3])
-    if len(reasons) > 3:
-        shown += f"; and {len(reasons) - 3} more action(s)"
-    return Verdict.of(ranked[0].effect, shown, *objects)
 
 
 def worst_effect(findings: Iterable[Finding]) -> Effect:

@@ -3,23 +3,32 @@
 Each statement is parsed with sqlglot; statements sqlglot cannot parse, or keeps only as raw text,
 are read keyword by keyword instead; anything still unclear is ``UNKNOWN``. A verdict of ADDITIVE or
 DATA from the parser is double-checked against the text: if the parser dropped a keyword such as
-``DROP`` or ``NOT`` on the way, the statement is ``UNKNOWN``. The bar is that no breaking statement is
-ever called additive.
+``DROP`` or ``NOT`` on the way, the statement is ``UNKNOWN``. The bar is that no breaking
+statement is ever called additive.
 
-Added in 0.4.
+Added in 0.2.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from timescape.analysis._alter import judge_alter_tree, judge_index_drop, reparsed_actions
-from timescape.analysis._fallback import judge_session, judge_tokens, rename_pairs
+from timescape.analysis._fallback import (
+    holds_several_statements,
+    judge_session,
+    judge_tokens,
+    rename_pairs,
+)
 from timescape.analysis._known import Known
 from timescape.analysis._names import DIALECTS, dialect_name, ident, parse, table_name
-from timescape.analysis._text import Cursor, keyword_counts, tokenize
-from timescape.analysis.effect import Effect, Finding, Verdict, combine
+from timescape.analysis._text import Cursor, Token, keyword_counts, tokenize
+from timescape.analysis._verdict import Verdict, combine
+from timescape.analysis.effect import Effect, Finding
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 __all__ = ["classify", "classify_statement"]
 
@@ -30,24 +39,40 @@ _GUARDED = frozenset(
         "ALTER",
         "CHANGE",
         "CHECK",
+        "CONVERT",
         "DELETE",
+        "DISABLE",
         "DROP",
+        "ENABLE",
+        "ENGINE",
         "EXCLUDE",
         "FOREIGN",
+        "INHERIT",
+        "INVISIBLE",
         "MODIFY",
         "NOT",
         "OWNER",
+        "PARTITION",
+        "POLICY",
         "PRIMARY",
         "REFERENCES",
         "RENAME",
         "REPLACE",
         "REVOKE",
+        "RULE",
+        "TRIGGER",
         "TRUNCATE",
         "TYPE",
         "UNIQUE",
     }
 )
 _HARMLESS_CREATE = frozenset({"SEQUENCE", "TYPE", "SCHEMA", "DATABASE", "DOMAIN", "EXTENSION"})
+_DML_VERBS = {
+    "Insert": "inserts into",
+    "Update": "updates",
+    "Delete": "deletes from",
+    "Merge": "merges into",
+}
 _BREAKING_DROP = frozenset({"SEQUENCE", "TYPE", "SCHEMA", "DATABASE", "FUNCTION", "PROCEDURE"})
 
 
@@ -92,7 +117,6 @@ def classify(
     Raises:
         InputError: ``dialect`` is not supported.
 
-    Changed in 0.4: added ``applied``.
     """
     name = dialect_name(dialect)
     known = Known(name)
@@ -145,6 +169,8 @@ def judge(sql: str, dialect: str, known: Known) -> Verdict:
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     tokens, _ = tokenize(sql, dialect)
+    if holds_several_statements(Cursor(sql, tokens)):
+        return Verdict.unknown("text holds more than one statement")
     session = judge_session(Cursor(sql, tokens))
     if session is not None:
         return session
@@ -154,7 +180,7 @@ def judge(sql: str, dialect: str, known: Known) -> Verdict:
         verdict = _judge_tree(tree, known)
     if verdict is None:
         return judge_tokens(Cursor(sql, tokens), known, dialect)
-    if verdict.effect.is_compatible:
+    if tree is not None and verdict.effect.is_compatible:
         lost = _lost_keywords(tree, tokens, dialect)
         if lost:
             return Verdict.unknown(
@@ -163,12 +189,12 @@ def judge(sql: str, dialect: str, known: Known) -> Verdict:
     return verdict
 
 
-def _lost_keywords(tree: Any, tokens: list[Any], dialect: str) -> str:
+def _lost_keywords(tree: exp.Expr, tokens: list[Token], dialect: str) -> str:
     from sqlglot.errors import ErrorLevel  # noqa: PLC0415 - sqlglot is imported lazily
 
     try:
         regenerated = tree.sql(dialect=DIALECTS[dialect], unsupported_level=ErrorLevel.IGNORE)
-    except Exception:  # noqa: BLE001 - a generator failure means the tree cannot be checked
+    except Exception:  # a generator failure means the tree cannot be checked
         return "text it could not write back"
     before = keyword_counts(tokens, _GUARDED)
     after = keyword_counts(tokenize(regenerated, dialect)[0], _GUARDED)
@@ -176,7 +202,7 @@ def _lost_keywords(tree: Any, tokens: list[Any], dialect: str) -> str:
     return ", ".join(missing)
 
 
-def _judge_tree(tree: Any, known: Known) -> Verdict | None:  # noqa: PLR0911
+def _judge_tree(tree: exp.Expr, known: Known) -> Verdict | None:  # noqa: C901, PLR0911 - one branch per action or statement kind
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     if isinstance(tree, exp.Create):
@@ -186,16 +212,19 @@ def _judge_tree(tree: Any, known: Known) -> Verdict | None:  # noqa: PLR0911
     if isinstance(tree, exp.Alter):
         return _alter(tree, known)
     if isinstance(tree, exp.Insert | exp.Update | exp.Delete | exp.Merge):
-        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-        verb = type(tree).__name__.lower()
-        return Verdict.of(D, f"{verb} on {table_name(target)} (changes rows only)", table_name(target))
+        target = table_name(tree.this.this if isinstance(tree.this, exp.Schema) else tree.this)
+        verb = _DML_VERBS[type(tree).__name__]
+        return Verdict.of(D, f"{verb} {target} (changes rows only)", target)
     if isinstance(tree, exp.Query):
         calls = sorted({str(f.name).lower() for f in tree.find_all(exp.Anonymous)})
         if calls:
             return Verdict.unknown(f"calls {', '.join(calls)}(); cannot tell what it does")
         return Verdict.of(D, "reads only")
     if isinstance(tree, exp.Comment):
-        return Verdict.of(A, f"comments on {ident(tree.this)}", ident(tree.this))
+        target = tree.this
+        parts = [target.args.get(k) for k in ("catalog", "db", "table", "this")]
+        name = ".".join(ident(p) for p in parts if p is not None)
+        return Verdict.of(A, f"comments on {name}", name)
     if isinstance(tree, exp.Grant):
         return Verdict.of(A, "grants privileges")
     if isinstance(tree, exp.Revoke):
@@ -213,7 +242,7 @@ def _truncate(table: str, known: Known) -> Verdict:
     return Verdict.of(B, f"truncates {table} (deletes every row)", table)
 
 
-def _created_name(tree: Any) -> str:
+def _created_name(tree: exp.Expr) -> str:
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     target = tree.this
@@ -224,7 +253,7 @@ def _created_name(tree: Any) -> str:
     return table_name(target) if isinstance(target, exp.Table) else ident(target)
 
 
-def _create(tree: Any, known: Known) -> Verdict | None:  # noqa: PLR0911
+def _create(tree: exp.Expr, known: Known) -> Verdict | None:  # noqa: C901, PLR0911 - one branch per action or statement kind
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     kind = str(tree.args.get("kind") or "").upper()
@@ -237,7 +266,9 @@ def _create(tree: Any, known: Known) -> Verdict | None:  # noqa: PLR0911
         return Verdict.of(A, f"creates table {name}", name)
     if kind == "VIEW":
         if replaces and not known.is_new_view(name):
-            return Verdict.unknown(f"replaces view {name}; cannot tell whether its columns changed", name)
+            return Verdict.unknown(
+                f"replaces view {name}; cannot tell whether its columns changed", name
+            )
         return Verdict.of(A, f"creates view {name}", name)
     if kind == "INDEX":
         table = table_name(tree.this.args.get("table"))
@@ -266,7 +297,7 @@ def _create(tree: Any, known: Known) -> Verdict | None:  # noqa: PLR0911
     return None
 
 
-def _drop(tree: Any, known: Known) -> Verdict | None:
+def _drop(tree: exp.Expr, known: Known) -> Verdict | None:
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     kind = str(tree.args.get("kind") or "").upper()
@@ -281,7 +312,9 @@ def _drop(tree: Any, known: Known) -> Verdict | None:
             table = table_name(on.this) if isinstance(on, exp.OnProperty) else ""
             verdicts.append(judge_index_drop(name, known, table=table))
         elif kind in {"TABLE", "VIEW"} and (known.is_new(name) or known.is_new_view(name)):
-            verdicts.append(Verdict.of(A, f"drops {label} {name} (created earlier in this schema)", name))
+            verdicts.append(
+                Verdict.of(A, f"drops {label} {name} (created earlier in this schema)", name)
+            )
         elif kind == "TRIGGER":
             verdicts.append(
                 Verdict.unknown(f"drops trigger {name}; older code may rely on what it does", name)
@@ -293,7 +326,7 @@ def _drop(tree: Any, known: Known) -> Verdict | None:
     return combine(verdicts)
 
 
-def _alter(tree: Any, known: Known) -> Verdict | None:
+def _alter(tree: exp.Expr, known: Known) -> Verdict | None:
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     kind = str(tree.args.get("kind") or "").upper()
@@ -307,5 +340,7 @@ def _alter(tree: Any, known: Known) -> Verdict | None:
         new = table_name(renames[0].this)
         return Verdict.of(B, f"renames {kind.lower()} {name} to {new}", name, new)
     if kind == "VIEW":
-        return Verdict.unknown(f"redefines view {name}; cannot tell whether its columns changed", name)
+        return Verdict.unknown(
+            f"redefines view {name}; cannot tell whether its columns changed", name
+        )
     return None

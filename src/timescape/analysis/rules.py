@@ -1,13 +1,13 @@
 """Lint migration statements for operational hazards: long locks, table rewrites, lost data.
 
-Where :mod:`~timescape.analysis.classify` asks "does this break older code?", lint asks "is this a
+Where :mod:`~timescape.analysis.classifier` asks "does this break older code?", lint asks "is this a
 safe way to do it on a live database?". Each rule has a stable id, a level, and a one-line fix.
 ERROR-level issues make ``timescape schema check`` fail; WARNING-level ones are reported.
 
 Silencing: ``-- timescape:ignore PG001`` (or ``/* timescape:ignore PG001,PG002 */``) anywhere in a
 statement silences those rules for that statement; ``disabled`` silences rules project-wide.
 
-Added in 0.4.
+Added in 0.2.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from timescape.analysis._checks import CHECKS, Statement, rebuilt_tables
+from timescape.analysis._checks import CHECKS
 from timescape.analysis._known import Known
 from timescape.analysis._names import dialect_name, parse
+from timescape.analysis._statement import Statement, rebuilt_tables
 from timescape.analysis._text import ignored_rules, tokenize
-from timescape.analysis.classify import learn
+from timescape.analysis.classifier import learn
 
 __all__ = ["RULES", "Level", "LintIssue", "Rule", "lint"]
 
@@ -226,7 +227,7 @@ def lint(
         applied: Statements already applied before these, read only to learn column types.
 
     Returns:
-        The issues, in statement order, then rule id order.
+        The issues, in statement order, then in the order of :data:`RULES`.
 
     Raises:
         InputError: ``dialect`` is not supported.
@@ -253,7 +254,7 @@ def lint(
             found.extend((rule_id, reason) for reason in check(statement, known, rebuilt[index]))
         issues.extend(
             LintIssue(rule_id, RULES[rule_id].level, statement.sql, reason, RULES[rule_id].fix)
-            for rule_id, reason in sorted(found, key=lambda item: item[0])
+            for rule_id, reason in found
         )
         learn(statement.sql, name, known)
     return issues
