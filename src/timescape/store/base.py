@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from timescape._faults import fault_point
 from timescape.errors import LockTimeoutError
-from timescape.store.split import Dialect, Statement, split_statements, transaction_breaker
+from timescape.store.breakers import transaction_breaker
+from timescape.store.split import Dialect, Statement, split_statements
 from timescape.store.urls import DatabaseURL
 
 __all__ = [
@@ -386,6 +388,20 @@ class Backend:
         del exc
         return ErrorKind.OTHER
 
+    def is_driver_error(self, exc: BaseException) -> bool:
+        """Tell whether ``exc`` was raised by the database driver (not by Timescape's own code).
+
+        The facade and the executor translate these into Timescape errors at the store boundary.
+
+        Args:
+            exc: Any exception.
+
+        Returns:
+            True for the driver's error classes.
+        """
+        del exc
+        return False
+
     def describe_error(self, exc: BaseException) -> str:
         """Return the server's message for ``exc`` as one line, with the URL's secrets masked."""
         text = " ".join(str(exc).split()) or type(exc).__name__
@@ -414,6 +430,8 @@ class Backend:
             if self._try_lock():
                 self._lock_held = True
                 return
+            if delay == _POLL_START_S:
+                fault_point("lock_busy")
             waited = time.monotonic() - start
             if waited >= budget:
                 holder = self.lock_holder()

@@ -46,9 +46,9 @@ from typing import TYPE_CHECKING, Final, Literal
 from timescape.errors import InputError, SQLSplitError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
-__all__ = ["Dialect", "Statement", "split_statements", "transaction_breaker"]
+__all__ = ["Dialect", "Statement", "lexemes", "split_statements"]
 
 Dialect = Literal["sqlite", "postgresql", "mysql"]
 """A SQL dialect Timescape can split: one per backend."""
@@ -72,24 +72,42 @@ class Statement:
 
 _SPACE: Final = " \t\n\r\f\v"
 _SPACES: Final = re.compile(r"[ \t\n\r\f\v]*")
-_WORD: Final = re.compile(r"\w+")
-# One significant lexeme after optional whitespace: a word (identifiers, keywords and numbers; `$` may
-# follow the first character, as in PostgreSQL and MySQL identifiers) or any other single character.
-_TOKEN: Final = re.compile(r"[ \t\n\r\f\v]*(?:(\w[\w$]*)|(.))", re.DOTALL)
+_WORD: Final = re.compile(r"\w[\w$]*")
+# One significant token after optional whitespace: a word (identifiers, keywords, numbers; `$` may
+# follow the first character, as in PostgreSQL and MySQL identifiers) or any other character.
+_TOKEN: Final = re.compile(r"[ \t\n\r\f\v]*+(?:(\w[\w$]*)|(.))", re.DOTALL)
 # https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-DOLLAR-QUOTING
 _DOLLAR_TAG: Final = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
 _PG_LINE_END: Final = re.compile(r"[\r\n]")
 _PG_COMMENT_MARK: Final = re.compile(r"/\*|\*/")
 _ESCAPED_QUOTE_STOP: Final = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
 _QUOTES: Final[dict[str, str]] = {"sqlite": "'\"`[", "postgresql": "'\"", "mysql": "'\"`"}
-# Runs of text that cannot end a statement, matched in C: everything but the characters that may start
-# a delimiter, comment or quote, plus complete quoted lexemes of the simple kinds. Possessive quantifiers
+# Runs of text that cannot end a statement, matched in C: all but the characters that may start a
+# delimiter, comment or quote, plus whole quoted tokens of the simple kinds. Possessive quantifiers
 # keep them linear; whatever they stop at is decided in Python.
 _RUN: Final = {
     "sqlite": re.compile(
-        r"""(?:[^;'"`\[\-/]++|'[^']*+'|"[^"]*+"|`[^`]*+`|\[[^\]]*+\]|-(?!-)|/(?!\*))*+"""
+        r"""(?:[^;'"`\[\-/]++|'(?:[^']++|'')*+'|"(?:[^"]++|"")*+"|`(?:[^`]++|``)*+`|\[[^\]]*+\]"""
+        r"""|-(?!-)|/(?!\*))*+"""
     ),
-    "postgresql": re.compile(r"""(?:[^;'"$\-/eE]++|[eE](?!')|'[^']*+'|"[^"]*+"|-(?!-)|/(?!\*))*+"""),
+    "postgresql": re.compile(
+        r"""(?:[^;'"$\-/eE]++|[eE](?!')|'(?:[^']++|'')*+'|"(?:[^"]++|"")*+"|-(?!-)|/(?!\*))*+"""
+    ),
+}
+# Doubled quotes belong to the token, so that an unclosed one is reported where it opens.
+_SIMPLE_QUOTED: Final = {
+    "sqlite": (r"'(?:[^']++|'')*+'", r'"(?:[^"]++|"")*+"', r"`(?:[^`]++|``)*+`", r"\[[^\]]*+\]"),
+    "postgresql": (r"'(?:[^']++|'')*+'", r'"(?:[^"]++|"")*+"'),
+    "mysql": (
+        r"'(?:[^'\\]++|\\.|'')*+'",
+        r'"(?:[^"\\]++|\\.|"")*+"',
+        r"`(?:[^`]++|``)*+`",
+    ),
+}
+_BLOCK_KEYWORDS: Final = {
+    "sqlite": ("BEGIN", "CASE", "END"),
+    "postgresql": ("BEGIN", "ATOMIC", "CASE", "END"),
+    "mysql": ("BEGIN", "CASE", "END", "IF", "LOOP", "WHILE", "REPEAT"),
 }
 _COMPOUND_LEADS: Final[dict[str, frozenset[str]]] = {
     "sqlite": frozenset({"CREATE"}),
@@ -98,8 +116,8 @@ _COMPOUND_LEADS: Final[dict[str, frozenset[str]]] = {
 }
 _MYSQL_ROUTINES: Final = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
 _MYSQL_OTHER_OBJECTS: Final = frozenset(
-    {"TABLE", "VIEW", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "DATABASE", "SCHEMA", "USER", "ROLE"}
-    | {"SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "TEMPORARY", "PACKAGE", "RESOURCE", "UNDO"}
+    {"TABLE", "VIEW", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "DATABASE", "SCHEMA", "USER"}
+    | {"ROLE", "SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "TEMPORARY", "PACKAGE", "RESOURCE"}
 )
 _MYSQL_BLOCK_OPENERS: Final = frozenset({"BEGIN", "CASE", "CASE_EXPR"})
 _MYSQL_END_KINDS: Final = {
@@ -198,7 +216,7 @@ class _Splitter:
             pos = end
 
     def statement(self, start: int) -> int:
-        """Record the statement whose first lexeme is at ``start``; return where the next one may start."""
+        """Record the statement whose first token is at ``start``; return where it ends."""
         sql = self.sql
         self.line += sql.count("\n", self.line_pos, start)
         self.line_pos = start
@@ -251,7 +269,7 @@ class _Splitter:
         end = len(sql) if end < 0 else end
         args = sql[pos + 9 : end].split()
         if len(args) != 1 or any(char in args[0] for char in "\\'\"`"):
-            reason = "DELIMITER needs one delimiter without quotes or backslashes, e.g. DELIMITER //"
+            reason = "DELIMITER needs one delimiter, without quotes or backslashes: DELIMITER //"
             raise SQLSplitError(reason, line=_line(sql, pos))
         self.delimiter = args[0]
         self.run_re = _mysql_run(args[0])
@@ -260,49 +278,74 @@ class _Splitter:
 
 def _scan_compound(sql: str, start: int, dialect: Dialect) -> tuple[int, int]:
     """Find the end of a statement that may hold compound bodies: ``(resume_at, text_end)``."""
+    run, size = _compound_run(dialect).match, len(sql)
     blocks = _Blocks(dialect)
-    text_end = start
-    for lexeme, pos, end in _lexemes(sql, start, dialect):
-        blocks.feed(lexeme, pos)
-        if lexeme == ";" and not blocks.frames:
-            return end, text_end
-        text_end = end
-    blocks.finish()
-    if blocks.frames:
-        kind, pos = blocks.frames[0]
-        opener = "CASE" if kind == "CASE_EXPR" else kind
-        reason = f"unterminated {_BLOCK_NAMES[kind]}: the {opener} here has no matching END"
-        raise SQLSplitError(reason, line=_line(sql, pos))
-    return len(sql), text_end
+    feed = blocks.feed
+    pos = text_end = start
+    while True:
+        match = run(sql, pos)
+        stop = match.end()  # type: ignore[union-attr]  # `*+` always matches
+        if stop > pos:
+            text_end = _content_end(sql, pos, stop, text_end)
+            last = match.group(1)  # type: ignore[union-attr]
+            if last is not None:  # the run held tokens: only the last one matters
+                feed(last.upper() if last[0].isalnum() or last[0] == "_" else last[0], pos)
+        pos = stop
+        if pos >= size:
+            break
+        if sql[pos] == ";":
+            feed(";", pos)
+            if not blocks.frames:
+                return pos + 1, text_end
+            pos = text_end = pos + 1
+            continue
+        quote = _quote_at(sql, pos, dialect)
+        word = None if quote else _WORD.match(sql, pos)
+        if word is not None:  # a block keyword
+            feed(word.group().upper(), pos)
+            pos = text_end = word.end()
+            continue
+        end = _comment_end(sql, pos, dialect)
+        if end >= 0 and not (dialect == "mysql" and sql.startswith("/*!", pos)):
+            pos = end
+            continue
+        # A quote the run could not take, a mysql /*! */ comment, or a `$` that quotes nothing.
+        lexeme = quote[:1] or ("/*!" if end >= 0 else sql[pos])
+        if end < 0:
+            end = _end_quoted(sql, pos, quote, dialect) if quote else pos + 1
+        feed(lexeme, pos)
+        pos = text_end = end
+    blocks.finish(sql)
+    return size, text_end
 
 
 class _Blocks:
-    """The compound blocks open in one statement, fed one significant lexeme at a time."""
+    """The compound blocks open in one statement, fed one significant token at a time."""
 
-    __slots__ = ("dialect", "frames", "pending", "prev")
+    __slots__ = ("dialect", "feed", "frames", "pending", "prev")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect: Dialect = dialect
         self.frames: list[tuple[str, int]] = []  # (kind, position of its opening keyword)
-        self.pending: int | None = None  # a BEGIN or END whose meaning the next lexeme decides
-        self.prev = ";"  # the previous lexeme (mysql)
+        self.pending: int | None = None  # a BEGIN or END whose meaning the next token decides
+        self.prev = ";"  # the previous token (mysql)
+        feeds = {"sqlite": self.feed_sqlite, "postgresql": self.feed_postgresql}
+        self.feed: Callable[[str, int], None] = feeds.get(dialect, self.feed_mysql)
 
-    def feed(self, lexeme: str, pos: int) -> None:
-        pending, self.pending = self.pending, None
-        if self.dialect == "sqlite":
-            self.feed_sqlite(lexeme, pos, pending)
-        elif self.dialect == "postgresql":
-            self.feed_postgresql(lexeme, pos, pending)
-        else:
-            self.feed_mysql(lexeme, pos, pending=pending is not None)
-
-    def finish(self) -> None:
+    def finish(self, sql: str) -> None:
+        """Close what a final END closes, then refuse any block still open at the end of ``sql``."""
         if self.pending is not None and self.dialect == "sqlite":
             self.frames.pop()
         elif self.pending is not None and self.dialect == "mysql":
             self.close_bare_end()
+        if self.frames:
+            kind, pos = self.frames[0]
+            opener = "CASE" if kind == "CASE_EXPR" else kind
+            reason = f"unterminated {_BLOCK_NAMES[kind]}: the {opener} here has no matching END"
+            raise SQLSplitError(reason, line=_line(sql, pos))
 
-    def feed_sqlite(self, lexeme: str, pos: int, pending: int | None) -> None:
+    def feed_sqlite(self, lexeme: str, pos: int) -> None:
+        pending, self.pending = self.pending, None
         if pending is not None and lexeme == ";":
             self.frames.pop()  # END ; closes the trigger body
         elif lexeme in {"BEGIN", "CASE"}:
@@ -313,7 +356,8 @@ class _Blocks:
             else:
                 self.pending = pos
 
-    def feed_postgresql(self, lexeme: str, pos: int, pending: int | None) -> None:
+    def feed_postgresql(self, lexeme: str, pos: int) -> None:
+        pending, self.pending = self.pending, None
         if pending is not None and lexeme == "ATOMIC":
             self.frames.append(("BEGIN", pending))
         elif lexeme == "BEGIN":
@@ -323,7 +367,8 @@ class _Blocks:
         elif lexeme == "END" and self.frames:
             self.frames.pop()
 
-    def feed_mysql(self, lexeme: str, pos: int, *, pending: bool) -> None:
+    def feed_mysql(self, lexeme: str, pos: int) -> None:
+        pending, self.pending = self.pending is not None, None
         if pending and lexeme in _MYSQL_END_KINDS:
             if self.frames and self.frames[-1][0] in _MYSQL_END_KINDS[lexeme]:
                 self.frames.pop()
@@ -350,7 +395,7 @@ class _Blocks:
                 return
 
     def at_statement_start(self) -> bool:
-        """Tell whether a mysql statement may start at the current lexeme."""
+        """Tell whether a mysql statement may start at the current token."""
         prev = self.prev
         if prev in _MYSQL_STATEMENT_LEADS:
             return True
@@ -363,28 +408,30 @@ class _Blocks:
 
 
 def _opens_compound(sql: str, start: int, dialect: Dialect) -> bool:
-    """Tell whether the statement at ``start`` may hold a compound body (trigger, routine, block)."""
+    """Tell whether the statement at ``start`` may hold a compound body (trigger, routine...)."""
     word = _WORD.match(sql, start)
     if word is None or word.group().upper() not in _COMPOUND_LEADS[dialect]:
         return False
-    lexemes = [lexeme for lexeme, _, _ in islice(_lexemes(sql, start, dialect), 18)]
-    if dialect == "sqlite":
-        return lexemes[1:2] == ["TRIGGER"] or (
-            lexemes[1:2] in (["TEMP"], ["TEMPORARY"]) and lexemes[2:3] == ["TRIGGER"]
-        )
-    if dialect == "postgresql":
-        kind = lexemes[3:4] if lexemes[1:3] == ["OR", "REPLACE"] else lexemes[1:2]
+    if dialect == "sqlite":  # CREATE [TEMP|TEMPORARY] TRIGGER
+        head = [lexeme for lexeme, _, _ in islice(_lexemes(sql, start, dialect), 3)]
+        return "TRIGGER" in head[1:3] and head[1] in {"TRIGGER", "TEMP", "TEMPORARY"}
+    if dialect == "postgresql":  # CREATE [OR REPLACE] FUNCTION|PROCEDURE
+        head = [lexeme for lexeme, _, _ in islice(_lexemes(sql, start, dialect), 4)]
+        kind = head[3:4] if head[1:3] == ["OR", "REPLACE"] else head[1:2]
         return kind in (["FUNCTION"], ["PROCEDURE"])
-    if lexemes[0] == "BEGIN":
-        return lexemes[1:3] == ["NOT", "ATOMIC"]
-    if lexemes[0] not in {"CREATE", "ALTER"}:
+    return _mysql_opens_compound(sql, start)
+
+
+def _mysql_opens_compound(sql: str, start: int) -> bool:
+    head = (lexeme for lexeme, _, _ in islice(_lexemes(sql, start, "mysql"), 18))
+    first = next(head)
+    if first == "BEGIN":
+        return list(islice(head, 2)) == ["NOT", "ATOMIC"]
+    if first not in {"CREATE", "ALTER"}:
         return True  # MariaDB runs IF, CASE, LOOP, WHILE and REPEAT outside stored programs
-    for lexeme in lexemes[1:]:
-        if lexeme in _MYSQL_ROUTINES:
-            return True
-        if lexeme in _MYSQL_OTHER_OBJECTS:
-            return False
-    return False
+    # CREATE [OR REPLACE] [DEFINER = user] [AGGREGATE] PROCEDURE|FUNCTION|TRIGGER|EVENT
+    kind = next((word for word in head if word in _MYSQL_ROUTINES | _MYSQL_OTHER_OBJECTS), "")
+    return kind in _MYSQL_ROUTINES
 
 
 def _lexemes(sql: str, pos: int, dialect: Dialect) -> Iterator[tuple[str, int, int]]:
@@ -417,9 +464,7 @@ def _mysql_run(delimiter: str) -> re.Pattern[str]:
     """Build the mysql run pattern (see ``_RUN``) that stops before ``delimiter``."""
     alternatives = [
         "[^" + re.escape("'\"`#-/" + delimiter[0]) + "]++",
-        r"'(?:[^'\\]++|\\.)*+'",
-        r'"(?:[^"\\]++|\\.)*+"',
-        "`[^`]*+`",
+        *_SIMPLE_QUOTED["mysql"],
         r"-(?!-(?:[\x00-\x20]|\Z))",  # https://dev.mysql.com/doc/refman/8.4/en/ansi-diff-comments.html
         r"/(?!\*)",
     ]
@@ -429,8 +474,22 @@ def _mysql_run(delimiter: str) -> re.Pattern[str]:
     return re.compile(f"(?:(?!{re.escape(delimiter)})(?:{body}))*+", re.DOTALL)
 
 
+@functools.cache
+def _compound_run(dialect: Dialect) -> re.Pattern[str]:
+    """Build the pattern of token runs holding no block keyword; group 1 is the run's last token."""
+    keywords = "|".join(_BLOCK_KEYWORDS[dialect])
+    e_string = "(?![eE]')" if dialect == "postgresql" else ""  # E'...' is for Python to decide
+    word = rf"(?!(?:{keywords})(?![\w$])){e_string}\w[\w$]*+"
+    stops = re.escape({"sqlite": "'\"`[", "postgresql": "'\"$", "mysql": "'\"`#"}[dialect] + ";-/")
+    dash = r"-(?!-(?:[\x00-\x20]|\Z))" if dialect == "mysql" else "-(?!-)"
+    tokens = "|".join(
+        [word, *_SIMPLE_QUOTED[dialect], dash, r"/(?!\*)", rf"[^\w \t\n\r\f\v{stops}]"]
+    )
+    return re.compile(rf"(?:[ \t\n\r\f\v]++|({tokens}))*+", re.DOTALL | re.IGNORECASE)
+
+
 def _content_end(sql: str, start: int, stop: int, previous: int) -> int:
-    """Return the end of ``sql[start:stop]`` without trailing whitespace, or ``previous`` if blank."""
+    """Return where ``sql[start:stop]`` ends without trailing blanks, or ``previous`` if blank."""
     end = stop
     while end > start and sql[end - 1] in _SPACE:
         end -= 1
@@ -446,7 +505,7 @@ def _is_identifier_char(char: str) -> bool:
 
 
 def _quote_at(sql: str, pos: int, dialect: Dialect) -> str:
-    """Return the opening of the string or quoted identifier at ``pos``, or ``""`` if none opens there."""
+    """Return the opening of the string or quoted identifier at ``pos``, or ``""`` if none."""
     char = sql[pos]
     if char in _QUOTES[dialect]:
         return char
@@ -459,7 +518,7 @@ def _quote_at(sql: str, pos: int, dialect: Dialect) -> str:
 
 
 def _end_quoted(sql: str, start: int, quote: str, dialect: Dialect) -> int:
-    """Return the index just past the quoted lexeme opened by ``quote`` at ``start``."""
+    """Return the index just past the quoted token opened by ``quote`` at ``start``."""
     if quote == "E'":
         return _end_escaped(sql, start + 1, "'", "escape string literal")
     if dialect == "mysql" and quote in {"'", '"'}:
@@ -539,134 +598,14 @@ def _unterminated(sql: str, start: int, what: str, opening: str) -> SQLSplitErro
     )
 
 
-def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
-    """Tell why a statement cannot run inside the migration transaction, or would end it.
-
-    A lexical check of the leading keywords (comments and case ignored), meant for statements from
-    :func:`split_statements`. Savepoint commands (``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``) stay
-    inside the transaction and are not breakers. On mysql, the implicit commit of every DDL statement
-    is not reported: the backend's ``transactional_ddl`` capability covers it. ``ALTER TYPE ... ADD
-    VALUE`` runs in a transaction on PostgreSQL 12 and later and is not a breaker. Pure.
+def lexemes(sql: str, dialect: Dialect) -> Iterator[tuple[str, int, int]]:
+    """Yield ``(word, start, end)`` for the top-level words of ``sql``, skipping comments.
 
     Args:
-        statement: One statement.
-        dialect: The dialect it is written in.
+        sql: One statement.
+        dialect: Its dialect.
 
     Returns:
-        A one-line reason naming the command, or None when the statement is fine in a transaction.
-
-    Raises:
-        SQLSplitError: A comment or quote among the leading lexemes is never closed.
+        An iterator over the lexemes (used by :mod:`timescape.store.breakers`).
     """
-    lexemes = [lexeme for lexeme, _, _ in islice(_lexemes(statement, 0, dialect), 32)]
-    reason = _SPECIAL_BREAKERS[dialect](lexemes)
-    if reason:
-        return reason
-    depth, words = 0, []
-    for lexeme in lexemes:
-        depth += (lexeme == "(") - (lexeme == ")")
-        if depth == 0 and lexeme != ")":
-            words.append(lexeme)
-    head = " ".join(words) + " "
-    for prefix, why in _BREAKERS[dialect]:
-        if head.startswith(prefix + " "):
-            return why
-    return None
-
-
-def _not_in_block(command: str) -> str:
-    return f"{command} cannot run inside a transaction block"
-
-
-_STARTS_ITS_OWN: Final = "starts a transaction of its own; Timescape already runs the step in one"
-_BREAKERS: Final[dict[str, tuple[tuple[str, str | None], ...]]] = {
-    "postgresql": (
-        *((f"ROLLBACK{work} TO", None) for work in ("", " WORK", " TRANSACTION")),
-        ("BEGIN", f"BEGIN {_STARTS_ITS_OWN}"),
-        ("START TRANSACTION", f"START TRANSACTION {_STARTS_ITS_OWN}"),
-        ("COMMIT PREPARED", _not_in_block("COMMIT PREPARED")),
-        ("ROLLBACK PREPARED", _not_in_block("ROLLBACK PREPARED")),
-        ("PREPARE TRANSACTION", "PREPARE TRANSACTION would end the migration transaction"),
-        ("COMMIT", "COMMIT would end the migration transaction"),
-        ("END", "END would commit and end the migration transaction"),
-        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
-        ("ABORT", "ABORT would roll back and end the migration transaction"),
-        ("VACUUM", _not_in_block("VACUUM")),
-        ("CREATE INDEX CONCURRENTLY", _not_in_block("CREATE INDEX CONCURRENTLY")),
-        ("CREATE UNIQUE INDEX CONCURRENTLY", _not_in_block("CREATE INDEX CONCURRENTLY")),
-        ("DROP INDEX CONCURRENTLY", _not_in_block("DROP INDEX CONCURRENTLY")),
-        ("REINDEX INDEX CONCURRENTLY", _not_in_block("REINDEX CONCURRENTLY")),
-        ("REINDEX TABLE CONCURRENTLY", _not_in_block("REINDEX CONCURRENTLY")),
-        *((f"REINDEX {kind}", _not_in_block(f"REINDEX {kind}")) for kind in ("SCHEMA", "DATABASE")),
-        ("REINDEX SYSTEM", _not_in_block("REINDEX SYSTEM")),
-        *((f"{verb} DATABASE", _not_in_block(f"{verb} DATABASE")) for verb in ("CREATE", "DROP")),
-        *((f"{verb} TABLESPACE", _not_in_block(f"{verb} TABLESPACE")) for verb in ("CREATE", "DROP")),
-        ("ALTER SYSTEM", _not_in_block("ALTER SYSTEM")),
-        ("DISCARD ALL", _not_in_block("DISCARD ALL")),
-    ),
-    "sqlite": (
-        ("ROLLBACK TO", None),
-        ("ROLLBACK TRANSACTION TO", None),
-        ("BEGIN", "BEGIN cannot run inside the migration transaction: SQLite does not nest them"),
-        ("COMMIT", "COMMIT would end the migration transaction"),
-        ("END", "END would commit and end the migration transaction"),
-        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
-        ("VACUUM", "VACUUM cannot run inside a transaction"),
-        ("ATTACH", "ATTACH cannot run inside a transaction"),
-        ("DETACH", "DETACH cannot run inside a transaction"),
-    ),
-    "mysql": (
-        ("ROLLBACK TO", None),
-        ("ROLLBACK WORK TO", None),
-        ("START TRANSACTION", "START TRANSACTION implicitly commits the migration transaction"),
-        ("COMMIT", "COMMIT would end the migration transaction"),
-        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
-        ("LOCK TABLES", "LOCK TABLES implicitly commits the migration transaction"),
-        ("LOCK TABLE", "LOCK TABLES implicitly commits the migration transaction"),
-        ("UNLOCK TABLES", "UNLOCK TABLES implicitly commits the migration transaction"),
-        ("UNLOCK TABLE", "UNLOCK TABLES implicitly commits the migration transaction"),
-    ),
-}
-
-
-def _postgresql_special(lexemes: list[str]) -> str | None:
-    """``ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY`` (PostgreSQL 14)."""
-    if lexemes[:2] == ["ALTER", "TABLE"] and "DETACH" in lexemes:
-        if "CONCURRENTLY" in lexemes[lexemes.index("DETACH") :]:
-            return _not_in_block("DETACH PARTITION CONCURRENTLY")
-    return None
-
-
-def _sqlite_special(lexemes: list[str]) -> str | None:
-    """Setting ``PRAGMA foreign_keys`` or ``journal_mode``: reading them is harmless."""
-    if lexemes[:1] != ["PRAGMA"]:
-        return None
-    name, after = (lexemes[3:4], lexemes[4:5]) if lexemes[2:3] == ["."] else (lexemes[1:2], lexemes[2:3])
-    if after not in (["="], ["("]):
-        return None
-    if name == ["FOREIGN_KEYS"]:
-        # https://www.sqlite.org/pragma.html#pragma_foreign_keys
-        return "PRAGMA foreign_keys is a no-op inside a transaction"
-    if name == ["JOURNAL_MODE"]:
-        return "PRAGMA journal_mode cannot change the journal mode inside a transaction"
-    return None
-
-
-def _mysql_special(lexemes: list[str]) -> str | None:
-    """A lone ``BEGIN [WORK]`` (not a compound block) and ``SET autocommit`` (not ``@autocommit``)."""
-    if lexemes in (["BEGIN"], ["BEGIN", "WORK"]):
-        return "BEGIN implicitly commits the migration transaction"
-    if lexemes[:1] != ["SET"]:
-        return None
-    for index, lexeme in enumerate(lexemes):
-        user_variable = lexemes[index - 1] == "@" and lexemes[index - 2 : index - 1] != ["@"]
-        if lexeme == "AUTOCOMMIT" and not user_variable:
-            return "SET autocommit commits the migration transaction or changes how it commits"
-    return None
-
-
-_SPECIAL_BREAKERS: Final = {
-    "postgresql": _postgresql_special,
-    "sqlite": _sqlite_special,
-    "mysql": _mysql_special,
-}
+    return _lexemes(sql, 0, dialect)

@@ -1,0 +1,159 @@
+"""Statements that cannot run inside, or would end, a migration transaction.
+
+Timescape refuses them before anything executes (RELIABILITY T16), unless the schema is declared
+``transactional = false``: a ``COMMIT`` in a step would commit half a schema, ``VACUUM`` or
+``CREATE INDEX CONCURRENTLY`` fail inside a transaction block, and SQLite silently ignores
+``PRAGMA foreign_keys`` inside one. A lexical check on the leading words, per dialect.
+
+Added in 0.1.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Final
+
+from timescape.errors import InputError
+from timescape.store.split import Dialect, lexemes
+
+__all__ = ["transaction_breaker"]
+
+
+def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
+    """Tell why a statement cannot run inside the migration transaction, or would end it.
+
+    A lexical check of the leading keywords (comments and case ignored), meant for statements
+    from :func:`timescape.store.split.split_statements`. Savepoint commands (``SAVEPOINT``,
+    ``RELEASE``, ``ROLLBACK TO``) stay inside the transaction and are not breakers. On mysql, the implicit commit of every DDL
+    statement is not reported: the backend's ``transactional_ddl`` capability covers it. ``ALTER
+    TYPE ... ADD VALUE`` runs in a transaction on PostgreSQL 12 and later: not a breaker. Reading
+    ``PRAGMA foreign_keys`` or ``journal_mode`` is harmless; setting them is a breaker. Pure.
+
+    Args:
+        statement: One statement.
+        dialect: The dialect it is written in.
+
+    Returns:
+        A one-line reason naming the command, or None when the statement is fine in a transaction.
+
+    Raises:
+        SQLSplitError: A comment or quote among the leading tokens is never closed.
+        InputError: ``dialect`` is not one of the supported dialects.
+    """
+    if dialect not in _SPECIAL_BREAKERS:
+        msg = f"unknown SQL dialect {dialect!r}: use 'sqlite', 'postgresql' or 'mysql'"
+        raise InputError(msg)
+    tokens = islice(lexemes(statement, dialect), 32)
+    words_all = [lexeme for lexeme, _, _ in tokens if lexeme != ";"]  # tolerate "COMMIT;"
+    reason = _SPECIAL_BREAKERS[dialect](words_all)
+    if reason:
+        return reason
+    depth, words = 0, list[str]()
+    for lexeme in words_all:
+        depth += (lexeme == "(") - (lexeme == ")")
+        if depth == 0 and lexeme != ")":
+            words.append(lexeme)
+    head = " ".join(words) + " "
+    for prefix, why in _BREAKERS[dialect]:
+        if head.startswith(prefix + " "):
+            return why
+    return None
+
+
+def _not_in_block(command: str) -> str:
+    return f"{command} cannot run inside a transaction block"
+
+
+_CREATE_DROP: Final = [(v, w) for v in ("CREATE", "DROP") for w in ("DATABASE", "TABLESPACE")]
+_STARTS_ITS_OWN: Final = "starts a transaction of its own; Timescape already runs the step in one"
+_BREAKERS: Final[dict[str, tuple[tuple[str, str | None], ...]]] = {
+    "postgresql": (
+        *((f"ROLLBACK{work} TO", None) for work in ("", " WORK", " TRANSACTION")),
+        ("BEGIN", f"BEGIN {_STARTS_ITS_OWN}"),
+        ("START TRANSACTION", f"START TRANSACTION {_STARTS_ITS_OWN}"),
+        ("COMMIT PREPARED", _not_in_block("COMMIT PREPARED")),
+        ("ROLLBACK PREPARED", _not_in_block("ROLLBACK PREPARED")),
+        ("PREPARE TRANSACTION", "PREPARE TRANSACTION would end the migration transaction"),
+        ("COMMIT", "COMMIT would end the migration transaction"),
+        ("END", "END would commit and end the migration transaction"),
+        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
+        ("ABORT", "ABORT would roll back and end the migration transaction"),
+        ("VACUUM", _not_in_block("VACUUM")),
+        ("CREATE INDEX CONCURRENTLY", _not_in_block("CREATE INDEX CONCURRENTLY")),
+        ("CREATE UNIQUE INDEX CONCURRENTLY", _not_in_block("CREATE INDEX CONCURRENTLY")),
+        ("DROP INDEX CONCURRENTLY", _not_in_block("DROP INDEX CONCURRENTLY")),
+        ("REINDEX INDEX CONCURRENTLY", _not_in_block("REINDEX CONCURRENTLY")),
+        ("REINDEX TABLE CONCURRENTLY", _not_in_block("REINDEX CONCURRENTLY")),
+        *((f"REINDEX {kind}", _not_in_block(f"REINDEX {kind}")) for kind in ("SCHEMA", "DATABASE")),
+        ("REINDEX SYSTEM", _not_in_block("REINDEX SYSTEM")),
+        *((f"{verb} {what}", _not_in_block(f"{verb} {what}")) for verb, what in _CREATE_DROP),
+        ("ALTER SYSTEM", _not_in_block("ALTER SYSTEM")),
+        ("DISCARD ALL", _not_in_block("DISCARD ALL")),
+    ),
+    "sqlite": (
+        ("ROLLBACK TO", None),
+        ("ROLLBACK TRANSACTION TO", None),
+        ("BEGIN", "BEGIN cannot run inside the migration transaction: SQLite does not nest them"),
+        ("COMMIT", "COMMIT would end the migration transaction"),
+        ("END", "END would commit and end the migration transaction"),
+        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
+        ("VACUUM", "VACUUM cannot run inside a transaction"),
+        ("ATTACH", "ATTACH cannot run inside a transaction"),
+        ("DETACH", "DETACH cannot run inside a transaction"),
+    ),
+    "mysql": (
+        ("ROLLBACK TO", None),
+        ("ROLLBACK WORK TO", None),
+        ("START TRANSACTION", "START TRANSACTION implicitly commits the migration transaction"),
+        ("COMMIT", "COMMIT would end the migration transaction"),
+        ("ROLLBACK", "ROLLBACK would end the migration transaction"),
+        ("LOCK TABLES", "LOCK TABLES implicitly commits the migration transaction"),
+        ("LOCK TABLE", "LOCK TABLES implicitly commits the migration transaction"),
+        ("UNLOCK TABLES", "UNLOCK TABLES implicitly commits the migration transaction"),
+        ("UNLOCK TABLE", "UNLOCK TABLES implicitly commits the migration transaction"),
+    ),
+}
+
+
+def _postgresql_special(lexemes: list[str]) -> str | None:
+    """``ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY`` (PostgreSQL 14)."""
+    detach = lexemes.index("DETACH") if "DETACH" in lexemes else len(lexemes)
+    if lexemes[:2] == ["ALTER", "TABLE"] and "CONCURRENTLY" in lexemes[detach:]:
+        return _not_in_block("DETACH PARTITION CONCURRENTLY")
+    return None
+
+
+def _sqlite_special(lexemes: list[str]) -> str | None:
+    """Setting ``PRAGMA foreign_keys`` or ``journal_mode``: reading them is harmless."""
+    if lexemes[:1] != ["PRAGMA"]:
+        return None
+    at = 3 if lexemes[2:3] == ["."] else 1  # PRAGMA [schema.]name
+    name, after = lexemes[at : at + 1], lexemes[at + 1 : at + 2]
+    if after not in (["="], ["("]):
+        return None
+    if name == ["FOREIGN_KEYS"]:
+        # https://www.sqlite.org/pragma.html#pragma_foreign_keys
+        return "PRAGMA foreign_keys is a no-op inside a transaction"
+    if name == ["JOURNAL_MODE"]:
+        return "PRAGMA journal_mode cannot change the journal mode inside a transaction"
+    return None
+
+
+def _mysql_special(lexemes: list[str]) -> str | None:
+    """A lone ``BEGIN [WORK]`` (not a compound block); ``SET autocommit`` (not ``@autocommit``)."""
+    if lexemes in (["BEGIN"], ["BEGIN", "WORK"]):
+        return "BEGIN implicitly commits the migration transaction"
+    if lexemes[:1] != ["SET"]:
+        return None
+    for index, lexeme in enumerate(lexemes):
+        user_variable = lexemes[index - 1] == "@" and lexemes[index - 2 : index - 1] != ["@"]
+        if lexeme == "AUTOCOMMIT" and not user_variable:
+            return "SET autocommit commits the migration transaction or changes how it commits"
+    return None
+
+
+_SPECIAL_BREAKERS: Final = {
+    "postgresql": _postgresql_special,
+    "sqlite": _sqlite_special,
+    "mysql": _mysql_special,
+}
