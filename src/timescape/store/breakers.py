@@ -24,10 +24,11 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
 
     A lexical check of the leading keywords (comments and case ignored), meant for statements
     from :func:`timescape.store.split.split_statements`. Savepoint commands (``SAVEPOINT``,
-    ``RELEASE``, ``ROLLBACK TO``) stay inside the transaction and are not breakers. On mysql, the implicit commit of every DDL
-    statement is not reported: the backend's ``transactional_ddl`` capability covers it. ``ALTER
-    TYPE ... ADD VALUE`` runs in a transaction on PostgreSQL 12 and later: not a breaker. Reading
-    ``PRAGMA foreign_keys`` or ``journal_mode`` is harmless; setting them is a breaker. Pure.
+    ``RELEASE``, ``ROLLBACK TO``) stay inside the transaction and are not breakers. On mysql,
+    the implicit commit of every DDL statement is not reported: the backend's
+    ``transactional_ddl`` capability covers it. ``ALTER TYPE ... ADD VALUE`` runs in a
+    transaction on PostgreSQL 12 and later: not a breaker. Reading ``PRAGMA foreign_keys`` or
+    ``journal_mode`` is harmless; setting them is a breaker. Pure.
 
     Args:
         statement: One statement.
