@@ -58,7 +58,13 @@ def infer_schema(
     Returns:
         ``(is_breaking, reason, findings)``; the reason names the worst statement's effect.
     """
-    key = (schema.name, dialect, schema.checksums)
+    # What the ancestors created changes the verdict (a unique vs a plain index being dropped),
+    # so they are part of the key.
+    key = (
+        schema.name,
+        dialect,
+        schema.checksums + tuple(c for a in ancestors for c in a.checksums),
+    )
     cached = _cache.get(key)
     if cached is not None:
         return cached
@@ -141,8 +147,10 @@ def check_declarations(catalog: Catalog, dialect: str, split: SplitText) -> list
             catalog.schema(n)
             for n in catalog.graph.topological(catalog.graph.ancestors(schema.name))
         ]
-        breaking, reason, _ = infer_schema(schema, dialect, split, ancestors=ancestors)
-        if breaking:
+        breaking, reason, findings = infer_schema(schema, dialect, split, ancestors=ancestors)
+        # Only a statement judged breaking contradicts a declaration; "cannot judge" is exactly
+        # what a declaration is for.
+        if breaking and any(f.effect.value == "breaking" for f in findings):
             declared = (
                 "breaking = false"
                 if schema.breaking is False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.dbutil import TestDB
-from timescape import CompatibilityError, Timescape
+from timescape import CompatibilityError, RollbackRefusedError, Timescape
 
 PRICE = "ALTER TABLE products ADD COLUMN price VARCHAR(20)"
 
@@ -92,3 +92,43 @@ def test_gate__inference_disabled__undeclared_additive_counts_as_breaking(db: Te
         ts.activate(v2)
     assert "price_cents" not in db.columns("products")
     ts.close()
+
+
+def test_contract__no_contract_rollback__older_version_refused_after_contract(db: TestDB) -> None:
+    ts = Timescape(db.url)
+    ts.add_schema(
+        "s1", ["CREATE TABLE products (id INTEGER PRIMARY KEY, price VARCHAR(20))"],
+        ["DROP TABLE products"],
+    )
+    ts.add_schema(
+        "s2",
+        ["ALTER TABLE products ADD COLUMN price_cents INTEGER"],
+        ["ALTER TABLE products DROP COLUMN price_cents"],
+        parent="s1",
+        contract=["ALTER TABLE products DROP COLUMN price"],
+    )
+    v1 = ts.add_version("/api/products", "2025-01-01T00:00:00Z", "s1")
+    v2 = ts.add_version("/api/products", "2025-02-01T00:00:00Z", "s2")
+    ts.activate(v1)
+    ts.activate(v2)
+    ts.deactivate(v1)
+    assert "price" not in db.columns("products")
+    with pytest.raises(RollbackRefusedError, match="contract_rollback"):
+        ts.activate(v1)
+    assert db.active_versions() == {v2}
+    ts.close()
+
+
+@pytest.mark.dialects("sqlite")
+def test_inference__same_schema_different_ancestors__judged_separately(db: TestDB) -> None:
+    def gate_allows(index_sql: str) -> bool:
+        ts = Timescape(f"sqlite:///{db.path}.{abs(hash(index_sql))}")
+        ts.add_schema("s1", [f"CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER); {index_sql}"],
+                      ["DROP TABLE t"])
+        ts.add_schema("s2", ["DROP INDEX ix"], ["CREATE INDEX ix ON t (a)"], parent="s1")
+        ok = ts.are_compatible("s2", "s1")
+        ts.close()
+        return ok
+
+    assert gate_allows("CREATE INDEX ix ON t (a)")
+    assert not gate_allows("CREATE UNIQUE INDEX ix ON t (a)")

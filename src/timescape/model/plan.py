@@ -19,9 +19,17 @@ from timescape.errors import (
     InterruptedMigrationError,
     ProtectedVersionError,
     RollbackRefusedError,
+    StateError,
 )
 from timescape.model.catalog import Catalog
-from timescape.model.schema import SchemaVersion, Step, StepCallable, checksum_matches
+from timescape.model.schema import (
+    CHECKSUM_ALGORITHMS,
+    SchemaVersion,
+    Step,
+    StepCallable,
+    checksum_matches,
+    unknown_algorithms,
+)
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
 
 __all__ = [
@@ -189,7 +197,10 @@ def compatibility(
     Returns:
         ``(compatible, reason)``.
     """
-    if new == live or new in catalog.graph.ancestors(live):
+    graph = catalog.graph
+    # A live version may still run on a schema that was removed from the definitions: it has no
+    # known ancestors, so only the declarations and the judge can vouch for ``new``.
+    if new == live or (live in graph and new in graph.ancestors(live)):
         return True, f"{new} is part of {live}"
     new_schema = catalog.schema(new)
     if live in new_schema.compatible_with:
@@ -265,6 +276,14 @@ def _contract_action(schema: SchemaVersion, kind: ActionKind, split: Splitter) -
         todo = [(i + 1, s.migration, s.file) for i, s in enumerate(steps)]
         reason = "every live version is on this schema or a descendant"
     else:
+        if any(s.rollback is None for s in steps):
+            # Making a version live on a shape the database no longer has would be a lie.
+            raise RollbackRefusedError(
+                schema.name,
+                reason="its contract steps ran and have no contract_rollback, so the shape "
+                "from before the contract cannot be restored. Add contract_rollback, or keep "
+                "the older version retired",
+            )
         todo = [
             (i + 1, s.rollback, s.rollback_file)
             for i, s in reversed(list(enumerate(steps)))
@@ -274,9 +293,34 @@ def _contract_action(schema: SchemaVersion, kind: ActionKind, split: Splitter) -
     return SchemaAction(kind, schema, _planned_steps(todo, split), 0, reason)
 
 
+def _check_algorithms(
+    schema: SchemaVersion, stored: Sequence[str | None], *, force: bool, forced: list[str]
+) -> bool:
+    """Refuse checksums this Timescape cannot verify (never call them drift, never skip them).
+
+    Returns:
+        True when they are all verifiable; False when ``force`` overrode the refusal.
+    """
+    unknown = unknown_algorithms(stored)
+    if not unknown:
+        return True
+    if not force:
+        raise DriftError(
+            schema.name,
+            step=None,
+            stored=", ".join(unknown),
+            current=", ".join(sorted(CHECKSUM_ALGORITHMS)),
+            kind="algorithm",
+        )
+    forced.append(f"unverifiable checksums ignored: {schema.name} ({', '.join(unknown)})")
+    return False
+
+
 def _check_drift(
     schema: SchemaVersion, stored: Sequence[str], *, force: bool, forced: list[str]
 ) -> None:
+    if not _check_algorithms(schema, stored, force=force, forced=forced):
+        return
     for i, stored_sum in enumerate(stored):
         current = schema.steps[i].migration if i < len(schema.steps) else None
         if checksum_matches(stored_sum, current):
@@ -296,6 +340,8 @@ def _check_rollback_scripts(
             reason="it is irreversible (no rollback scripts). Use --keep-schema to deactivate "
             "without rolling back",
         )
+    if not _check_algorithms(schema, catalog_state, force=force, forced=forced):
+        return
     for i, stored_sum in enumerate(catalog_state):
         if i >= len(schema.steps):
             break
@@ -326,6 +372,8 @@ def _plan_applies(
     for name in catalog.graph.topological(names):
         schema = catalog.schema(name)
         row = snapshot.schemas.get(name)
+        if row is None or not row.is_applied:
+            _refuse_orphaned_descendants(catalog, snapshot, name)
         if row is None:
             actions.append(_apply_action(schema, 0, split, "not applied yet"))
             continue
@@ -347,6 +395,31 @@ def _plan_applies(
         }.get(row.status, "not applied yet")
         actions.append(_apply_action(schema, row.steps_done, split, reason))
     return actions
+
+
+def _refuse_orphaned_descendants(catalog: Catalog, snapshot: StateSnapshot, name: str) -> None:
+    """Refuse to apply a schema that a recorded descendant says must already be in place.
+
+    A descendant with objects implies every ancestor was applied; if the ancestor's row is gone
+    or not applied, the state was edited (or lost) and re-running its steps would be a guess.
+
+    Raises:
+        StateError: Naming the descendant and the way out.
+    """
+    recorded = sorted(
+        d
+        for d in catalog.graph.descendants(name)
+        if (r := snapshot.schemas.get(d)) is not None and r.has_objects
+    )
+    if recorded:
+        found = snapshot.schemas.get(name)
+        what = "has no state row" if found is None else f"is {found.status}"
+        raise StateError(
+            f"schema {name!r} {what}, but its descendant(s) {', '.join(recorded)} are recorded "
+            "with objects in place, which needs it applied: the state tables were edited or "
+            "lost. Timescape will not guess; check the database, then run: timescape schema "
+            f"resolve {name} --steps-done K"
+        )
 
 
 def _gate(
@@ -509,6 +582,9 @@ def plan_deactivation(
         f"kept {name}: still used by live versions"
         for name in sorted(_needs(catalog, row.schema) & still_needed)
     ]
+    for name, builders in sorted(_built_upon(catalog, snapshot, candidates).items()):
+        candidates -= {name}
+        notes.append(f"kept {name}: applied schema(s) {', '.join(builders)} build on it")
     actions: list[SchemaAction] = []
     if rollback:
         actions = _plan_rollbacks(catalog, snapshot, candidates, split, force=force, forced=forced)
@@ -526,6 +602,38 @@ def plan_deactivation(
         notes=tuple(notes),
         forced=tuple(forced),
     )
+
+
+def _built_upon(
+    catalog: Catalog, snapshot: StateSnapshot, candidates: Collection[str]
+) -> dict[str, list[str]]:
+    """Find rollback candidates that applied schemas outside the candidates still build on.
+
+    Such a descendant was applied without a version needing it (``schema migrate``, perhaps ahead
+    of an activation); rolling back its ancestor would pull objects out from under it, so the
+    ancestor is kept rather than either failing or rolling back what an operator applied.
+
+    Args:
+        catalog: The definitions (for the DAG).
+        snapshot: The state (for which schemas have objects).
+        candidates: Schemas no live version needs any more.
+
+    Returns:
+        ``candidate → sorted descendants with objects that are not candidates themselves``.
+    """
+    held: dict[str, list[str]] = {}
+    for name in candidates:
+        if name not in catalog.graph:
+            continue
+        builders = sorted(
+            d
+            for d in catalog.graph.descendants(name)
+            if d not in candidates and (r := snapshot.schemas.get(d)) is not None
+            and r.has_objects
+        )
+        if builders:
+            held[name] = builders
+    return held
 
 
 def _plan_rollbacks(
