@@ -1,0 +1,243 @@
+"""Reading migration files from a schema's ``dir``: path containment, special files, encodings.
+
+The policy (RELIABILITY decision 4): ``dir`` and every file in it must resolve inside the project
+folder (symlinks followed) unless ``allow_outside_project = true``; FIFOs, devices and directories
+named ``*.sql`` are refused after a ``stat``, before anything is opened, and files are opened
+non-blocking and checked again with ``fstat``, so a swapped-in FIFO cannot hang the load either.
+Files must be UTF-8 (a BOM is dropped); a NUL byte or an invalid sequence is a definition error
+naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from timescape.errors import DefinitionError
+from timescape.model.schema import Step
+
+__all__ = ["MAX_FILE_BYTES", "load_steps", "read_text"]
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest file read (project or migration file); larger ones are a definition error."""
+
+_STEP_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+?)(?P<rollback>\.rollback)?\.sql$")
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0)
+)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_text(path: Path, *, label: str, key: str | None = None) -> str:
+    """Read a regular UTF-8 file without ever blocking on a special file.
+
+    Args:
+        path: The file (symlinks are followed; containment is the caller's check).
+        label: How to name the file in errors.
+        key: The project-file key that led here.
+
+    Returns:
+        The text, without a UTF-8 BOM.
+
+    Raises:
+        DefinitionError: When the file is missing, special, too large, or not UTF-8.
+    """
+    try:
+        before = path.stat()
+    except FileNotFoundError:
+        raise DefinitionError("file does not exist", file=label, key=key) from None
+    except OSError as exc:
+        raise DefinitionError(f"cannot read: {exc.strerror}", file=label, key=key) from None
+    if not stat.S_ISREG(before.st_mode):
+        raise DefinitionError(
+            f"is {_kind(before.st_mode)}; only regular files are read", file=label, key=key
+        )
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise DefinitionError(f"cannot open: {exc.strerror}", file=label, key=key) from None
+    try:
+        after = os.fstat(fd)
+        if not stat.S_ISREG(after.st_mode):
+            raise DefinitionError(
+                f"is {_kind(after.st_mode)}; only regular files are read", file=label, key=key
+            )
+        if after.st_size > MAX_FILE_BYTES:
+            raise DefinitionError(
+                f"is {after.st_size} bytes; files over {MAX_FILE_BYTES} bytes are refused",
+                file=label,
+                key=key,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_FILE_BYTES:
+        raise DefinitionError(
+            f"grew past {MAX_FILE_BYTES} bytes while being read", file=label, key=key
+        )
+    return _decode(data, label=label, key=key)
+
+
+def _decode(data: bytes, *, label: str, key: str | None) -> str:
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise DefinitionError(
+            "contains a NUL byte; migration files must be UTF-8 text",
+            file=label,
+            key=key,
+            line=line,
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DefinitionError(
+            f"is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8",
+            file=label,
+            key=key,
+            line=line,
+        ) from None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def _shown(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if _inside(path, root) else str(path)
+
+
+def load_steps(
+    root: Path,
+    folder: str,
+    *,
+    allow_outside: bool,
+    key: str,
+    project_file: str,
+) -> tuple[Step, ...]:
+    """Load ``NNN_name.sql`` (+ ``NNN_name.rollback.sql``) files from a schema's ``dir``.
+
+    Files are taken in name order; other files (README, hidden files) are ignored. Each step
+    records its files relative to the project folder, so errors and dry runs can name them.
+
+    Args:
+        root: The project folder (resolved).
+        folder: The ``dir`` value as written.
+        allow_outside: ``[database] allow_outside_project``.
+        key: The key of the ``dir`` value, for errors.
+        project_file: How to name the project file in errors.
+
+    Returns:
+        The steps; a migration without a rollback file is an irreversible step.
+
+    Raises:
+        DefinitionError: On containment, file-type, naming or encoding problems.
+    """
+    loader = _DirLoader(root, folder, allow_outside=allow_outside, key=key, label=project_file)
+    migrations, rollbacks = loader.scan(loader.directory())
+    return tuple(loader.step(stem, migrations[stem], rollbacks.get(stem)) for stem in migrations)
+
+
+class _DirLoader:
+    def __init__(
+        self, root: Path, folder: str, *, allow_outside: bool, key: str, label: str
+    ) -> None:
+        self.root = root
+        self.folder = folder
+        self.allow_outside = allow_outside
+        self.key = key
+        self.label = label
+
+    def error(self, problem: str, file: str | None = None) -> DefinitionError:
+        return DefinitionError(problem, file=file or self.label, key=self.key)
+
+    def contain(self, path: Path, problem: str, file: str | None = None) -> None:
+        if not self.allow_outside and not _inside(path, self.root):
+            raise self.error(
+                f"{problem} {path}, outside the project folder {self.root}; set "
+                "allow_outside_project = true in [database] to allow it",
+                file,
+            )
+
+    def directory(self) -> Path:
+        base = (self.root / self.folder).resolve()
+        self.contain(base, f"dir {self.folder!r} resolves to")
+        try:
+            mode = base.stat().st_mode
+        except FileNotFoundError:
+            raise self.error(f"dir {self.folder!r} does not exist (looked for {base})") from None
+        except OSError as exc:
+            raise self.error(f"dir {self.folder!r} cannot be read: {exc.strerror}") from None
+        if not stat.S_ISDIR(mode):
+            raise self.error(f"dir {self.folder!r} is not a directory")
+        return base
+
+    def scan(self, base: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+        migrations: dict[str, Path] = {}
+        rollbacks: dict[str, Path] = {}
+        widths: set[int] = set()
+        for entry in sorted(base.iterdir()):
+            if entry.name.startswith(".") or not entry.name.endswith(".sql"):
+                continue
+            shown = _shown(entry, self.root)
+            match = _STEP_FILE.match(entry.name)
+            if match is None:
+                raise self.error(
+                    "file name must look like NNN_name.sql or NNN_name.rollback.sql", shown
+                )
+            self.contain(entry.resolve(), "resolves to", shown)
+            widths.add(len(match["number"]))
+            stem = f"{match['number']}_{match['label']}"
+            (rollbacks if match["rollback"] else migrations)[stem] = entry
+        orphans = sorted(set(rollbacks) - set(migrations))
+        if orphans:
+            raise self.error(
+                f"rollback file without a migration {orphans[0]}.sql",
+                _shown(rollbacks[orphans[0]], self.root),
+            )
+        if not migrations:
+            raise self.error(f"dir {self.folder!r} holds no NNN_name.sql migration files")
+        if len(widths) > 1:
+            raise self.error(
+                f"dir {self.folder!r} mixes step numbers of different widths; files run in name "
+                "order, so pad the numbers to the same width (001_, 002_, ..., 010_)"
+            )
+        return dict(sorted(migrations.items())), rollbacks
+
+    def step(self, stem: str, migration: Path, rollback: Path | None) -> Step:
+        shown = _shown(migration, self.root)
+        text = read_text(migration, label=shown, key=self.key)
+        if not text.strip():
+            raise self.error("migration file is empty", shown)
+        undo = undo_shown = None
+        if rollback is not None:
+            undo_shown = _shown(rollback, self.root)
+            undo = read_text(rollback, label=undo_shown, key=self.key)
+            if not undo.strip():
+                raise self.error("rollback file is empty", undo_shown)
+        return Step(migration=text, rollback=undo, name=stem, file=shown, rollback_file=undo_shown)

@@ -1,0 +1,1 @@
+"""The ``timescape`` command line, on top of the :class:`~timescape.manager.Timescape` facade."""

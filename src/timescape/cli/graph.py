@@ -1,0 +1,137 @@
+"""``timescape schema graph``: the schema DAG and the versions using it, as text, Mermaid or DOT."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from timescape.cli.render import Style
+from timescape.reports import SchemaInfo, VersionInfo
+
+__all__ = ["graph_json", "render_graph"]
+
+
+def graph_json(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -> dict[str, Any]:
+    """Nodes and edges as JSON."""
+    return {
+        "schemas": [
+            {
+                "name": s.name,
+                "parents": list(s.parents),
+                "status": s.status,
+                "used_by": list(s.used_by),
+            }
+            for s in schemas
+        ],
+        "versions": [
+            {
+                "tsv": v.tsv,
+                "handler": v.handler,
+                "schema": v.schema,
+                "active": v.active,
+                "tags": list(v.tags),
+            }
+            for v in versions
+        ],
+        "edges": [
+            *({"from": p, "to": s.name, "kind": "parent"} for s in schemas for p in s.parents),
+            *({"from": v.tsv, "to": v.schema, "kind": "uses"} for v in versions),
+        ],
+    }
+
+
+def render_graph(
+    fmt: str, schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo], style: Style
+) -> str:
+    """Render the graph.
+
+    Args:
+        fmt: ``text``, ``mermaid`` or ``dot``.
+        schemas: Schemas, parents first.
+        versions: Versions.
+        style: Colour for the text tree.
+
+    Returns:
+        The rendering.
+    """
+    if fmt == "mermaid":
+        return _mermaid(schemas, versions)
+    if fmt == "dot":
+        return _dot(schemas, versions)
+    return _tree(schemas, versions, style)
+
+
+def _version_label(v: VersionInfo) -> str:
+    tags = f" [{', '.join(v.tags)}]" if v.tags else ""
+    return f"{v.tsv}{tags}"
+
+
+def _tree(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo], style: Style) -> str:
+    if not schemas:
+        return "No schemas defined."
+    known = {s.name for s in schemas}
+    children: dict[str, list[str]] = {s.name: [] for s in schemas}
+    for s in schemas:
+        if s.parents and s.parents[0] in known:
+            children[s.parents[0]].append(s.name)
+    by_name = {s.name: s for s in schemas}
+    users: dict[str, list[VersionInfo]] = {}
+    for v in versions:
+        users.setdefault(v.schema, []).append(v)
+    lines: list[str] = []
+
+    def walk(name: str, prefix: str, last: bool, root: bool) -> None:  # noqa: FBT001
+        info = by_name[name]
+        branch = "" if root else ("└── " if last else "├── ")
+        extra = ""
+        if len(info.parents) > 1:
+            extra = style(f"  (also builds on {', '.join(info.parents[1:])})", "dim")
+        lines.append(f"{prefix}{branch}{style(name, 'bold')} [{style.status(info.status)}]{extra}")
+        inner = prefix + ("" if root else ("    " if last else "│   "))
+        kids = children[name]
+        for v in users.get(name, []):
+            live = style("live", "green") if v.active else style("inactive", "dim")
+            lines.append(f"{inner}{'│' if kids else ' '}   · {_version_label(v)} ({live})")
+        for i, kid in enumerate(kids):
+            walk(kid, inner, i == len(kids) - 1, root=False)
+
+    roots = [s.name for s in schemas if not s.parents or s.parents[0] not in known]
+    for root in roots:
+        walk(root, "", last=True, root=True)
+    return "\n".join(lines)
+
+
+def _mermaid(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -> str:
+    ids = {s.name: f"s{i}" for i, s in enumerate(schemas)}
+    lines = ["flowchart BT"]
+    lines.extend(f'    {ids[s.name]}["{s.name}<br/>{s.status}"]' for s in schemas)
+    lines.extend(f'    v{i}(["{_version_label(v)}"])' for i, v in enumerate(versions))
+    for s in schemas:
+        lines.extend(f"    {ids[s.name]} --> {ids[p]}" for p in s.parents if p in ids)
+    for i, v in enumerate(versions):
+        if v.schema in ids:
+            lines.append(f"    v{i} -.-> {ids[v.schema]}")
+    lines.append("    classDef applied fill:#d4f4dd,stroke:#2b8a3e")
+    lines.append("    classDef live fill:#fff3bf,stroke:#e67700")
+    applied = [ids[s.name] for s in schemas if s.status == "applied"]
+    live = [f"v{i}" for i, v in enumerate(versions) if v.active]
+    if applied:
+        lines.append(f"    class {','.join(applied)} applied")
+    if live:
+        lines.append(f"    class {','.join(live)} live")
+    return "\n".join(lines)
+
+
+def _dot(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -> str:
+    lines = ["digraph timescape {", "    rankdir=BT;", "    node [fontname=Helvetica];"]
+    for s in schemas:
+        fill = ', style=filled, fillcolor="#d4f4dd"' if s.status == "applied" else ""
+        lines.append(f'    "{s.name}" [shape=box, label="{s.name}\\n{s.status}"{fill}];')
+    for v in versions:
+        fill = ', style=filled, fillcolor="#fff3bf"' if v.active else ""
+        lines.append(f'    "{v.tsv}" [shape=ellipse, label="{_version_label(v)}"{fill}];')
+    for s in schemas:
+        lines.extend(f'    "{s.name}" -> "{p}" [label="builds on"];' for p in s.parents)
+    lines.extend(f'    "{v.tsv}" -> "{v.schema}" [style=dashed, label="uses"];' for v in versions)
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,0 +1,359 @@
+"""Output for humans and programs: aligned tables, colour, relative times, and JSON documents.
+
+Colour is used only when the stream is a terminal and ``NO_COLOR`` is unset (https://no-color.org).
+JSON is one document, snake_case keys, timestamps ISO-8601 UTC with a ``Z``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from timescape.model.plan import ActionKind, Plan
+from timescape.reports import OperationResult
+
+__all__ = [
+    "Cell",
+    "Style",
+    "dumps",
+    "iso",
+    "jsonable",
+    "plan_json",
+    "plan_lines",
+    "relative",
+    "result_json",
+    "result_lines",
+    "table",
+    "use_color",
+    "when",
+]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Tell whether to colour output on ``stream``: a terminal, ``NO_COLOR`` unset, not dumb."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Style:
+    """ANSI styling that turns into plain text when colour is off."""
+
+    _CODES: Mapping[str, str] = {
+        "bold": "1",
+        "dim": "2",
+        "red": "31",
+        "green": "32",
+        "yellow": "33",
+        "blue": "34",
+        "magenta": "35",
+        "cyan": "36",
+    }
+
+    def __init__(self, *, enabled: bool) -> None:
+        """Enable or disable colour."""
+        self.enabled = enabled
+
+    def __call__(self, text: str, *styles: str) -> str:
+        """Wrap ``text`` in the named styles (``bold``, ``red``, ...)."""
+        if not self.enabled or not styles or not text:
+            return text
+        codes = ";".join(self._CODES[s] for s in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+    def status(self, status: str) -> str:
+        """Colour a schema or version status by meaning."""
+        colour = {
+            "applied": "green",
+            "live": "green",
+            "hot": "green",
+            "warm": "yellow",
+            "pending": "dim",
+            "inactive": "dim",
+            "cold": "blue",
+            "rolled_back": "dim",
+            "failed": "red",
+            "interrupted": "red",
+            "uncertain": "red",
+        }.get(status)
+        return self(status, colour) if colour else status
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Cell:
+    """A table cell whose colour is applied after alignment.
+
+    Attributes:
+        text: The plain text (used for widths).
+        paint: Applied to the padded text.
+    """
+
+    text: str
+    paint: Callable[[str], str] | None = None
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str | Cell]], style: Style) -> str:
+    """Render rows as an aligned table with a bold header; the last column is not padded.
+
+    Args:
+        headers: Column titles.
+        rows: Cells (plain strings or :class:`Cell`).
+        style: For the header and coloured cells.
+
+    Returns:
+        The table, lines joined by newlines (no trailing newline).
+    """
+    cells = [[c if isinstance(c, Cell) else Cell(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell.text))
+    last = len(headers) - 1
+
+    def line(row: Sequence[Cell]) -> str:
+        parts = []
+        for i, cell in enumerate(row):
+            text = cell.text if i == last else cell.text.ljust(widths[i])
+            parts.append(cell.paint(text) if cell.paint and cell.text else text)
+        return "  ".join(parts).rstrip()
+
+    head = "  ".join(h if i == last else h.ljust(widths[i]) for i, h in enumerate(headers))
+    return "\n".join([style(head.rstrip(), "bold"), *(line(r) for r in cells)])
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a ``Z`` (None stays None)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    spec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def relative(moment: datetime, now: datetime | None = None) -> str:
+    """Say how long ago (or ahead) ``moment`` is: ``just now``, ``5 min ago``, ``in 2 days``."""
+    now = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = (now - moment).total_seconds()
+    ahead = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 5:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "h"), (60, "min"), (1, "s")):
+        if seconds >= size:
+            count = int(seconds // size)
+            label = f"{count} {unit}" + ("s" if unit == "day" and count != 1 else "")
+            return f"in {label}" if ahead else f"{label} ago"
+    return "just now"  # pragma: no cover - the loop always returns for seconds >= 5
+
+
+def when(moment: datetime | None, now: datetime | None = None) -> str:
+    """A time for tables: relative within a week, a UTC date and time beyond, ``-`` for none."""
+    if moment is None:
+        return "-"
+    now = now or datetime.now(UTC)
+    if abs((now - moment).total_seconds()) < 7 * 86400:
+        return relative(moment, now)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def jsonable(value: object) -> Any:  # noqa: PLR0911 - one return per kind of value
+    """Turn dataclasses, datetimes, enums, paths, sets and callables into JSON values."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(jsonable(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if callable(value):
+        module = getattr(value, "__module__", "?")
+        return f"python:{module}.{getattr(value, '__qualname__', '?')}"
+    return str(value)
+
+
+def dumps(document: object) -> str:
+    """One JSON document, indented, non-ASCII kept."""
+    return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
+
+
+def plan_json(plan: Plan, *, transactional_ddl: bool | None = None) -> dict[str, Any]:
+    """The plan as JSON: every action, step and statement in execution order."""
+    actions = [
+        {
+            "kind": str(action.kind),
+            "schema": action.name,
+            "reason": action.reason,
+            "steps_done_before": action.steps_done_before,
+            "transaction": _unit(action.schema.transactional, transactional_ddl),
+            "steps": [
+                {
+                    "index": step.index,
+                    "file": step.file,
+                    "callable": jsonable(step.script) if step.is_callable else None,
+                    "statements": [{"line": s.line, "sql": s.text} for s in step.statements],
+                }
+                for step in action.steps
+            ],
+        }
+        for action in plan.actions
+    ]
+    return {
+        "operation": plan.operation,
+        "target": plan.target,
+        "actions": actions,
+        "activate": list(plan.activate),
+        "deactivate": list(plan.deactivate),
+        "notes": list(plan.notes),
+        "forced": list(plan.forced),
+        "statements": plan.statements(),
+    }
+
+
+def _unit(transactional: bool, transactional_ddl: bool | None) -> str | None:  # noqa: FBT001
+    if transactional_ddl is None:
+        return None
+    return "schema" if transactional and transactional_ddl else "step"
+
+
+def result_json(
+    result: OperationResult, *, transactional_ddl: bool | None = None
+) -> dict[str, Any]:
+    """An operation result as JSON (plan included)."""
+    return {
+        "operation": result.operation,
+        "target": result.target,
+        "dry_run": result.dry_run,
+        "changed": result.changed,
+        "message": result.message,
+        "duration_ms": result.duration_ms,
+        "plan": plan_json(result.plan, transactional_ddl=transactional_ddl),
+        "outcomes": jsonable(result.outcomes),
+    }
+
+
+_VERBS = {
+    ActionKind.APPLY: "apply",
+    ActionKind.ROLLBACK: "roll back",
+    ActionKind.CONTRACT: "contract",
+    ActionKind.UNCONTRACT: "undo the contract of",
+}
+
+
+def plan_lines(plan: Plan, style: Style, *, transactional_ddl: bool | None = None) -> list[str]:
+    """The exact plan for humans: schemas, steps and SQL in execution order."""
+    lines: list[str] = []
+    number = 0
+    for action in plan.actions:
+        number += 1
+        unit = _unit(action.schema.transactional, transactional_ddl)
+        how = {"schema": "one transaction", "step": "step by step, progress recorded"}.get(
+            unit or "", ""
+        )
+        suffix = f"  [{how}]" if how else ""
+        lines.append(
+            f"{number}. {style(_VERBS[action.kind], 'bold')} {style(action.name, 'cyan')}"
+            f"  ({action.reason}){suffix}"
+        )
+        if not action.steps:
+            lines.append("     (no steps)")
+        total = len(
+            action.schema.contract
+            if action.kind in (ActionKind.CONTRACT, ActionKind.UNCONTRACT)
+            else action.schema.steps
+        )
+        for step in action.steps:
+            undo = action.kind in (ActionKind.ROLLBACK, ActionKind.UNCONTRACT)
+            head = f"undo step {step.index} of {total}" if undo else f"step {step.index} of {total}"
+            source = f"  {step.file}" if step.file else ""
+            lines.append(style(f"     {head}{source}", "dim"))
+            if step.is_callable:
+                lines.append(f"       {jsonable(step.script)}(connection)")
+            for statement in step.statements:
+                if step.file:
+                    lines.append(style(f"       -- {step.file}:{statement.line}", "dim"))
+                lines.extend(f"       {text}" for text in _sql(statement.text).splitlines())
+    for tsv in plan.deactivate:
+        number += 1
+        lines.append(f"{number}. {style('mark', 'bold')} {tsv} inactive")
+    for tsv in plan.activate:
+        number += 1
+        lines.append(f"{number}. {style('mark', 'bold')} {tsv} active")
+    return lines
+
+
+def _sql(text: str) -> str:
+    stripped = text.rstrip()
+    return stripped if stripped.endswith(";") else stripped + ";"
+
+
+def result_lines(
+    result: OperationResult, style: Style, *, transactional_ddl: bool | None = None
+) -> list[str]:
+    """What an operation did (or would do), for humans."""
+    plan = result.plan
+    if result.dry_run:
+        if plan.is_noop:
+            lines = [f"Dry run: {result.message}. Nothing was changed."]
+        else:
+            lines = [
+                style(f"Dry run: {plan.operation} {plan.target}. Nothing was changed.", "bold"),
+                "Plan, in execution order:",
+                *plan_lines(plan, style, transactional_ddl=transactional_ddl),
+            ]
+    elif plan.is_noop:
+        lines = [result.message]
+    else:
+        done = {
+            "activate": "Activated",
+            "deactivate": "Deactivated",
+            "migrate": "Migrated",
+            "rollback": "Rolled back",
+        }.get(plan.operation, plan.operation.capitalize())
+        lines = [style(f"{done} {plan.target} in {result.duration_ms} ms", "green")]
+        for outcome in result.outcomes:
+            lines.append(
+                f"  {outcome.status:<12} {outcome.schema}  "
+                f"({outcome.steps_run} step{'s' if outcome.steps_run != 1 else ''}, "
+                f"{outcome.duration_ms} ms)"
+            )
+        for tsv in plan.deactivate:
+            lines.append(f"  deactivated  {tsv}")
+        for tsv in plan.activate:
+            lines.append(f"  activated    {tsv}")
+    notes = [n for n in plan.notes if not n.endswith(": not applied yet")]
+    if result.dry_run:
+        notes = [n for n in notes if not n.startswith(tuple(f"{k} " for k in ActionKind))]
+    if notes and not plan.is_noop:
+        lines.append("Why:")
+        lines.extend(f"  - {n}" for n in notes)
+    if plan.forced:
+        lines.append(style("Forced:", "yellow"))
+        lines.extend(f"  - {f}" for f in plan.forced)
+    return lines
+
+
+def strip_ansi(text: str) -> str:
+    """Remove colour codes."""
+    return _ANSI.sub("", text)

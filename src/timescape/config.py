@@ -1,0 +1,587 @@
+"""The project file, ``timescape.toml`` or ``[tool.timescape]`` in ``pyproject.toml``: definitions.
+
+TOML is the only input. Nothing in it is evaluated, imported or expanded (no ``${VAR}``, no Python
+callables: a ``callable`` key is just an unknown key). Loading validates everything, including the
+schema DAG and the versions as a whole (the :class:`~timescape.model.catalog.Catalog` is built),
+so a broken file is reported with its name, the key and, where known, the line, before any database
+connection opens.
+
+Precedence of the database URL: ``--database`` > ``TIMESCAPE_DATABASE_URL`` > ``[database] url`` >
+``sqlite:///timescape.db`` beside the project file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from timescape._sqlfile import load_steps, read_text
+from timescape.errors import DefinitionError, InputError
+from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
+from timescape.model.catalog import Catalog, VersionSpec
+from timescape.model.schema import SchemaVersion, Step, validate_name
+from timescape.store.state import validate_prefix
+
+__all__ = [
+    "DEFAULT_URL",
+    "PROJECT_FILE",
+    "URL_ENV",
+    "DatabaseSettings",
+    "LintSettings",
+    "Project",
+    "find_project_file",
+    "load_project",
+]
+
+PROJECT_FILE = "timescape.toml"
+PYPROJECT_FILE = "pyproject.toml"
+URL_ENV = "TIMESCAPE_DATABASE_URL"
+DEFAULT_URL = "sqlite:///timescape.db"
+
+_TOP_KEYS = ("database", "schemas", "versions", "lint")
+_DATABASE_KEYS = (
+    "url",
+    "migration_timeout",
+    "lock_timeout",
+    "ddl_lock_timeout",
+    "rollback_on_deactivate",
+    "protected_tags",
+    "table_prefix",
+    "allow_outside_project",
+    "application_name",
+)
+_SCHEMA_KEYS = (
+    "name",
+    "parent",
+    "migrations",
+    "rollback",
+    "dir",
+    "compatible_with",
+    "breaking",
+    "transactional",
+    "contract",
+    "contract_rollback",
+    "description",
+)
+_VERSION_KEYS = ("handler", "timestamp", "schema", "tags", "description")
+_LINT_KEYS = ("disabled",)
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """The ``[database]`` table.
+
+    Attributes:
+        url: The URL written in the file (may hold a password: never print it unredacted).
+        migration_timeout: Seconds per schema.
+        lock_timeout: Seconds to wait for the Timescape lock.
+        ddl_lock_timeout: Seconds a DDL statement may wait for a table lock.
+        rollback_on_deactivate: Roll back schemas no live version needs.
+        protected_tags: Tags whose versions need ``--force`` to deactivate.
+        table_prefix: Prefix of the state tables.
+        allow_outside_project: Allow ``dir`` paths outside the project folder.
+        application_name: Name shown to the server.
+    """
+
+    url: str | None = field(default=None, repr=False)
+    migration_timeout: float = 30.0
+    lock_timeout: float = 30.0
+    ddl_lock_timeout: float = 5.0
+    rollback_on_deactivate: bool = True
+    protected_tags: tuple[str, ...] = DEFAULT_PROTECTED_TAGS
+    table_prefix: str = "timescape_"
+    allow_outside_project: bool = False
+    application_name: str = "timescape"
+
+
+@dataclass(frozen=True, slots=True)
+class LintSettings:
+    """The ``[lint]`` table.
+
+    Attributes:
+        disabled: Rule ids silenced for the whole project.
+    """
+
+    disabled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A loaded, validated project.
+
+    Attributes:
+        path: The project file.
+        root: Its folder; relative paths resolve against it.
+        database: The ``[database]`` settings.
+        schemas: Schema versions in file order.
+        versions: Version declarations in file order.
+        lint: The ``[lint]`` settings.
+        catalog: The definitions validated as a whole.
+    """
+
+    path: Path
+    root: Path
+    database: DatabaseSettings
+    schemas: tuple[SchemaVersion, ...]
+    versions: tuple[VersionSpec, ...]
+    lint: LintSettings
+    catalog: Catalog = field(repr=False)
+
+    def database_url(self, override: str | None = None) -> tuple[str, str]:
+        """Pick the database URL by precedence.
+
+        Args:
+            override: ``--database``, if given.
+
+        Returns:
+            ``(url, source)``; the source is ``--database``, ``TIMESCAPE_DATABASE_URL``,
+            ``project file`` or ``default``. The URL may hold a password: redact before showing.
+        """
+        if override:
+            return override, "--database"
+        env = os.environ.get(URL_ENV)
+        if env:
+            return env, URL_ENV
+        if self.database.url:
+            return self.database.url, "project file"
+        return DEFAULT_URL, "default"
+
+    def timescape(self, database_url_override: str | None = None) -> Timescape:
+        """Build the facade for this project; nothing connects yet.
+
+        Args:
+            database_url_override: ``--database``, if given.
+
+        Returns:
+            The facade, with every schema and version registered and the catalog built.
+
+        Raises:
+            InputError: For a bad URL (shown redacted).
+        """
+        url, _ = self.database_url(database_url_override)
+        settings = self.database
+        ts = Timescape(
+            url,
+            schemas=self.schemas,
+            versions=self.versions,
+            migration_timeout=settings.migration_timeout,
+            lock_timeout=settings.lock_timeout,
+            ddl_lock_timeout=settings.ddl_lock_timeout,
+            rollback_on_deactivate=settings.rollback_on_deactivate,
+            protected_tags=settings.protected_tags,
+            table_prefix=settings.table_prefix,
+            application_name=settings.application_name,
+            base_dir=self.root,
+        )
+        _ = ts.catalog
+        return ts
+
+
+def find_project_file(start: Path) -> Path | None:
+    """Find ``timescape.toml``, or a ``pyproject.toml`` with ``[tool.timescape]``, upwards.
+
+    Args:
+        start: The folder to start in (usually the current directory).
+
+    Returns:
+        The file, or None when no folder from ``start`` up to the root has one.
+    """
+    for folder in (start, *start.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / PYPROJECT_FILE
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        text = read_text(path, label=str(path))
+    except DefinitionError:
+        return False
+    return re.search(r"(?m)^\s*\[+\s*tool\.timescape[\].]", text) is not None
+
+
+def _label(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_project(path: Path | None, *, start: Path | None = None) -> Project:
+    """Load and validate a project file.
+
+    Reads only the project file and the migration files it names; opens no connection.
+
+    Args:
+        path: ``--project``: a project file, a ``pyproject.toml``, or a folder holding one; None
+            to search ``start`` and its parents.
+        start: Where the search begins (default: the current directory).
+
+    Returns:
+        The validated project.
+
+    Raises:
+        DefinitionError: On any problem with the file or the definitions, naming file and key.
+        InputError: When no project file is found.
+    """
+    path = _project_path(path, start)
+    file = path.resolve()
+    label = _label(path)
+    text = read_text(file, label=label)
+    document = _parse(text, label)
+    prefix = ""
+    if file.name == PYPROJECT_FILE:
+        tool = document.get("tool", {})
+        if not isinstance(tool, dict) or "timescape" not in tool:
+            raise DefinitionError("has no [tool.timescape] table", file=label)
+        document = tool["timescape"]
+        prefix = "tool.timescape."
+        if not isinstance(document, dict):
+            raise DefinitionError("must be a table", file=label, key="tool.timescape")
+    reader = _Reader(label, prefix, _Lines(text, prefix))
+    return reader.project(document, file)
+
+
+def _project_path(path: Path | None, start: Path | None) -> Path:
+    if path is None:
+        origin = (start or Path.cwd()).resolve()
+        found = find_project_file(origin)
+        if found is None:
+            raise InputError(
+                f"no {PROJECT_FILE} (or pyproject.toml with [tool.timescape]) in {origin} or "
+                "above; run 'timescape init' or pass --project PATH"
+            )
+        return found
+    if path.is_dir():
+        inner = path / PROJECT_FILE
+        if not inner.is_file() and (path / PYPROJECT_FILE).is_file():
+            inner = path / PYPROJECT_FILE
+        return inner
+    return path
+
+
+def _parse(text: str, label: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        if line is None:
+            found = _TOML_LINE.search(str(exc))
+            line = int(found.group(1)) if found else None
+        problem = str(exc).split(" (at line", 1)[0]
+        raise DefinitionError(f"invalid TOML: {problem}", file=label, line=line) from None
+    except (RecursionError, MemoryError):
+        raise DefinitionError("invalid TOML: nested too deeply", file=label) from None
+
+
+class _Lines:
+    """Best-effort key → line lookup in the TOML text, for messages (tomllib keeps no positions)."""
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(#.*)?$")
+
+    def __init__(self, text: str, prefix: str) -> None:
+        self.prefix = prefix
+        self.lines = text.splitlines()
+        self.headers: list[tuple[int, str]] = []
+        in_string: str | None = None
+        for number, line in enumerate(self.lines, start=1):
+            for quote in ('"""', "'''"):
+                if in_string in (None, quote) and line.count(quote) % 2 == 1:
+                    in_string = None if in_string == quote else quote
+            if in_string is None:
+                match = self._HEADER.match(line)
+                if match:
+                    self.headers.append((number, match.group(2)))
+
+    def _section(self, table: str, index: int | None) -> tuple[int, int] | None:
+        name = self.prefix + table
+        seen = [i for i, (_, header) in enumerate(self.headers) if header == name]
+        position = seen[index or 0] if len(seen) > (index or 0) else None
+        if position is None:
+            return None
+        start = self.headers[position][0]
+        end = (
+            self.headers[position + 1][0]
+            if position + 1 < len(self.headers)
+            else len(self.lines) + 1
+        )
+        return start, end
+
+    def find(self, key: str) -> int | None:
+        match = re.match(r"^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?", key.removeprefix(self.prefix))
+        if match is None:
+            return None
+        table, index, sub = match.group(1), match.group(2), match.group(3)
+        section = self._section(table, int(index) if index is not None else None)
+        if section is None:
+            return self._top_level(table)
+        start, end = section
+        if sub is None:
+            return start
+        pattern = re.compile(rf"^\s*{re.escape(sub)}\s*=")
+        for number in range(start + 1, end):
+            if pattern.match(self.lines[number - 1]):
+                return number
+        return start
+
+    def _top_level(self, key: str) -> int | None:
+        pattern = re.compile(rf"^\s*(\[\[?\s*)?{re.escape(self.prefix + key)}\b")
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                return number
+        return None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Reader:
+    """Turns the parsed TOML document into definitions, naming file, key and line on errors."""
+
+    def __init__(self, label: str, prefix: str, lines: _Lines) -> None:
+        self.label = label
+        self.prefix = prefix
+        self.lines = lines
+
+    def error(self, problem: str, key: str) -> DefinitionError:
+        full = self.prefix + key
+        return DefinitionError(problem, file=self.label, key=full, line=self.lines.find(full))
+
+    def check_keys(self, table: Mapping[str, Any], allowed: Sequence[str], key: str) -> None:
+        for name in table:
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                where = f"{key}.{name}" if key else name
+                raise self.error(
+                    f"unknown key {name!r}{hint} (allowed: {', '.join(allowed)})", where
+                )
+
+    def table(self, value: object, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(f"must be a table, not {_short(value)}", key)
+        return value
+
+    def text(self, value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.error(f"must be a string, not {_short(value)}", key)
+        return value
+
+    def flag(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(f"must be true or false, not {_short(value)}", key)
+        return value
+
+    def seconds(self, value: object, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+            raise self.error(f"must be a positive number of seconds, not {_short(value)}", key)
+        return float(value)
+
+    def texts(self, value: object, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(f"must be a list of strings, not {_short(value)}", key)
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.error(f"must be a list of strings; item {i + 1} is {_short(item)}", key)
+        return tuple(value)
+
+    # -- tables -------------------------------------------------------------------------------
+
+    def project(self, document: dict[str, Any], file: Path) -> Project:
+        self.check_keys(document, _TOP_KEYS, "")
+        database = self.database(document.get("database", {}))
+        root = file.parent
+        schemas = self.schemas(document.get("schemas", []), root, database)
+        versions = self.versions(document.get("versions", []))
+        lint = self.lint(document.get("lint", {}))
+        try:
+            catalog = Catalog(schemas, versions)
+        except DefinitionError as exc:
+            raise self.catalog_error(exc, schemas) from None
+        return Project(
+            path=file,
+            root=root,
+            database=database,
+            schemas=tuple(schemas),
+            versions=tuple(versions),
+            lint=lint,
+            catalog=catalog,
+        )
+
+    def catalog_error(self, exc: DefinitionError, schemas: Sequence[SchemaVersion]) -> Exception:
+        if exc.file is not None:
+            return exc
+        key = exc.key or ""
+        if not key.startswith(self.prefix + "versions["):
+            names = sorted((s.name for s in schemas), key=len, reverse=True)
+            for name in names:
+                if key == name or key.startswith(name + "."):
+                    index = max(i for i, s in enumerate(schemas) if s.name == name)
+                    key = f"schemas[{index}]{key[len(name) :]}"
+                    break
+            return self.error(exc.problem, key)
+        return DefinitionError(exc.problem, file=self.label, key=key, line=self.lines.find(key))
+
+    def database(self, value: object) -> DatabaseSettings:
+        table = self.table(value, "database")
+        self.check_keys(table, _DATABASE_KEYS, "database")
+        options: dict[str, Any] = {}
+        for name, raw in table.items():
+            key = f"database.{name}"
+            if name in ("migration_timeout", "lock_timeout", "ddl_lock_timeout"):
+                options[name] = self.seconds(raw, key)
+            elif name in ("rollback_on_deactivate", "allow_outside_project"):
+                options[name] = self.flag(raw, key)
+            elif name == "protected_tags":
+                options[name] = self.texts(raw, key)
+            elif name == "table_prefix":
+                try:
+                    options[name] = validate_prefix(self.text(raw, key))
+                except DefinitionError:
+                    raise
+                except InputError as exc:
+                    raise self.error(exc.message, key) from None
+            elif name == "url":
+                if not isinstance(raw, str) or not raw.strip():
+                    raise self.error("must be a non-empty string (a database URL)", key)
+                options[name] = raw
+            else:
+                options[name] = self.text(raw, key)
+        return DatabaseSettings(**options)
+
+    def schemas(self, value: object, root: Path, database: DatabaseSettings) -> list[SchemaVersion]:
+        if not isinstance(value, list):
+            raise self.error("must be an array of tables ([[schemas]])", "schemas")
+        result = []
+        for i, item in enumerate(value):
+            key = f"schemas[{i}]"
+            table = self.table(item, key)
+            self.check_keys(table, _SCHEMA_KEYS, key)
+            try:
+                result.append(self.schema(table, key, root, database))
+            except DefinitionError as exc:
+                if exc.file not in (None, self.label) or exc.line is not None:
+                    raise
+                where = (exc.key or key).removeprefix(self.prefix)
+                raise self.error(exc.problem, where) from None
+        return result
+
+    def schema(
+        self, table: dict[str, Any], key: str, root: Path, database: DatabaseSettings
+    ) -> SchemaVersion:
+        if "name" not in table:
+            raise self.error("every schema needs a name", key)
+        name = validate_name(self.text(table["name"], f"{key}.name"), key=f"{key}.name")
+        parent_raw = table.get("parent")
+        parent: tuple[str, ...] = ()
+        if isinstance(parent_raw, str):
+            parent = (parent_raw,)
+        elif parent_raw is not None:
+            parent = self.texts(parent_raw, f"{key}.parent")
+        if "dir" in table and ("migrations" in table or "rollback" in table):
+            given = "migrations" if "migrations" in table else "rollback"
+            raise self.error(
+                f"give either dir or {given}, not both (a dir holds the rollback files too)",
+                f"{key}.dir",
+            )
+        if "dir" in table:
+            folder = self.text(table["dir"], f"{key}.dir")
+            steps = load_steps(
+                root.resolve(),
+                folder,
+                allow_outside=database.allow_outside_project,
+                key=self.prefix + f"{key}.dir",
+                project_file=self.label,
+            )
+        else:
+            steps = self.inline_steps(table, key, name)
+        contract = self.contract_steps(table, key)
+        breaking = table.get("breaking")
+        return SchemaVersion.build(
+            name,
+            steps,
+            parent=parent,
+            compatible_with=self.texts(table.get("compatible_with", []), f"{key}.compatible_with"),
+            breaking=None if breaking is None else self.flag(breaking, f"{key}.breaking"),
+            transactional=self.flag(table.get("transactional", True), f"{key}.transactional"),
+            contract=contract,
+            description=self.text(table.get("description", ""), f"{key}.description"),
+            key=key,
+        )
+
+    def inline_steps(self, table: dict[str, Any], key: str, name: str) -> tuple[Step, ...]:
+        migrations = self.texts(table.get("migrations", []), f"{key}.migrations")
+        rollbacks = self.texts(table.get("rollback", []), f"{key}.rollback")
+        if rollbacks and len(rollbacks) != len(migrations):
+            raise self.error(
+                f"schema {name!r} has {len(migrations)} migrations but {len(rollbacks)} rollback "
+                "scripts; rollback[i] must undo migrations[i] (or give none: irreversible)",
+                f"{key}.rollback",
+            )
+        return tuple(
+            Step(m, rollbacks[i] if rollbacks else None, f"step{i + 1}")
+            for i, m in enumerate(migrations)
+        )
+
+    def contract_steps(self, table: dict[str, Any], key: str) -> tuple[Step, ...]:
+        contract = self.texts(table.get("contract", []), f"{key}.contract")
+        undo = self.texts(table.get("contract_rollback", []), f"{key}.contract_rollback")
+        if undo and len(undo) != len(contract):
+            raise self.error(
+                "contract_rollback must have one script per contract script",
+                f"{key}.contract_rollback",
+            )
+        return tuple(
+            Step(c, undo[i] if undo else None, f"contract{i + 1}") for i, c in enumerate(contract)
+        )
+
+    def versions(self, value: object) -> list[VersionSpec]:
+        if not isinstance(value, list):
+            raise self.error("must be an array of tables ([[versions]])", "versions")
+        result = []
+        for i, item in enumerate(value):
+            key = f"versions[{i}]"
+            table = self.table(item, key)
+            self.check_keys(table, _VERSION_KEYS, key)
+            for required in ("handler", "timestamp", "schema"):
+                if required not in table:
+                    raise self.error(f"every version needs {required}", key)
+            result.append(
+                VersionSpec(
+                    handler=self.text(table["handler"], f"{key}.handler"),
+                    timestamp=self.timestamp(table["timestamp"], f"{key}.timestamp"),
+                    schema=self.text(table["schema"], f"{key}.schema"),
+                    tags=self.texts(table.get("tags", []), f"{key}.tags"),
+                    description=self.text(table.get("description", ""), f"{key}.description"),
+                    key=self.prefix + key,
+                )
+            )
+        return result
+
+    def timestamp(self, value: object, key: str) -> str | datetime:
+        if isinstance(value, datetime | str):
+            return value
+        if isinstance(value, date | time):
+            raise self.error(
+                f"needs a date and a time, e.g. 2025-01-01T00:00:00Z, not {value.isoformat()}", key
+            )
+        raise self.error(f"must be an ISO-8601 timestamp, not {_short(value)}", key)
+
+    def lint(self, value: object) -> LintSettings:
+        table = self.table(value, "lint")
+        self.check_keys(table, _LINT_KEYS, "lint")
+        return LintSettings(disabled=self.texts(table.get("disabled", []), "lint.disabled"))

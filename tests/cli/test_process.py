@@ -1,0 +1,92 @@
+"""The real entry points in real subprocesses: ``python -m timescape`` and the console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import TSV1, assert_one_line_error, run_process, write_project
+from tests.dbutil import TestDB
+from timescape import __version__
+
+HEAVY = ("psycopg", "pymysql", "sqlglot", "rich", "timescape.analysis")
+
+
+def _imported(*args: str, cwd: Path) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "timescape", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+def test_startup__help_and_schema_list__import_no_driver_nor_analyser(tmp_path: Path) -> None:
+    write_project(tmp_path, "sqlite:///app.db")
+    for args in (("--help",), ("schema", "list")):
+        modules = _imported(*args, cwd=tmp_path)
+        heavy = {m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)}
+        assert not heavy, (args, heavy)
+
+
+def test_version_option__prints_the_version() -> None:
+    result = run_process("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"timescape {__version__}"
+
+
+def test_console_script__bad_project__exit_2_one_line(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("timescape")
+    if not script.exists():  # pragma: no cover - the editable install always provides it
+        pytest.fail(f"console script missing at {script}: run pip install -e .")
+    (tmp_path / "timescape.toml").write_text('[[schemas]]\nname = "a"\nparent = "a"\n')
+    done = subprocess.run(
+        [str(script), "schema", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("Error: timescape.toml:3: schemas[0].parent:")
+    assert "Traceback" not in done.stderr
+
+
+def test_subprocess__activate_and_bad_file__exit_codes_on_every_database(
+    db: TestDB, tmp_path: Path
+) -> None:
+    path = write_project(tmp_path, db.url)
+    ok = run_process("--project", str(path), "version", "activate", "v1", "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["plan"]["activate"] == [TSV1]
+    assert db.active_versions() == {TSV1}
+    usage = run_process("--project", str(path), "version", "activate", "--bogus")
+    assert usage.exit_code == 2
+    path.write_text(path.read_text() + "\n[[schemas]]\nname = 'broken'\nparent = 'nope'\n")
+    bad = run_process("--project", str(path), "version", "deactivate", "v1")
+    assert bad.exit_code == 2
+    assert_one_line_error(bad, "unknown parent 'nope'")
+    assert db.active_versions() == {TSV1}
+
+
+def test_demo__subprocess_json__one_document_five_scenarios(tmp_path: Path) -> None:
+    result = run_process("demo", "--json", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is True
+    assert [s["number"] for s in document["scenarios"]] == [1, 2, 3, 4, 5]
+    assert list(tmp_path.iterdir()) == []
