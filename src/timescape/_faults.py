@@ -7,9 +7,12 @@
   until ``P.go`` exists. Tests use it to stop a process at an exact place, deterministically.
 - ``kill:P`` — at point P, ``SIGKILL`` this process (a crash with no cleanup at all).
 - ``fail:P`` — at point P, raise :class:`FaultInjectedError` (an ordinary failure).
+- ``note:P`` — at point P, create ``P.ready`` and carry on: a witness that the point was reached
+  (e.g. that a process really waited for the lock), without pausing it.
 
-Points: ``after_lock``, ``before_schema:NAME``, ``before_step:K``, ``after_step:K``,
-``before_commit``, ``after_commit_before_release``, ``during_rollback:K`` (before rollback step K),
+Points: ``lock_busy`` (the first try-lock found the lock taken; the process now polls),
+``after_lock``, ``before_schema:NAME``, ``before_step:K``, ``after_step:K``, ``before_commit``,
+``after_commit_before_release``, ``during_rollback:K`` (before rollback step K),
 ``after_run_marker``.
 """
 
@@ -64,10 +67,12 @@ def fault_point(point: str) -> None:
     elif action == "fail":
         msg = f"fault injected at {point}"
         raise FaultInjectedError(msg)
-    elif action == "pause":
+    elif action in ("pause", "note"):
         folder = Path(os.environ.get(_DIR_ENV, "."))
         safe = point.replace(":", "_").replace("/", "_")
         (folder / f"{safe}.ready").write_text(str(os.getpid()))
+        if action == "note":
+            return
         go = folder / f"{safe}.go"
         deadline = time.monotonic() + _PAUSE_LIMIT_S
         while not go.exists() and time.monotonic() < deadline:

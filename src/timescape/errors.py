@@ -344,8 +344,10 @@ class DriftError(StateError):
     Attributes:
         schema: The drifted schema.
         step: 1-based step index (None when the schema vanished from the project).
-        stored: Checksum stored when applied.
-        current: Checksum of the definition now.
+        stored: Checksum stored when applied (``kind="algorithm"``: the unknown algorithm).
+        current: Checksum of the definition now (``kind="algorithm"``: the known algorithms).
+        kind: ``migration`` or ``rollback`` script; ``algorithm`` when the stored checksums use an
+            algorithm this Timescape cannot verify (a newer release wrote them).
     """
 
     def __init__(
@@ -358,7 +360,13 @@ class DriftError(StateError):
         kind: str = "migration",
     ) -> None:
         """Build the message naming both checksums."""
-        if step is None:
+        if kind == "algorithm":
+            what = (
+                f"schema {schema!r} was applied with checksum algorithm {stored}, which this "
+                f"Timescape cannot verify (it knows {current}): a newer Timescape wrote it. "
+                "Upgrade Timescape to verify it"
+            )
+        elif step is None:
             what = f"schema {schema!r} is applied but no longer defined in the project"
         else:
             what = (

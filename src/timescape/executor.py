@@ -14,6 +14,7 @@ died before recording its outcome as *interrupted*.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +35,10 @@ from timescape.store.state import RunMarker, StateStore, now
 __all__ = ["Executor", "MigrationConnection", "SchemaOutcome"]
 
 Emit = Callable[[str, dict[str, Any]], None]
+
+logger = logging.getLogger("timescape.executor")
+"""Progress: a DEBUG record per run (``extra`` ``timescape_plan``) and per step
+(``timescape_step``: the action and the step), for progress displays such as the CLI's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,8 @@ class Executor:
         self.emit = emit
         self._rows: dict[str, SchemaState] = {}
         self._written: set[str] = set()
+        self._deadline = time.monotonic() + migration_timeout
+        self._forced: tuple[str, ...] = ()
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -148,7 +155,9 @@ class Executor:
             TimescapeError: A state write failed.
         """
         self._rows = dict(snapshot.schemas)
+        self._forced = plan.forced
         self._written = set()
+        logger.debug("running %s %s", plan.operation, plan.target, extra={"timescape_plan": plan})
         marker = RunMarker(
             operation=plan.operation,
             target=plan.target,
@@ -168,6 +177,9 @@ class Executor:
             self._finish_versions(plan, activate=False)
         self.store.bump_generation()
         self._commit()
+        if stepwise:
+            # Committed already: say so now, even if a rollback step fails below.
+            self._emit_versions(plan, activate=False)
         fault_point("after_run_marker")
         if stepwise:
             return self._run_stepwise(plan)
@@ -193,11 +205,14 @@ class Executor:
         pending: list[tuple[SchemaOutcome, dict[str, Any]]] = []
         current: SchemaAction | None = None
         started = time.monotonic()
+        # What the database holds if this unit rolls back: rows written inside it must not be
+        # mistaken for committed ones when the failure is recorded afterwards.
+        committed = (dict(self._rows), set(self._written))
         self._begin()
         try:
             for action in unit:
                 current = action
-                started = time.monotonic()
+                started = self._start_budget()
                 fault_point(f"before_schema:{action.name}")
                 for step in action.steps:
                     self._run_step(action, step)
@@ -221,17 +236,48 @@ class Executor:
             fault_point("after_commit_before_release")
         except _StepFailedError as failure:
             self.backend.rollback()
+            self._rows, self._written = committed
             assert current is not None  # noqa: S101 - a step failure always has an action
             self._record_failure_transactional(plan, current, failure, _ms_since(started))
             raise failure.error from failure.__cause__
-        except BaseException:
-            self.backend.rollback()
+        except BaseException as exc:
+            self._abort_unit(plan, current, exc, committed, started)
             raise
         for outcome, payload in pending:
             self.emit(_callback_for(outcome), payload)
         if final:
             self._emit_versions(plan)
         return [o for o, _ in pending]
+
+    def _abort_unit(
+        self,
+        plan: Plan,
+        current: SchemaAction | None,
+        exc: BaseException,
+        committed: tuple[dict[str, SchemaState], set[str]],
+        started: float,
+    ) -> None:
+        """Roll back a unit that failed outside its steps; translate a driver error.
+
+        The steps ran but writing their state (or the commit) failed: the transaction rolls
+        back, so nothing of the unit remains. A driver error is re-raised as a
+        :class:`MigrationError` naming the state write, after recording the failure.
+
+        Raises:
+            MigrationError: For a driver error; other exceptions are left to the caller.
+        """
+        driver = self.backend.is_driver_error(exc)
+        lost = driver and self.backend.classify_error(exc) == ErrorKind.CONNECTION_LOST
+        self.backend.rollback()
+        self._rows, self._written = committed
+        if not driver or not isinstance(exc, Exception):
+            return
+        failure = self._state_write_failure(current.name if current else plan.target, exc)
+        if current is not None and not lost:
+            # After a lost connection the commit may have landed: recording "failed" could be a
+            # lie. The run marker (cleared only by that commit) tells the next run.
+            self._record_failure_transactional(plan, current, failure, _ms_since(started))
+        raise failure.error from exc
 
     def _record_failure_transactional(
         self, plan: Plan, action: SchemaAction, failure: _StepFailedError, duration: int
@@ -310,34 +356,45 @@ class Executor:
         self.store.set_run_marker(None)
         self.store.bump_generation()
         self._commit()
-        self._emit_versions(plan)
+        self._emit_versions(plan, deactivate=False)
         return outcomes
 
     def _run_action_stepwise(self, plan: Plan, action: SchemaAction) -> SchemaOutcome:
-        started = time.monotonic()
+        started = self._start_budget()
         done = action.steps_done_before
         rollback = action.kind is ActionKind.ROLLBACK
         fault_point(f"before_schema:{action.name}")
-        for count, step in enumerate(action.steps, start=1):
+        try:
+            for count, step in enumerate(action.steps, start=1):
+                self._begin()
+                self._write_progress(action, done=done, in_flight=step.index)
+                self.store.bump_generation()
+                self._commit()
+                try:
+                    self._run_step(action, step)
+                except _StepFailedError as failure:
+                    self._record_failure_stepwise(plan, action, failure, done, _ms_since(started))
+                    raise failure.error from failure.__cause__
+                if action.kind in (ActionKind.APPLY, ActionKind.ROLLBACK):
+                    done = step.index - 1 if rollback else step.index
+                if count < len(action.steps):
+                    self._begin()
+                    self._write_progress(action, done=done, in_flight=None)
+                    self._commit()
             self._begin()
-            self._write_progress(action, done=done, in_flight=step.index)
+            outcome, payload = self._record_success(action, _ms_since(started), len(action.steps))
             self.store.bump_generation()
             self._commit()
-            try:
-                self._run_step(action, step)
-            except _StepFailedError as failure:
-                self._record_failure_stepwise(plan, action, failure, done, _ms_since(started))
-                raise failure.error from failure.__cause__
-            if action.kind in (ActionKind.APPLY, ActionKind.ROLLBACK):
-                done = step.index - 1 if rollback else step.index
-            if count < len(action.steps):
-                self._begin()
-                self._write_progress(action, done=done, in_flight=None)
-                self._commit()
-        self._begin()
-        outcome, payload = self._record_success(action, _ms_since(started), len(action.steps))
-        self.store.bump_generation()
-        self._commit()
+        except Exception as exc:
+            if not self.backend.is_driver_error(exc):
+                raise
+            # A state write failed between steps or after the last one: ``done`` steps are in
+            # place for certain. Record exactly that (a separate write, which may well succeed
+            # where this one failed), so verify flags it and a retry resumes after them.
+            self.backend.rollback()
+            write_failure = self._state_write_failure(action.name, exc, steps_in_place=done)
+            self._record_failure_stepwise(plan, action, write_failure, done, _ms_since(started))
+            raise write_failure.error from exc
         self.emit(_callback_for(outcome), payload)
         return outcome
 
@@ -345,6 +402,10 @@ class Executor:
         row = self._rows.get(action.name)
         schema = action.schema
         base = row or SchemaState(name=action.name, status=SchemaStatus.PENDING)
+        if action.kind is ActionKind.ROLLBACK and base.status is SchemaStatus.APPLIED:
+            # From its first rollback step on, the schema is no longer whole: ``applied`` would
+            # tell the hot path (and every reader until the next run) that it may be used.
+            base = replace(base, status=SchemaStatus.ROLLED_BACK)
         if action.kind in (ActionKind.APPLY, ActionKind.ROLLBACK):
             new = replace(
                 base,
@@ -378,10 +439,10 @@ class Executor:
                 if failure.statements_done
                 else f"step {failure.step} may have completed on the server"
             )
-            error = MigrationError(
+            error = _uncertain_error(
+                error,
                 schema=action.name,
                 step=failure.step,
-                reason=error.message,
                 detail=f"{detail}; check the database, then run: timescape schema resolve "
                 f"{action.name} --steps-done K",
             )
@@ -408,6 +469,47 @@ class Executor:
         failure.error = error
         self._write_failure(plan, action, new, error, duration)
 
+    def _start_budget(self) -> float:
+        """Start one schema's ``migration_timeout``: its steps share it, whatever their number."""
+        started = time.monotonic()
+        self._deadline = started + self.migration_timeout
+        return started
+
+    def _state_write_failure(
+        self, schema: str, exc: Exception, *, steps_in_place: int | None = None
+    ) -> _StepFailedError:
+        """Describe a driver error raised by a state write or a commit, not by a step.
+
+        Args:
+            schema: The schema being applied or rolled back.
+            exc: The driver error.
+            steps_in_place: Steps known to be in place (stepwise runs); None when the whole
+                transaction rolled back.
+        """
+        kind = self.backend.classify_error(exc)
+        outcome = (
+            "nothing was committed"
+            if steps_in_place is None
+            else f"{steps_in_place} step(s) are in place"
+        )
+        reason = self.backend.describe_error(exc)
+        if kind == ErrorKind.CONNECTION_LOST:
+            self.backend.drop_broken()
+            reason = (
+                f"connection lost while writing the state tables or committing ({reason}); the "
+                "commit may or may not have landed: run timescape verify"
+            )
+        elif kind == ErrorKind.LOCK_NOT_AVAILABLE:
+            reason = (
+                f"writing the state tables failed: {reason} (another connection holds the "
+                f"database; waited {self.backend.ddl_lock_timeout:g} s); {outcome}"
+            )
+        else:
+            reason = f"writing the state tables failed: {reason}; {outcome}"
+        return _StepFailedError(
+            MigrationError(schema=schema, step=None, reason=reason), step=0, statements_done=0
+        )
+
     # -- steps --------------------------------------------------------------------------------
 
     def _run_step(self, action: SchemaAction, step: PlannedStep) -> None:
@@ -417,7 +519,11 @@ class Executor:
             else f"before_step:{step.index}"
         )
         fault_point(point)
-        budget = self.migration_timeout
+        logger.debug(
+            "%s %s step %d", action.kind, action.name, step.index,
+            extra={"timescape_step": (action, step)},
+        )
+        budget = max(self._deadline - time.monotonic(), 0.0)
         deadline = self.backend.arm_timeout(budget)
         statements_done = 0
         current: PlannedStatement | None = None
@@ -508,8 +614,13 @@ class Executor:
                 phase=phase,
                 detail=detail,
             )
-            # A lost connection says nothing about the server: the step may still finish there.
-            uncertain = kind == ErrorKind.CONNECTION_LOST and not self.backend.transactional_ddl
+            # A lost connection says nothing about the server: the step may still finish there,
+            # unless the statement it lost was a plain read (nothing to land).
+            uncertain = (
+                kind == ErrorKind.CONNECTION_LOST
+                and not self.backend.transactional_ddl
+                and not (current is not None and _is_read_only(current.text))
+            )
         if kind == ErrorKind.CONNECTION_LOST:
             self.backend.drop_broken()
         return _StepFailedError(
@@ -579,7 +690,9 @@ class Executor:
             action.name,
             actor=self.actor,
             duration_ms=duration,
-            detail={"steps": steps_run, "reason": action.reason},
+            # What --force overrode (drift, the gate) stays in the log with the change it allowed.
+            detail={"steps": steps_run, "reason": action.reason}
+            | ({"forced": list(self._forced)} if self._forced else {}),
         )
         outcome = SchemaOutcome(action.name, action.kind, status, steps_run, duration)
         return outcome, {"schema": action.name, "duration_ms": duration, "kind": str(action.kind)}
@@ -607,10 +720,13 @@ class Executor:
                 },
             )
 
-    def _emit_versions(self, plan: Plan) -> None:
-        for tsv in plan.deactivate:
+    def _emit_versions(
+        self, plan: Plan, *, deactivate: bool = True, activate: bool = True
+    ) -> None:
+        """Fire the version callbacks, once the matching change is committed."""
+        for tsv in plan.deactivate if deactivate else ():
             self.emit("on_version_deactivated", {"tsv": tsv})
-        for tsv in plan.activate:
+        for tsv in plan.activate if activate else ():
             self.emit("on_version_activated", {"tsv": tsv})
 
     # -- transactions -------------------------------------------------------------------------
@@ -638,6 +754,36 @@ def _error_facts(error: TimescapeError) -> dict[str, Any]:
     facts = error.facts()
     facts.pop("schema", None)
     return {k: v for k, v in facts.items() if v is not None}
+
+
+def _uncertain_error(
+    error: TimescapeError, *, schema: str, step: int, detail: str
+) -> MigrationError:
+    """Restate a step's error with what is uncertain about it, keeping its class and facts.
+
+    A timeout stays a :class:`MigrationTimeoutError` and a rollback step stays in the rollback
+    phase, so callers catching the specific class, and the message, still say what happened.
+
+    Args:
+        error: The step's error.
+        schema: The schema.
+        step: The step whose outcome is unknown.
+        detail: What is uncertain and what to do next.
+
+    Returns:
+        The restated error.
+    """
+    if isinstance(error, MigrationTimeoutError):
+        return MigrationTimeoutError(
+            schema=schema, step=step, timeout_s=error.timeout_s, statement=error.statement,
+            file=error.file, line=error.line, phase=error.phase, detail=detail,
+        )
+    if isinstance(error, MigrationError):
+        return MigrationError(
+            schema=schema, step=step, reason=error.reason, statement=error.statement,
+            file=error.file, line=error.line, phase=error.phase, detail=detail,
+        )
+    return MigrationError(schema=schema, step=step, reason=error.message, detail=detail)
 
 
 def _is_read_only(statement: str) -> bool:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -43,7 +43,13 @@ from timescape.model.plan import (
     plan_schema_rollback,
     usage,
 )
-from timescape.model.schema import SchemaVersion, Step, StepCallable
+from timescape.model.schema import (
+    CHECKSUM_ALGORITHM,
+    SchemaVersion,
+    Step,
+    StepCallable,
+    upgraded_checksums,
+)
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 from timescape.model.tsv import (
     Version,
@@ -64,6 +70,7 @@ from timescape.reports import (
     build_stats,
     build_version_infos,
     drift_problems,
+    inconsistency_problems,
 )
 from timescape.store.backends import create_backend
 from timescape.store.base import Backend, ErrorKind, actor
@@ -92,9 +99,20 @@ class _View:
     index: VersionIndex
     applied: frozenset[str]
     active: frozenset[str]
-    used_by: dict[str, tuple[str, ...]]
     latest_live: dict[str, str]
     generation: int
+    catalog: Catalog
+    snapshot: StateSnapshot
+    _used_by: dict[str, tuple[str, ...]] | None = field(default=None, init=False)
+
+    @property
+    def used_by(self) -> dict[str, tuple[str, ...]]:
+        """Live TSVs per schema, computed on first use (most views are never asked)."""
+        cached = self._used_by
+        if cached is None:
+            cached = {k: tuple(v) for k, v in usage(self.catalog, self.snapshot).items()}
+            object.__setattr__(self, "_used_by", cached)
+        return cached
 
 
 class Timescape:
@@ -168,6 +186,7 @@ class Timescape:
         self._mutex = threading.RLock()
         self._callbacks: dict[str, list[Callable[..., Any]]] = {name: [] for name in CALLBACKS}
         self._view: _View | None = None
+        self._index_cache: tuple[Catalog, dict[tuple[str, str], str], VersionIndex] | None = None
         self._requests: Counter[str] = Counter()
         self._last_request: dict[str, datetime] = {}
         self._actor = actor()
@@ -436,7 +455,7 @@ class Timescape:
             try:
                 fault_point("after_lock")
                 self.store.ensure()
-                snapshot = self._recover(self.store.read())
+                snapshot = self._upgrade_checksums(self._recover(self.store.read()))
                 result = work(snapshot)
             finally:
                 if backend.is_connected:
@@ -484,6 +503,54 @@ class Timescape:
         if marker is None or not self.backend.lock_is_free():
             return snapshot
         return self._mark_interrupted(snapshot, marker.schemas, marker.operation, write=False)
+
+    def _upgrade_checksums(self, snapshot: StateSnapshot) -> StateSnapshot:
+        """Under the lock: re-store checksums of an older algorithm that still verify.
+
+        Each stored value is verified with the algorithm it names; only those that match the
+        current definitions are rewritten with :data:`CHECKSUM_ALGORITHM` (one event per schema),
+        so drift stays visible and nothing is skipped. Nothing happens when all are current.
+        """
+        catalog = self.catalog
+        changed: list[tuple[SchemaState, int]] = []
+        # Only rows that held an older algorithm when the state was read can need it (the store
+        # notes them while reading; rows this instance wrote since carry current checksums).
+        for name in sorted(self.store.outdated_checksums):
+            row = snapshot.schemas.get(name)
+            if row is None:
+                continue
+            if not catalog.has_schema(name):
+                continue
+            steps = catalog.schema(name).steps
+            sums = upgraded_checksums(row.checksums, [s.migration for s in steps])
+            undo = upgraded_checksums(row.rollback_checksums, [s.rollback for s in steps])
+            if sums is None and undo is None:
+                continue
+            new = replace(
+                row,
+                checksums=tuple(v or "" for v in sums) if sums else row.checksums,
+                rollback_checksums=undo or row.rollback_checksums,
+            )
+            changed.append((new, len(steps)))
+        if not changed:
+            return snapshot
+        backend = self.backend
+        backend.begin()
+        try:
+            for new, step_count in changed:
+                self.store.write_schema(new, step_count=step_count, known=True)
+                self.store.record_event(
+                    "checksums_upgraded",
+                    new.name,
+                    actor=self._actor,
+                    detail={"algorithm": CHECKSUM_ALGORITHM},
+                )
+            self.store.bump_generation()
+            backend.commit()
+        except BaseException:
+            backend.rollback()
+            raise
+        return self.store.read(use_cache=False)
 
     def _recover(self, snapshot: StateSnapshot) -> StateSnapshot:
         """Under the lock: a run marker left behind means its run died; record that honestly."""
@@ -540,6 +607,18 @@ class Timescape:
                     base,
                     status=SchemaStatus.INTERRUPTED,
                     error="the run died before recording its outcome",
+                )
+            elif (
+                row is not None
+                and row.status is SchemaStatus.ROLLED_BACK
+                and row.steps_done > 0
+            ):
+                # A step-by-step rollback (MySQL/MariaDB) died between two steps.
+                new = replace(
+                    row,
+                    status=SchemaStatus.INTERRUPTED,
+                    error=f"the run died while rolling it back, with {row.steps_done} step(s) "
+                    "still in place",
                 )
             else:
                 continue
@@ -899,30 +978,37 @@ class Timescape:
 
     def _index_for(self, snapshot: StateSnapshot) -> VersionIndex:
         catalog = self.catalog
-        tags = catalog.declared_tags()
-        known = {v.tsv for v in catalog.versions}
-        synced = {tsv for tsv in snapshot.versions if tsv in known}
         # Tags of versions already in the database live there (they may have been moved or
         # removed); declared tags of versions not synced yet still count.
-        tags = {k: v for k, v in tags.items() if v not in synced}
-        tags.update({k: v for k, v in snapshot.tags.items() if v in known})
-        return VersionIndex(catalog.versions, tags)
+        tags = {k: v for k, v in catalog.declared_tags().items() if v not in snapshot.versions}
+        tags.update({k: v for k, v in snapshot.tags.items() if catalog.has_version(v)})
+        # The index depends on nothing else: reuse it while the catalog and the tags stay the
+        # same (activations and rollbacks move neither), instead of re-indexing every version.
+        cached = self._index_cache
+        if cached is not None and cached[0] is catalog and cached[1] == tags:
+            return cached[2]
+        index = VersionIndex(catalog.versions, tags)
+        self._index_cache = (catalog, tags, index)
+        return index
 
     def _rebuild_view(self, catalog: Catalog, snapshot: StateSnapshot | None = None) -> _View:
         snap = snapshot if snapshot is not None else self._read_quietly()
-        used = usage(catalog, snap)
-        active = frozenset(snap.active_tsvs())
-        latest_live: dict[str, str] = {}
-        for version in catalog.versions:  # sorted by handler, then timestamp: newest wins
-            if version.tsv in active:
-                latest_live[version.handler] = version.tsv
+        active = snap.live()
+        latest: dict[str, Version] = {}
+        for tsv in active:
+            if catalog.has_version(tsv):
+                version = catalog.version(tsv)
+                best = latest.get(version.handler)
+                if best is None or best.timestamp < version.timestamp:
+                    latest[version.handler] = version
         view = _View(
             index=self._index_for(snap),
-            applied=frozenset(n for n, r in snap.schemas.items() if r.is_applied),
+            applied=snap.applied(),
             active=active,
-            used_by={k: tuple(v) for k, v in used.items()},
-            latest_live=latest_live,
+            latest_live={h: v.tsv for h, v in sorted(latest.items())},
             generation=snap.generation,
+            catalog=catalog,
+            snapshot=snap,
         )
         self._view = view
         return view
@@ -958,8 +1044,15 @@ class Timescape:
     def _resolve_fresh(self, ref: str | None, handler: str | None) -> str:
         with self._mutex, self._store_boundary():
             self.backend.connect()
-            self._rebuild_view(self.catalog)
-            return self._current_view().index.resolve(ref, handler)
+            catalog = self.catalog
+            view = self._view
+            # Tags live in the state tables: resolve against the state as it is now. Every
+            # change to it moves the generation, so an unchanged one means the view is current.
+            if view is None or view.catalog is not catalog or (
+                view.generation != self.store.generation()
+            ):
+                view = self._rebuild_view(catalog)
+            return view.index.resolve(ref, handler)
 
     def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
         """Resolve a ref to a TSV from memory (no I/O; call :meth:`refresh` to see others' tags).
@@ -1087,6 +1180,7 @@ class Timescape:
         """The event log, newest first (read-only)."""
         with self._mutex, self._store_boundary():
             self.backend.connect()
+            self.store.check_readable()
             return self.store.events(limit=limit)
 
     def stats(self) -> Stats:
@@ -1130,6 +1224,12 @@ class Timescape:
                 marker = self.store.run_marker()
                 if marker is not None:
                     free = self.backend.lock_is_free()
+                    if free:
+                        # The run died: show its schemas as the next run will record them (a
+                        # step in flight becomes uncertain), without writing anything.
+                        snapshot = self._mark_interrupted(
+                            snapshot, marker.schemas, marker.operation, write=False
+                        )
                     holder = None if free else self.backend.lock_holder()
                     kind = "interrupted" if free else "in_progress"
                     text = (
@@ -1166,6 +1266,7 @@ class Timescape:
                         {"steps_done": row.steps_done, "step_in_flight": row.step_in_flight},
                     )
                 )
+        problems.extend(inconsistency_problems(catalog, snapshot))
         for tsv in snapshot.active_tsvs():
             schema = snapshot.versions[tsv].schema
             needed = catalog.graph.closure([schema]) if schema in catalog.graph else {schema}

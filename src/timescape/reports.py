@@ -15,7 +15,12 @@ from enum import StrEnum
 from timescape.executor import SchemaOutcome
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Plan, usage
-from timescape.model.schema import checksum_matches
+from timescape.model.schema import (
+    CHECKSUM_ALGORITHMS,
+    checksum_matches,
+    is_known_checksum,
+    unknown_algorithms,
+)
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "build_stats",
     "build_version_infos",
     "drift_problems",
+    "inconsistency_problems",
     "usage_status",
 ]
 
@@ -277,7 +283,8 @@ def build_schema_infos(catalog: Catalog, snapshot: StateSnapshot) -> list[Schema
         drifted = tuple(
             i + 1
             for i, s in enumerate(stored)
-            if i >= len(schema.steps) or not checksum_matches(s, schema.steps[i].migration)
+            if i >= len(schema.steps)
+            or (is_known_checksum(s) and not checksum_matches(s, schema.steps[i].migration))
         )
         infos.append(
             SchemaInfo(
@@ -413,6 +420,21 @@ def drift_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
             )
             continue
         schema = catalog.schema(name)
+        done = row.steps_done
+        unknown = unknown_algorithms([*row.checksums[:done], *row.rollback_checksums[:done]])
+        if unknown:
+            # One problem for the schema, not a wall of false drift: these cannot be verified.
+            problems.append(
+                Problem(
+                    "unverifiable",
+                    name,
+                    f"schema {name} was applied with checksum algorithm {', '.join(unknown)}, "
+                    f"which this Timescape cannot verify (it knows "
+                    f"{', '.join(sorted(CHECKSUM_ALGORITHMS))}); upgrade Timescape to verify it",
+                    {"algorithms": unknown, "steps_done": done},
+                )
+            )
+            continue
         for i in range(row.steps_done):
             stored = row.checksums[i] if i < len(row.checksums) else None
             current = schema.steps[i] if i < len(schema.steps) else None
@@ -429,6 +451,36 @@ def drift_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
                 problems.append(
                     _drift(name, i + 1, stored_rb, current.rollback_checksum, "rollback")
                 )
+    return problems
+
+
+def inconsistency_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
+    """Find schemas with objects in place whose ancestors are not recorded as applied.
+
+    Timescape applies ancestors first and rolls back descendants first, so this only happens when
+    the state tables were edited or lost (a deleted row): reported, never guessed at.
+    """
+    problems: list[Problem] = []
+    for name, row in sorted(snapshot.schemas.items()):
+        if not row.has_objects or name not in catalog.graph:
+            continue
+        lost = sorted(
+            a
+            for a in catalog.graph.ancestors(name)
+            if snapshot.status_of(a) is not SchemaStatus.APPLIED
+        )
+        if lost:
+            problems.append(
+                Problem(
+                    "inconsistent",
+                    name,
+                    f"schema {name} has {row.steps_done} step(s) in place but its ancestor(s) "
+                    f"{', '.join(lost)} are not recorded as applied: the state tables were "
+                    "edited or lost. Check the database, then run: timescape schema resolve "
+                    f"{lost[0]} --steps-done K",
+                    {"ancestors": lost},
+                )
+            )
     return problems
 
 

@@ -7,7 +7,7 @@ tags, handlers whose slugs collide.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,7 @@ from timescape.errors import DefinitionError, UnknownRefError
 from timescape.model.graph import SchemaGraph
 from timescape.model.schema import SchemaVersion
 from timescape.model.tsv import (
+    TSV_MAX_LENGTH,
     Version,
     format_tsv,
     handler_slug,
@@ -50,7 +51,8 @@ class VersionSpec:
 class Catalog:
     """Schemas and versions, validated as a whole; immutable once built."""
 
-    __slots__ = ("_schemas", "_versions", "graph")
+    __slots__ = ("_contract", "_ordered_schemas", "_ordered_versions", "_schemas", "_tags",
+                 "_versions", "graph")
 
     def __init__(self, schemas: Sequence[SchemaVersion], versions: Sequence[VersionSpec]) -> None:
         """Validate the definitions and assign TSVs.
@@ -88,6 +90,13 @@ class Catalog:
                     )
         self.graph = SchemaGraph({s.name: s.parents for s in schemas})
         self._versions = self._assign_tsvs(versions)
+        # Derived views, built once: the catalog never changes after construction.
+        self._ordered_schemas = tuple(self._schemas[name] for name in self.graph.names)
+        self._ordered_versions = tuple(
+            sorted(self._versions.values(), key=lambda v: (v.handler, v.timestamp))
+        )
+        self._contract = tuple(s for s in self._ordered_schemas if s.contract)
+        self._tags = {(v.handler, t): v.tsv for v in self._ordered_versions for t in v.tags}
 
     def _assign_tsvs(self, specs: Sequence[VersionSpec]) -> dict[str, Version]:
         slugs: dict[str, str] = {}
@@ -105,6 +114,14 @@ class Catalog:
             for tag in spec.tags:
                 validate_tag(tag, key=f"{key}.tags")
             slug = handler_slug(spec.handler)
+            longest = len(format_tsv(moment, spec.handler, 999_999))
+            if longest > TSV_MAX_LENGTH:
+                raise DefinitionError(
+                    f"handler {spec.handler[:40]!r}... makes TSVs of up to {longest} characters; "
+                    f"a TSV holds at most {TSV_MAX_LENGTH} (it is a key in the state tables). "
+                    "Shorten the handler path",
+                    key=f"{key}.handler",
+                )
             owner = slugs.setdefault(slug, spec.handler)
             if owner != spec.handler:
                 raise DefinitionError(
@@ -120,12 +137,25 @@ class Catalog:
     @property
     def schemas(self) -> list[SchemaVersion]:
         """Every schema, parents first."""
-        return [self._schemas[name] for name in self.graph.names]
+        return list(self._ordered_schemas)
+
+    @property
+    def contract_schemas(self) -> tuple[SchemaVersion, ...]:
+        """The schemas that have deferred contract steps, parents first."""
+        return self._contract
 
     @property
     def versions(self) -> list[Version]:
         """Every version, by handler then timestamp."""
-        return sorted(self._versions.values(), key=lambda v: (v.handler, v.timestamp))
+        return list(self._ordered_versions)
+
+    def tsvs(self) -> KeysView[str]:
+        """The defined TSVs, as a set-like view (set operations run without a Python loop)."""
+        return self._versions.keys()
+
+    def has_version(self, tsv: str) -> bool:
+        """True when ``tsv`` is a defined version."""
+        return tsv in self._versions
 
     def has_schema(self, name: str) -> bool:
         """True when ``name`` is a defined schema."""
@@ -155,7 +185,7 @@ class Catalog:
 
     def declared_tags(self) -> dict[tuple[str, str], str]:
         """``(handler, tag) → tsv`` for tags declared in the definitions."""
-        return {(v.handler, tag): v.tsv for v in self._versions.values() for tag in v.tags}
+        return dict(self._tags)
 
     def with_additions(
         self, schemas: Iterable[SchemaVersion], versions: Iterable[VersionSpec]

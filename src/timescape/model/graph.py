@@ -20,7 +20,7 @@ class SchemaGraph:
     dict lookup after the first time.
     """
 
-    __slots__ = ("_ancestors", "_children", "_order", "_parents")
+    __slots__ = ("_ancestors", "_children", "_closures", "_order", "_parents")
 
     def __init__(self, parents: Mapping[str, Sequence[str]]) -> None:
         """Validate the graph: every parent exists and there is no cycle.
@@ -42,6 +42,7 @@ class SchemaGraph:
                 self._children[parent].append(name)
         self._order = self._topological_all()
         self._ancestors: dict[str, frozenset[str]] = {}
+        self._closures: dict[str, frozenset[str]] = {}
 
     def _topological_all(self) -> dict[str, int]:
         # Depth-first with an explicit stack: definition files can be deep chains, and recursion
@@ -126,6 +127,14 @@ class SchemaGraph:
                 seen.add(node)
                 todo.extend(self._children[node])
         return frozenset(seen)
+
+    def closure_of(self, name: str) -> frozenset[str]:
+        """``name`` plus all its ancestors (memoised: every live version asks on every plan)."""
+        cached = self._closures.get(name)
+        if cached is None:
+            cached = self.ancestors(name) | {name}
+            self._closures[name] = cached
+        return cached
 
     def closure(self, names: Iterable[str]) -> frozenset[str]:
         """The given schemas plus all their ancestors."""

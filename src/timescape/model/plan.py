@@ -15,10 +15,12 @@ from typing import Protocol
 
 from timescape.errors import (
     CompatibilityError,
+    DefinitionError,
     DriftError,
     InterruptedMigrationError,
     ProtectedVersionError,
     RollbackRefusedError,
+    SQLSplitError,
     StateError,
 )
 from timescape.model.catalog import Catalog
@@ -202,6 +204,13 @@ def compatibility(
     # known ancestors, so only the declarations and the judge can vouch for ``new``.
     if new == live or (live in graph and new in graph.ancestors(live)):
         return True, f"{new} is part of {live}"
+    return _compatibility_apart(catalog, new, live, judge)
+
+
+def _compatibility_apart(
+    catalog: Catalog, new: str, live: str, judge: Judge
+) -> tuple[bool, str]:
+    """:func:`compatibility` once ``new`` is known not to be part of ``live``."""
     new_schema = catalog.schema(new)
     if live in new_schema.compatible_with:
         return True, f"{new} declares compatible_with {live}"
@@ -232,25 +241,40 @@ def usage(catalog: Catalog, snapshot: StateSnapshot) -> dict[str, list[str]]:
 
 def _needs(catalog: Catalog, schema: str) -> frozenset[str]:
     if schema in catalog.graph:
-        return catalog.graph.closure([schema])
+        return catalog.graph.closure_of(schema)
     return frozenset([schema])
 
 
 def _planned_steps(
-    steps: Sequence[tuple[int, str | StepCallable, str | None]], split: Splitter
+    steps: Sequence[tuple[int, str | StepCallable, str | None]], split: Splitter, where: str
 ) -> tuple[PlannedStep, ...]:
+    """Split each script; ``where`` (``s1.step``, ``s1.rollback``, ...) names it in errors.
+
+    Raises:
+        DefinitionError: A script cannot be split safely (nothing has run), naming schema, step,
+            file and line.
+    """
     planned = []
     for index, script, file in steps:
         statements: tuple[PlannedStatement, ...] = ()
         if isinstance(script, str):
-            statements = tuple(PlannedStatement(s.text, s.line) for s in split(script))
+            try:
+                statements = tuple(PlannedStatement(s.text, s.line) for s in split(script))
+            except SQLSplitError as exc:
+                raise DefinitionError(
+                    f"cannot split SQL at line {exc.line}: {exc.reason}",
+                    file=file,
+                    key=f"{where}{index}",
+                    line=exc.line if file else None,
+                ) from None
         planned.append(PlannedStep(index=index, script=script, statements=statements, file=file))
     return tuple(planned)
 
 
 def _apply_action(schema: SchemaVersion, done: int, split: Splitter, reason: str) -> SchemaAction:
     todo = [(i + 1, s.migration, s.file) for i, s in enumerate(schema.steps) if i >= done]
-    return SchemaAction(ActionKind.APPLY, schema, _planned_steps(todo, split), done, reason)
+    steps = _planned_steps(todo, split, f"{schema.name}.step")
+    return SchemaAction(ActionKind.APPLY, schema, steps, done, reason)
 
 
 def _rollback_action(schema: SchemaVersion, done: int, split: Splitter) -> SchemaAction:
@@ -264,7 +288,7 @@ def _rollback_action(schema: SchemaVersion, done: int, split: Splitter) -> Schem
     return SchemaAction(
         ActionKind.ROLLBACK,
         schema,
-        _planned_steps(todo, split),
+        _planned_steps(todo, split, f"{schema.name}.rollback"),
         done,
         "no live version needs it any more",
     )
@@ -290,7 +314,8 @@ def _contract_action(schema: SchemaVersion, kind: ActionKind, split: Splitter) -
             if s.rollback is not None
         ]
         reason = "a live version needs the shape from before the contract"
-    return SchemaAction(kind, schema, _planned_steps(todo, split), 0, reason)
+    planned = _planned_steps(todo, split, f"{schema.name}.{kind}")
+    return SchemaAction(kind, schema, planned, 0, reason)
 
 
 def _check_algorithms(
@@ -432,12 +457,18 @@ def _gate(
     force: bool,
     forced: list[str],
 ) -> None:
+    graph = catalog.graph
     for action in applies:
         broken: list[str] = []
         reasons: list[str] = []
+        # "new is part of live" is "live builds on new": one walk down from the schema being
+        # applied (a new schema has no descendants) instead of one walk up per live version.
+        below = graph.descendants(action.name) if action.name in graph else frozenset()
         for tsv in sorted(live):
             live_schema = snapshot.versions[tsv].schema
-            ok, reason = compatibility(catalog, action.name, live_schema, judge)
+            if live_schema == action.name or live_schema in below:
+                continue
+            ok, reason = _compatibility_apart(catalog, action.name, live_schema, judge)
             if not ok:
                 broken.append(tsv)
                 reasons.append(reason)
@@ -453,10 +484,10 @@ def _contract_changes(
     """Return (uncontract actions to run first, contract actions to run last)."""
     first: list[SchemaAction] = []
     last: list[SchemaAction] = []
+    if not catalog.contract_schemas:
+        return first, last
     needs = [_needs(catalog, snapshot.versions[t].schema) for t in live_after]
-    for schema in catalog.schemas:
-        if not schema.contract:
-            continue
+    for schema in catalog.contract_schemas:
         row = snapshot.schemas.get(schema.name)
         if row is None or not row.is_applied:
             continue
@@ -504,8 +535,11 @@ def plan_activation(
     applies = _plan_applies(catalog, snapshot, needed, split, force=force, forced=forced)
     live = [t for t in snapshot.active_tsvs() if t != tsv]
     _gate(catalog, snapshot, applies, live, judge, force=force, forced=forced)
-    snapshot_after = _with_active(snapshot, tsv, version.schema)
-    first, last = _contract_changes(catalog, snapshot_after, [*live, tsv], split)
+    first: list[SchemaAction] = []
+    last: list[SchemaAction] = []
+    if catalog.contract_schemas:
+        snapshot_after = _with_active(snapshot, tsv, version.schema)
+        first, last = _contract_changes(catalog, snapshot_after, [*live, tsv], split)
     notes = tuple(f"{a.kind} {a.name}: {a.reason}" for a in (*first, *applies, *last))
     return Plan(
         "activate",

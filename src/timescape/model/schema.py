@@ -18,18 +18,25 @@ from timescape.errors import DefinitionError
 
 __all__ = [
     "CHECKSUM_ALGORITHM",
+    "CHECKSUM_ALGORITHMS",
     "NAME_PATTERN",
     "SchemaVersion",
     "Step",
     "StepCallable",
     "checksum",
+    "checksum_algorithm",
     "checksum_matches",
+    "is_known_checksum",
     "normalise_sql",
+    "unknown_algorithms",
+    "upgraded_checksums",
     "validate_name",
 ]
 
 CHECKSUM_ALGORITHM = "sha256-v1"
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+"""The algorithm new checksums are computed with; its name prefixes every stored value."""
+# \Z, not $: `$` also matches before a trailing newline, which would let "name\n" through.
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}\Z")
 
 StepCallable = Callable[[Any], None]
 """A Python migration step: called with a migration connection (``execute``/``query``)."""
@@ -75,6 +82,34 @@ def normalise_sql(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
 
 
+_TEXT_DIGESTS: dict[str, str] = {}
+_TEXT_DIGESTS_MAX = 200_000
+
+
+def _sha256_v1(script: str | StepCallable) -> str:
+    if isinstance(script, str):
+        # Plans, drift checks and reports ask for the same scripts' checksums over and over:
+        # remember them by text (the definitions hold these strings anyway).
+        digest = _TEXT_DIGESTS.get(script)
+        if digest is None:
+            digest = hashlib.sha256(normalise_sql(script).encode()).hexdigest()
+            if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
+                _TEXT_DIGESTS.clear()
+            _TEXT_DIGESTS[script] = digest
+        return digest
+    code = getattr(script, "__code__", None)
+    name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
+    payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")
+    return hashlib.sha256(payload).hexdigest()
+
+
+CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}
+"""Every algorithm Timescape can verify with, by the name stored in front of each checksum.
+
+A later release adds its algorithm here and keeps the old ones: rows written by an older release
+are then re-verified with their own algorithm (no false drift) and upgraded once they match."""
+
+
 def checksum(script: str | StepCallable | None) -> str | None:
     """Return the versioned checksum of a step script (``sha256-v1:<hex>``).
 
@@ -85,24 +120,35 @@ def checksum(script: str | StepCallable | None) -> str | None:
         script: SQL text, a callable, or None (no script).
 
     Returns:
-        The checksum, or None for no script.
+        The checksum with the current algorithm, or None for no script.
     """
     if script is None:
         return None
-    if isinstance(script, str):
-        payload = normalise_sql(script).encode()
-    else:
-        code = getattr(script, "__code__", None)
-        name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
-        payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")
-    return f"{CHECKSUM_ALGORITHM}:{hashlib.sha256(payload).hexdigest()}"
+    return f"{CHECKSUM_ALGORITHM}:{CHECKSUM_ALGORITHMS[CHECKSUM_ALGORITHM](script)}"
+
+
+def checksum_algorithm(stored: str) -> str:
+    """The algorithm named by a stored checksum (``sha256-v1`` for ``sha256-v1:…``)."""
+    return stored.partition(":")[0]
+
+
+def is_known_checksum(stored: str | None) -> bool:
+    """Tell whether this Timescape can verify ``stored`` (no value counts as verifiable)."""
+    return stored is None or checksum_algorithm(stored) in CHECKSUM_ALGORITHMS
+
+
+def unknown_algorithms(stored: Sequence[str | None]) -> list[str]:
+    """The algorithms named in ``stored`` that this Timescape cannot verify, sorted."""
+    return sorted({checksum_algorithm(v) for v in stored if v and not is_known_checksum(v)})
 
 
 def checksum_matches(stored: str | None, script: str | StepCallable | None) -> bool:
     """Tell whether a stored checksum still describes ``script``.
 
-    The stored value names its algorithm, so a future algorithm re-verifies old rows with the old
-    one instead of reporting every applied step as drifted.
+    The stored value names its algorithm and is verified with that algorithm, so rows written with
+    an older one are not reported as drifted. A value in an unknown algorithm (a newer Timescape
+    wrote it) never matches: callers check :func:`is_known_checksum` first and report it as
+    unverifiable instead of as drift.
 
     Args:
         stored: The checksum recorded when the step was applied.
@@ -111,12 +157,39 @@ def checksum_matches(stored: str | None, script: str | StepCallable | None) -> b
     Returns:
         True when they agree (or both are absent).
     """
-    if stored is None:
-        return script is None
-    algorithm = stored.partition(":")[0]
-    if algorithm == CHECKSUM_ALGORITHM:
-        return stored == checksum(script)
-    return False
+    if stored is None or script is None:
+        return stored is None and script is None
+    algorithm, _, digest = stored.partition(":")
+    compute = CHECKSUM_ALGORITHMS.get(algorithm)
+    return compute is not None and digest == compute(script)
+
+
+def upgraded_checksums(
+    stored: Sequence[str | None], scripts: Sequence[str | StepCallable | None]
+) -> tuple[str | None, ...] | None:
+    """Re-compute with the current algorithm each stored value that an older algorithm verifies.
+
+    Values that do not match (drift) or whose algorithm is unknown stay as they are, so an upgrade
+    never hides drift. Pure.
+
+    Args:
+        stored: Stored checksums, in step order.
+        scripts: The current scripts, in step order.
+
+    Returns:
+        The new values, or None when nothing needs upgrading.
+    """
+    out = list(stored)
+    for i, value in enumerate(stored):
+        script = scripts[i] if i < len(scripts) else None
+        if (
+            value is not None
+            and script is not None
+            and checksum_algorithm(value) != CHECKSUM_ALGORITHM
+            and checksum_matches(value, script)
+        ):
+            out[i] = checksum(script)
+    return tuple(out) if out != list(stored) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,10 +119,30 @@ class StateSnapshot:
     tags: dict[tuple[str, str], str] = field(default_factory=dict)
     generation: int = 0
     format_version: int = 0
+    # Derived sets, computed once per snapshot (or handed over by the state store when it derives
+    # a snapshot from its own committed writes); never copied by ``dataclasses.replace``.
+    _live: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _applied: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def live(self) -> frozenset[str]:
+        """TSVs of the live versions (computed once per snapshot)."""
+        cached = self._live
+        if cached is None:
+            cached = frozenset(tsv for tsv, v in self.versions.items() if v.active)
+            object.__setattr__(self, "_live", cached)
+        return cached
+
+    def applied(self) -> frozenset[str]:
+        """Names of the schemas whose every step is in place (computed once per snapshot)."""
+        cached = self._applied
+        if cached is None:
+            cached = frozenset(n for n, r in self.schemas.items() if r.is_applied)
+            object.__setattr__(self, "_applied", cached)
+        return cached
 
     def active_tsvs(self) -> list[str]:
         """TSVs of the live versions, sorted."""
-        return sorted(tsv for tsv, v in self.versions.items() if v.active)
+        return sorted(self.live())
 
     def is_active(self, tsv: str) -> bool:
         """True when ``tsv`` is live."""

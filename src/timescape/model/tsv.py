@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from timescape.errors import DefinitionError, UnknownRefError
 
 __all__ = [
+    "TSV_MAX_LENGTH",
     "TSV_PATTERN",
     "Version",
     "VersionIndex",
@@ -26,9 +27,12 @@ __all__ = [
     "validate_tag",
 ]
 
-TSV_PATTERN = re.compile(r"^tsv:(\d{1,12})-([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{3,6})$")
-_HANDLER_PATTERN = re.compile(r"^/[A-Za-z0-9._~\-/{}:]{0,199}$")
-_TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]{0,63}$")
+# \Z, not $: `$` also matches before a trailing newline, which would let "v1\n" through.
+TSV_PATTERN = re.compile(r"^tsv:(\d{1,12})-([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{3,6})\Z")
+TSV_MAX_LENGTH = 191
+"""Longest TSV: it must fit every backend's key columns (MySQL's utf8mb4 ``VARCHAR(191)``)."""
+_HANDLER_PATTERN = re.compile(r"^/[A-Za-z0-9._~\-/{}:]{0,199}\Z")
+_TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]{0,63}\Z")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LATEST = "latest"
 

@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,7 +74,9 @@ class Watchdog:
     """Cancels the running statement on the server once a deadline passes.
 
     One daemon thread per backend, re-armed per schema: arming costs a condition notify, not a
-    thread start, so thousands of small schemas stay cheap.
+    thread start, so thousands of small schemas stay cheap. :meth:`disarm` waits for a cancel
+    already on its way (MySQL opens a second connection for ``KILL QUERY``), so a cancel can never
+    land on a statement the executor starts after disarming.
     """
 
     def __init__(self, cancel: Callable[[], None]) -> None:
@@ -89,6 +91,7 @@ class Watchdog:
         self._deadline: float | None = None
         self._fired = False
         self._closed = False
+        self._cancelling = False
         self._thread: threading.Thread | None = None
 
     def arm(self, deadline: float) -> None:
@@ -101,10 +104,10 @@ class Watchdog:
                     target=self._run, name="timescape-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            self._cond.notify_all()
 
     def disarm(self) -> bool:
-        """Stop guarding.
+        """Stop guarding; return only once no cancel is in flight.
 
         Returns:
             True when the deadline passed (the executor must treat the work as timed out, even if
@@ -116,7 +119,9 @@ class Watchdog:
             )
             self._deadline = None
             self._fired = False
-            self._cond.notify()
+            self._cond.notify_all()
+            while self._cancelling:
+                self._cond.wait()
             return fired
 
     @property
@@ -130,7 +135,7 @@ class Watchdog:
         with self._cond:
             self._closed = True
             self._deadline = None
-            self._cond.notify()
+            self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=2)
 
@@ -148,8 +153,14 @@ class Watchdog:
                     self._cond.wait(remaining)
                 if self._closed:
                     return
-            with contextlib.suppress(Exception):
-                self._cancel()
+                self._cancelling = True
+            try:
+                with contextlib.suppress(Exception):
+                    self._cancel()
+            finally:
+                with self._cond:
+                    self._cancelling = False
+                    self._cond.notify_all()
             with self._cond:
                 if self._deadline is not None and not self._closed:
                     self._cond.wait(_RECANCEL_S)
@@ -207,6 +218,7 @@ class Backend:
         self._watchdog: Watchdog | None = None
         self._in_transaction = False
         self._sql_cache: dict[str, str] = {}
+        self._end_listeners: list[Callable[[bool], None]] = []
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -245,6 +257,7 @@ class Backend:
             self._conn = None
         self._lock_held = False
         self._in_transaction = False
+        self._transaction_ended(committed=False)
 
     def reconnect(self) -> None:
         """Drop a broken connection and open a new one (the lock, if any, died with the old)."""
@@ -257,6 +270,7 @@ class Backend:
                 self._conn.close()
         self._conn = None
         self._in_transaction = False
+        self._transaction_ended(committed=False)
         self.connect()
 
     def _open(self) -> Any:
@@ -333,6 +347,7 @@ class Backend:
         """Commit the current transaction."""
         self._conn.commit() if self._commit_via_driver else self.execute("COMMIT")
         self._in_transaction = False
+        self._transaction_ended(committed=True)
 
     def rollback(self) -> None:
         """Roll back the current transaction; a broken connection is dropped instead."""
@@ -342,6 +357,7 @@ class Backend:
         except Exception:
             self._drop_broken()
         self._in_transaction = False
+        self._transaction_ended(committed=False)
 
     _commit_via_driver: ClassVar[bool] = False
 
@@ -354,6 +370,23 @@ class Backend:
             self._conn.close()
         self._conn = None
         self._lock_held = False
+        self._transaction_ended(committed=False)
+
+    def on_transaction_end(self, listener: Callable[[bool], None]) -> None:
+        """Call ``listener(committed)`` each time a transaction ends.
+
+        ``committed`` is True only after a COMMIT returned normally; a rollback, a dropped or
+        closed connection, or a failed COMMIT (its transaction is rolled back next) report False.
+        The state store keeps its cached snapshot current from its own committed writes this way.
+
+        Args:
+            listener: The callable.
+        """
+        self._end_listeners.append(listener)
+
+    def _transaction_ended(self, *, committed: bool) -> None:
+        for listener in self._end_listeners:
+            listener(committed)
 
     @property
     def in_transaction(self) -> bool:
@@ -501,8 +534,16 @@ class Backend:
 
     # -- introspection (for verify and the tests' invariant checker) ---------------------------
 
-    def table_names(self) -> set[str]:
-        """Names of the tables in the current database/schema."""
+    def table_names(self, only: Collection[str] | None = None) -> set[str]:
+        """Names of the tables in the current database/schema.
+
+        Args:
+            only: Look up just these names (one cheap catalog lookup each, however many tables
+                the database holds); None lists every table.
+
+        Returns:
+            The names found.
+        """
         raise NotImplementedError
 
     def server_version(self) -> str:

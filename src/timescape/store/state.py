@@ -9,14 +9,16 @@ hot path and the ten-thousandth activation as cheap as the first.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from timescape.errors import DefinitionError, InputError, StateError, StateFormatError
 from timescape.model.catalog import Catalog
+from timescape.model.schema import CHECKSUM_ALGORITHM
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot, VersionState
+from timescape.model.tsv import Version
 from timescape.store.base import Backend
 
 __all__ = ["FORMAT_VERSION", "Event", "RunMarker", "StateStore", "now", "validate_prefix"]
@@ -108,8 +110,76 @@ class RunMarker:
     actor: str
 
 
+class _Draft:
+    """A copy-on-write working copy of the cached snapshot, for replaying committed writes."""
+
+    __slots__ = (
+        "base", "schemas", "synced", "tags", "touched_schemas", "touched_versions", "versions"
+    )
+
+    def __init__(self, base: StateSnapshot, synced: Catalog | None) -> None:
+        self.base = base
+        self.synced = synced
+        self.schemas: dict[str, SchemaState] | None = None
+        self.versions: dict[str, VersionState] | None = None
+        self.tags: dict[tuple[str, str], str] | None = None
+        self.touched_schemas: set[str] = set()
+        self.touched_versions: set[str] = set()
+
+    def schema_rows(self) -> dict[str, SchemaState]:
+        if self.schemas is None:
+            self.schemas = dict(self.base.schemas)
+        return self.schemas
+
+    def version_rows(self) -> dict[str, VersionState]:
+        if self.versions is None:
+            self.versions = dict(self.base.versions)
+        return self.versions
+
+    def tag_rows(self) -> dict[tuple[str, str], str]:
+        if self.tags is None:
+            self.tags = dict(self.base.tags)
+        return self.tags
+
+    def snapshot(self, generation: int) -> StateSnapshot:
+        base = self.base
+        result = StateSnapshot(
+            schemas=base.schemas if self.schemas is None else self.schemas,
+            versions=base.versions if self.versions is None else self.versions,
+            tags=base.tags if self.tags is None else self.tags,
+            generation=generation,
+            format_version=base.format_version,
+        )
+        # Carry the derived sets over, adjusted for the rows this transaction touched, so the
+        # next reader does not rescan every row.
+        live = set(base.live())
+        for tsv in self.touched_versions:
+            row = result.versions.get(tsv)
+            (live.add if row is not None and row.active else live.discard)(tsv)
+        applied = set(base.applied())
+        for name in self.touched_schemas:
+            srow = result.schemas.get(name)
+            (applied.add if srow is not None and srow.is_applied else applied.discard)(name)
+        object.__setattr__(result, "_live", frozenset(live))
+        object.__setattr__(result, "_applied", frozenset(applied))
+        return result
+
+
+_Patch = Callable[[_Draft], None]
+
+
 class StateStore:
-    """Reads and writes the state tables through one backend."""
+    """Reads and writes the state tables through one backend.
+
+    The last snapshot read is cached with its generation. Each write that changes what a snapshot
+    holds also records how it changes it; when the transaction commits, the cache is rolled
+    forward by those changes and the generation bumps it made, so the next read under the lock
+    costs one query instead of reloading every row (the ten-thousandth activation as cheap as
+    the hundredth). A rolled-back transaction drops its changes. The cache is only trusted while
+    the generation in the database equals its own: another writer always moves it further, so it
+    is never mistaken for ours. Any new writer method must call :meth:`_record` (or invalidate
+    the cache) for the snapshot columns it changes.
+    """
 
     def __init__(self, backend: Backend) -> None:
         """Bind to a backend; the tables are created on the first write.
@@ -125,6 +195,12 @@ class StateStore:
         self.tags_table = f"{p}tags"
         self.events_table = f"{p}events"
         self._cache: StateSnapshot | None = None
+        self._pending: list[_Patch] = []
+        self._pending_bumps = 0
+        self._synced: Catalog | None = None
+        self.outdated_checksums: frozenset[str] = frozenset()
+        """Schemas whose rows, at the last full read, held checksums of an older algorithm."""
+        backend.on_transaction_end(self._transaction_ended)
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -141,7 +217,54 @@ class StateStore:
 
     def exists(self) -> bool:
         """True when the meta table exists (checked in the catalog, never by catching errors)."""
-        return self.meta in self.backend.table_names()
+        return self.meta in self.backend.table_names(self.table_names)
+
+    def missing_tables(self) -> list[str]:
+        """State tables dropped by hand: absent although others exist (none on a fresh database).
+
+        The meta table is created last, atomically with its rows (see :meth:`ensure`): without
+        it, tables that are all empty are a bootstrap in progress on MySQL/MariaDB (or one that
+        died), not damage.
+        """
+        names = self.backend.table_names(self.table_names)
+        if not any(t in names for t in self.table_names):
+            return []
+        if self.meta not in names and not self._orphans_hold_rows(names):
+            return []
+        return [t for t in self.table_names if t not in names]
+
+    def _orphans_hold_rows(self, names: set[str]) -> list[str]:
+        """State tables present without the meta table that hold rows (so were really used)."""
+        return [
+            t for t in self.table_names
+            if t != self.meta and t in names
+            and self.backend.query(f"SELECT 1 FROM {t} LIMIT 1")
+        ]
+
+    def _present(self) -> bool:
+        """Tell whether the state tables exist, refusing a partial set (one catalog query).
+
+        Returns:
+            True when all exist, False when none does.
+
+        Raises:
+            StateError: When some exist and others are missing (dropped by hand), naming them.
+        """
+        names = self.backend.table_names(self.table_names)
+        present = [t for t in self.table_names if t in names]
+        if not present or self.meta not in names:
+            # The meta table appears last, with its rows (see ensure): until then the state does
+            # not exist yet, though MySQL/MariaDB may show the other tables of a bootstrap in
+            # progress to a reader that holds no lock.
+            return False
+        missing = [t for t in self.table_names if t not in names]
+        if missing:
+            raise StateError(
+                f"state table(s) {', '.join(missing)} are missing although "
+                f"{', '.join(present)} exist; restore them from a backup (Timescape will not "
+                "guess)"
+            )
+        return True
 
     def _ddl(self) -> list[str]:
         b = self.backend
@@ -183,32 +306,50 @@ class StateStore:
         """Create or upgrade the state tables. Call only while holding the Timescape lock.
 
         The lock makes creation race-free across processes; ``IF NOT EXISTS`` keeps it
-        idempotent. Committed on its own (MySQL DDL commits implicitly anyway).
+        idempotent. Committed on its own. The meta table comes last and appears together with
+        its rows: in the same transaction on PostgreSQL/SQLite, and on MySQL/MariaDB (where
+        each ``CREATE`` commits) by filling a staging table and renaming it into place, which is
+        atomic. So a reader without the lock sees either no state or all of it, and a bootstrap
+        that died half-way is simply completed by the next one.
 
         Raises:
             StateFormatError: If a newer Timescape wrote the tables.
+            StateError: If the meta table is missing although other state tables hold rows.
         """
-        if self.exists():
+        if self._present():
             self._check_existing()
             return
-        txn = self.backend.transactional_ddl
-        if txn:
-            self.backend.begin()
-        try:
-            for statement in self._ddl():
+        used = self._orphans_hold_rows(self.backend.table_names(self.table_names))
+        if used:
+            raise StateError(
+                f"state table {self.meta} is missing although {', '.join(used)} hold rows; "
+                "restore it from a backup (Timescape will not guess)"
+            )
+        meta_ddl, *others = self._ddl()
+        rows = (("format_version", str(FORMAT_VERSION)), ("generation", "0"))
+        if not self.backend.transactional_ddl:
+            staging = f"{self.meta}_boot"
+            for statement in others:
                 self.backend.execute(statement, None)
-            self.backend.execute(
-                f"INSERT INTO {self.meta} (key_name, value) VALUES (?, ?)",
-                ("format_version", str(FORMAT_VERSION)),
-            )
-            self.backend.execute(
-                f"INSERT INTO {self.meta} (key_name, value) VALUES (?, ?)", ("generation", "0")
-            )
-            if txn:
-                self.backend.commit()
+            self.backend.execute(f"DROP TABLE IF EXISTS {staging}", None)
+            self.backend.execute(meta_ddl.replace(self.meta, staging, 1), None)
+            for key, value in rows:
+                self.backend.execute(
+                    f"INSERT INTO {staging} (key_name, value) VALUES (?, ?)", (key, value)
+                )
+            self.backend.execute(f"RENAME TABLE {staging} TO {self.meta}", None)
+            return
+        self.backend.begin()
+        try:
+            for statement in (*others, meta_ddl):
+                self.backend.execute(statement, None)
+            for key, value in rows:
+                self.backend.execute(
+                    f"INSERT INTO {self.meta} (key_name, value) VALUES (?, ?)", (key, value)
+                )
+            self.backend.commit()
         except BaseException:
-            if txn:
-                self.backend.rollback()
+            self.backend.rollback()
             raise
 
     def _check_existing(self) -> None:
@@ -223,7 +364,7 @@ class StateStore:
             raise StateFormatError(found=found, supported=FORMAT_VERSION)
         if found < FORMAT_VERSION:  # pragma: no cover - no upgrade exists yet
             self._upgrade(found)
-        missing = set(self.table_names) - self.backend.table_names()
+        missing = set(self.table_names) - self.backend.table_names(self.table_names)
         if missing:
             raise StateError(
                 f"state table(s) {', '.join(sorted(missing))} are missing although "
@@ -247,11 +388,18 @@ class StateStore:
             return None
 
     def check_readable(self) -> None:
-        """Raise if the tables were written by a newer, incompatible Timescape.
+        """Raise if the tables were written by a newer, incompatible Timescape, or are damaged.
 
         Raises:
             StateFormatError: When the stored format is newer.
+            StateError: When state tables were dropped (a read would show a false, empty state).
         """
+        missing = self.missing_tables()
+        if missing:
+            raise StateError(
+                f"state table(s) {', '.join(missing)} are missing; restore them from a backup "
+                "(Timescape will not guess)"
+            )
         if self.exists():
             found = self.format_version()
             if found is not None and found > FORMAT_VERSION:
@@ -280,19 +428,32 @@ class StateStore:
         Returns:
             The snapshot (empty when the tables do not exist yet).
         """
-        if not self.exists():
+        if not self._present():
             self._cache = None
             return StateSnapshot()
         generation = self.generation()
         if use_cache and self._cache is not None and self._cache.generation == generation:
             return self._cache
-        schemas = {}
-        for row in self.backend.query(
+        self._synced = None
+        rows = self.backend.query(
             f"SELECT name, parents, status, steps_done, checksums, rollback_checksums, "
             f"applied_at, rolled_back_at, duration_ms, error, step_in_flight, "
             f"attempt_started_at, contract_done FROM {self.schemas_table}"
-        ):
-            schemas[row[0]] = self._schema_row(row)
+        )
+        # Three JSON arrays per row: decode each column in one call, not one call per value.
+        parents, sums, undo = (_json_lists([r[i] for r in rows]) for i in (1, 4, 5))
+        schemas = {
+            row[0]: self._schema_row(row, parents[i], sums[i], undo[i])
+            for i, row in enumerate(rows)
+        }
+        # Checksums are hex digits after the algorithm: a row is current when every quoted
+        # value in its JSON starts with the current algorithm (no decoding needed to tell).
+        current = f'"{CHECKSUM_ALGORITHM}:'
+        self.outdated_checksums = frozenset(
+            row[0]
+            for row in rows
+            if any(raw and raw.count('"') != 2 * raw.count(current) for raw in (row[4], row[5]))
+        )
         versions = {}
         for row in self.backend.query(
             f"SELECT tsv, handler, ts, schema_name, active, activated_at, deactivated_at, "
@@ -323,7 +484,9 @@ class StateStore:
         self._cache = snapshot
         return snapshot
 
-    def _schema_row(self, row: Sequence[Any]) -> SchemaState:
+    def _schema_row(
+        self, row: Sequence[Any], parents: list[Any], sums: list[Any], undo: list[Any]
+    ) -> SchemaState:
         raw_status = row[2]
         try:
             status = SchemaStatus(raw_status)
@@ -336,9 +499,9 @@ class StateStore:
             name=row[0],
             status=status,
             steps_done=int(row[3] or 0),
-            checksums=tuple(json.loads(row[4] or "[]")),
-            rollback_checksums=tuple(json.loads(row[5] or "[]")),
-            parents=tuple(json.loads(row[1] or "[]")),
+            checksums=tuple(sums),
+            rollback_checksums=tuple(undo),
+            parents=tuple(parents),
             applied_at=_parse(row[6]),
             rolled_back_at=_parse(row[7]),
             duration_ms=row[8],
@@ -371,8 +534,11 @@ class StateStore:
 
         Returns:
             The events.
+
+        Raises:
+            StateError: When some state tables are missing.
         """
-        if not self.exists():
+        if not self._present():
             return []
         kinds = list(kinds)
         where = f" WHERE kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
@@ -400,8 +566,33 @@ class StateStore:
 
     # -- writes (the caller owns the transaction) ---------------------------------------------
 
+    # -- the cache, rolled forward by this store's own committed writes ------------------------
+
+    def _record(self, patch: _Patch) -> None:
+        """Remember how a write inside the open transaction changes the cached snapshot."""
+        if self.backend.in_transaction:
+            self._pending.append(patch)
+        else:  # autocommitted at once: nothing to replay at a commit, so reload next time
+            self._cache = None
+
+    def _transaction_ended(self, committed: bool) -> None:  # noqa: FBT001 - listener signature
+        pending, bumps = self._pending, self._pending_bumps
+        self._pending, self._pending_bumps = [], 0
+        cache = self._cache
+        if not committed or cache is None or not (pending or bumps):
+            return
+        draft = _Draft(cache, self._synced)
+        for patch in pending:
+            patch(draft)
+        self._cache = draft.snapshot(cache.generation + bumps)
+        self._synced = draft.synced
+
     def bump_generation(self) -> None:
         """Move the write counter; readers reload on their next refresh."""
+        if self.backend.in_transaction:
+            self._pending_bumps += 1
+        else:
+            self._cache = None
         self.backend.execute(
             f"UPDATE {self.meta} SET value = CAST(CAST(value AS {self._int_cast()}) + 1 AS "
             f"{self._text_cast()}) WHERE key_name = ?",
@@ -466,6 +657,30 @@ class StateStore:
             int(state.contract_done),
             _iso(now()),
         )
+        stored = SchemaState(
+            name=state.name,
+            status=state.status,
+            steps_done=int(state.steps_done),
+            checksums=tuple(state.checksums),
+            rollback_checksums=tuple(state.rollback_checksums),
+            parents=tuple(state.parents),
+            applied_at=_parse(values[6]),
+            rolled_back_at=_parse(values[7]),
+            duration_ms=state.duration_ms,
+            error=values[9],
+            step_in_flight=state.step_in_flight,
+            attempt_started_at=_parse(values[11]),
+            contract_done=bool(state.contract_done),
+        )
+
+        def patch(draft: _Draft) -> None:
+            rows = draft.schema_rows()
+            if known and state.name not in rows:
+                return  # the UPDATE matched no row
+            rows[state.name] = stored
+            draft.touched_schemas.add(state.name)
+
+        self._record(patch)
         if known:
             self.backend.execute(
                 f"UPDATE {self.schemas_table} SET parents = ?, status = ?, steps_done = ?, "
@@ -487,13 +702,35 @@ class StateStore:
         """Remove a schema row (used only by ``schema resolve`` for a never-applied schema)."""
         self.backend.execute(f"DELETE FROM {self.schemas_table} WHERE name = ?", (name,))
 
+        def patch(draft: _Draft) -> None:
+            draft.schema_rows().pop(name, None)
+            draft.touched_schemas.add(name)
+
+        self._record(patch)
+
     def set_version_active(self, tsv: str, *, active: bool) -> None:
         """Mark a version live or not, stamping the time."""
         column = "activated_at" if active else "deactivated_at"
+        stamp = _iso(now())
         self.backend.execute(
             f"UPDATE {self.versions_table} SET active = ?, {column} = ? WHERE tsv = ?",
-            (int(active), _iso(now()), tsv),
+            (int(active), stamp, tsv),
         )
+
+        def patch(draft: _Draft) -> None:
+            rows = draft.version_rows()
+            row = rows.get(tsv)
+            if row is None:
+                return  # the UPDATE matched no row
+            moment = _parse(stamp)
+            rows[tsv] = (
+                replace(row, active=True, activated_at=moment)
+                if active
+                else replace(row, active=False, deactivated_at=moment)
+            )
+            draft.touched_versions.add(tsv)
+
+        self._record(patch)
 
     def sync_versions(self, catalog: Catalog, snapshot: StateSnapshot) -> bool:
         """Insert rows for defined versions the database does not know yet, with their tags.
@@ -512,11 +749,24 @@ class StateStore:
         Raises:
             DefinitionError: When the definitions would renumber a stored version.
         """
-        by_moment = {(v.handler, v.timestamp): v.tsv for v in snapshot.versions.values()}
+        # Versions are only ever added: once the cached snapshot held every defined version, the
+        # snapshots rolled forward from it do too, and the set difference below is skipped.
+        current = snapshot is self._cache
+        if current and catalog is self._synced:
+            return False
+        missing = catalog.tsvs() - snapshot.versions.keys()
+        if not missing:
+            if current:
+                self._synced = catalog
+            return False
+        # A stored row that would clash with a new TSV has the same handler and timestamp, so its
+        # own TSV is no longer defined (each handler has one version per timestamp): only those
+        # rows need looking at, however many versions are stored.
+        stale = snapshot.versions.keys() - catalog.tsvs()
+        by_moment = {(r.handler, r.timestamp): r.tsv for t in stale if (r := snapshot.versions[t])}
         wrote = False
-        for version in catalog.versions:
-            if version.tsv in snapshot.versions:
-                continue
+        new = sorted((catalog.version(t) for t in missing), key=lambda v: (v.handler, v.timestamp))
+        for version in new:
             stored = by_moment.get((version.handler, version.timestamp))
             if stored is not None and stored != version.tsv:
                 raise DefinitionError(
@@ -531,14 +781,21 @@ class StateStore:
                 "request_count) VALUES (?, ?, ?, ?, 0, 0)",
                 (version.tsv, version.handler, version.timestamp.isoformat(), version.schema),
             )
-            for tag in version.tags:
-                if (version.handler, tag) not in snapshot.tags:
-                    self.backend.execute(
-                        f"INSERT INTO {self.tags_table} (handler, tag, tsv, created_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (version.handler, tag, version.tsv, _iso(now())),
-                    )
+            tags = [t for t in version.tags if (version.handler, t) not in snapshot.tags]
+            for tag in tags:
+                self.backend.execute(
+                    f"INSERT INTO {self.tags_table} (handler, tag, tsv, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (version.handler, tag, version.tsv, _iso(now())),
+                )
+            self._record(_inserted_version(version, tags))
             wrote = True
+        if current:
+
+            def patch(draft: _Draft) -> None:
+                draft.synced = catalog
+
+            self._record(patch)
         return wrote
 
     def set_tag(self, handler: str, tag: str, tsv: str, *, exists: bool) -> None:
@@ -556,11 +813,23 @@ class StateStore:
                 (handler, tag, tsv, _iso(now())),
             )
 
+        def patch(draft: _Draft) -> None:
+            rows = draft.tag_rows()
+            if not exists or (handler, tag) in rows:
+                rows[(handler, tag)] = tsv
+
+        self._record(patch)
+
     def delete_tag(self, handler: str, tag: str) -> None:
         """Remove a tag."""
         self.backend.execute(
             f"DELETE FROM {self.tags_table} WHERE handler = ? AND tag = ?", (handler, tag)
         )
+
+        def patch(draft: _Draft) -> None:
+            draft.tag_rows().pop((handler, tag), None)
+
+        self._record(patch)
 
     def add_requests(self, counts: dict[str, tuple[int, datetime]]) -> None:
         """Add request counts and last-access times flushed by an app instance."""
@@ -586,3 +855,41 @@ class StateStore:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (_iso(now()), kind, subject, actor, duration_ms, json.dumps(detail or {})),
         )
+
+
+def _inserted_version(version: Version, tags: Sequence[str]) -> _Patch:
+    row = VersionState(
+        tsv=version.tsv,
+        handler=version.handler,
+        timestamp=datetime.fromisoformat(version.timestamp.isoformat()),
+        schema=version.schema,
+    )
+
+    def patch(draft: _Draft) -> None:
+        draft.version_rows()[version.tsv] = row
+        draft.touched_versions.add(version.tsv)
+        if tags:
+            rows = draft.tag_rows()
+            for tag in tags:
+                rows[(version.handler, tag)] = version.tsv
+
+    return patch
+
+
+def _json_lists(values: Sequence[str | None]) -> list[list[Any]]:
+    """Decode JSON arrays (an empty value is ``[]``) with one parse for the whole column.
+
+    Falls back to one parse per value, raising as that would, unless the joined text decodes to
+    exactly one list per value.
+    """
+    try:
+        decoded = json.loads("[" + ",".join(v or "[]" for v in values) + "]")
+    except ValueError:
+        decoded = None
+    if (
+        isinstance(decoded, list)
+        and len(decoded) == len(values)
+        and all(type(v) is list for v in decoded)
+    ):
+        return decoded
+    return [json.loads(v or "[]") for v in values]

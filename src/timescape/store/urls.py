@@ -27,12 +27,21 @@ _SCHEMES = {
 }
 _SECRET_PARAMS = frozenset({"password", "pass", "pwd", "passwd", "sslpassword"})
 _MASK = "***"
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|pass|pwd|passwd|sslpassword)=)[^&#]*")
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|pass|pwd|passwd|sslpassword)=)[^&]*")
+# What may follow the '@' that ends the userinfo: a host (name, IPv4 or [IPv6], possibly empty for
+# a Unix socket) and an optional numeric port, then the end of the authority.
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._~%!$&'()*+,;=\-]*)(?::\d+)?")
+_ENCODE_HINT = "percent-encode '@', ':', '/', '?', '#' and '%' in the user name and password"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
 def redact(url: str) -> str:
     """Mask the password in a URL, whether or not the URL is well formed.
+
+    The password is taken as long as it can be: it ends at the *last* ``@`` that is followed by
+    something that can be a host and port, so unencoded ``@``, ``/``, ``?`` and ``#`` in it stay
+    hidden. When no ``@`` is followed by a plausible host, everything after ``user:`` is masked.
+    Password-like query parameters are masked up to the next ``&`` (a ``#`` does not end them).
 
     Args:
         url: Any string that may be a database URL.
@@ -43,21 +52,32 @@ def redact(url: str) -> str:
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return _SECRET_QUERY.sub(r"\1" + _MASK, url)
-    # The authority ends at the first '/', '?' or '#' *after* the last '@': a password may itself
-    # contain '/', '?', '#' or '@' when the user forgot to percent-encode it.
+        return _mask_query(url)
+    at = _userinfo_end(rest)
+    if at < 0:
+        user, colon, _ = rest.partition(":")
+        if "@" in rest and colon and "@" not in user:
+            return f"{scheme}{sep}{user}:{_MASK}"
+        return f"{scheme}{sep}{_mask_query(rest)}"
+    user, colon, _ = rest[:at].partition(":")
+    masked = f"{user}:{_MASK}" if colon else user
+    return f"{scheme}{sep}{masked}@{_mask_query(rest[at + 1 :])}"
+
+
+def _mask_query(text: str) -> str:
+    return _SECRET_QUERY.sub(r"\1" + _MASK, text)
+
+
+def _userinfo_end(rest: str) -> int:
+    """Return the index of the ``@`` ending the userinfo in ``rest`` (after ``://``), or -1."""
     at = rest.rfind("@")
-    if at >= 0:
-        end = len(rest)
-        for mark in "/?#":
-            pos = rest.find(mark, at)
-            if pos >= 0:
-                end = min(end, pos)
-        userinfo, hostpart = rest[:at], rest[at + 1 : end]
-        user = userinfo.split(":", 1)[0]
-        masked = f"{user}:{_MASK}" if ":" in userinfo else user
-        rest = f"{masked}@{hostpart}{rest[end:]}"
-    return _SECRET_QUERY.sub(r"\1" + _MASK, f"{scheme}{sep}{rest}")
+    while at >= 0:
+        match = _HOST_PORT.match(rest, at + 1)
+        end = match.end() if match else at + 1
+        if end == len(rest) or rest[end] in "/?#":
+            return at
+        at = rest.rfind("@", 0, at)
+    return -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +142,16 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
         return _parse_sqlite(url, shown, base_dir)
     try:
         parts = urlsplit(url)
+        # A '#' or an '@' in the path means the authority ended early: an unencoded '/', '?' or
+        # '#' in the password. Parsing on would connect somewhere else with part of the password.
+        if parts.fragment or "@" in parts.path:
+            raise ValueError(_ENCODE_HINT)
         port = parts.port
-    except ValueError as exc:
-        raise InputError(f"malformed database URL {shown!r}: {_safe_reason(exc, url)}") from None
+    except ValueError:
+        # Never echo the parser's reason: it quotes the "port", which may be part of a password.
+        raise InputError(
+            f"malformed database URL {shown!r}: invalid authority or port; {_ENCODE_HINT}"
+        ) from None
     database = unquote(parts.path.lstrip("/"))
     if not database:
         raise InputError(f"database URL {shown!r} names no database; add it as the path (…/mydb)")
@@ -143,11 +170,6 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
         params=params,
         connect_timeout=timeout,
     )
-
-
-def _safe_reason(exc: Exception, url: str) -> str:
-    text = str(exc)
-    return "invalid port or authority" if url in text or len(text) > 80 else text
 
 
 def _timeout(value: str | None, shown: str) -> float:

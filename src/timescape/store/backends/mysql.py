@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError, StateError
@@ -115,6 +116,7 @@ class MySQLBackend(Backend):
         """Commit."""
         self.execute("COMMIT")
         self._in_transaction = False
+        self._transaction_ended(committed=True)
 
     def rollback(self) -> None:
         """Roll back; a broken connection is dropped."""
@@ -126,10 +128,17 @@ class MySQLBackend(Backend):
         except Exception:
             self._drop_broken()
         self._in_transaction = False
+        self._transaction_ended(committed=False)
 
     def quote(self, identifier: str) -> str:
         """Quote with backticks."""
         return "`" + identifier.replace("`", "``") + "`"
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        """True for PyMySQL errors."""
+        import pymysql  # noqa: PLC0415 - loaded already by the connection
+
+        return isinstance(exc, pymysql.Error)
 
     def classify_error(self, exc: BaseException) -> str:
         """Classify by MySQL error number."""
@@ -190,9 +199,15 @@ class MySQLBackend(Backend):
 
     # -- introspection ------------------------------------------------------------------------
 
-    def table_names(self) -> set[str]:
-        """Tables in the current database."""
-        return {r[0] for r in self.query(self.TABLES_SQL)}
+    def table_names(self, only: Collection[str] | None = None) -> set[str]:
+        """Tables in the current database (``only``: those of these names, without a scan)."""
+        if only is None:
+            return {r[0] for r in self.query(self.TABLES_SQL)}
+        names = list(only)
+        if not names:
+            return set()
+        marks = ", ".join("?" for _ in names)
+        return {r[0] for r in self.query(f"{self.TABLES_SQL} AND table_name IN ({marks})", names)}
 
     def server_version(self) -> str:
         """The server version string."""

@@ -3,6 +3,12 @@
 Lock: a session-level advisory lock taken by polling ``pg_try_advisory_lock`` (a blocking waiter can
 deadlock with ``CREATE INDEX CONCURRENTLY`` and outlives a client-side timeout). The key hashes the
 database name and the state-table prefix, so two projects in one cluster never block each other.
+A session lock cannot survive a transaction pooler (PgBouncer ``pool_mode = transaction``): lock and
+unlock may land on different server sessions, and another client routed to the holder's session
+would re-enter the lock. Poolers present their own cancel key, so a connection whose reported
+backend pid differs from ``pg_backend_pid()`` goes through one, and locking on it is refused before
+anything is taken; reading through a pooler is fine. While the lock is held, every transaction
+also checks that it still runs on the locking session.
 
 Timeouts: ``SET LOCAL statement_timeout`` bounds each schema transaction on the server, the watchdog
 sends a libpq cancel at the deadline, and ``client_connection_check_interval`` lets the server
@@ -12,6 +18,7 @@ notice a dead client during a long statement (PG ≥ 14).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError, StateError
@@ -49,6 +56,8 @@ class PostgreSQLBackend(Backend):
     )
 
     _lock_pid: int | None = None
+    _pooler_pids: tuple[int, int] | None = None
+    """``(pid the connection was told, real server pid)`` when a pooler sits in between."""
 
     @property
     def lock_key(self) -> int:
@@ -86,19 +95,34 @@ class PostgreSQLBackend(Backend):
         self.execute("SET idle_in_transaction_session_timeout = 0")
         if self._server_version_num() >= 140000:
             self.execute("SET client_connection_check_interval = 2000")
+        told = int(self._conn.info.backend_pid)
+        server = int(self.query("SELECT pg_backend_pid()")[0][0])
+        self._pooler_pids = None if told == server else (told, server)
 
     def _server_version_num(self) -> int:
         return int(self._conn.info.server_version)
 
     def begin(self) -> None:
-        """Start a transaction (psycopg in autocommit mode: an explicit BEGIN)."""
+        """Start a transaction (psycopg in autocommit mode: an explicit BEGIN).
+
+        Raises:
+            StateError: While holding the lock, if the transaction runs on another server session
+                than the one that took it (see :meth:`check_session`).
+        """
         self.execute("BEGIN")
         self._in_transaction = True
+        if self._lock_held:
+            try:
+                self.check_session()
+            except StateError:
+                self.rollback()
+                raise
 
     def commit(self) -> None:
         """Commit with an explicit ``COMMIT``."""
         self.execute("COMMIT")
         self._in_transaction = False
+        self._transaction_ended(committed=True)
 
     def rollback(self) -> None:
         """Roll back; a broken connection is dropped."""
@@ -110,10 +134,17 @@ class PostgreSQLBackend(Backend):
         except Exception:
             self._drop_broken()
         self._in_transaction = False
+        self._transaction_ended(committed=False)
 
     def _on_arm(self, seconds: float) -> None:
         if self._in_transaction:
             self.execute(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        """True for psycopg errors."""
+        import psycopg  # noqa: PLC0415 - loaded already by the connection
+
+        return isinstance(exc, psycopg.Error)
 
     def classify_error(self, exc: BaseException) -> str:
         """Classify by SQLSTATE."""
@@ -138,6 +169,16 @@ class PostgreSQLBackend(Backend):
     # -- lock ---------------------------------------------------------------------------------
 
     def _try_lock(self) -> bool:
+        if self._pooler_pids is not None:
+            told, server = self._pooler_pids
+            msg = (
+                "the connection to PostgreSQL goes through a connection pooler (it presents "
+                f"backend pid {told}, the server session is pid {server}): Timescape's lock is "
+                "a session-level advisory lock, which a transaction pooler (PgBouncer "
+                "pool_mode = transaction) cannot keep. Connect the migrating process directly "
+                "to PostgreSQL; reading through the pooler is fine"
+            )
+            raise StateError(msg)
         rows = self.query("SELECT pg_try_advisory_lock(?), pg_backend_pid()", (self.lock_key,))
         got, pid = bool(rows[0][0]), int(rows[0][1])
         if got:
@@ -196,9 +237,13 @@ class PostgreSQLBackend(Backend):
 
     # -- introspection ------------------------------------------------------------------------
 
-    def table_names(self) -> set[str]:
-        """Tables in the current schema."""
-        return {r[0] for r in self.query(self.TABLES_SQL)}
+    def table_names(self, only: Collection[str] | None = None) -> set[str]:
+        """Tables in the current schema (``only``: those of these names, by index lookups)."""
+        if only is None:
+            return {r[0] for r in self.query(self.TABLES_SQL)}
+        return {
+            r[0] for r in self.query(self.TABLES_SQL + " AND table_name = ANY(?)", (list(only),))
+        }
 
     def server_version(self) -> str:
         """The server version, e.g. ``15.20``."""

@@ -16,21 +16,21 @@ foreign_key_check`` runs before every commit instead, and any violation aborts t
 from __future__ import annotations
 
 import contextlib
+import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
 import json
+import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError
-from timescape.store.base import Backend, ErrorKind, LockInfo, actor
-
-import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
+from timescape.store.base import Backend, ErrorKind, LockInfo, actor, sql_log
 
 __all__ = ["SQLiteBackend"]
-
 
 
 class SQLiteBackend(Backend):
@@ -40,6 +40,7 @@ class SQLiteBackend(Backend):
     transactional_ddl = True
     BEGIN_SQL: ClassVar[str] = "BEGIN IMMEDIATE"
     FOREIGN_KEY_CHECK: ClassVar[str] = "PRAGMA foreign_key_check"
+    TABLE_EXISTS_SQL: ClassVar[str] = "SELECT 1 FROM pragma_table_info(?, 'main') LIMIT 1"
 
     _lock_fd: int | None = None
     _memory_lock: threading.Lock | None = None
@@ -77,18 +78,23 @@ class SQLiteBackend(Backend):
     def execute(self, sql: str, params: Any = None) -> int:
         """Run one statement (sqlite3 cursors need no closing; skip the generic cursor dance)."""
         self.connect()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
         cur = self._conn.execute(sql) if params is None else self._conn.execute(sql, params)
         return int(cur.rowcount)
 
     def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         """Run a query and return all rows."""
         self.connect()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
         return list(self._conn.execute(sql, params).fetchall())
 
     def commit(self) -> None:
         """Commit with an explicit ``COMMIT`` (autocommit mode: the driver does nothing itself)."""
         self._conn.execute("COMMIT")
         self._in_transaction = False
+        self._transaction_ended(committed=True)
 
     def rollback(self) -> None:
         """Roll back if a transaction is open."""
@@ -98,6 +104,11 @@ class SQLiteBackend(Backend):
         except sqlite3.Error:
             self._drop_broken()
         self._in_transaction = False
+        self._transaction_ended(committed=False)
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        """True for ``sqlite3`` errors."""
+        return isinstance(exc, sqlite3.Error)
 
     def classify_error(self, exc: BaseException) -> str:
         """Classify by SQLite's primary result code."""
@@ -197,10 +208,17 @@ class SQLiteBackend(Backend):
 
     # -- introspection ------------------------------------------------------------------------
 
-    def table_names(self) -> set[str]:
-        """Tables in the main database."""
-        rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {r[0] for r in rows}
+    def table_names(self, only: Collection[str] | None = None) -> set[str]:
+        """Tables in the main database (``only``: those of these names, from the parsed schema).
+
+        Scanning ``sqlite_master`` costs milliseconds once it holds thousands of tables, while
+        ``pragma_table_info`` looks one name up in the in-memory schema (a view of that name
+        counts too, which no Timescape table name can collide with in practice).
+        """
+        if only is None:
+            rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return {r[0] for r in rows}
+        return {name for name in only if self.query(self.TABLE_EXISTS_SQL, (name,))}
 
     def server_version(self) -> str:
         """The SQLite library version."""
