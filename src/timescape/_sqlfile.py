@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from timescape.errors import DefinitionError
@@ -23,7 +24,9 @@ __all__ = ["MAX_FILE_BYTES", "load_steps", "read_text"]
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest file read (project or migration file); larger ones are a definition error."""
 
-_STEP_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+?)(?P<rollback>\.rollback)?\.sql$")
+_STEP_FILE = re.compile(
+    r"^(?P<number>\d+)_(?P<label>.+?)(?P<contract>\.contract)?(?P<rollback>\.rollback)?\.sql$"
+)
 _OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NONBLOCK", 0)
@@ -95,6 +98,7 @@ def read_text(path: Path, *, label: str, key: str | None = None) -> str:
     finally:
         os.close(fd)
     data = b"".join(chunks)
+    del chunks  # one copy of the bytes at a time: a 50 MB file must not cost 150 MB to decode
     if len(data) > MAX_FILE_BYTES:
         raise DefinitionError(
             f"grew past {MAX_FILE_BYTES} bytes while being read", file=label, key=key
@@ -139,11 +143,14 @@ def load_steps(
     allow_outside: bool,
     key: str,
     project_file: str,
-) -> tuple[Step, ...]:
-    """Load ``NNN_name.sql`` (+ ``NNN_name.rollback.sql``) files from a schema's ``dir``.
+) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+    """Load a schema's ``dir``: its steps, then its contract steps.
 
-    Files are taken in name order; other files (README, hidden files) are ignored. Each step
-    records its files relative to the project folder, so errors and dry runs can name them.
+    ``NNN_name.sql`` is a step and ``NNN_name.rollback.sql`` undoes it; ``NNN_name.contract.sql`` is
+    a contract step (deferred until every live version is on the schema or a descendant) and
+    ``NNN_name.contract.rollback.sql`` undoes it. Each kind runs in name order; other files
+    (README, hidden files) are ignored. Each step records its files relative to the project
+    folder, so errors and dry runs can name them.
 
     Args:
         root: The project folder (resolved).
@@ -153,14 +160,37 @@ def load_steps(
         project_file: How to name the project file in errors.
 
     Returns:
-        The steps; a migration without a rollback file is an irreversible step.
+        ``(steps, contract steps)``; a migration without a rollback file is irreversible.
 
     Raises:
-        DefinitionError: On containment, file-type, naming or encoding problems.
+        DefinitionError: On containment, file-type, naming or encoding problems, or contract steps
+            of which only some have a rollback file.
     """
     loader = _DirLoader(root, folder, allow_outside=allow_outside, key=key, label=project_file)
-    migrations, rollbacks = loader.scan(loader.directory())
-    return tuple(loader.step(stem, migrations[stem], rollbacks.get(stem)) for stem in migrations)
+    found = loader.scan(loader.directory())
+    steps = tuple(loader.step(stem, path, found.rollbacks.get(stem)) for stem, path in found.steps)
+    contract = tuple(
+        loader.step(stem, path, found.contract_rollbacks.get(stem)) for stem, path in found.contract
+    )
+    undoable = [s.rollback is not None for s in contract]
+    if any(undoable) and not all(undoable):
+        missing = next(s.file for s in contract if s.rollback is None)
+        raise loader.error(
+            "some contract steps have a .contract.rollback.sql file and this one does not; give "
+            "one per contract step, or none",
+            missing,
+        )
+    return steps, contract
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The step files of one ``dir``, by kind; steps and contract steps in name order."""
+
+    steps: tuple[tuple[str, Path], ...]
+    rollbacks: dict[str, Path]
+    contract: tuple[tuple[str, Path], ...]
+    contract_rollbacks: dict[str, Path]
 
 
 class _DirLoader:
@@ -197,9 +227,10 @@ class _DirLoader:
             raise self.error(f"dir {self.folder!r} is not a directory")
         return base
 
-    def scan(self, base: Path) -> tuple[dict[str, Path], dict[str, Path]]:
-        migrations: dict[str, Path] = {}
-        rollbacks: dict[str, Path] = {}
+    def scan(self, base: Path) -> _Found:
+        kinds: dict[tuple[bool, bool], dict[str, Path]] = {
+            (contract, rollback): {} for contract in (False, True) for rollback in (False, True)
+        }
         widths: set[int] = set()
         for entry in sorted(base.iterdir()):
             if entry.name.startswith(".") or not entry.name.endswith(".sql"):
@@ -208,26 +239,36 @@ class _DirLoader:
             match = _STEP_FILE.match(entry.name)
             if match is None:
                 raise self.error(
-                    "file name must look like NNN_name.sql or NNN_name.rollback.sql", shown
+                    "file name must look like NNN_name.sql, NNN_name.rollback.sql, "
+                    "NNN_name.contract.sql or NNN_name.contract.rollback.sql",
+                    shown,
                 )
             self.contain(entry.resolve(), "resolves to", shown)
             widths.add(len(match["number"]))
             stem = f"{match['number']}_{match['label']}"
-            (rollbacks if match["rollback"] else migrations)[stem] = entry
-        orphans = sorted(set(rollbacks) - set(migrations))
-        if orphans:
-            raise self.error(
-                f"rollback file without a migration {orphans[0]}.sql",
-                _shown(rollbacks[orphans[0]], self.root),
-            )
-        if not migrations:
+            kinds[bool(match["contract"]), bool(match["rollback"])][stem] = entry
+        for contract in (False, True):
+            migrations, rollbacks = kinds[contract, False], kinds[contract, True]
+            orphans = sorted(set(rollbacks) - set(migrations))
+            if orphans:
+                suffix = ".contract.sql" if contract else ".sql"
+                raise self.error(
+                    f"rollback file without a migration {orphans[0]}{suffix}",
+                    _shown(rollbacks[orphans[0]], self.root),
+                )
+        if not kinds[False, False]:
             raise self.error(f"dir {self.folder!r} holds no NNN_name.sql migration files")
         if len(widths) > 1:
             raise self.error(
                 f"dir {self.folder!r} mixes step numbers of different widths; files run in name "
                 "order, so pad the numbers to the same width (001_, 002_, ..., 010_)"
             )
-        return dict(sorted(migrations.items())), rollbacks
+        return _Found(
+            steps=tuple(sorted(kinds[False, False].items())),
+            rollbacks=kinds[False, True],
+            contract=tuple(sorted(kinds[True, False].items())),
+            contract_rollbacks=kinds[True, True],
+        )
 
     def step(self, stem: str, migration: Path, rollback: Path | None) -> Step:
         shown = _shown(migration, self.root)

@@ -498,18 +498,25 @@ class _Reader:
                 f"give either dir or {given}, not both (a dir holds the rollback files too)",
                 f"{key}.dir",
             )
+        contract = self.contract_steps(table, key)
         if "dir" in table:
             folder = self.text(table["dir"], f"{key}.dir")
-            steps = load_steps(
+            steps, files = load_steps(
                 root.resolve(),
                 folder,
                 allow_outside=database.allow_outside_project,
                 key=self.prefix + f"{key}.dir",
                 project_file=self.label,
             )
+            if files and contract:
+                raise self.error(
+                    "give contract steps either as NNN_name.contract.sql files in dir or as "
+                    "contract / contract_rollback, not both",
+                    f"{key}.contract",
+                )
+            contract = contract or files
         else:
             steps = self.inline_steps(table, key, name)
-        contract = self.contract_steps(table, key)
         breaking = table.get("breaking")
         return SchemaVersion.build(
             name,

@@ -448,7 +448,7 @@ class Timescape:
             backend.connect()
             if dry_run:
                 self.store.check_readable()
-                snapshot = self._recovered_view(self.store.read(use_cache=False))
+                snapshot = self._recovered_view()
                 result = work(snapshot)
                 return replace(result, dry_run=True, duration_ms=_ms(started))
             backend.acquire_lock()
@@ -495,12 +495,22 @@ class Timescape:
                 f"reading or writing the Timescape state tables failed: {reason}"
             ) from exc
 
-    def _recovered_view(self, snapshot: StateSnapshot) -> StateSnapshot:
-        """Without the lock (dry run): show interrupted runs as such, writing nothing."""
-        if not self.store.exists():
-            return snapshot
-        marker = self.store.run_marker()
-        if marker is None or not self.backend.lock_is_free():
+    def _recovered_view(self) -> StateSnapshot:
+        """Read the state for a dry run, showing a run that died as interrupted (writes nothing).
+
+        The lock is taken if free while the state and the run marker are read: a marker seen
+        then belongs to a run that died, while one seen without the lock may be a run that is
+        still going (probing the lock *after* reading would call a run that finished in between
+        interrupted).
+        """
+        held = self.store.exists() and self.backend.try_lock()
+        try:
+            snapshot = self.store.read(use_cache=False)
+            marker = self.store.run_marker() if held else None
+        finally:
+            if held:
+                self.backend.release_lock()
+        if marker is None:
             return snapshot
         return self._mark_interrupted(snapshot, marker.schemas, marker.operation, write=False)
 
@@ -608,11 +618,7 @@ class Timescape:
                     status=SchemaStatus.INTERRUPTED,
                     error="the run died before recording its outcome",
                 )
-            elif (
-                row is not None
-                and row.status is SchemaStatus.ROLLED_BACK
-                and row.steps_done > 0
-            ):
+            elif row is not None and row.status is SchemaStatus.ROLLED_BACK and row.steps_done > 0:
                 # A step-by-step rollback (MySQL/MariaDB) died between two steps.
                 new = replace(
                     row,
@@ -1115,10 +1121,31 @@ class Timescape:
         Raises:
             UnknownRefError: For an unknown schema.
         """
+        ok, _ = self.compatibility(schema_a, schema_b)
+        return ok
+
+    def compatibility(self, schema_a: str, schema_b: str) -> tuple[bool, str]:
+        """Tell whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why.
+
+        The same answer, with the same reason, as the gate of ``activate`` and ``apply_schema``:
+        declarations first, then (with ``infer_compatibility``) the SQL analysis. Reads only the
+        definitions: no connection, no lock.
+
+        Args:
+            schema_a: The schema that would be applied.
+            schema_b: A live version's schema.
+
+        Returns:
+            ``(compatible, reason)``, e.g. ``(False, "drops column products.price (breaking)")``.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+
+        Added in 0.2.
+        """
         catalog = self.catalog
         catalog.schema(schema_b)
-        ok, _ = compatibility(catalog, schema_a, schema_b, self._judge())
-        return ok
+        return compatibility(catalog, schema_a, schema_b, self._judge())
 
     def record_request(self, tsv: str) -> None:
         """Count one request for a version, in memory (flushed by :meth:`flush_usage`)."""
@@ -1147,15 +1174,21 @@ class Timescape:
 
     # -- reports ------------------------------------------------------------------------------
 
-    def _snapshot(self) -> StateSnapshot:
+    def _snapshot(self, *, counters: bool = True) -> StateSnapshot:
+        """The state now; ``counters=False`` when request counts are not shown.
+
+        Request counts are flushed by the app instances without moving the generation, so only
+        a report that shows them must re-read every row; the others reuse the cached snapshot
+        whenever the generation says nothing else changed.
+        """
         with self._mutex, self._store_boundary():
             self.backend.connect()
             self.store.check_readable()
-            return self.store.read(use_cache=False)
+            return self.store.read(use_cache=not counters)
 
     def schemas(self) -> list[SchemaInfo]:
         """Every schema with status, usage and checksums (read-only, no lock)."""
-        snapshot = self._snapshot()
+        snapshot = self._snapshot(counters=False)
         return build_schema_infos(self.catalog, snapshot)
 
     def schema_info(self, name: str) -> SchemaInfo:
@@ -1185,7 +1218,7 @@ class Timescape:
 
     def stats(self) -> Stats:
         """Counts by status (read-only)."""
-        return build_stats(self.catalog, self._snapshot())
+        return build_stats(self.catalog, self._snapshot(counters=False))
 
     def verify(self) -> VerifyReport:
         """Check the database against the definitions without changing anything.
@@ -1215,40 +1248,47 @@ class Timescape:
                     ),
                     0,
                 )
+            # Read the state and the run marker holding the lock when it is free, so no run can
+            # change them meanwhile: a marker seen under the lock is a run that died, one seen
+            # without it a run in progress. (Probing the lock after reading would report a run
+            # that finished in between as interrupted.)
+            held = self.store.exists() and self.backend.try_lock()
             try:
-                self.store.check_readable()
-                snapshot = self.store.read(use_cache=False)
-            except StateError as exc:
-                return VerifyReport((Problem("state", self.table_prefix, exc.message),), 0)
-            if self.store.exists():
-                marker = self.store.run_marker()
-                if marker is not None:
-                    free = self.backend.lock_is_free()
-                    if free:
-                        # The run died: show its schemas as the next run will record them (a
-                        # step in flight becomes uncertain), without writing anything.
-                        snapshot = self._mark_interrupted(
-                            snapshot, marker.schemas, marker.operation, write=False
-                        )
-                    holder = None if free else self.backend.lock_holder()
-                    kind = "interrupted" if free else "in_progress"
-                    text = (
-                        f"a {marker.operation} of {marker.target} started "
-                        f"{marker.started_at.isoformat()} by {marker.actor} "
-                        + (
-                            "died before finishing"
-                            if free
-                            else f"is in progress, held by {holder.description if holder else '?'}"
-                        )
+                try:
+                    self.store.check_readable()
+                    snapshot = self.store.read(use_cache=False)
+                except StateError as exc:
+                    return VerifyReport((Problem("state", self.table_prefix, exc.message),), 0)
+                marker = self.store.run_marker() if self.store.exists() else None
+            finally:
+                if held:
+                    self.backend.release_lock()
+            if marker is not None:
+                if held:
+                    # The run died: show its schemas as the next run will record them (a
+                    # step in flight becomes uncertain), without writing anything.
+                    snapshot = self._mark_interrupted(
+                        snapshot, marker.schemas, marker.operation, write=False
                     )
-                    problems.append(
-                        Problem(
-                            kind,
-                            marker.target,
-                            text,
-                            {"operation": marker.operation, "schemas": list(marker.schemas)},
-                        )
+                holder = None if held else self.backend.lock_holder()
+                kind = "interrupted" if held else "in_progress"
+                text = (
+                    f"a {marker.operation} of {marker.target} started "
+                    f"{marker.started_at.isoformat()} by {marker.actor} "
+                    + (
+                        "died before finishing"
+                        if held
+                        else f"is in progress, held by {holder.description if holder else '?'}"
                     )
+                )
+                problems.append(
+                    Problem(
+                        kind,
+                        marker.target,
+                        text,
+                        {"operation": marker.operation, "schemas": list(marker.schemas)},
+                    )
+                )
         problems.extend(drift_problems(catalog, snapshot))
         for name, row in sorted(snapshot.schemas.items()):
             if row.status in (

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from timescape.executor import SchemaOutcome
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Plan, usage
 from timescape.model.schema import (
@@ -22,6 +22,9 @@ from timescape.model.schema import (
     unknown_algorithms,
 )
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
+
+if TYPE_CHECKING:  # the executor (and the backends under it) load only when a run happens
+    from timescape.executor import SchemaOutcome
 
 __all__ = [
     "OperationResult",

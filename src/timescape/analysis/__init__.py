@@ -9,6 +9,7 @@ Added in 0.2.
 
 from __future__ import annotations
 
+from timescape.analysis._attach import attached_ignores as attached_ignores
 from timescape.analysis.classifier import classify as classify
 from timescape.analysis.classifier import classify_statement as classify_statement
 from timescape.analysis.effect import Effect as Effect
@@ -27,6 +28,7 @@ __all__ = [
     "Level",
     "LintIssue",
     "Rule",
+    "attached_ignores",
     "classify",
     "classify_statement",
     "lint",

@@ -5,7 +5,10 @@ safe way to do it on a live database?". Each rule has a stable id, a level, and 
 ERROR-level issues make ``timescape schema check`` fail; WARNING-level ones are reported.
 
 Silencing: ``-- timescape:ignore PG001`` (or ``/* timescape:ignore PG001,PG002 */``) anywhere in a
-statement silences those rules for that statement; ``disabled`` silences rules project-wide.
+statement silences those rules for that statement; so does one on the line(s) directly above it, or
+after its ``;`` on its last line, which the splitter leaves out of the statement:
+:func:`~timescape.analysis.attached_ignores` finds those and ``lint(..., ignored=...)`` takes them.
+``disabled`` silences rules project-wide.
 
 Added in 0.2.
 """
@@ -65,6 +68,9 @@ class LintIssue:
         statement: The statement text, as given.
         reason: One line naming the objects involved.
         fix: One line: what to do instead.
+        index: The statement's position in the ``statements`` given to :func:`lint` (0-based),
+            so an issue can be traced back to its step and line even when two statements read
+            the same. Added in 0.2.
     """
 
     rule: str
@@ -72,6 +78,7 @@ class LintIssue:
     statement: str
     reason: str
     fix: str
+    index: int = 0
 
 
 _W, _E = Level.WARNING, Level.ERROR
@@ -213,6 +220,7 @@ def lint(
     disabled: Collection[str] = (),
     new_tables: Collection[str] = (),
     applied: Sequence[str] = (),
+    ignored: Sequence[Collection[str]] = (),
 ) -> list[LintIssue]:
     """Check the statements of one schema against the dialect's rules.
 
@@ -225,6 +233,9 @@ def lint(
         disabled: Rule ids silenced for the whole project.
         new_tables: Tables created earlier in the same schema (outside ``statements``).
         applied: Statements already applied before these, read only to learn column types.
+        ignored: Per statement (same order as ``statements``), rule ids silenced by comments
+            outside its text, as :func:`~timescape.analysis.attached_ignores` finds them; may be
+            shorter than ``statements``.
 
     Returns:
         The issues, in statement order, then in the order of :data:`RULES`.
@@ -246,6 +257,8 @@ def lint(
     issues: list[LintIssue] = []
     for index, statement in enumerate(parsed):
         silenced = off | ignored_rules(statement.sql, name)
+        if index < len(ignored):
+            silenced |= {rule.upper() for rule in ignored[index]}
         found: list[tuple[str, str]] = []
         for rule_id, check in CHECKS:
             rule = RULES[rule_id]
@@ -253,7 +266,9 @@ def lint(
                 continue
             found.extend((rule_id, reason) for reason in check(statement, known, rebuilt[index]))
         issues.extend(
-            LintIssue(rule_id, RULES[rule_id].level, statement.sql, reason, RULES[rule_id].fix)
+            LintIssue(
+                rule_id, RULES[rule_id].level, statement.sql, reason, RULES[rule_id].fix, index
+            )
             for rule_id, reason in found
         )
         learn(statement.sql, name, known)

@@ -1,4 +1,4 @@
-"""``timescape schema check``: declared compatibility and what the gate would refuse right now.
+"""``timescape schema check``: what the gate would refuse right now, the SQL analysis, and lint.
 
 :func:`build_check_report` is the seam: it builds the whole report from the public facade, so
 further sections (SQL analysis, lint) can be added to :attr:`CheckReport.sections` without
@@ -8,12 +8,20 @@ touching the command. A section that finds blocking problems sets ``ok`` to Fals
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from timescape.cli.findings import (
+    AnalysisSection,
+    LintSection,
+    analysis_lines,
+    analysis_section,
+    lint_lines,
+    lint_section,
+    schema_analysis_lines,
+)
 from timescape.cli.render import Style, jsonable
-from timescape.model.plan import Judge, compatibility, declared_judge
 
 if TYPE_CHECKING:
     from timescape.manager import Timescape
@@ -77,7 +85,7 @@ class CheckReport:
     Attributes:
         schemas: The schemas checked, parents first.
         live_versions: Live TSVs and their schemas.
-        sections: Further named sections (e.g. ``lint``), JSON-serialisable.
+        sections: Further named sections: ``analysis`` and ``lint`` (JSON-serialisable values).
         failed_sections: Names of sections that found blocking problems.
     """
 
@@ -111,32 +119,32 @@ def _declared(compatible_with: tuple[str, ...], *, breaking: bool | None) -> str
     return "; ".join(parts) or "undeclared (the gate judges its SQL)"
 
 
-def _judge(ts: Timescape) -> Judge:
-    """The gate's judge, as the facade builds it: SQL analysis when available and enabled."""
-    if not ts.infer_compatibility:
-        return declared_judge
-    try:
-        from timescape.compat import inferred_judge  # noqa: PLC0415 - loads sqlglot
-    except ImportError:  # pragma: no cover - the analysis extra is missing
-        return declared_judge
-    return inferred_judge(ts.catalog, ts.backend.dialect, ts.backend.split)
-
-
-def build_check_report(ts: Timescape, name: str | None = None) -> CheckReport:
+def build_check_report(
+    ts: Timescape,
+    name: str | None = None,
+    *,
+    strict: bool = False,
+    disabled: Collection[str] = (),
+) -> CheckReport:
     """Build the check report from the facade (reads the state; changes nothing).
 
     For every schema (or ``name`` and its ancestors) not applied yet, asks the gate about each
-    live version, exactly as ``activate`` and ``schema migrate`` would.
+    live version through :meth:`Timescape.compatibility`, exactly as ``activate`` and ``schema
+    migrate`` would. Then reads every defined schema's SQL (the ``analysis`` section) and lints
+    it (the ``lint`` section).
 
     Args:
         ts: The facade.
         name: One schema, or None for all.
+        strict: Make declarations the analysis contradicts fail the check.
+        disabled: Lint rule ids disabled project-wide (``[lint] disabled``).
 
     Returns:
         The report.
 
     Raises:
         UnknownRefError: For an unknown schema name.
+        DefinitionError: When a step's SQL cannot be split.
     """
     catalog = ts.catalog
     if name is not None:
@@ -146,16 +154,12 @@ def build_check_report(ts: Timescape, name: str | None = None) -> CheckReport:
         wanted = frozenset(s.name for s in catalog.schemas)
     infos = [i for i in ts.schemas() if i.name in wanted]
     live = {v.tsv: v.schema for v in ts.versions() if v.active}
-    judge = _judge(ts) if live else declared_judge
     checks = []
     for info in infos:
         gate: list[GateVerdict] = []
         if info.defined and info.status != "applied":
             for tsv, live_schema in live.items():
-                allowed = ts.are_compatible(info.name, live_schema)
-                judged, reason = compatibility(catalog, info.name, live_schema, judge)
-                if judged != allowed:  # pragma: no cover - the facade and _judge agree
-                    reason = "judged " + ("compatible" if allowed else "breaking")
+                allowed, reason = ts.compatibility(info.name, live_schema)
                 gate.append(GateVerdict(tsv, live_schema, allowed, reason))
         checks.append(
             SchemaCheck(
@@ -170,7 +174,18 @@ def build_check_report(ts: Timescape, name: str | None = None) -> CheckReport:
                 gate=tuple(gate),
             )
         )
-    return CheckReport(schemas=tuple(checks), live_versions=live)
+    defined = [i.name for i in infos if i.defined]
+    applied = {i.name for i in infos if i.status == "applied"}
+    dialect, split = ts.backend.dialect, ts.backend.split
+    analysis = analysis_section(catalog, defined, dialect, split, strict=strict)
+    lint = lint_section(catalog, defined, dialect, split, applied=applied, disabled=disabled)
+    failed = tuple(n for n, s in (("analysis", analysis), ("lint", lint)) if s.failed)
+    return CheckReport(
+        schemas=tuple(checks),
+        live_versions=live,
+        sections={"analysis": analysis, "lint": lint},
+        failed_sections=failed,
+    )
 
 
 def check_lines(report: CheckReport, style: Style) -> list[str]:
@@ -181,12 +196,21 @@ def check_lines(report: CheckReport, style: Style) -> list[str]:
         lines.extend(f"  {tsv}  (schema {schema})" for tsv, schema in report.live_versions.items())
     else:
         lines.append("No live versions: the gate allows any schema.")
+    analysis = report.sections.get("analysis")
+    by_schema = (
+        {a.schema: a for a in analysis.schemas} if isinstance(analysis, AnalysisSection) else {}
+    )
     for check in report.schemas:
         lines.extend(_schema_lines(check, style))
+        if check.name in by_schema:
+            lines.extend(schema_analysis_lines(by_schema[check.name], style))
     for section, content in report.sections.items():
-        lines.append("")
-        lines.append(style(f"{section}:", "bold"))
-        lines.append(f"  {content}")
+        if isinstance(content, AnalysisSection):
+            lines.extend(analysis_lines(content, style))
+        elif isinstance(content, LintSection):
+            lines.extend(lint_lines(content, style))
+        else:
+            lines += ["", style(f"{section}:", "bold"), f"  {content}"]
     refused = [c.name for c in report.schemas if c.refused_by]
     lines.append("")
     if refused:
@@ -198,12 +222,26 @@ def check_lines(report: CheckReport, style: Style) -> list[str]:
             )
         )
     elif report.ok:
-        lines.append(style("OK: nothing the gate would refuse.", "green"))
+        lines.append(style("OK: nothing the gate would refuse, no lint error.", "green"))
     lines.extend(
-        style(f"Section {section} found blocking problems.", "red")
+        style(_failure(section, report.sections.get(section)), "red")
         for section in report.failed_sections
     )
     return lines
+
+
+def _failure(section: str, content: object) -> str:
+    if isinstance(content, LintSection):
+        return (
+            f"Lint found {content.blocking} error(s) in schemas not applied yet: fix them, or "
+            "silence a rule with a '-- timescape:ignore RULE' comment or [lint] disabled."
+        )
+    if isinstance(content, AnalysisSection):
+        return (
+            f"--strict: the analysis contradicts {len(content.contradicted)} declaration(s): "
+            "correct the declaration, or change the SQL."
+        )
+    return f"Section {section} found blocking problems."
 
 
 def _schema_lines(check: SchemaCheck, style: Style) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from timescape.cli.render import Style
+from timescape.cli.render import Style, contract_state
 from timescape.reports import SchemaInfo, VersionInfo
 
 __all__ = ["graph_json", "render_graph"]
@@ -20,6 +20,7 @@ def graph_json(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -
                 "parents": list(s.parents),
                 "status": s.status,
                 "used_by": list(s.used_by),
+                "contract": contract_state(s),
             }
             for s in schemas
         ],
@@ -86,6 +87,7 @@ def _tree(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo], style:
         extra = ""
         if len(info.parents) > 1:
             extra = style(f"  (also builds on {', '.join(info.parents[1:])})", "dim")
+        extra = _contract_mark(info, style) + extra
         lines.append(f"{prefix}{branch}{style(name, 'bold')} [{style.status(info.status)}]{extra}")
         inner = prefix + ("" if root else ("    " if last else "│   "))
         kids = children[name]
@@ -101,10 +103,19 @@ def _tree(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo], style:
     return "\n".join(lines)
 
 
+def _contract_mark(info: SchemaInfo, style: Style) -> str:
+    state = contract_state(info)
+    if state == "none":
+        return ""
+    return style(f" (contract {state})", "yellow" if state == "pending" else "dim")
+
+
 def _mermaid(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -> str:
     ids = {s.name: f"s{i}" for i, s in enumerate(schemas)}
     lines = ["flowchart BT"]
-    lines.extend(f'    {ids[s.name]}["{s.name}<br/>{s.status}"]' for s in schemas)
+    lines.extend(
+        f'    {ids[s.name]}["{s.name}<br/>{s.status}{_contract_note(s, "<br/>")}"]' for s in schemas
+    )
     lines.extend(f'    v{i}(["{_version_label(v)}"])' for i, v in enumerate(versions))
     for s in schemas:
         lines.extend(f"    {ids[s.name]} --> {ids[p]}" for p in s.parents if p in ids)
@@ -113,20 +124,38 @@ def _mermaid(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -> 
             lines.append(f"    v{i} -.-> {ids[v.schema]}")
     lines.append("    classDef applied fill:#d4f4dd,stroke:#2b8a3e")
     lines.append("    classDef live fill:#fff3bf,stroke:#e67700")
+    lines.append("    classDef contract_pending stroke-dasharray:5 5,stroke-width:2px")
     applied = [ids[s.name] for s in schemas if s.status == "applied"]
     live = [f"v{i}" for i, v in enumerate(versions) if v.active]
+    pending = [ids[s.name] for s in schemas if contract_state(s) == "pending"]
     if applied:
         lines.append(f"    class {','.join(applied)} applied")
     if live:
         lines.append(f"    class {','.join(live)} live")
+    if pending:
+        lines.append(f"    class {','.join(pending)} contract_pending")
     return "\n".join(lines)
+
+
+def _contract_note(info: SchemaInfo, newline: str) -> str:
+    """``<newline>contract pending`` / ``done``, or nothing for a schema without a contract."""
+    state = contract_state(info)
+    return "" if state == "none" else f"{newline}contract {state}"
 
 
 def _dot(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -> str:
     lines = ["digraph timescape {", "    rankdir=BT;", "    node [fontname=Helvetica];"]
     for s in schemas:
-        fill = ', style=filled, fillcolor="#d4f4dd"' if s.status == "applied" else ""
-        lines.append(f'    "{s.name}" [shape=box, label="{s.name}\\n{s.status}"{fill}];')
+        styles = ["filled"] if s.status == "applied" else []
+        if contract_state(s) == "pending":
+            styles.append("dashed")
+        shown = ""
+        if styles:
+            shown = f", style={styles[0]}" if len(styles) == 1 else f', style="{",".join(styles)}"'
+        if s.status == "applied":
+            shown += ', fillcolor="#d4f4dd"'
+        label = s.name + "\\n" + s.status + _contract_note(s, "\\n")
+        lines.append(f'    "{s.name}" [shape=box, label="{label}"{shown}];')
     for v in versions:
         fill = ', style=filled, fillcolor="#fff3bf"' if v.active else ""
         lines.append(f'    "{v.tsv}" [shape=ellipse, label="{_version_label(v)}"{fill}];')

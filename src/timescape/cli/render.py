@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from timescape.model.plan import ActionKind, Plan
-from timescape.reports import OperationResult
+from timescape.reports import OperationResult, SchemaInfo
 
 __all__ = [
     "Cell",
     "Style",
+    "contract_state",
     "dumps",
     "iso",
     "jsonable",
@@ -129,6 +130,13 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str | Cell]], style: S
 
     head = "  ".join(h if i == last else h.ljust(widths[i]) for i, h in enumerate(headers))
     return "\n".join([style(head.rstrip(), "bold"), *(line(r) for r in cells)])
+
+
+def contract_state(info: SchemaInfo) -> str:
+    """A schema's contract: ``none`` (no contract steps), ``pending`` (not run) or ``done``."""
+    if info.contract_done:
+        return "done"
+    return "pending" if info.contract_steps else "none"
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -9,7 +9,16 @@ import click
 from click.shell_completion import CompletionItem
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
-from timescape.cli.render import Cell, Style, jsonable, result_json, table, when
+from timescape.cli.render import (
+    Cell,
+    Style,
+    contract_state,
+    jsonable,
+    result_json,
+    table,
+    when,
+)
+from timescape.model.schema import SchemaVersion
 from timescape.reports import SchemaInfo
 
 __all__ = ["complete_schema", "schema_group", "schema_json"]
@@ -28,12 +37,16 @@ def complete_schema(
 
 
 def schema_json(info: SchemaInfo) -> dict[str, Any]:
-    """A schema as JSON: every :class:`SchemaInfo` field plus ``parent`` as in the project file."""
+    """A schema as JSON: every :class:`SchemaInfo` field, ``parent`` and ``contract``.
+
+    ``parent`` is as written in the project file; ``contract`` is ``none``, ``pending`` or
+    ``done`` (:func:`~timescape.cli.render.contract_state`).
+    """
     document: dict[str, Any] = jsonable(info)
     parent: str | list[str] | None = list(info.parents) or None
     if isinstance(parent, list) and len(parent) == 1:
         parent = parent[0]
-    return {"name": info.name, "parent": parent, **document}
+    return {"name": info.name, "parent": parent, **document, "contract": contract_state(info)}
 
 
 def _short(checksum: str | None) -> str:
@@ -83,7 +96,39 @@ def list_command(app: App) -> None:
     app.echo(table(["NAME", "PARENT", "STATUS", "USED BY", "APPLIED", "CHECKSUM"], rows, style))
 
 
-def _status_fields(info: SchemaInfo, style: Style) -> list[tuple[str, str]]:
+def _contract_text(
+    info: SchemaInfo, schema: SchemaVersion | None, live: dict[str, str], style: Style
+) -> str:
+    """Whether the contract ran, and when it would run or be rolled back."""
+    steps = f"{info.contract_steps} step(s)"
+    rule = "runs when every live version is on this schema or a descendant"
+    if info.contract_done:
+        undoable = schema is not None and all(s.rollback is not None for s in schema.contract)
+        if not undoable:
+            return (
+                f"{steps}, {style('done', 'green')}; no contract_rollback, so activating a "
+                "version on an older schema again is refused"
+            )
+        return (
+            f"{steps}, {style('done', 'green')}; would be rolled back if a version on an older "
+            f"schema is activated again, or before {info.name} is rolled back"
+        )
+    pending = style("pending", "yellow")
+    if info.status != "applied":
+        return f"{steps}, {pending}: {rule}, once the schema is applied"
+    waiting = sorted(tsv for tsv in live if tsv not in info.used_by)
+    if not live:
+        return f"{steps}, {pending}: {rule} (no version is live now)"
+    if waiting:
+        shown = ", ".join(f"{tsv} (on {live[tsv]})" for tsv in waiting)
+        return f"{steps}, {pending}: {rule}; waiting for {shown}"
+    return (
+        f"{steps}, {pending}: every live version is on it now, so it runs at the next "
+        "activation or deactivation"
+    )
+
+
+def _status_fields(info: SchemaInfo, style: Style, contract: str | None) -> list[tuple[str, str]]:
     now = datetime.now(UTC)
     declared = []
     if info.compatible_with:
@@ -105,9 +150,8 @@ def _status_fields(info: SchemaInfo, style: Style) -> list[tuple[str, str]]:
         ("reversible", "yes" if info.reversible else "no (no rollback scripts)"),
         ("checksum", info.checksum or "-"),
     ]
-    if info.contract_steps:
-        done = "done" if info.contract_done else "not run"
-        fields.append(("contract", f"{info.contract_steps} step(s), {done}"))
+    if contract is not None:
+        fields.append(("contract", contract))
     if info.error:
         fields.append(("error", style(info.error, "red")))
     if not info.defined:
@@ -131,10 +175,13 @@ def status_command(app: App, name: str) -> None:
         app.emit_json(schema_json(info))
         return
     style = app.style
-    files: list[str | None] = []
-    if ts.catalog.has_schema(name):
-        files = [s.file for s in ts.catalog.schema(name).steps]
-    fields = _status_fields(info, style)
+    schema = ts.catalog.schema(name) if ts.catalog.has_schema(name) else None
+    files = [s.file for s in schema.steps] if schema is not None else []
+    contract = None
+    if info.contract_steps or info.contract_done:
+        live = {v.tsv: v.schema for v in ts.versions() if v.active}
+        contract = _contract_text(info, schema, live, style)
+    fields = _status_fields(info, style, contract)
     app.echo(style(info.name, "bold"))
     for label, value in fields:
         app.echo(f"  {label:<11} {value}")
@@ -148,6 +195,9 @@ def status_command(app: App, name: str) -> None:
             file = (files[i] if i < len(files) else None) or "-"
             paint = (lambda t: style(t, "red")) if state == "DRIFTED" else None
             rows.append([str(i + 1), Cell(state, paint), _short(current), file])
+        for i, step in enumerate(schema.contract if schema is not None else (), start=1):
+            state = "contracted" if info.contract_done else "deferred"
+            rows.append([f"c{i}", state, _short(step.checksum), step.file or "-"])
         app.echo("  steps")
         for line in table(["#", "STATE", "CHECKSUM", "FILE"], rows, style).splitlines():
             app.echo(f"    {line}")
@@ -211,18 +261,28 @@ def resolve_command(app: App, name: str, steps_done: int) -> None:
 
 @schema_group.command("check")
 @click.argument("name", required=False, shell_complete=complete_schema)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) on declarations the SQL analysis contradicts, not only warn.",
+)
 @global_options
 @pass_app
 @click.pass_context
-def check_command(ctx: click.Context, app: App, name: str | None) -> None:
-    """Report what the compatibility gate would refuse now.
+def check_command(ctx: click.Context, app: App, name: str | None, *, strict: bool) -> None:
+    """Report what the gate would refuse now, what the SQL does, and lint issues.
 
-    Shows what each schema declares, and for every schema not applied yet, whether the gate
-    would let it in with the live versions. Exits 1 when it would refuse one.
+    For each schema (or NAME and its ancestors): what it declares; if it is not applied, whether
+    the gate would let it in with the live versions; what each statement does to older code;
+    and lint issues ([lint] disabled in the project file silences rules). Exits 1 when the gate
+    would refuse a schema, when an error-level lint rule fires on a schema not applied yet, or,
+    with --strict, when the analysis contradicts a declaration.
     """
     from timescape.cli.check import build_check_report, check_lines  # noqa: PLC0415
 
-    report = build_check_report(app.timescape(), name)
+    report = build_check_report(
+        app.timescape(), name, strict=strict, disabled=app.project().lint.disabled
+    )
     if app.json:
         app.emit_json(report.to_json())
     else:

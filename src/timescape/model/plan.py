@@ -394,11 +394,15 @@ def _plan_applies(
     forced: list[str],
 ) -> list[SchemaAction]:
     actions = []
+    objects: frozenset[str] | None = None  # schemas recorded with objects, found on first need
     for name in catalog.graph.topological(names):
         schema = catalog.schema(name)
         row = snapshot.schemas.get(name)
-        if row is None or not row.is_applied:
-            _refuse_orphaned_descendants(catalog, snapshot, name)
+        if (row is None or not row.is_applied) and catalog.graph.children(name):
+            if objects is None:
+                objects = frozenset(n for n, r in snapshot.schemas.items() if r.has_objects)
+            if objects:
+                _refuse_orphaned_descendants(catalog, snapshot, name)
         if row is None:
             actions.append(_apply_action(schema, 0, split, "not applied yet"))
             continue
@@ -458,15 +462,18 @@ def _gate(
     forced: list[str],
 ) -> None:
     graph = catalog.graph
+    ordered = sorted(live)
     for action in applies:
         broken: list[str] = []
         reasons: list[str] = []
-        # "new is part of live" is "live builds on new": one walk down from the schema being
-        # applied (a new schema has no descendants) instead of one walk up per live version.
-        below = graph.descendants(action.name) if action.name in graph else frozenset()
-        for tsv in sorted(live):
+        # A schema nothing builds on yet (the usual new one) is part of no live version but its
+        # own; otherwise ask each live schema's memoised closure.
+        leaf = action.name not in graph or not graph.children(action.name)
+        for tsv in ordered:
             live_schema = snapshot.versions[tsv].schema
-            if live_schema == action.name or live_schema in below:
+            if live_schema == action.name or (
+                not leaf and live_schema in graph and action.name in graph.closure_of(live_schema)
+            ):
                 continue
             ok, reason = _compatibility_apart(catalog, action.name, live_schema, judge)
             if not ok:

@@ -86,13 +86,33 @@ _TEXT_DIGESTS: dict[str, str] = {}
 _TEXT_DIGESTS_MAX = 200_000
 
 
+_HASH_SLICE = 1 << 20
+
+
+def _text_digest(script: str) -> str:
+    """SHA-256 of ``normalise_sql(script).encode()``, fed in slices.
+
+    A 50 MB script must not cost two more 50 MB copies (the stripped text and its encoding).
+    """
+    digest = hashlib.sha256()
+    text = script.removeprefix("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    end = len(text)
+    while end and text[end - 1].isspace():
+        end -= 1
+    for start in range(0, end, _HASH_SLICE):
+        digest.update(text[start : min(start + _HASH_SLICE, end)].encode())
+    return digest.hexdigest()
+
+
 def _sha256_v1(script: str | StepCallable) -> str:
     if isinstance(script, str):
         # Plans, drift checks and reports ask for the same scripts' checksums over and over:
         # remember them by text (the definitions hold these strings anyway).
         digest = _TEXT_DIGESTS.get(script)
         if digest is None:
-            digest = hashlib.sha256(normalise_sql(script).encode()).hexdigest()
+            digest = _text_digest(script)
             if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
                 _TEXT_DIGESTS.clear()
             _TEXT_DIGESTS[script] = digest

@@ -35,6 +35,7 @@ _HANDLER_PATTERN = re.compile(r"^/[A-Za-z0-9._~\-/{}:]{0,199}\Z")
 _TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]{0,63}\Z")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LATEST = "latest"
+_MOMENTS_MAX = 4096
 
 
 def handler_slug(handler: str) -> str:
@@ -208,7 +209,7 @@ class VersionIndex:
     threads need no lock and a refresh swaps in a new index atomically.
     """
 
-    __slots__ = ("_by_tsv", "_handlers", "_tags", "_tags_by_name")
+    __slots__ = ("_by_tsv", "_handlers", "_moments", "_tags", "_tags_by_name")
 
     def __init__(self, versions: list[Version], tags: dict[tuple[str, str], str]) -> None:
         """Index versions by TSV and by handler timeline, and tags by (handler, tag).
@@ -225,6 +226,9 @@ class VersionIndex:
             timeline.stamps.append(version.timestamp.timestamp())
         self._tags = dict(tags)
         self._tags_by_name: dict[str, list[str]] = {}
+        # Parsed timestamp refs (clients pin a few dates and send them on every request). Only
+        # a memo: entries never change an answer, and a full one is simply emptied.
+        self._moments: dict[str, float] = {}
         for handler, tag in sorted(tags):
             self._tags_by_name.setdefault(tag, []).append(handler)
 
@@ -310,9 +314,14 @@ class VersionIndex:
         return self._handlers[handler]
 
     def _resolve_timestamp(self, ref: str, handler: str | None) -> str:
-        if not _looks_like_timestamp(ref):
-            raise UnknownRefError(ref, handler=handler, reason="no such tag, TSV or timestamp")
-        moment = parse_timestamp(ref).timestamp()
+        moment = self._moments.get(ref)
+        if moment is None:
+            if not _looks_like_timestamp(ref):
+                raise UnknownRefError(ref, handler=handler, reason="no such tag, TSV or timestamp")
+            moment = parse_timestamp(ref).timestamp()
+            if len(self._moments) >= _MOMENTS_MAX:
+                self._moments.clear()
+            self._moments[ref] = moment
         timeline = self._timeline_for(ref, handler)
         position = bisect.bisect_right(timeline.stamps, moment)
         if position == 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import logging
+import math
 import os
 import socket
 import threading
@@ -73,8 +74,10 @@ class LockInfo:
 class Watchdog:
     """Cancels the running statement on the server once a deadline passes.
 
-    One daemon thread per backend, re-armed per schema: arming costs a condition notify, not a
-    thread start, so thousands of small schemas stay cheap. :meth:`disarm` waits for a cancel
+    One daemon thread per backend, re-armed per schema. Arming and disarming do not wake the
+    thread: it sleeps until the deadline it last saw, and on waking re-reads the current one (a
+    later deadline, or none). Only an earlier deadline than the one it sleeps towards needs a
+    notify, so thousands of small schemas cost no thread switches. :meth:`disarm` waits for a cancel
     already on its way (MySQL opens a second connection for ``KILL QUERY``), so a cancel can never
     land on a statement the executor starts after disarming.
     """
@@ -92,6 +95,7 @@ class Watchdog:
         self._fired = False
         self._closed = False
         self._cancelling = False
+        self._wake_at = math.inf
         self._thread: threading.Thread | None = None
 
     def arm(self, deadline: float) -> None:
@@ -104,7 +108,8 @@ class Watchdog:
                     target=self._run, name="timescape-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify_all()
+            if deadline < self._wake_at:
+                self._cond.notify_all()
 
     def disarm(self) -> bool:
         """Stop guarding; return only once no cancel is in flight.
@@ -119,7 +124,6 @@ class Watchdog:
             )
             self._deadline = None
             self._fired = False
-            self._cond.notify_all()
             while self._cancelling:
                 self._cond.wait()
             return fired
@@ -144,12 +148,14 @@ class Watchdog:
             with self._cond:
                 while not self._closed:
                     if self._deadline is None:
+                        self._wake_at = math.inf
                         self._cond.wait()
                         continue
                     remaining = self._deadline - time.monotonic()
                     if remaining <= 0:
                         self._fired = True
                         break
+                    self._wake_at = self._deadline
                     self._cond.wait(remaining)
                 if self._closed:
                     return
@@ -163,6 +169,7 @@ class Watchdog:
                     self._cond.notify_all()
             with self._cond:
                 if self._deadline is not None and not self._closed:
+                    self._wake_at = time.monotonic() + _RECANCEL_S
                     self._cond.wait(_RECANCEL_S)
 
 
@@ -484,6 +491,19 @@ class Backend:
     def lock_held(self) -> bool:
         """True while this backend holds the lock."""
         return self._lock_held
+
+    def try_lock(self) -> bool:
+        """Take the lock if nobody holds it, without waiting (release it with release_lock).
+
+        Readers use it to look at the state while no run can change it.
+
+        Returns:
+            True when this call took the lock; False when someone (or this backend) holds it.
+        """
+        if self._lock_held or not self._try_lock():
+            return False
+        self._lock_held = True
+        return True
 
     def lock_is_free(self) -> bool:
         """Tell whether nobody holds the lock right now (takes and drops it if free)."""

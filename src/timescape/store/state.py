@@ -25,6 +25,7 @@ __all__ = ["FORMAT_VERSION", "Event", "RunMarker", "StateStore", "now", "validat
 
 FORMAT_VERSION = 1
 _MAX_ERROR = 4000
+_STATUSES = {s.value: s for s in SchemaStatus}
 _PREFIX_MAX = 40
 
 
@@ -197,6 +198,10 @@ class StateStore:
         self._cache: StateSnapshot | None = None
         self._pending: list[_Patch] = []
         self._pending_bumps = 0
+        self._committed: list[_Patch] = []
+        self._committed_bumps = 0
+        self.reloads = 0
+        """How many times every row was read from the database (diagnostics and tests)."""
         self._synced: Catalog | None = None
         self.outdated_checksums: frozenset[str] = frozenset()
         """Schemas whose rows, at the last full read, held checksums of an older algorithm."""
@@ -229,16 +234,21 @@ class StateStore:
         names = self.backend.table_names(self.table_names)
         if not any(t in names for t in self.table_names):
             return []
-        if self.meta not in names and not self._orphans_hold_rows(names):
-            return []
+        if self.meta not in names:
+            if not self._orphans_hold_rows(names):
+                return []
+            # Rows, but no meta table: dropped by hand, or a bootstrap (MySQL/MariaDB) put the
+            # meta table in place and a run wrote rows since the catalog was read. The meta
+            # table only ever appears last and is never dropped by Timescape: look again.
+            names = self.backend.table_names(self.table_names)
         return [t for t in self.table_names if t not in names]
 
     def _orphans_hold_rows(self, names: set[str]) -> list[str]:
         """State tables present without the meta table that hold rows (so were really used)."""
         return [
-            t for t in self.table_names
-            if t != self.meta and t in names
-            and self.backend.query(f"SELECT 1 FROM {t} LIMIT 1")
+            t
+            for t in self.table_names
+            if t != self.meta and t in names and self.backend.query(f"SELECT 1 FROM {t} LIMIT 1")
         ]
 
     def _present(self) -> bool:
@@ -429,12 +439,14 @@ class StateStore:
             The snapshot (empty when the tables do not exist yet).
         """
         if not self._present():
-            self._cache = None
+            self._invalidate()
             return StateSnapshot()
         generation = self.generation()
-        if use_cache and self._cache is not None and self._cache.generation == generation:
-            return self._cache
-        self._synced = None
+        cache = self._rolled_forward()
+        if use_cache and cache is not None and cache.generation == generation:
+            return cache
+        self._invalidate()
+        self.reloads += 1
         rows = self.backend.query(
             f"SELECT name, parents, status, steps_done, checksums, rollback_checksums, "
             f"applied_at, rolled_back_at, duration_ms, error, step_in_flight, "
@@ -488,13 +500,12 @@ class StateStore:
         self, row: Sequence[Any], parents: list[Any], sums: list[Any], undo: list[Any]
     ) -> SchemaState:
         raw_status = row[2]
-        try:
-            status = SchemaStatus(raw_status)
-        except ValueError:
+        status = _STATUSES.get(raw_status)
+        if status is None:
             raise StateError(
                 f"schema {row[0]!r} has unknown status {raw_status!r} in {self.schemas_table}; "
                 "the state tables were edited by hand. Fix the row (Timescape will not guess)"
-            ) from None
+            )
         return SchemaState(
             name=row[0],
             status=status,
@@ -573,26 +584,41 @@ class StateStore:
         if self.backend.in_transaction:
             self._pending.append(patch)
         else:  # autocommitted at once: nothing to replay at a commit, so reload next time
-            self._cache = None
+            self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._cache = None
+        self._synced = None
+        self._committed, self._committed_bumps = [], 0
 
     def _transaction_ended(self, committed: bool) -> None:  # noqa: FBT001 - listener signature
         pending, bumps = self._pending, self._pending_bumps
         self._pending, self._pending_bumps = [], 0
-        cache = self._cache
-        if not committed or cache is None or not (pending or bumps):
+        if not committed or self._cache is None or not (pending or bumps):
             return
-        draft = _Draft(cache, self._synced)
-        for patch in pending:
-            patch(draft)
-        self._cache = draft.snapshot(cache.generation + bumps)
-        self._synced = draft.synced
+        # Replayed at the next read, all at once: a chain of a thousand schemas commits a
+        # thousand times and reads once, so rolling forward must not copy the rows per commit.
+        self._committed.extend(pending)
+        self._committed_bumps += bumps
+
+    def _rolled_forward(self) -> StateSnapshot | None:
+        """The cached snapshot with every committed write of this store replayed on it."""
+        cache = self._cache
+        if cache is not None and (self._committed or self._committed_bumps):
+            draft = _Draft(cache, self._synced)
+            for patch in self._committed:
+                patch(draft)
+            cache = draft.snapshot(cache.generation + self._committed_bumps)
+            self._cache, self._synced = cache, draft.synced
+            self._committed, self._committed_bumps = [], 0
+        return cache
 
     def bump_generation(self) -> None:
         """Move the write counter; readers reload on their next refresh."""
         if self.backend.in_transaction:
             self._pending_bumps += 1
         else:
-            self._cache = None
+            self._invalidate()
         self.backend.execute(
             f"UPDATE {self.meta} SET value = CAST(CAST(value AS {self._int_cast()}) + 1 AS "
             f"{self._text_cast()}) WHERE key_name = ?",
@@ -751,7 +777,7 @@ class StateStore:
         """
         # Versions are only ever added: once the cached snapshot held every defined version, the
         # snapshots rolled forward from it do too, and the set difference below is skipped.
-        current = snapshot is self._cache
+        current = snapshot is self._cache and not (self._committed or self._committed_bumps)
         if current and catalog is self._synced:
             return False
         missing = catalog.tsvs() - snapshot.versions.keys()

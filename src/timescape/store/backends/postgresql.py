@@ -18,11 +18,12 @@ notice a dead client during a long statement (PG ≥ 14).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Collection
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError, StateError
-from timescape.store.base import Backend, ErrorKind, LockInfo
+from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 
 __all__ = ["PostgreSQLBackend"]
 
@@ -56,6 +57,7 @@ class PostgreSQLBackend(Backend):
     )
 
     _lock_pid: int | None = None
+    _local_timeout_ms: int | None = None
     _pooler_pids: tuple[int, int] | None = None
     """``(pid the connection was told, real server pid)`` when a pooler sits in between."""
 
@@ -109,14 +111,39 @@ class PostgreSQLBackend(Backend):
             StateError: While holding the lock, if the transaction runs on another server session
                 than the one that took it (see :meth:`check_session`).
         """
-        self.execute("BEGIN")
+        # One round trip: BEGIN, the transaction's server-side bound (the first arm_timeout of
+        # the transaction then has nothing to send), and the session check under the lock.
+        ms = self._budget_ms(self.migration_timeout)
+        sql = f"BEGIN; SET LOCAL statement_timeout = {ms}"
+        pid: int | None
+        if self._lock_held and self._lock_pid is not None:
+            pid = self._last_value(sql + "; SELECT pg_backend_pid()")
+        else:
+            self.execute(sql)
+            pid = self._lock_pid
         self._in_transaction = True
-        if self._lock_held:
-            try:
-                self.check_session()
-            except StateError:
-                self.rollback()
-                raise
+        self._local_timeout_ms = ms
+        if pid != self._lock_pid:
+            self.rollback()
+            raise StateError(self._pooler_message(pid))
+
+    @staticmethod
+    def _budget_ms(seconds: float) -> int:
+        return max(1, int(seconds * 1000))
+
+    def _last_value(self, sql: str) -> int:
+        """Run a multi-statement text (no parameters); return the first value of its last result."""
+        self.connect()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
+        cur = self._conn.cursor()
+        try:
+            cur.execute(sql)
+            while cur.nextset():
+                pass
+            return int(cur.fetchone()[0])
+        finally:
+            cur.close()
 
     def commit(self) -> None:
         """Commit with an explicit ``COMMIT``."""
@@ -137,8 +164,15 @@ class PostgreSQLBackend(Backend):
         self._transaction_ended(committed=False)
 
     def _on_arm(self, seconds: float) -> None:
-        if self._in_transaction:
-            self.execute(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        if not self._in_transaction:
+            return
+        ms = self._budget_ms(seconds)
+        if self._local_timeout_ms == ms:
+            # BEGIN set exactly this bound and only Timescape's own statements ran since; later
+            # arms in the same transaction set it again (a step may have changed it).
+            self._local_timeout_ms = None
+            return
+        self.execute(f"SET LOCAL statement_timeout = {ms}")
 
     def is_driver_error(self, exc: BaseException) -> bool:
         """True for psycopg errors."""
@@ -204,12 +238,14 @@ class PostgreSQLBackend(Backend):
         if self._lock_held and self._lock_pid is not None:
             pid = int(self.query("SELECT pg_backend_pid()")[0][0])
             if pid != self._lock_pid:
-                msg = (
-                    f"the server session changed from pid {self._lock_pid} to {pid} while "
-                    "holding the Timescape lock: a transaction pooler is in the way. Connect "
-                    "directly or through session pooling"
-                )
-                raise StateError(msg)
+                raise StateError(self._pooler_message(pid))
+
+    def _pooler_message(self, pid: int | None) -> str:
+        return (
+            f"the server session changed from pid {self._lock_pid} to {pid} while "
+            "holding the Timescape lock: a transaction pooler is in the way. Connect "
+            "directly or through session pooling"
+        )
 
     def lock_holder(self) -> LockInfo | None:
         """Name the holding backend from ``pg_locks`` and ``pg_stat_activity``."""

@@ -6,7 +6,9 @@ Transactions are explicit (``isolation_level=None`` and our own ``BEGIN IMMEDIAT
 The cross-process lock is an ``fcntl.flock`` on a file beside the database, not the write
 transaction DESIGN.md first sketched: a write transaction cannot outlive the per-schema commits,
 so it could not serialise a multi-schema activation nor let a crash leave evidence. The kernel
-drops a flock when its process dies, so a crashed holder never leaves it stuck.
+drops a flock when its process dies, so a crashed holder never leaves it stuck. There is one lock
+per database file, whatever the table prefix (unlike PostgreSQL and MariaDB, whose lock is per
+database and prefix): the file takes one writer at a time anyway.
 
 Foreign keys are switched off on the migrating connection (``PRAGMA foreign_keys`` cannot change
 inside a transaction) so a table rebuild cannot cascade-delete child rows; ``PRAGMA
@@ -40,7 +42,6 @@ class SQLiteBackend(Backend):
     transactional_ddl = True
     BEGIN_SQL: ClassVar[str] = "BEGIN IMMEDIATE"
     FOREIGN_KEY_CHECK: ClassVar[str] = "PRAGMA foreign_key_check"
-    TABLE_EXISTS_SQL: ClassVar[str] = "SELECT 1 FROM pragma_table_info(?, 'main') LIMIT 1"
 
     _lock_fd: int | None = None
     _memory_lock: threading.Lock | None = None
@@ -218,7 +219,18 @@ class SQLiteBackend(Backend):
         if only is None:
             rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table'")
             return {r[0] for r in rows}
-        return {name for name in only if self.query(self.TABLE_EXISTS_SQL, (name,))}
+        names = list(only)
+        if not names:
+            return set()
+        # One statement, so one read snapshot: a lookup per name could straddle another
+        # process's commit and see half of a bootstrap (some state tables, not the others).
+        values = ", ".join("(?)" for _ in names)
+        rows = self.query(
+            f"WITH v(n) AS (VALUES {values}) SELECT DISTINCT v.n FROM v, "
+            "pragma_table_info(v.n, 'main')",
+            names,
+        )
+        return {r[0] for r in rows}
 
     def server_version(self) -> str:
         """The SQLite library version."""
