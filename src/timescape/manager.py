@@ -178,6 +178,7 @@ class Timescape:
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
         self._schemas: list[SchemaVersion] = list(schemas)
+        self._folded_names = {s.name.casefold() for s in self._schemas}
         self._specs: list[VersionSpec] = list(versions)
         self._timelines: dict[str, list[float]] = {}
         self._catalog: Catalog | None = None
@@ -207,11 +208,12 @@ class Timescape:
         """
         with self._mutex:
             folded = schema.name.casefold()
-            if any(s.name.casefold() == folded for s in self._schemas):
+            if folded in self._folded_names:  # a set: registering N schemas stays linear
                 raise DefinitionError(
                     f"schema {schema.name!r} is already registered", key=schema.name
                 )
             self._schemas.append(schema)
+            self._folded_names.add(folded)
             self._catalog = None
             return schema
 
@@ -705,9 +707,10 @@ class Timescape:
             MigrationError: When a step fails or times out (recorded first).
             LockTimeoutError: When another process holds the lock too long.
         """
-        tsv = self._resolve_fresh(ref, handler)
+        guess = self._resolve_fresh(ref, handler)
 
         def work(snapshot: StateSnapshot) -> OperationResult:
+            tsv = self._resolve_locked(ref, handler, guess, snapshot)
             plan = plan_activation(
                 self.catalog, snapshot, tsv, self.backend.split, force=force, judge=self._judge()
             )
@@ -746,10 +749,11 @@ class Timescape:
             RollbackRefusedError: For an irreversible schema.
             MigrationError: When a rollback step fails (nothing changed on PG/SQLite).
         """
-        tsv = self._resolve_fresh(ref, handler)
+        guess = self._resolve_fresh(ref, handler)
 
         def work(snapshot: StateSnapshot) -> OperationResult:
             index = self._index_for(snapshot)
+            tsv = self._resolve_locked(ref, handler, guess, snapshot, index=index)
             plan = plan_deactivation(
                 self.catalog,
                 snapshot,
@@ -1046,6 +1050,38 @@ class Timescape:
                 return False
             self._rebuild_view(catalog)
             return True
+
+    def _resolve_locked(
+        self,
+        ref: str | None,
+        handler: str | None,
+        guess: str,
+        snapshot: StateSnapshot,
+        *,
+        index: VersionIndex | None = None,
+    ) -> str:
+        """Resolve ``ref`` again against the state read under the lock.
+
+        The first resolution (before the lock) refuses a bad ref early; but a tag may have been
+        moved by the run this one waited for, and the version to act on is decided under the
+        lock like everything else. An unchanged generation means the first answer still holds.
+
+        Args:
+            ref: The ref as given.
+            handler: The handler, if given.
+            guess: The TSV resolved before the lock.
+            snapshot: The state read under the lock.
+            index: An index already built from ``snapshot``, if any.
+
+        Returns:
+            The TSV to act on.
+        """
+        view = self._view
+        if (ref is not None and ref.startswith("tsv:")) or (
+            view is not None and view.generation == snapshot.generation
+        ):
+            return guess
+        return (index or self._index_for(snapshot)).resolve(ref, handler)
 
     def _resolve_fresh(self, ref: str | None, handler: str | None) -> str:
         with self._mutex, self._store_boundary():
