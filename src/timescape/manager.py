@@ -44,11 +44,9 @@ from timescape.model.plan import (
     usage,
 )
 from timescape.model.schema import (
-    CHECKSUM_ALGORITHM,
     SchemaVersion,
     Step,
     StepCallable,
-    upgraded_checksums,
 )
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 from timescape.model.tsv import (
@@ -59,9 +57,9 @@ from timescape.model.tsv import (
     validate_handler,
     validate_tag,
 )
+from timescape.recovery import Recovery
 from timescape.reports import (
     OperationResult,
-    Problem,
     SchemaInfo,
     Stats,
     VerifyReport,
@@ -69,13 +67,12 @@ from timescape.reports import (
     build_schema_infos,
     build_stats,
     build_version_infos,
-    drift_problems,
-    inconsistency_problems,
 )
 from timescape.store.backends import create_backend
 from timescape.store.base import Backend, ErrorKind, actor
 from timescape.store.state import Event, StateStore, now, validate_prefix
 from timescape.store.urls import DatabaseURL, parse_url
+from timescape.verification import verify_state
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 
@@ -450,14 +447,15 @@ class Timescape:
             backend.connect()
             if dry_run:
                 self.store.check_readable()
-                snapshot = self._recovered_view()
+                snapshot = self._recovery().dry_run_snapshot()
                 result = work(snapshot)
                 return replace(result, dry_run=True, duration_ms=_ms(started))
             backend.acquire_lock()
             try:
                 fault_point("after_lock")
                 self.store.ensure()
-                snapshot = self._upgrade_checksums(self._recover(self.store.read()))
+                recovery = self._recovery()
+                snapshot = recovery.upgrade_checksums(recovery.recover(self.store.read()))
                 result = work(snapshot)
             finally:
                 if backend.is_connected:
@@ -496,145 +494,6 @@ class Timescape:
             raise StateError(
                 f"reading or writing the Timescape state tables failed: {reason}"
             ) from exc
-
-    def _recovered_view(self) -> StateSnapshot:
-        """Read the state for a dry run, showing a run that died as interrupted (writes nothing).
-
-        The lock is taken if free while the state and the run marker are read: a marker seen
-        then belongs to a run that died, while one seen without the lock may be a run that is
-        still going (probing the lock *after* reading would call a run that finished in between
-        interrupted).
-        """
-        held = self.store.exists() and self.backend.try_lock()
-        try:
-            snapshot = self.store.read(use_cache=False)
-            marker = self.store.run_marker() if held else None
-        finally:
-            if held:
-                self.backend.release_lock()
-        if marker is None:
-            return snapshot
-        return self._mark_interrupted(snapshot, marker.schemas, marker.operation, write=False)
-
-    def _upgrade_checksums(self, snapshot: StateSnapshot) -> StateSnapshot:
-        """Under the lock: re-store checksums of an older algorithm that still verify.
-
-        Each stored value is verified with the algorithm it names; only those that match the
-        current definitions are rewritten with :data:`CHECKSUM_ALGORITHM` (one event per schema),
-        so drift stays visible and nothing is skipped. Nothing happens when all are current.
-        """
-        catalog = self.catalog
-        changed: list[tuple[SchemaState, int]] = []
-        # Only rows that held an older algorithm when the state was read can need it (the store
-        # notes them while reading; rows this instance wrote since carry current checksums).
-        for name in sorted(self.store.outdated_checksums):
-            row = snapshot.schemas.get(name)
-            if row is None:
-                continue
-            if not catalog.has_schema(name):
-                continue
-            steps = catalog.schema(name).steps
-            sums = upgraded_checksums(row.checksums, [s.migration for s in steps])
-            undo = upgraded_checksums(row.rollback_checksums, [s.rollback for s in steps])
-            if sums is None and undo is None:
-                continue
-            new = replace(
-                row,
-                checksums=tuple(v or "" for v in sums) if sums else row.checksums,
-                rollback_checksums=undo or row.rollback_checksums,
-            )
-            changed.append((new, len(steps)))
-        if not changed:
-            return snapshot
-        backend = self.backend
-        backend.begin()
-        try:
-            for new, step_count in changed:
-                self.store.write_schema(new, step_count=step_count, known=True)
-                self.store.record_event(
-                    "checksums_upgraded",
-                    new.name,
-                    actor=self._actor,
-                    detail={"algorithm": CHECKSUM_ALGORITHM},
-                )
-            self.store.bump_generation()
-            backend.commit()
-        except BaseException:
-            backend.rollback()
-            raise
-        return self.store.read(use_cache=False)
-
-    def _recover(self, snapshot: StateSnapshot) -> StateSnapshot:
-        """Under the lock: a run marker left behind means its run died; record that honestly."""
-        marker = self.store.run_marker()
-        if marker is None:
-            return snapshot
-        backend = self.backend
-        backend.begin()
-        try:
-            updated = self._mark_interrupted(snapshot, marker.schemas, marker.operation, write=True)
-            self.store.record_event(
-                "run_interrupted",
-                marker.target,
-                actor=self._actor,
-                detail={
-                    "operation": marker.operation,
-                    "started_at": marker.started_at.isoformat(),
-                    "by": marker.actor,
-                    "schemas": list(marker.schemas),
-                },
-            )
-            self.store.set_run_marker(None)
-            self.store.bump_generation()
-            backend.commit()
-        except BaseException:
-            backend.rollback()
-            raise
-        logger.warning(
-            "a previous %s of %s (started %s by %s) died before finishing; recorded as interrupted",
-            marker.operation,
-            marker.target,
-            marker.started_at,
-            marker.actor,
-        )
-        return self.store.read(use_cache=False) if updated is not snapshot else snapshot
-
-    def _mark_interrupted(
-        self, snapshot: StateSnapshot, names: Sequence[str], operation: str, *, write: bool
-    ) -> StateSnapshot:
-        schemas = dict(snapshot.schemas)
-        catalog = self.catalog
-        for name in names:
-            row = schemas.get(name)
-            if row is not None and row.step_in_flight is not None:
-                new = replace(
-                    row,
-                    status=SchemaStatus.UNCERTAIN,
-                    error=f"the run died during step {row.step_in_flight}; it may or may not "
-                    "have completed",
-                )
-            elif operation in ("activate", "migrate") and (row is None or not row.is_applied):
-                base = row or SchemaState(name=name, status=SchemaStatus.PENDING)
-                new = replace(
-                    base,
-                    status=SchemaStatus.INTERRUPTED,
-                    error="the run died before recording its outcome",
-                )
-            elif row is not None and row.status is SchemaStatus.ROLLED_BACK and row.steps_done > 0:
-                # A step-by-step rollback (MySQL/MariaDB) died between two steps.
-                new = replace(
-                    row,
-                    status=SchemaStatus.INTERRUPTED,
-                    error=f"the run died while rolling it back, with {row.steps_done} step(s) "
-                    "still in place",
-                )
-            else:
-                continue
-            schemas[name] = new
-            if write:
-                steps = len(catalog.schema(name).steps) if catalog.has_schema(name) else 0
-                self.store.write_schema(new, step_count=steps, known=row is not None)
-        return replace(snapshot, schemas=schemas)
 
     def _execute(self, plan: Plan, snapshot: StateSnapshot) -> OperationResult:
         self._check_statements(plan)
@@ -1090,8 +949,10 @@ class Timescape:
             view = self._view
             # Tags live in the state tables: resolve against the state as it is now. Every
             # change to it moves the generation, so an unchanged one means the view is current.
-            if view is None or view.catalog is not catalog or (
-                view.generation != self.store.generation()
+            if (
+                view is None
+                or view.catalog is not catalog
+                or (view.generation != self.store.generation())
             ):
                 view = self._rebuild_view(catalog)
             return view.index.resolve(ref, handler)
@@ -1266,98 +1127,13 @@ class Timescape:
         Returns:
             The report; ``ok`` is False when anything needs attention.
         """
-        problems: list[Problem] = []
         catalog = self.catalog
         with self._mutex, self._store_boundary():
             self.backend.connect()
-            missing = self.store.missing_tables()
-            if missing:
-                return VerifyReport(
-                    tuple(
-                        Problem(
-                            "state",
-                            table,
-                            f"state table {table} is missing; restore it from a backup "
-                            "(Timescape will not guess)",
-                        )
-                        for table in missing
-                    ),
-                    0,
-                )
-            # Read the state and the run marker holding the lock when it is free, so no run can
-            # change them meanwhile: a marker seen under the lock is a run that died, one seen
-            # without it a run in progress. (Probing the lock after reading would report a run
-            # that finished in between as interrupted.)
-            held = self.store.exists() and self.backend.try_lock()
-            try:
-                try:
-                    self.store.check_readable()
-                    snapshot = self.store.read(use_cache=False)
-                except StateError as exc:
-                    return VerifyReport((Problem("state", self.table_prefix, exc.message),), 0)
-                marker = self.store.run_marker() if self.store.exists() else None
-            finally:
-                if held:
-                    self.backend.release_lock()
-            if marker is not None:
-                if held:
-                    # The run died: show its schemas as the next run will record them (a
-                    # step in flight becomes uncertain), without writing anything.
-                    snapshot = self._mark_interrupted(
-                        snapshot, marker.schemas, marker.operation, write=False
-                    )
-                holder = None if held else self.backend.lock_holder()
-                kind = "interrupted" if held else "in_progress"
-                text = (
-                    f"a {marker.operation} of {marker.target} started "
-                    f"{marker.started_at.isoformat()} by {marker.actor} "
-                    + (
-                        "died before finishing"
-                        if held
-                        else f"is in progress, held by {holder.description if holder else '?'}"
-                    )
-                )
-                problems.append(
-                    Problem(
-                        kind,
-                        marker.target,
-                        text,
-                        {"operation": marker.operation, "schemas": list(marker.schemas)},
-                    )
-                )
-        problems.extend(drift_problems(catalog, snapshot))
-        for name, row in sorted(snapshot.schemas.items()):
-            if row.status in (
-                SchemaStatus.FAILED,
-                SchemaStatus.INTERRUPTED,
-                SchemaStatus.UNCERTAIN,
-            ):
-                detail = f": {row.error}" if row.error else ""
-                problems.append(
-                    Problem(
-                        str(row.status),
-                        name,
-                        f"schema {name} is {row.status} with {row.steps_done} step(s) in "
-                        f"place{detail}",
-                        {"steps_done": row.steps_done, "step_in_flight": row.step_in_flight},
-                    )
-                )
-        problems.extend(inconsistency_problems(catalog, snapshot))
-        for tsv in snapshot.active_tsvs():
-            schema = snapshot.versions[tsv].schema
-            needed = catalog.graph.closure([schema]) if schema in catalog.graph else {schema}
-            unmet = sorted(n for n in needed if snapshot.status_of(n) is not SchemaStatus.APPLIED)
-            if unmet:
-                problems.append(
-                    Problem(
-                        "live_version_unmet",
-                        tsv,
-                        f"live version {tsv} needs schema(s) {', '.join(unmet)}, which are "
-                        "not applied",
-                        {"schemas": unmet},
-                    )
-                )
-        return VerifyReport(tuple(problems), len(catalog.schemas))
+            return verify_state(self.store, catalog, self._recovery())
+
+    def _recovery(self) -> Recovery:
+        return Recovery(self.store, self.catalog, actor=self._actor)
 
     def dry_run_statements(self, plan: Plan) -> list[str]:
         """The SQL a plan would send, in order (for rendering)."""

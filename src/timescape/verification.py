@@ -1,0 +1,119 @@
+"""``verify``: check the database against the definitions without changing anything."""
+
+from __future__ import annotations
+
+from timescape.errors import StateError
+from timescape.model.catalog import Catalog
+from timescape.model.state import SchemaStatus
+from timescape.recovery import Recovery
+from timescape.reports import Problem, VerifyReport, drift_problems, inconsistency_problems
+from timescape.store.state import StateStore
+
+__all__ = ["verify_state"]
+
+
+def verify_state(store: StateStore, catalog: Catalog, recovery: Recovery) -> VerifyReport:
+    """Check the database against the definitions without changing anything.
+
+    Reports drift (per step, migration and rollback scripts), applied schemas no longer
+    defined, failed/interrupted/uncertain schemas, a run that died (or one in progress),
+    live versions whose schemas are not applied, and damaged state tables. The lock is taken
+    while reading only if it is free, and released before returning.
+
+    Args:
+        store: The state store (connected).
+        catalog: The definitions.
+        recovery: Recovery helper (to show a dead run's schemas as the next run will record them).
+
+    Returns:
+        The report; ``ok`` is False when anything needs attention.
+    """
+    backend = store.backend
+    problems: list[Problem] = []
+    missing = store.missing_tables()
+    if missing:
+        return VerifyReport(
+            tuple(
+                Problem(
+                    "state",
+                    table,
+                    f"state table {table} is missing; restore it from a backup "
+                    "(Timescape will not guess)",
+                )
+                for table in missing
+            ),
+            0,
+        )
+    # Read the state and the run marker holding the lock when it is free, so no run can
+    # change them meanwhile: a marker seen under the lock is a run that died, one seen
+    # without it a run in progress. (Probing the lock after reading would report a run
+    # that finished in between as interrupted.)
+    held = store.exists() and backend.try_lock()
+    try:
+        try:
+            store.check_readable()
+            snapshot = store.read(use_cache=False)
+        except StateError as exc:
+            return VerifyReport((Problem("state", backend.table_prefix, exc.message),), 0)
+        marker = store.run_marker() if store.exists() else None
+    finally:
+        if held:
+            backend.release_lock()
+    if marker is not None:
+        if held:
+            # The run died: show its schemas as the next run will record them (a
+            # step in flight becomes uncertain), without writing anything.
+            snapshot = recovery.mark_interrupted(
+                snapshot, marker.schemas, marker.operation, write=False
+            )
+        holder = None if held else backend.lock_holder()
+        kind = "interrupted" if held else "in_progress"
+        text = (
+            f"a {marker.operation} of {marker.target} started "
+            f"{marker.started_at.isoformat()} by {marker.actor} "
+            + (
+                "died before finishing"
+                if held
+                else f"is in progress, held by {holder.description if holder else '?'}"
+            )
+        )
+        problems.append(
+            Problem(
+                kind,
+                marker.target,
+                text,
+                {"operation": marker.operation, "schemas": list(marker.schemas)},
+            )
+        )
+
+    problems.extend(drift_problems(catalog, snapshot))
+    for name, row in sorted(snapshot.schemas.items()):
+        if row.status in (
+            SchemaStatus.FAILED,
+            SchemaStatus.INTERRUPTED,
+            SchemaStatus.UNCERTAIN,
+        ):
+            detail = f": {row.error}" if row.error else ""
+            problems.append(
+                Problem(
+                    str(row.status),
+                    name,
+                    f"schema {name} is {row.status} with {row.steps_done} step(s) in place{detail}",
+                    {"steps_done": row.steps_done, "step_in_flight": row.step_in_flight},
+                )
+            )
+    problems.extend(inconsistency_problems(catalog, snapshot))
+    for tsv in snapshot.active_tsvs():
+        schema = snapshot.versions[tsv].schema
+        needed = catalog.graph.closure([schema]) if schema in catalog.graph else {schema}
+        unmet = sorted(n for n in needed if snapshot.status_of(n) is not SchemaStatus.APPLIED)
+        if unmet:
+            problems.append(
+                Problem(
+                    "live_version_unmet",
+                    tsv,
+                    f"live version {tsv} needs schema(s) {', '.join(unmet)}, which are not applied",
+                    {"schemas": unmet},
+                )
+            )
+    return VerifyReport(tuple(problems), len(catalog.schemas))
