@@ -9,19 +9,19 @@ decided on what another process changed while this one waited. The hot path (``r
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import logging
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from timescape._faults import fault_point
+from timescape.callbacks import CALLBACKS, Callbacks
+from timescape.definitions import Definitions
 from timescape.errors import (
     ConnectionFailedError,
     DefinitionError,
@@ -45,16 +45,11 @@ from timescape.model.plan import (
 )
 from timescape.model.schema import (
     SchemaVersion,
-    Step,
-    StepCallable,
 )
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 from timescape.model.tsv import (
     Version,
     VersionIndex,
-    format_tsv,
-    parse_timestamp,
-    validate_handler,
     validate_tag,
 )
 from timescape.recovery import Recovery
@@ -79,14 +74,6 @@ __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 logger = logging.getLogger("timescape")
 
 DEFAULT_PROTECTED_TAGS = ("stable", "production", "latest")
-CALLBACKS = (
-    "on_schema_applied",
-    "on_schema_rolled_back",
-    "on_schema_failed",
-    "on_schema_contract",
-    "on_version_activated",
-    "on_version_deactivated",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +99,7 @@ class _View:
         return cached
 
 
-class Timescape:
+class Timescape(Definitions, Callbacks):
     """Versions a database schema together with the API versions of a service.
 
     Thread-safe: operations on one instance are serialised by an in-process mutex, and across
@@ -174,224 +161,18 @@ class Timescape:
         self.table_prefix = validate_prefix(table_prefix)
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
-        self._schemas: list[SchemaVersion] = list(schemas)
-        self._folded_names = {s.name.casefold() for s in self._schemas}
-        self._specs: list[VersionSpec] = list(versions)
-        self._timelines: dict[str, list[float]] = {}
-        self._catalog: Catalog | None = None
+        Definitions.__init__(self, schemas, versions)
         self._backend: Backend | None = None
         self._store: StateStore | None = None
-        self._mutex = threading.RLock()
-        self._callbacks: dict[str, list[Callable[..., Any]]] = {name: [] for name in CALLBACKS}
+        Callbacks.__init__(self)
         self._view: _View | None = None
         self._index_cache: tuple[Catalog, dict[tuple[str, str], str], VersionIndex] | None = None
         self._requests: Counter[str] = Counter()
         self._last_request: dict[str, datetime] = {}
         self._actor = actor()
 
-    # -- definitions --------------------------------------------------------------------------
-
-    def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
-        """Register a schema version built with :class:`SchemaVersion`.
-
-        Args:
-            schema: The schema.
-
-        Returns:
-            The schema.
-
-        Raises:
-            DefinitionError: If the name is taken (case-insensitively).
-        """
-        with self._mutex:
-            folded = schema.name.casefold()
-            if folded in self._folded_names:  # a set: registering N schemas stays linear
-                raise DefinitionError(
-                    f"schema {schema.name!r} is already registered", key=schema.name
-                )
-            self._schemas.append(schema)
-            self._folded_names.add(folded)
-            self._catalog = None
-            return schema
-
-    def add_schema(
-        self,
-        name: str,
-        migrations: Sequence[str | StepCallable],
-        rollback: Sequence[str | StepCallable] | None = None,
-        *,
-        parent: str | Sequence[str] | None = None,
-        compatible_with: Sequence[str] = (),
-        breaking: bool | None = None,
-        transactional: bool = True,
-        contract: Sequence[str] = (),
-        contract_rollback: Sequence[str] = (),
-    ) -> SchemaVersion:
-        """Define and register a schema version from parallel migration and rollback lists.
-
-        Args:
-            name: Schema name.
-            migrations: Migration scripts (SQL text or callables receiving a connection).
-            rollback: ``rollback[i]`` undoes ``migrations[i]``; omit for an irreversible schema.
-            parent: Parent schema name(s).
-            compatible_with: Schemas whose live versions keep working with this one.
-            breaking: Declare breaking (True) or non-breaking (False); None infers.
-            transactional: False when statements cannot run inside a transaction.
-            contract: Deferred contract scripts.
-            contract_rollback: Their rollbacks.
-
-        Returns:
-            The registered schema.
-
-        Raises:
-            DefinitionError: On invalid definitions.
-        """
-        schema = SchemaVersion.from_scripts(
-            name,
-            migrations,
-            rollback,
-            parent=parent,
-            compatible_with=compatible_with,
-            breaking=breaking,
-            transactional=transactional,
-        )
-        if contract:
-            if contract_rollback and len(contract_rollback) != len(contract):
-                raise DefinitionError(
-                    "contract_rollback must have one script per contract script",
-                    key=f"{name}.contract_rollback",
-                )
-            steps = tuple(
-                Step(c, contract_rollback[i] if contract_rollback else None, f"contract{i + 1}")
-                for i, c in enumerate(contract)
-            )
-            schema = SchemaVersion.build(
-                name,
-                schema.steps,
-                parent=parent,
-                compatible_with=compatible_with,
-                breaking=breaking,
-                transactional=transactional,
-                contract=steps,
-            )
-        return self.register_schema(schema)
-
-    def add_version(
-        self,
-        handler: str,
-        timestamp: str | datetime,
-        schema: str,
-        *,
-        tags: Sequence[str] = (),
-        description: str = "",
-    ) -> str:
-        """Register an API version and return its TSV.
-
-        Args:
-            handler: Handler path, e.g. ``/api/products``.
-            timestamp: ISO-8601 timestamp of the version.
-            schema: The schema version it needs.
-            tags: Tags to declare.
-            description: Free text.
-
-        Returns:
-            The TSV.
-
-        Raises:
-            DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
-        """
-        validate_handler(handler)
-        moment = parse_timestamp(timestamp)
-        for tag in tags:
-            validate_tag(tag)
-        with self._mutex:
-            stamps = self._timeline_stamps(handler)
-            key = moment.timestamp()
-            position = bisect.bisect_left(stamps, key)
-            if position < len(stamps) and stamps[position] == key:
-                raise DefinitionError(
-                    f"{handler} already has a version at {moment.isoformat()}", key=handler
-                )
-            stamps.insert(position, key)
-            self._specs.append(VersionSpec(handler, moment, schema, tuple(tags), description))
-            self._catalog = None
-            return format_tsv(moment, handler, position + 1)
-
-    def _timeline_stamps(self, handler: str) -> list[float]:
-        stamps = self._timelines.get(handler)
-        if stamps is None:
-            stamps = sorted(
-                parse_timestamp(s.timestamp).timestamp()
-                for s in self._specs
-                if s.handler == handler
-            )
-            self._timelines[handler] = stamps
-        return stamps
-
-    @property
-    def catalog(self) -> Catalog:
-        """The validated definitions (built on first use after a registration).
-
-        Raises:
-            DefinitionError: If the definitions are inconsistent as a whole.
-        """
-        with self._mutex:
-            if self._catalog is None:
-                self._catalog = Catalog(self._schemas, self._specs)
-                self._view = None
-            return self._catalog
-
-    # -- callbacks ----------------------------------------------------------------------------
-
-    def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback; usable as a decorator.
-
-        Callbacks run after the change is committed, with keyword arguments (``schema``,
-        ``duration_ms``, ``tsv``, ``error``, …). An exception in a callback is logged, never
-        raised: the database change has already happened.
-
-        Args:
-            event: One of :data:`CALLBACKS`.
-            callback: The function.
-
-        Returns:
-            The callback.
-
-        Raises:
-            InputError: For an unknown event name.
-        """
-        if event not in self._callbacks:
-            raise InputError(f"unknown callback {event!r}; expected one of {', '.join(CALLBACKS)}")
-        self._callbacks[event].append(callback)
-        return callback
-
-    def on_schema_applied(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for applied schemas (``schema``, ``duration_ms``)."""
-        return self.on("on_schema_applied", callback)
-
-    def on_schema_rolled_back(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for rolled-back schemas (``schema``, ``duration_ms``)."""
-        return self.on("on_schema_rolled_back", callback)
-
-    def on_schema_failed(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for failed schemas (``schema``, ``error``)."""
-        return self.on("on_schema_failed", callback)
-
-    def on_version_activated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for activated versions (``tsv``)."""
-        return self.on("on_version_activated", callback)
-
-    def on_version_deactivated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for deactivated versions (``tsv``)."""
-        return self.on("on_version_deactivated", callback)
-
-    def _emit(self, event: str, payload: dict[str, Any]) -> None:
-        logger.info("%s %s", event.removeprefix("on_"), payload.get("schema") or payload.get("tsv"))
-        for callback in self._callbacks.get(event, ()):
-            try:
-                callback(**payload)
-            except Exception:
-                logger.exception("callback %s raised; the change was already committed", event)
+    def _catalog_changed(self) -> None:
+        self._view = None
 
     # -- connection ---------------------------------------------------------------------------
 

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from timescape.cli._context import App, global_options, pass_app
 from timescape.cli.render import Cell, Style, table
 from timescape.errors import CompatibilityError
-from timescape.manager import Timescape
-from timescape.reports import OperationResult
+
+if TYPE_CHECKING:  # the facade loads when the demo runs, not for --help
+    from timescape.manager import Timescape
+    from timescape.reports import OperationResult
 
 __all__ = ["demo_command"]
 
 _HANDLER = "/api/products"
+
+
+def _timescape(url: str) -> Timescape:
+    from timescape.manager import Timescape  # noqa: PLC0415 - not needed for --help
+
+    return Timescape(url)
 
 
 class _Narrator:
@@ -85,7 +93,7 @@ class _Narrator:
 
 def _basic(n: _Narrator, folder: Path) -> None:
     n.title(1, "Basic: a schema is applied by activating a version")
-    ts = Timescape(f"sqlite:///{folder / 'basic.db'}")
+    ts = _timescape(f"sqlite:///{folder / 'basic.db'}")
     ts.add_schema(
         "schema_v1",
         ["CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"],
@@ -114,7 +122,7 @@ def _basic(n: _Narrator, folder: Path) -> None:
 
 def _shared(n: _Narrator, folder: Path) -> None:
     n.title(2, "Shared schema and smart rollback")
-    ts = Timescape(f"sqlite:///{folder / 'shared.db'}")
+    ts = _timescape(f"sqlite:///{folder / 'shared.db'}")
     ts.add_schema(
         "schema_v1",
         ["CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"],
@@ -138,7 +146,7 @@ def _shared(n: _Narrator, folder: Path) -> None:
 
 def _multi(n: _Narrator, folder: Path) -> None:
     n.title(3, "A multi-table migration with foreign keys and indexes, rolled back in reverse")
-    ts = Timescape(f"sqlite:///{folder / 'shop.db'}")
+    ts = _timescape(f"sqlite:///{folder / 'shop.db'}")
     ts.add_schema(
         "shop_v1",
         [
@@ -215,7 +223,7 @@ def _compat_definitions(ts: Timescape, *, declare: bool) -> None:
 def _compatibility(n: _Narrator, folder: Path) -> None:
     n.title(4, "The compatibility gate")
     url = f"sqlite:///{folder / 'gate.db'}"
-    ts = Timescape(url)
+    ts = _timescape(url)
     _compat_definitions(ts, declare=False)
     n.say(
         "v1 needs schema_v1 (products: id, name, price); v2 needs schema_v2, which renames "
@@ -234,7 +242,7 @@ def _compatibility(n: _Narrator, folder: Path) -> None:
         "Say v1 reads products through a view that survives the rename: we declare it with "
         'compatible_with = ["schema_v1"] on schema_v2. A declaration wins over the analysis.'
     )
-    ts = Timescape(url)
+    ts = _timescape(url)
     _compat_definitions(ts, declare=True)
     n.run("activate v2", lambda: ts.activate("v2"))
     n.refused("activate v3", lambda: ts.activate("v3"))
@@ -255,7 +263,7 @@ def _compatibility(n: _Narrator, folder: Path) -> None:
 
 def _statistics(n: _Narrator, folder: Path) -> None:
     n.title(5, "Statistics")
-    ts = Timescape(f"sqlite:///{folder / 'stats.db'}")
+    ts = _timescape(f"sqlite:///{folder / 'stats.db'}")
     _compat_definitions(ts, declare=True)
     ts.activate("v1")
     ts.activate("v2")

@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from timescape.model.plan import ActionKind, Plan
-from timescape.reports import OperationResult, SchemaInfo
+if TYPE_CHECKING:  # the model loads when a command runs, not for --help
+    from timescape.model.plan import Plan
+    from timescape.reports import OperationResult, SchemaInfo
 
 __all__ = [
     "Cell",
@@ -261,11 +262,12 @@ def result_json(
     }
 
 
+# Keyed by the values of ActionKind (a StrEnum: its members look themselves up here).
 _VERBS = {
-    ActionKind.APPLY: "apply",
-    ActionKind.ROLLBACK: "roll back",
-    ActionKind.CONTRACT: "contract",
-    ActionKind.UNCONTRACT: "undo the contract of",
+    "apply": "apply",
+    "rollback": "roll back",
+    "contract": "contract",
+    "uncontract": "undo the contract of",
 }
 
 
@@ -288,11 +290,11 @@ def plan_lines(plan: Plan, style: Style, *, transactional_ddl: bool | None = Non
             lines.append("     (no steps)")
         total = len(
             action.schema.contract
-            if action.kind in (ActionKind.CONTRACT, ActionKind.UNCONTRACT)
+            if action.kind in ("contract", "uncontract")
             else action.schema.steps
         )
         for step in action.steps:
-            undo = action.kind in (ActionKind.ROLLBACK, ActionKind.UNCONTRACT)
+            undo = action.kind in ("rollback", "uncontract")
             head = f"undo step {step.index} of {total}" if undo else f"step {step.index} of {total}"
             source = f"  {step.file}" if step.file else ""
             lines.append(style(f"     {head}{source}", "dim"))
@@ -352,7 +354,7 @@ def result_lines(
             lines.append(f"  activated    {tsv}")
     notes = [n for n in plan.notes if not n.endswith(": not applied yet")]
     if result.dry_run:
-        notes = [n for n in notes if not n.startswith(tuple(f"{k} " for k in ActionKind))]
+        notes = [n for n in notes if not n.startswith(tuple(f"{k} " for k in _VERBS))]
     if notes and not plan.is_noop:
         lines.append("Why:")
         lines.extend(f"  - {n}" for n in notes)

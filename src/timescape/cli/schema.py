@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.shell_completion import CompletionItem
@@ -18,8 +18,10 @@ from timescape.cli.render import (
     table,
     when,
 )
-from timescape.model.schema import SchemaVersion
-from timescape.reports import SchemaInfo
+
+if TYPE_CHECKING:  # the model loads when a command runs, not for --help
+    from timescape.model.schema import SchemaVersion
+    from timescape.reports import SchemaInfo
 
 __all__ = ["complete_schema", "schema_group", "schema_json"]
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
 from timescape.cli.render import Cell, jsonable, result_json, table, when
-from timescape.reports import VersionInfo
+
+if TYPE_CHECKING:  # the model loads when a command runs, not for --help
+    from timescape.reports import VersionInfo
 
 __all__ = ["version_group"]
 

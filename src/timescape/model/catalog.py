@@ -51,8 +51,15 @@ class VersionSpec:
 class Catalog:
     """Schemas and versions, validated as a whole; immutable once built."""
 
-    __slots__ = ("_contract", "_ordered_schemas", "_ordered_versions", "_schemas", "_tags",
-                 "_versions", "graph")
+    __slots__ = (
+        "_contract",
+        "_ordered_schemas",
+        "_ordered_versions",
+        "_schemas",
+        "_tags",
+        "_versions",
+        "graph",
+    )
 
     def __init__(self, schemas: Sequence[SchemaVersion], versions: Sequence[VersionSpec]) -> None:
         """Validate the definitions and assign TSVs.

@@ -207,9 +207,7 @@ def compatibility(
     return _compatibility_apart(catalog, new, live, judge)
 
 
-def _compatibility_apart(
-    catalog: Catalog, new: str, live: str, judge: Judge
-) -> tuple[bool, str]:
+def _compatibility_apart(catalog: Catalog, new: str, live: str, judge: Judge) -> tuple[bool, str]:
     """:func:`compatibility` once ``new`` is known not to be part of ``live``."""
     new_schema = catalog.schema(new)
     if live in new_schema.compatible_with:
@@ -669,8 +667,7 @@ def _built_upon(
         builders = sorted(
             d
             for d in catalog.graph.descendants(name)
-            if d not in candidates and (r := snapshot.schemas.get(d)) is not None
-            and r.has_objects
+            if d not in candidates and (r := snapshot.schemas.get(d)) is not None and r.has_objects
         )
         if builders:
             held[name] = builders

@@ -10,7 +10,7 @@ Added in 0.1.
 
 from __future__ import annotations
 
-from itertools import islice
+from itertools import chain, islice
 from typing import Final
 
 from timescape.errors import InputError
@@ -38,14 +38,20 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
         A one-line reason naming the command, or None when the statement is fine in a transaction.
 
     Raises:
-        SQLSplitError: A comment or quote among the leading tokens is never closed.
+        SQLSplitError: A comment or quote among the words it reads is never closed (those of
+            :func:`~timescape.store.split.split_statements` never are; it reads two words of
+            a statement no rule can match).
         InputError: ``dialect`` is not one of the supported dialects.
     """
     if dialect not in _SPECIAL_BREAKERS:
         msg = f"unknown SQL dialect {dialect!r}: use 'sqlite', 'postgresql' or 'mysql'"
         raise InputError(msg)
-    tokens = islice(lexemes(statement, dialect), 32)
-    words_all = [lexeme for lexeme, _, _ in tokens if lexeme != ";"]  # tolerate "COMMIT;"
+    stream = lexemes(statement, dialect)
+    lead = [lexeme for lexeme, _, _ in islice(stream, 2)]
+    if _cannot_break(lead, dialect):
+        return None
+    tokens = chain(lead, (lexeme for lexeme, _, _ in islice(stream, 32 - len(lead))))
+    words_all = [lexeme for lexeme in tokens if lexeme != ";"]  # tolerate "COMMIT;"
     reason = _SPECIAL_BREAKERS[dialect](words_all)
     if reason:
         return reason
@@ -59,6 +65,20 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
         if head.startswith(prefix + " "):
             return why
     return None
+
+
+def _cannot_break(lead: list[str], dialect: Dialect) -> bool:
+    """Tell from the first two words alone that no rule below can match (most statements).
+
+    Lexing stops there, instead of reading 32 words of every ``CREATE TABLE`` and ``INSERT``.
+    A leading ``(`` or ``;`` (rare) always gets the full check.
+    """
+    if not lead or lead[0] in ("(", ";"):
+        return False
+    seconds = _LEADS[dialect].get(lead[0])
+    if seconds is None:
+        return True  # no rule or special check starts with this word
+    return bool(seconds) and (len(lead) < 2 or (lead[1] not in seconds and lead[1] not in ";("))
 
 
 def _not_in_block(command: str) -> str:
@@ -157,4 +177,27 @@ _SPECIAL_BREAKERS: Final = {
     "postgresql": _postgresql_special,
     "sqlite": _sqlite_special,
     "mysql": _mysql_special,
+}
+
+
+def _leads(dialect: str, special_firsts: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """First word -> the second words a rule needs after it (empty: any second word may matter)."""
+    seconds: dict[str, set[str]] = {}
+    open_ended: set[str] = set(special_firsts)
+    for prefix, _ in _BREAKERS[dialect]:
+        words = prefix.split()
+        if len(words) == 1:
+            open_ended.add(words[0])
+        else:
+            seconds.setdefault(words[0], set()).add(words[1])
+    leads = {first: frozenset(second) for first, second in seconds.items()}
+    leads.update({first: frozenset() for first in open_ended})
+    return leads
+
+
+# The words each dialect's special check looks at first (see the functions above).
+_LEADS: Final = {
+    "postgresql": _leads("postgresql", ("ALTER",)),
+    "sqlite": _leads("sqlite", ("PRAGMA",)),
+    "mysql": _leads("mysql", ("BEGIN", "SET")),
 }

@@ -115,7 +115,13 @@ class _Draft:
     """A copy-on-write working copy of the cached snapshot, for replaying committed writes."""
 
     __slots__ = (
-        "base", "schemas", "synced", "tags", "touched_schemas", "touched_versions", "versions"
+        "base",
+        "schemas",
+        "synced",
+        "tags",
+        "touched_schemas",
+        "touched_versions",
+        "versions",
     )
 
     def __init__(self, base: StateSnapshot, synced: Catalog | None) -> None:

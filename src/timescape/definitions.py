@@ -1,0 +1,193 @@
+"""Definitions registered through the Python API: schema versions and API versions.
+
+Registration is cheap and incremental (a version's TSV is known the moment it is added); the whole
+set is validated together, as a :class:`~timescape.model.catalog.Catalog`, the first time it is
+used after a change, and always before any connection opens.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from timescape.errors import DefinitionError
+from timescape.model.catalog import Catalog, VersionSpec
+from timescape.model.schema import SchemaVersion, Step, StepCallable
+from timescape.model.tsv import format_tsv, parse_timestamp, validate_handler, validate_tag
+
+__all__ = ["Definitions"]
+
+
+class Definitions:
+    """The registry behind :class:`~timescape.Timescape`'s ``add_schema`` and ``add_version``."""
+
+    def __init__(
+        self, schemas: Iterable[SchemaVersion] = (), versions: Iterable[VersionSpec] = ()
+    ) -> None:
+        """Start from optional definitions.
+
+        Args:
+            schemas: Schema versions to register.
+            versions: Version declarations to register.
+        """
+        self._mutex = threading.RLock()
+        self._schemas: list[SchemaVersion] = list(schemas)
+        self._folded_names = {s.name.casefold() for s in self._schemas}
+        self._specs: list[VersionSpec] = list(versions)
+        self._timelines: dict[str, list[float]] = {}
+        self._catalog: Catalog | None = None
+
+    def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
+        """Register a schema version built with :class:`SchemaVersion`.
+
+        Args:
+            schema: The schema.
+
+        Returns:
+            The schema.
+
+        Raises:
+            DefinitionError: If the name is taken (case-insensitively).
+        """
+        with self._mutex:
+            folded = schema.name.casefold()
+            if folded in self._folded_names:  # a set: registering N schemas stays linear
+                raise DefinitionError(
+                    f"schema {schema.name!r} is already registered", key=schema.name
+                )
+            self._schemas.append(schema)
+            self._folded_names.add(folded)
+            self._catalog = None
+            return schema
+
+    def add_schema(
+        self,
+        name: str,
+        migrations: Sequence[str | StepCallable],
+        rollback: Sequence[str | StepCallable] | None = None,
+        *,
+        parent: str | Sequence[str] | None = None,
+        compatible_with: Sequence[str] = (),
+        breaking: bool | None = None,
+        transactional: bool = True,
+        contract: Sequence[str] = (),
+        contract_rollback: Sequence[str] = (),
+    ) -> SchemaVersion:
+        """Define and register a schema version from parallel migration and rollback lists.
+
+        Args:
+            name: Schema name.
+            migrations: Migration scripts (SQL text or callables receiving a connection).
+            rollback: ``rollback[i]`` undoes ``migrations[i]``; omit for an irreversible schema.
+            parent: Parent schema name(s).
+            compatible_with: Schemas whose live versions keep working with this one.
+            breaking: Declare breaking (True) or non-breaking (False); None infers.
+            transactional: False when statements cannot run inside a transaction.
+            contract: Deferred contract scripts.
+            contract_rollback: Their rollbacks.
+
+        Returns:
+            The registered schema.
+
+        Raises:
+            DefinitionError: On invalid definitions.
+        """
+        schema = SchemaVersion.from_scripts(
+            name,
+            migrations,
+            rollback,
+            parent=parent,
+            compatible_with=compatible_with,
+            breaking=breaking,
+            transactional=transactional,
+        )
+        if contract:
+            if contract_rollback and len(contract_rollback) != len(contract):
+                raise DefinitionError(
+                    "contract_rollback must have one script per contract script",
+                    key=f"{name}.contract_rollback",
+                )
+            steps = tuple(
+                Step(c, contract_rollback[i] if contract_rollback else None, f"contract{i + 1}")
+                for i, c in enumerate(contract)
+            )
+            schema = SchemaVersion.build(
+                name,
+                schema.steps,
+                parent=parent,
+                compatible_with=compatible_with,
+                breaking=breaking,
+                transactional=transactional,
+                contract=steps,
+            )
+        return self.register_schema(schema)
+
+    def add_version(
+        self,
+        handler: str,
+        timestamp: str | datetime,
+        schema: str,
+        *,
+        tags: Sequence[str] = (),
+        description: str = "",
+    ) -> str:
+        """Register an API version and return its TSV.
+
+        Args:
+            handler: Handler path, e.g. ``/api/products``.
+            timestamp: ISO-8601 timestamp of the version.
+            schema: The schema version it needs.
+            tags: Tags to declare.
+            description: Free text.
+
+        Returns:
+            The TSV.
+
+        Raises:
+            DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
+        """
+        validate_handler(handler)
+        moment = parse_timestamp(timestamp)
+        for tag in tags:
+            validate_tag(tag)
+        with self._mutex:
+            stamps = self._timeline_stamps(handler)
+            key = moment.timestamp()
+            position = bisect.bisect_left(stamps, key)
+            if position < len(stamps) and stamps[position] == key:
+                raise DefinitionError(
+                    f"{handler} already has a version at {moment.isoformat()}", key=handler
+                )
+            stamps.insert(position, key)
+            self._specs.append(VersionSpec(handler, moment, schema, tuple(tags), description))
+            self._catalog = None
+            return format_tsv(moment, handler, position + 1)
+
+    def _timeline_stamps(self, handler: str) -> list[float]:
+        stamps = self._timelines.get(handler)
+        if stamps is None:
+            stamps = sorted(
+                parse_timestamp(s.timestamp).timestamp()
+                for s in self._specs
+                if s.handler == handler
+            )
+            self._timelines[handler] = stamps
+        return stamps
+
+    @property
+    def catalog(self) -> Catalog:
+        """The validated definitions (built on first use after a registration).
+
+        Raises:
+            DefinitionError: If the definitions are inconsistent as a whole.
+        """
+        with self._mutex:
+            if self._catalog is None:
+                self._catalog = Catalog(self._schemas, self._specs)
+                self._catalog_changed()
+            return self._catalog
+
+    def _catalog_changed(self) -> None:
+        """Hook for subclasses: the catalog was rebuilt (the facade drops its hot-path view)."""
