@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbutil import ALL_DIALECTS, TestDB, create_database, drop_database, server_reachable
+from tests.dbutil import (
+    ALL_DIALECTS,
+    TestDB,
+    create_database,
+    drain_pool,
+    drop_database,
+    server_reachable,
+)
 
 _reachability: dict[str, tuple[bool, str]] = {}
 
@@ -55,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 "required test database(s) unreachable (CI=true or --db given): " + "; ".join(down)
             )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drain_pool()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
