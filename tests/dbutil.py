@@ -47,7 +47,7 @@ def server_reachable(dialect: str) -> tuple[bool, str]:
 def admin_connection(dialect: str, database: str | None = None) -> Iterator[Any]:
     """A raw autocommit connection to the test server (optionally to ``database``)."""
     if dialect == "postgresql":
-        import psycopg
+        import psycopg  # noqa: PLC0415 - drivers load only for the dialects under test
 
         parts = urlsplit(PG_ADMIN_URL)
         conn = psycopg.connect(
@@ -60,7 +60,7 @@ def admin_connection(dialect: str, database: str | None = None) -> Iterator[Any]
             connect_timeout=5,
         )
     else:
-        import pymysql
+        import pymysql  # noqa: PLC0415 - drivers load only for the dialects under test
 
         parts = urlsplit(MYSQL_ADMIN_URL)
         conn = pymysql.connect(

@@ -38,7 +38,8 @@ def test_products_example__expand_contract_walkthrough__columns_follow_live_vers
         assert conn.execute("SELECT price, price_cents FROM products").fetchall() == [("1.50", 150)]
 
     spec = importlib.util.spec_from_file_location("products_app", folder / "app.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 

@@ -520,7 +520,10 @@ class Executor:
         )
         fault_point(point)
         logger.debug(
-            "%s %s step %d", action.kind, action.name, step.index,
+            "%s %s step %d",
+            action.kind,
+            action.name,
+            step.index,
             extra={"timescape_step": (action, step)},
         )
         budget = max(self._deadline - time.monotonic(), 0.0)
@@ -720,9 +723,7 @@ class Executor:
                 },
             )
 
-    def _emit_versions(
-        self, plan: Plan, *, deactivate: bool = True, activate: bool = True
-    ) -> None:
+    def _emit_versions(self, plan: Plan, *, deactivate: bool = True, activate: bool = True) -> None:
         """Fire the version callbacks, once the matching change is committed."""
         for tsv in plan.deactivate if deactivate else ():
             self.emit("on_version_deactivated", {"tsv": tsv})
@@ -775,13 +776,25 @@ def _uncertain_error(
     """
     if isinstance(error, MigrationTimeoutError):
         return MigrationTimeoutError(
-            schema=schema, step=step, timeout_s=error.timeout_s, statement=error.statement,
-            file=error.file, line=error.line, phase=error.phase, detail=detail,
+            schema=schema,
+            step=step,
+            timeout_s=error.timeout_s,
+            statement=error.statement,
+            file=error.file,
+            line=error.line,
+            phase=error.phase,
+            detail=detail,
         )
     if isinstance(error, MigrationError):
         return MigrationError(
-            schema=schema, step=step, reason=error.reason, statement=error.statement,
-            file=error.file, line=error.line, phase=error.phase, detail=detail,
+            schema=schema,
+            step=step,
+            reason=error.reason,
+            statement=error.statement,
+            file=error.file,
+            line=error.line,
+            phase=error.phase,
+            detail=detail,
         )
     return MigrationError(schema=schema, step=step, reason=error.message, detail=detail)
 

@@ -16,8 +16,10 @@ def price_app(url: str, **options: object) -> tuple[Timescape, str, str]:
     ts.add_schema(
         "s1",
         [
-            "CREATE TABLE products (id INTEGER PRIMARY KEY, price VARCHAR(20));"
-            "INSERT INTO products (id, price) VALUES (1, '9.99'), (2, '5.00')"
+            (
+                "CREATE TABLE products (id INTEGER PRIMARY KEY, price VARCHAR(20));"
+                "INSERT INTO products (id, price) VALUES (1, '9.99'), (2, '5.00')"
+            )
         ],
         ["DROP TABLE products"],
     )

@@ -23,7 +23,8 @@ def test_retire_cold__old_idle_version__deactivated_and_schema_kept_for_newer(db
     assert verdicts[v1].retire
     assert not verdicts[v2].retire  # protected tag
     assert not verdicts[v3].retire  # newest live version
-    assert life.candidates() and not any(c.retire for c in life.candidates())  # just used
+    assert life.candidates()
+    assert not any(c.retire for c in life.candidates())  # just used
     ts.deactivate(v1)
     assert db.active_versions() == {v2, v3}
     assert "items" in db.tables()

@@ -18,10 +18,10 @@ from timescape.model.state import StateSnapshot
 def _same_as_database(ts: Timescape) -> StateSnapshot:
     """Assert the cached snapshot is current (a cache hit) and equal to a full read."""
     store = ts.store
-    cached = store._cache
-    assert cached is not None
+    reloads = store.reloads
     hit = store.read()
-    assert hit is cached, "the generation moved past the rolled-forward cache"
+    assert store.reloads == reloads, "the generation moved past the rolled-forward cache"
+    assert store.read() is hit
     fresh = store.read(use_cache=False)
     assert hit == fresh
     assert hit.live() == fresh.live()
@@ -32,8 +32,13 @@ def _same_as_database(ts: Timescape) -> StateSnapshot:
 def test_cache__every_writer__rolled_forward_equals_a_fresh_read(db: TestDB) -> None:
     ts = Timescape(db.url)
     ts.add_schema("s1", ["CREATE TABLE items (id INTEGER PRIMARY KEY)"], ["DROP TABLE items"])
-    ts.add_schema("s2", ["CREATE TABLE tags (id INTEGER PRIMARY KEY)"], ["DROP TABLE tags"],
-                  parent="s1", breaking=False)
+    ts.add_schema(
+        "s2",
+        ["CREATE TABLE tags (id INTEGER PRIMARY KEY)"],
+        ["DROP TABLE tags"],
+        parent="s1",
+        breaking=False,
+    )
     v1 = ts.add_version("/api/items", "2025-01-01T00:00:00Z", "s1", tags=["stable"])
     v2 = ts.add_version("/api/items", "2025-02-01T00:00:00Z", "s2")
     v3 = ts.add_version("/api/other", "2025-03-01T00:00:00Z", "s2", tags=["beta"])
@@ -57,7 +62,8 @@ def test_cache__every_writer__rolled_forward_equals_a_fresh_read(db: TestDB) -> 
     assert snap.applied() == {"s1"}
     ts.rollback_schema("s1", force=True)
     snap = _same_as_database(ts)
-    assert not snap.live() and not snap.applied()
+    assert not snap.live()
+    assert not snap.applied()
     assert ts.resolve("stable", handler="/api/items") == v2
     ts.close()
 
@@ -65,9 +71,13 @@ def test_cache__every_writer__rolled_forward_equals_a_fresh_read(db: TestDB) -> 
 def test_cache__failed_apply_rolled_back__cache_matches_recorded_failure(db: TestDB) -> None:
     ts = Timescape(db.url)
     ts.add_schema("s1", ["CREATE TABLE items (id INTEGER PRIMARY KEY)"], ["DROP TABLE items"])
-    ts.add_schema("bad", ["CREATE TABLE broken (id INTEGER PRIMARY KEY)",
-                          "INSERT INTO no_such_table VALUES (1)"],
-                  ["DROP TABLE broken", "SELECT 1"], parent="s1", breaking=False)
+    ts.add_schema(
+        "bad",
+        ["CREATE TABLE broken (id INTEGER PRIMARY KEY)", "INSERT INTO no_such_table VALUES (1)"],
+        ["DROP TABLE broken", "SELECT 1"],
+        parent="s1",
+        breaking=False,
+    )
     v1 = ts.add_version("/api/items", "2025-01-01T00:00:00Z", "s1")
     v2 = ts.add_version("/api/items", "2025-02-01T00:00:00Z", "bad")
     ts.activate(v1)
@@ -85,19 +95,28 @@ def test_cache__failed_apply_rolled_back__cache_matches_recorded_failure(db: Tes
 def test_cache__another_process_writes__reloaded_not_mistaken(db: TestDB) -> None:
     def define(ts: Timescape) -> tuple[str, str]:
         ts.add_schema("s1", ["CREATE TABLE items (id INTEGER PRIMARY KEY)"], ["DROP TABLE items"])
-        ts.add_schema("s2", ["CREATE TABLE more (id INTEGER PRIMARY KEY)"], ["DROP TABLE more"],
-                      parent="s1", breaking=False)
-        return (ts.add_version("/api/items", "2025-01-01T00:00:00Z", "s1"),
-                ts.add_version("/api/items", "2025-02-01T00:00:00Z", "s2"))
+        ts.add_schema(
+            "s2",
+            ["CREATE TABLE more (id INTEGER PRIMARY KEY)"],
+            ["DROP TABLE more"],
+            parent="s1",
+            breaking=False,
+        )
+        return (
+            ts.add_version("/api/items", "2025-01-01T00:00:00Z", "s1"),
+            ts.add_version("/api/items", "2025-02-01T00:00:00Z", "s2"),
+        )
 
     mine, other = Timescape(db.url), Timescape(db.url)
     v1, v2 = define(mine)
     define(other)
     mine.activate(v1)
-    before = mine.store._cache
+    before = mine.store.read()
+    reloads = mine.store.reloads
     other.activate(v2)  # moves the generation past everything ``mine`` knows
     snap = mine.store.read()
     assert snap is not before
+    assert mine.store.reloads == reloads + 1
     assert snap == mine.store.read(use_cache=False)
     assert snap.live() == {v1, v2}
     assert mine.refresh()
