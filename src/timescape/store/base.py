@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -394,6 +394,20 @@ class Backend:
     def _transaction_ended(self, *, committed: bool) -> None:
         for listener in self._end_listeners:
             listener(committed)
+
+    READ_SNAPSHOT_SQL: ClassVar[str] = "BEGIN"
+    """Starts a read-only transaction whose SELECTs all see one snapshot."""
+
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Run the enclosed reads in one consistent, read-only snapshot transaction."""
+        self.connect()
+        self.execute(self.READ_SNAPSHOT_SQL)
+        self._in_transaction = True
+        try:
+            yield
+        finally:
+            self.rollback()
 
     @property
     def in_transaction(self) -> bool:

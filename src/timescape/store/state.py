@@ -438,12 +438,25 @@ class StateStore:
     def read(self, *, use_cache: bool = True) -> StateSnapshot:
         """Read the whole state into a snapshot, reusing the last one if nothing was written.
 
+        Without the Timescape lock another process may commit between two SELECTs, so the
+        tables are then read inside one read-only snapshot transaction: a reader never pairs
+        the schemas from before a commit with the versions from after it. Under the lock (or
+        inside the caller's transaction) no writer can interleave and no extra round trip is
+        spent.
+
         Args:
             use_cache: Reuse the cached snapshot when the generation is unchanged.
 
         Returns:
             The snapshot (empty when the tables do not exist yet).
         """
+        backend = self.backend
+        if backend.lock_held or backend.in_transaction:
+            return self._read(use_cache=use_cache)
+        with backend.read_snapshot():
+            return self._read(use_cache=use_cache)
+
+    def _read(self, *, use_cache: bool) -> StateSnapshot:
         if not self._present():
             self._invalidate()
             return StateSnapshot()

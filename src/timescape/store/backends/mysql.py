@@ -44,6 +44,7 @@ class MySQLBackend(Backend):
     TYPE_EVENT_ID: ClassVar[str] = "BIGINT AUTO_INCREMENT PRIMARY KEY"
     TABLE_OPTIONS: ClassVar[str] = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
     BEGIN_SQL: ClassVar[str] = "START TRANSACTION"
+    READ_SNAPSHOT_SQL: ClassVar[str] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
 
     TABLES_SQL: ClassVar[str] = (
         "SELECT table_name FROM information_schema.tables "

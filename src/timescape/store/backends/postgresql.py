@@ -41,6 +41,7 @@ class PostgreSQLBackend(Backend):
     placeholder = "%s"
     TYPE_EVENT_ID: ClassVar[str] = "BIGSERIAL PRIMARY KEY"
     _commit_via_driver: ClassVar[bool] = True
+    READ_SNAPSHOT_SQL: ClassVar[str] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     LOCK_SQL: ClassVar[str] = "SELECT pg_try_advisory_lock(?)"
     UNLOCK_SQL: ClassVar[str] = "SELECT pg_advisory_unlock(?)"
