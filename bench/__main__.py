@@ -1,0 +1,147 @@
+"""``python -m bench``: run the benchmarks and write ``bench/results/<date>.md`` with PNG plots.
+
+Every database it needs is created (a uniquely named one on each server, a temp file for SQLite)
+and dropped again. A server that does not answer is skipped and the report says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bench import _dbs, chain, coldstart, hotpath, report, scale
+from bench._worker import TOOLS
+
+WORKLOADS = ("chain", "hotpath", "scale", "cold")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Timescape against the raw driver, Alembic and yoyo-migrations.",
+        epilog="Workloads: chain = apply/roll back N schema versions (workload 1, and peak RSS: "
+               "workload 5); hotpath = resolve/is_schema_active per call (2); scale = 10,000 "
+               "schemas and versions (3); cold = command start-up (4).",
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="a fast smoke run: small N, few rounds (results go to <date>-quick.md)")
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help=f"comma-separated subset of {','.join(WORKLOADS)} (memory is part of "
+                        "chain)")
+    p.add_argument("--databases", default=",".join(_dbs.DIALECTS),
+                   help="comma-separated subset of sqlite,postgresql,mysql (unreachable servers "
+                        "are skipped)")
+    p.add_argument("--tools", default=",".join(TOOLS), help="tools for the chain workload")
+    p.add_argument("--n", default=None, help="chain lengths, e.g. 100,1000")
+    p.add_argument("--sizes", default=None, help="scale sizes, e.g. 100,1000,10000")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="rounds per figure (default 5, quick 2)")
+    p.add_argument("--out", type=Path, default=RESULTS, help="folder for the report and plots")
+    p.add_argument("--fresh", action="store_true",
+                   help="do not keep the figures of workloads not run now from an earlier run "
+                        "of the same day")
+    return p.parse_args(argv)
+
+
+def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
+    """Carry over, from an earlier report of the same day, the workloads not run this time."""
+    if not path.exists():
+        return
+    old = json.loads(path.read_text())
+    kept = []
+    if "chain" not in ran and old.get("chain"):
+        res.chain = [chain.ChainSummary(**c) for c in old["chain"]]
+        kept.append("chain")
+    if "hotpath" not in ran and old.get("hot"):
+        res.hot = [hotpath.HotResult(**h) for h in old["hot"]]
+        kept.append("hotpath")
+    if "scale" not in ran and old.get("scale"):
+        res.scale = [scale.ScaleResult(**s) for s in old["scale"]]
+        res.scale_cli = old.get("scale_cli", [])
+        kept.append("scale")
+    if "cold" not in ran and old.get("cold"):
+        res.cold = [coldstart.ColdResult(**c) for c in old["cold"]]
+        kept.append("cold")
+    if kept:
+        res.command += f"; {', '.join(kept)} kept from: {old['command']} ({old['started']})"
+        res.skipped.extend(old.get("skipped", []))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    workloads = ["chain" if w == "memory" else w for w in workloads]
+    unknown = set(workloads) - set(WORKLOADS)
+    if unknown:
+        sys.exit(f"unknown workload(s): {', '.join(sorted(unknown))}")
+    rounds = args.rounds or (2 if args.quick else 5)
+    ns = [int(x) for x in args.n.split(",")] if args.n else ([20, 100] if args.quick
+                                                             else [100, 1000])
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else (
+        [100, 1000] if args.quick else [100, 1000, 10000])
+    tools = tuple(t for t in args.tools.split(",") if t)
+    if "raw" not in tools:
+        tools = ("raw", *tools)  # ratios need the floor
+
+    started = datetime.now()
+    res = report.Results(started=started.strftime("%Y-%m-%d %H:%M"),
+                         command="python -m bench " + " ".join(sys.argv[1:] if argv is None
+                                                               else argv),
+                         quick=args.quick, rounds=rounds)
+    dialects = []
+    for d in (x.strip() for x in args.databases.split(",") if x.strip()):
+        ok, reason = _dbs.available(d)
+        if ok:
+            dialects.append(d)
+        else:
+            res.skipped.append(f"{d}: {reason}")
+            print(f"skipping {d}: {reason}", flush=True)
+    res.environment = report.environment()
+    _dbs.drop_leftovers()
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    clock = time.perf_counter()
+    if "chain" in workloads:
+        log(f"workload 1+5: chain N={ns} on {dialects}, {rounds} rounds, tools {tools}")
+        runs = chain.run(dialects, ns, rounds, tools, log=log)
+        res.chain = chain.summarise(runs)
+    if "hotpath" in workloads:
+        log("workload 2: hot path")
+        res.hot = hotpath.run(quick=args.quick, log=log)
+    if "scale" in workloads:
+        log(f"workload 3: scale sizes={sizes} on {dialects}")
+        activations = 3 if args.quick else 5
+        for dialect in dialects:
+            for size in sizes:
+                res.scale.append(scale.measure(dialect, size, activations, log=log))
+        if "sqlite" in dialects:
+            res.scale_cli = scale.cli_at_scale(max(sizes), 1 if args.quick else 3, log=log)
+    if "cold" in workloads:
+        log("workload 4: cold start")
+        res.cold = coldstart.run(rounds=5 if args.quick else 15, log=log)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = started.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")
+    if not args.fresh:
+        _keep_earlier(res, args.out / f"{stem}.json", workloads)
+    made = report.plots(res, args.out, stem)
+    md = args.out / f"{stem}.md"
+    report.write_markdown(res, md, made)
+    (args.out / f"{stem}.json").write_text(json.dumps(dataclasses.asdict(res), indent=1,
+                                                      default=str))
+    log(f"\nwrote {md} and {', '.join(p.name for p in made)} in {time.perf_counter() - clock:.0f} s")
+    if res.chain or res.scale:
+        print("\n".join(report.summary_lines(res)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

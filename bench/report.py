@@ -1,0 +1,243 @@
+"""Render the results: one Markdown file per run and PNG plots (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import math
+import platform
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import _dbs
+from bench.chain import ChainSummary
+from bench.coldstart import ColdResult
+from bench.hotpath import HotResult
+from bench.scale import ScaleResult
+
+TOOL_LABELS = {"raw": "raw driver (floor)", "timescape": "Timescape", "alembic": "Alembic",
+               "yoyo": "yoyo-migrations"}
+COLORS = {"raw": "#7f7f7f", "timescape": "#1f77b4", "alembic": "#d62728", "yoyo": "#2ca02c"}
+
+
+@dataclass
+class Results:
+    started: str
+    command: str
+    quick: bool
+    rounds: int
+    chain: list[ChainSummary] = field(default_factory=list)
+    hot: list[HotResult] = field(default_factory=list)
+    scale: list[ScaleResult] = field(default_factory=list)
+    scale_cli: list[dict[str, Any]] = field(default_factory=list)
+    cold: list[ColdResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def environment() -> dict[str, str]:
+    import psutil
+
+    env = {
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
+                   f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "sqlite": sqlite3.sqlite_version,
+        "load average at start": " ".join(f"{x:.2f}" for x in psutil.getloadavg()),
+    }
+    for dist in ("timescape-db", "alembic", "SQLAlchemy", "yoyo-migrations", "psycopg",
+                 "PyMySQL"):
+        try:
+            from importlib.metadata import version
+
+            env[dist] = version(dist)
+        except Exception:
+            env[dist] = "?"
+    for dialect in ("postgresql", "mysql"):
+        if _dbs.available(dialect)[0]:
+            with _dbs.admin_connection(dialect) as conn:
+                cur = conn.cursor()
+                cur.execute("SELECT version()")
+                env[dialect] = str(cur.fetchone()[0]).split(" on ")[0]
+    return env
+
+
+def _x(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}x"
+
+
+def _s(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 10 else f"{value:.1f} s"
+
+
+def chain_table(rows: list[ChainSummary], n: int | None = None) -> list[str]:
+    out = [("| database | N | tool | apply | ratio to raw | apply CPU | rollback | ratio to raw "
+           "| peak RSS |"), "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if n is not None and r.n != n:
+            continue
+        out.append(f"| {_dbs.LABELS[r.dialect]} | {r.n:,} | {TOOL_LABELS[r.tool]} | "
+                   f"{_s(r.apply_s)} | {_x(r.apply_ratio)} | {_s(r.cpu_apply_s)} | "
+                   f"{_s(r.rollback_s)} | "
+                   f"{_x(r.rollback_ratio)} | {r.maxrss_mb:.0f} MB |")
+    return out
+
+
+def summary_lines(res: Results) -> list[str]:
+    """The short table for the README: Timescape against each peer, per database."""
+    out = ["| workload | SQLite | PostgreSQL | MariaDB |", "|---|---:|---:|---:|"]
+    largest = max((r.n for r in res.chain), default=0)
+
+    def cell(dialect: str, tool: str, what: str) -> str:
+        mine = [r for r in res.chain if r.dialect == dialect and r.n == largest]
+        ts = next((r for r in mine if r.tool == "timescape"), None)
+        other = next((r for r in mine if r.tool == tool), None)
+        if ts is None or other is None:
+            return "-"
+        if tool == "raw":
+            return _x(ts.apply_ratio if what == "apply" else ts.rollback_ratio)
+        mine_s = ts.apply_s if what == "apply" else ts.rollback_s
+        theirs = other.apply_s if what == "apply" else other.rollback_s
+        return f"{theirs / mine_s:.1f}x faster"
+
+    if res.chain:
+        for tool, what, label in (
+            ("raw", "apply", f"apply N={largest:,}: Timescape / raw driver"),
+            ("alembic", "apply", f"apply N={largest:,}: vs Alembic"),
+            ("yoyo", "apply", f"apply N={largest:,}: vs yoyo"),
+            ("raw", "rollback", f"rollback N={largest:,}: Timescape / raw driver"),
+            ("alembic", "rollback", f"rollback N={largest:,}: vs Alembic"),
+            ("yoyo", "rollback", f"rollback N={largest:,}: vs yoyo"),
+        ):
+            out.append(f"| {label} | " + " | ".join(cell(d, tool, what) for d in _dbs.DIALECTS)
+                       + " |")
+        for tool in ("timescape", "alembic", "yoyo"):
+            rss = [next((r.maxrss_mb for r in res.chain if r.dialect == d and r.n == largest
+                         and r.tool == tool), None) for d in _dbs.DIALECTS]
+            out.append(f"| peak RSS N={largest:,}: {TOOL_LABELS[tool]} | "
+                       + " | ".join("-" if v is None else f"{v:.0f} MB" for v in rss) + " |")
+    if res.scale:
+        for dialect in _dbs.DIALECTS:
+            sizes = sorted((s for s in res.scale if s.dialect == dialect), key=lambda s: s.size)
+            if len(sizes) >= 2:
+                lo, hi = sizes[0], sizes[-1]
+                out.append(f"| activation #{hi.size:,} / #{lo.size:,} ({_dbs.LABELS[dialect]}) "
+                           f"| {hi.activate_median / lo.activate_median:.2f}x "
+                           f"({hi.activate_median * 1000:.1f} / {lo.activate_median * 1000:.1f} "
+                           "ms) | | |")
+    return out
+
+
+def write_markdown(res: Results, path: Path, plots: list[Path]) -> None:
+    quick = " (quick smoke run: few rounds, small N)" if res.quick else ""
+    intro = (f"Command: `{res.command}`{quick}. Rounds per figure: {res.rounds}. Figures are "
+             "medians; ratios are medians of the per-round ratios, each measured side by side "
+             "in the same round.")
+    lines = [f"# Timescape benchmarks — {res.started}", "", intro, ""]
+    lines += ["## Environment", ""] + [f"- {k}: {v}" for k, v in res.environment.items()] + [""]
+    if res.skipped:
+        lines += ["Skipped: " + "; ".join(res.skipped), ""]
+    if res.chain:
+        about = ("Each migration: `CREATE TABLE t_i (…)`, `CREATE INDEX …`, `INSERT …`; rollback "
+                 "`DROP TABLE t_i`. Fresh empty database and fresh process per run; definitions "
+                 "are loaded inside the timing (Alembic/yoyo read their N files, Timescape "
+                 "registers N schemas), imports are not. Peak RSS is the whole process "
+                 "(workload 5).")
+        lines += ["## Summary", "", *summary_lines(res), ""]
+        lines += ["## 1. Apply a chain of N schema versions, then roll it all back", "", about,
+                  "", *chain_table(res.chain), ""]
+    if res.hot:
+        lines += ["## 2. Hot path (1,000 versions over 100 handlers, from memory)", "",
+                  "| call | µs per call | ratio to dict.get |", "|---|---:|---:|"]
+        lines += [f"| `{h.label}` | {h.usec:.3f} | {h.ratio:.1f}x |" for h in res.hot] + [""]
+    if res.scale:
+        about = ("Activation: a new version on a new schema extending one handler's chain, in a "
+                 "warm instance (definitions and view loaded). Reports: facade calls on that "
+                 "instance right after.")
+        header = ("| database | N | activate one more (median) | schemas() | versions() | "
+                  "stats() | load definitions | seed |")
+        lines += ["## 3. Scale: N schemas and N versions in the state tables", "", about, "",
+                  header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for s in res.scale:
+            lines.append(f"| {_dbs.LABELS[s.dialect]} | {s.size:,} | {s.activate_median * 1000:.1f} ms "
+                         f"| {_s(s.schemas_s)} | {_s(s.versions_s)} | {_s(s.stats_s)} | "
+                         f"{_s(s.load_s)} | {s.seed_s:.0f} s |")
+        lines.append("")
+    if res.scale_cli:
+        lines += ["CLI at scale (fresh process each, SQLite, median):", "",
+                  "| N | command | time |", "|---:|---|---:|"]
+        lines += [f"| {c['size']:,} | `{c['command']}` | {_s(c['seconds'])} |" for c in res.scale_cli]
+        lines.append("")
+    if res.cold:
+        lines += ["## 4. Cold start (fresh process, small SQLite project)", "",
+                  "| command | median | ratio to `python -c pass` |", "|---|---:|---:|"]
+        lines += [f"| `{c.label}` | {c.seconds * 1000:.0f} ms | {c.ratio:.2f}x |" for c in res.cold]
+        lines.append("")
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
+    path.write_text("\n".join(lines))
+
+
+def plots(res: Results, folder: Path, stem: str) -> list[Path]:
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made: list[Path] = []
+    dialects = [d for d in _dbs.DIALECTS if any(r.dialect == d for r in res.chain)]
+    if dialects:
+        fig, axes = plt.subplots(1, len(dialects), figsize=(5 * len(dialects), 4), squeeze=False)
+        for ax, dialect in zip(axes[0], dialects, strict=True):
+            for tool, label in TOOL_LABELS.items():
+                rows = sorted((r for r in res.chain if r.dialect == dialect and r.tool == tool),
+                              key=lambda r: r.n)
+                if rows:
+                    ax.plot([r.n for r in rows], [r.apply_s for r in rows], marker="o",
+                            label=label, color=COLORS[tool])
+            ax.set_title(f"apply a chain — {_dbs.LABELS[dialect]}")
+            ax.set_xlabel("N schema versions")
+            ax.set_ylabel("seconds (median)")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = folder / f"{stem}-chain.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        made.append(path)
+    if res.hot:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        labels = [h.label for h in res.hot][::-1]
+        values = [h.usec for h in res.hot][::-1]
+        ax.barh(labels, values, color=["#7f7f7f" if "floor" in lbl else "#1f77b4" for lbl in labels])
+        ax.axvline(2.0, color="#d62728", linestyle="--", linewidth=1, label="target 2 µs")
+        ax.set_xlabel("µs per call (median)")
+        ax.set_title("hot path, 1,000 versions over 100 handlers")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = folder / f"{stem}-hotpath.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        made.append(path)
+    if res.scale:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for dialect in _dbs.DIALECTS:
+            rows = sorted((s for s in res.scale if s.dialect == dialect), key=lambda s: s.size)
+            if rows:
+                ax.plot([s.size for s in rows], [s.activate_median * 1000 for s in rows],
+                        marker="o", label=_dbs.LABELS[dialect])
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("schemas and versions already in the state tables")
+        ax.set_ylabel("ms to activate one more (median)")
+        ax.set_title("activation cost vs state size")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = folder / f"{stem}-scale.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        made.append(path)
+    return made

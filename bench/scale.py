@@ -1,0 +1,245 @@
+"""Workload 3: Timescape with thousands of schemas and versions in its state tables.
+
+The project shape: ``HANDLERS`` handlers; every version brings its own schema (one table), which
+builds on the previous schema of the same handler; the first of each handler builds on ``base``.
+The newest version of each handler is live, older ones were deactivated with their schemas kept
+(a newer live version still needs them), which is where a project settles after years of releases.
+
+Seeding 10,000 activations one by one would take long, so the seed writes the same rows an
+activation would write through Timescape's own state store (schema rows with their checksums,
+version rows, live flags, events) in one transaction, and runs every schema's DDL in it: the
+database ends up exactly as if each had been activated. What is timed is real: a new process-wide
+``Timescape`` loads the definitions (plus one new version on a new schema extending a handler's
+chain), loads its view, then ``activate()`` runs as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import _dbs
+
+HANDLERS = 100
+SEED_BATCH = 500
+BASE = "base"
+
+
+def _handler(h: int) -> str:
+    return f"/api/h{h:03d}"
+
+
+def _schema_name(h: int, k: int) -> str:
+    return f"h{h:03d}_v{k:05d}"
+
+
+def _iso(k: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime(2020, 1, 1, tzinfo=UTC) + timedelta(hours=k)).isoformat()
+
+
+def define(ts: Any, size: int, extra: int = 0, *, tags: bool = False) -> list[str]:
+    """Register ``size`` schemas/versions (+ ``extra`` new ones on handler 0); return new TSVs.
+
+    With ``tags``, version ``k`` of every handler carries the tag ``r<k>``.
+    """
+    per = max(1, size // HANDLERS)
+    handlers = min(HANDLERS, size)
+    ts.add_schema(BASE, ["CREATE TABLE base_t (id INTEGER PRIMARY KEY)"], ["DROP TABLE base_t"],
+                  breaking=False)
+    for h in range(handlers):
+        previous = BASE
+        for k in range(per):
+            name = _schema_name(h, k)
+            ts.add_schema(name, [f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v INTEGER)"],
+                          [f"DROP TABLE {name}"], parent=previous, breaking=False)
+            ts.add_version(_handler(h), _iso(k), name, tags=[f"r{k}"] if tags else [])
+            previous = name
+    new: list[str] = []
+    previous = _schema_name(0, per - 1)
+    for j in range(extra):
+        name = _schema_name(0, per + j)
+        ts.add_schema(name, [f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v INTEGER)"],
+                      [f"DROP TABLE {name}"], parent=previous, breaking=False)
+        new.append(ts.add_version(_handler(0), _iso(per + j), name))
+        previous = name
+    return new
+
+
+def seed(url: str, size: int, *, tags: bool = False) -> None:
+    """Write the state of ``size`` activated schemas/versions (in batches of transactions)."""
+    from timescape import Timescape
+    from timescape.model.state import StateSnapshot
+
+    ts = Timescape(url)
+    define(ts, size, tags=tags)
+    catalog = ts.catalog
+    backend, store = ts.backend, ts.store
+    backend.connect()
+    backend.acquire_lock()
+    try:
+        store.ensure()
+        actor = "bench seed"
+        schemas = catalog.schemas
+        for start in range(0, len(schemas), SEED_BATCH):
+            # Batches: PostgreSQL's lock table (max_locks_per_transaction) cannot hold ten
+            # thousand CREATE TABLE locks in one transaction.
+            backend.begin()
+            for schema in schemas[start:start + SEED_BATCH]:
+                _seed_schema(backend, store, schema, actor)
+            store.bump_generation()
+            backend.commit()
+        backend.begin()
+        store.sync_versions(catalog, StateSnapshot())
+        newest: dict[str, str] = {}
+        for version in catalog.versions:
+            newest[version.handler] = version.tsv  # sorted by handler, then timestamp
+        for version in catalog.versions:
+            store.set_version_active(version.tsv, active=True)
+            store.record_event("version_activated", version.tsv, actor=actor)
+            if newest[version.handler] != version.tsv:
+                store.set_version_active(version.tsv, active=False)
+                store.record_event("version_deactivated", version.tsv, actor=actor)
+        store.bump_generation()
+        backend.commit()
+    finally:
+        backend.release_lock()
+        ts.close()
+
+
+def _seed_schema(backend: Any, store: Any, schema: Any, actor: str) -> None:
+    """Run one schema's DDL and write the row and event its activation would have written."""
+    from timescape.model.state import SchemaState, SchemaStatus
+    from timescape.store.state import now
+
+    for step in schema.steps:
+        backend.execute(str(step.migration), None)
+    store.write_schema(SchemaState(
+        name=schema.name, status=SchemaStatus.APPLIED, steps_done=len(schema.steps),
+        checksums=schema.checksums, rollback_checksums=schema.rollback_checksums,
+        parents=schema.parents, applied_at=now(), duration_ms=1,
+    ), step_count=len(schema.steps), known=False)
+    store.record_event("schema_applied", schema.name, actor=actor, duration_ms=1,
+                       detail={"steps": len(schema.steps), "reason": "seed"})
+
+
+@dataclass
+class ScaleResult:
+    dialect: str
+    size: int
+    activate_s: list[float]
+    load_s: float  # building the definitions' catalog in a fresh process-wide instance
+    schemas_s: float
+    versions_s: float
+    stats_s: float
+    seed_s: float
+
+    @property
+    def activate_median(self) -> float:
+        return statistics.median(self.activate_s)
+
+
+def measure(dialect: str, size: int, activations: int, log: Any = print) -> ScaleResult:
+    from timescape import Timescape
+
+    workdir = _dbs.scratch_dir("tsbench-scale-")
+    target = _dbs.create(dialect, workdir)
+    try:
+        started = time.perf_counter()
+        seed(target.timescape_url, size)
+        seed_s = time.perf_counter() - started
+        times: list[float] = []
+        load_s = 0.0
+        for j in range(activations):
+            ts = Timescape(target.timescape_url)
+            tsv = define(ts, size, extra=j + 1)[-1]
+            started = time.perf_counter()
+            ts.catalog  # noqa: B018 - build the catalog (definitions loaded)
+            load_s = time.perf_counter() - started
+            ts.refresh()  # the instance is warm: view loaded, as in a running service
+            started = time.perf_counter()
+            result = ts.activate(tsv)
+            times.append(time.perf_counter() - started)
+            assert [a.name for a in result.plan.actions] == [_schema_name(0, size // HANDLERS + j)], result.plan.notes
+            if j < activations - 1:
+                ts.close()
+        started = time.perf_counter()
+        schemas = ts.schemas()
+        schemas_s = time.perf_counter() - started
+        started = time.perf_counter()
+        versions = ts.versions()
+        versions_s = time.perf_counter() - started
+        started = time.perf_counter()
+        ts.stats()
+        stats_s = time.perf_counter() - started
+        assert len(schemas) >= size
+        assert len(versions) >= size
+        ts.close()
+        log(f"  scale {dialect:<10} size={size:<6} activate {statistics.median(times) * 1000:8.2f} "
+            f"ms (median of {len(times)})  schemas() {schemas_s:.3f} s  versions() "
+            f"{versions_s:.3f} s  stats() {stats_s:.3f} s  load {load_s:.3f} s  seed {seed_s:.1f} s")
+        return ScaleResult(dialect, size, times, load_s, schemas_s, versions_s, stats_s, seed_s)
+    finally:
+        _dbs.drop(target)
+        _dbs.remove_dir(workdir)
+
+
+def _project(size: int, folder: Path, url: str) -> Path:
+    """A timescape.toml defining the same schemas and versions as :func:`define`."""
+    per = max(1, size // HANDLERS)
+    out = ["[database]", f"url = {json.dumps(url)}", "",
+           "[[schemas]]", f"name = {json.dumps(BASE)}",
+           'migrations = ["CREATE TABLE base_t (id INTEGER PRIMARY KEY)"]',
+           'rollback = ["DROP TABLE base_t"]', "breaking = false", ""]
+    for h in range(min(HANDLERS, size)):
+        previous = BASE
+        for k in range(per):
+            name = _schema_name(h, k)
+            out += ["[[schemas]]", f'name = "{name}"', f'parent = "{previous}"',
+                    f'migrations = ["CREATE TABLE {name} (id INTEGER PRIMARY KEY, v INTEGER)"]',
+                    f'rollback = ["DROP TABLE {name}"]', "breaking = false", ""]
+            previous = name
+    for h in range(min(HANDLERS, size)):
+        for k in range(per):
+            out += ["[[versions]]", f'handler = "{_handler(h)}"', f'timestamp = "{_iso(k)}"',
+                    f'schema = "{_schema_name(h, k)}"', ""]
+    path = folder / "timescape.toml"
+    path.write_text("\n".join(out))
+    return path
+
+
+def cli_at_scale(size: int, rounds: int, log: Any = print) -> list[dict[str, Any]]:
+    """Time ``schema list --json``, ``version list --json`` and ``stats --json`` on SQLite."""
+    workdir = _dbs.scratch_dir("tsbench-scale-cli-")
+    try:
+        target = _dbs.create("sqlite", workdir)
+        seed(target.timescape_url, size)
+        _project(size, workdir, target.timescape_url)
+        exe = str(Path(sys.executable).parent / "timescape")
+        commands = [["schema", "list", "--json"], ["version", "list", "--json"],
+                    ["stats", "--json"]]
+        out = []
+        for args in commands:
+            times = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                proc = subprocess.run([exe, *args], cwd=workdir, capture_output=True,
+                                      text=True, check=False)
+                times.append(time.perf_counter() - started)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"timescape {' '.join(args)}: {proc.stderr[-2000:]}")
+            doc = json.loads(proc.stdout)
+            assert doc, args
+            med = statistics.median(times)
+            out.append({"size": size, "command": "timescape " + " ".join(args), "seconds": med})
+            log(f"  scale cli size={size:<6} timescape {' '.join(args):<20} {med:.3f} s")
+        return out
+    finally:
+        _dbs.remove_dir(workdir)
