@@ -135,6 +135,7 @@ class ScaleResult:
     dialect: str
     size: int
     activate_s: list[float]
+    raw_s: list[float]  # the floor: the same DDL and one history row through the raw driver
     load_s: float  # building the definitions' catalog in a fresh process-wide instance
     schemas_s: float
     versions_s: float
@@ -144,6 +145,32 @@ class ScaleResult:
     @property
     def activate_median(self) -> float:
         return statistics.median(self.activate_s)
+
+    @property
+    def raw_median(self) -> float:
+        return statistics.median(self.raw_s) if self.raw_s else float("nan")
+
+
+def _raw_activations(target: Any, size: int, count: int) -> list[float]:
+    """The floor on the same database: one new table and one history row, one transaction."""
+    conn = target.connect()
+    cur = conn.cursor()
+    ph = "?" if target.dialect == "sqlite" else "%s"
+    cur.execute("CREATE TABLE bench_history (id VARCHAR(64) PRIMARY KEY, applied_at VARCHAR(40))")
+    times = []
+    for j in range(count):
+        name = f"raw_{size}_{j}"
+        started = time.perf_counter()
+        if target.dialect != "mysql":
+            cur.execute("BEGIN")
+        cur.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v INTEGER)")
+        cur.execute(f"INSERT INTO bench_history (id, applied_at) VALUES ({ph}, {ph})",
+                    (name, time.strftime("%Y-%m-%dT%H:%M:%S")))
+        if target.dialect != "mysql":
+            cur.execute("COMMIT")
+        times.append(time.perf_counter() - started)
+    conn.close()
+    return times
 
 
 def measure(dialect: str, size: int, activations: int, log: Any = print) -> ScaleResult:
@@ -170,6 +197,7 @@ def measure(dialect: str, size: int, activations: int, log: Any = print) -> Scal
             assert [a.name for a in result.plan.actions] == [_schema_name(0, size // HANDLERS + j)], result.plan.notes
             if j < activations - 1:
                 ts.close()
+        raw = _raw_activations(target, size, activations)
         started = time.perf_counter()
         schemas = ts.schemas()
         schemas_s = time.perf_counter() - started
@@ -183,9 +211,11 @@ def measure(dialect: str, size: int, activations: int, log: Any = print) -> Scal
         assert len(versions) >= size
         ts.close()
         log(f"  scale {dialect:<10} size={size:<6} activate {statistics.median(times) * 1000:8.2f} "
-            f"ms (median of {len(times)})  schemas() {schemas_s:.3f} s  versions() "
+            f"ms (median of {len(times)}; raw floor {statistics.median(raw) * 1000:.2f} ms)  "
+            f"schemas() {schemas_s:.3f} s  versions() "
             f"{versions_s:.3f} s  stats() {stats_s:.3f} s  load {load_s:.3f} s  seed {seed_s:.1f} s")
-        return ScaleResult(dialect, size, times, load_s, schemas_s, versions_s, stats_s, seed_s)
+        return ScaleResult(dialect, size, times, raw, load_s, schemas_s, versions_s, stats_s,
+                           seed_s)
     finally:
         _dbs.drop(target)
         _dbs.remove_dir(workdir)
