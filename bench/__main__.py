@@ -55,6 +55,16 @@ def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
         return
     old = json.loads(path.read_text())
     kept = []
+    dialects = {r.dialect for r in res.chain} | {r.dialect for r in res.scale}
+    # Rows of databases not run this time are kept too (a re-run of one database).
+    if "chain" in ran and old.get("chain"):
+        res.chain += [chain.ChainSummary(**c) for c in old["chain"] if c["dialect"] not in dialects]
+        res.chain.sort(key=lambda r: (_dbs.DIALECTS.index(r.dialect), r.n, TOOLS.index(r.tool)))
+    if "scale" in ran and old.get("scale"):
+        res.scale += [scale.ScaleResult(**s) for s in old["scale"] if s["dialect"] not in dialects]
+        res.scale.sort(key=lambda s: (_dbs.DIALECTS.index(s.dialect), s.size))
+        if not res.scale_cli:
+            res.scale_cli = old.get("scale_cli", [])
     if "chain" not in ran and old.get("chain"):
         res.chain = [chain.ChainSummary(**c) for c in old["chain"]]
         kept.append("chain")
@@ -69,7 +79,8 @@ def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
         res.cold = [coldstart.ColdResult(**c) for c in old["cold"]]
         kept.append("cold")
     if kept:
-        res.command += f"; {', '.join(kept)} kept from: {old['command']} ({old['started']})"
+        first = old["command"].split(";")[0]
+        res.command += f"`; {', '.join(kept)} from the earlier run `{first}"
         res.skipped.extend(old.get("skipped", []))
 
 

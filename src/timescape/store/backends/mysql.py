@@ -204,11 +204,11 @@ class MySQLBackend(Backend):
         """Tables in the current database (``only``: those of these names, without a scan)."""
         if only is None:
             return {r[0] for r in self.query(self.TABLES_SQL)}
-        names = list(only)
-        if not names:
-            return set()
-        marks = ", ".join("?" for _ in names)
-        return {r[0] for r in self.query(f"{self.TABLES_SQL} AND table_name IN ({marks})", names)}
+        # One equality lookup per name: MariaDB answers ``table_name = 'x'`` from the data
+        # dictionary, but an IN list makes it open every table of the database (about 20 ms
+        # per call at 10,000 tables).
+        sql = f"{self.TABLES_SQL} AND table_name = ?"
+        return {name for name in only if self.query(sql, (name,))}
 
     def server_version(self) -> str:
         """The server version string."""
