@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timescape._faults import fault_point
 from timescape.errors import (
@@ -31,6 +31,9 @@ from timescape.model.plan import ActionKind, Plan, PlannedStatement, PlannedStep
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 from timescape.store.base import Backend, ErrorKind
 from timescape.store.state import RunMarker, StateStore, now
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["Executor", "MigrationConnection", "SchemaOutcome"]
 
@@ -134,6 +137,8 @@ class Executor:
         self.emit = emit
         self._rows: dict[str, SchemaState] = {}
         self._written: set[str] = set()
+        # Row changes of the open unit, oldest first: (name, row before, written before).
+        self._undo: list[tuple[str, SchemaState | None, bool]] = []
         self._deadline = time.monotonic() + migration_timeout
         self._forced: tuple[str, ...] = ()
 
@@ -157,6 +162,7 @@ class Executor:
         self._rows = dict(snapshot.schemas)
         self._forced = plan.forced
         self._written = set()
+        self._undo = []
         logger.debug("running %s %s", plan.operation, plan.target, extra={"timescape_plan": plan})
         marker = RunMarker(
             operation=plan.operation,
@@ -206,11 +212,15 @@ class Executor:
         current: SchemaAction | None = None
         started = time.monotonic()
         # What the database holds if this unit rolls back: rows written inside it must not be
-        # mistaken for committed ones when the failure is recorded afterwards.
-        committed = (dict(self._rows), set(self._written))
+        # mistaken for committed ones when the failure is recorded afterwards. An undo log, not
+        # a copy: copying every row per unit made a long chain quadratic.
+        self._undo = []
         self._begin()
         try:
             for action in unit:
+                # The previous schema's queued state writes go now, so a failure among them is
+                # reported as theirs, not as this schema's first step.
+                self.backend.flush_writes()
                 current = action
                 started = self._start_budget()
                 fault_point(f"before_schema:{action.name}")
@@ -236,12 +246,12 @@ class Executor:
             fault_point("after_commit_before_release")
         except _StepFailedError as failure:
             self.backend.rollback()
-            self._rows, self._written = committed
+            self._undo_unit()
             assert current is not None  # noqa: S101 - a step failure always has an action
             self._record_failure_transactional(plan, current, failure, _ms_since(started))
             raise failure.error from failure.__cause__
         except BaseException as exc:
-            self._abort_unit(plan, current, exc, committed, started)
+            self._abort_unit(plan, current, exc, started)
             raise
         for outcome, payload in pending:
             self.emit(_callback_for(outcome), payload)
@@ -254,7 +264,6 @@ class Executor:
         plan: Plan,
         current: SchemaAction | None,
         exc: BaseException,
-        committed: tuple[dict[str, SchemaState], set[str]],
         started: float,
     ) -> None:
         """Roll back a unit that failed outside its steps; translate a driver error.
@@ -269,7 +278,7 @@ class Executor:
         driver = self.backend.is_driver_error(exc)
         lost = driver and self.backend.classify_error(exc) == ErrorKind.CONNECTION_LOST
         self.backend.rollback()
-        self._rows, self._written = committed
+        self._undo_unit()
         if not driver or not isinstance(exc, Exception):
             return
         failure = self._state_write_failure(current.name if current else plan.target, exc)
@@ -632,11 +641,29 @@ class Executor:
 
     # -- state rows ---------------------------------------------------------------------------
 
-    def _write_row(self, new: SchemaState, action: SchemaAction) -> None:
-        known = action.name in self._rows or action.name in self._written
-        self.store.write_schema(new, step_count=len(action.schema.steps), known=known)
-        self._rows[action.name] = new
-        self._written.add(action.name)
+    def _write_row(
+        self, new: SchemaState, action: SchemaAction, *, at: datetime | None = None
+    ) -> None:
+        name = action.name
+        written = name in self._written
+        before = self._rows.get(name)
+        self.store.write_schema(
+            new, step_count=len(action.schema.steps), known=before is not None or written, at=at
+        )
+        self._undo.append((name, before, written))
+        self._rows[name] = new
+        self._written.add(name)
+
+    def _undo_unit(self) -> None:
+        """Forget the rows written by a unit whose transaction rolled back."""
+        for name, before, written in reversed(self._undo):
+            if before is None:
+                self._rows.pop(name, None)
+            else:
+                self._rows[name] = before
+            if not written:
+                self._written.discard(name)
+        self._undo = []
 
     def _record_success(
         self, action: SchemaAction, duration: int, steps_run: int
@@ -687,12 +714,13 @@ class Executor:
             )
             status = "contracted" if contracted else "uncontracted"
             event = f"schema_{status}"
-        self._write_row(new, action)
+        self._write_row(new, action, at=moment)
         self.store.record_event(
             event,
             action.name,
             actor=self.actor,
             duration_ms=duration,
+            at=moment,
             # What --force overrode (drift, the gate) stays in the log with the change it allowed.
             detail={"steps": steps_run, "reason": action.reason}
             | ({"forced": list(self._forced)} if self._forced else {}),

@@ -18,6 +18,8 @@ from tests.reliability.faults import RaceEntry, race, start, wait_until
 from tests.reliability.invariants import check_invariants, timescape_sessions
 from tests.reliability.scenarios import SOAK, count, make_spec, version
 from tests.reliability.seeded import assert_unchanged, seed
+from timescape.store.backends.mysql import MySQLBackend
+from timescape.store.backends.postgresql import PostgreSQLBackend
 from timescape.store.backends.sqlite import SQLiteBackend
 from timescape.store.base import Backend
 
@@ -74,7 +76,8 @@ def test_t33_hot_path_stays_off_the_database_during_a_migration(
     setup.close()
 
     counter = _QueryCounter()
-    for cls in {Backend, SQLiteBackend}:
+    # Every backend class that defines its own execute/query (PostgreSQL reuses a cursor).
+    for cls in {Backend, SQLiteBackend, PostgreSQLBackend, MySQLBackend}:
         for name in ("execute", "query"):
             if name in cls.__dict__:
                 counter.wrap(cls, name, monkeypatch)

@@ -191,7 +191,9 @@ class Backend:
     TYPE_TEXT: ClassVar[str] = "TEXT"
     TYPE_INT: ClassVar[str] = "INTEGER"
     TYPE_BIGINT: ClassVar[str] = "BIGINT"
-    TYPE_EVENT_ID: ClassVar[str] = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    # SQLite: a rowid alias. Events are never deleted, so ids keep growing without AUTOINCREMENT,
+    # which would add a write to sqlite_sequence to every schema's commit.
+    TYPE_EVENT_ID: ClassVar[str] = "INTEGER PRIMARY KEY"
     TABLE_OPTIONS: ClassVar[str] = ""
 
     def __init__(
@@ -226,6 +228,7 @@ class Backend:
         self._in_transaction = False
         self._sql_cache: dict[str, str] = {}
         self._end_listeners: list[Callable[[bool], None]] = []
+        self._deferred: list[tuple[str, tuple[object, ...]]] = []
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -264,6 +267,7 @@ class Backend:
             self._conn = None
         self._lock_held = False
         self._in_transaction = False
+        self._deferred.clear()
         self._transaction_ended(committed=False)
 
     def reconnect(self) -> None:
@@ -277,6 +281,7 @@ class Backend:
                 self._conn.close()
         self._conn = None
         self._in_transaction = False
+        self._deferred.clear()
         self._transaction_ended(committed=False)
         self.connect()
 
@@ -309,6 +314,8 @@ class Backend:
             The driver's row count (-1 when unknown).
         """
         self.connect()
+        if self._deferred:
+            self.flush_writes()
         if sql_log.isEnabledFor(logging.DEBUG):
             sql_log.debug("%s", sql)
         cur = self._conn.cursor()
@@ -332,6 +339,8 @@ class Backend:
             The rows as tuples.
         """
         self.connect()
+        if self._deferred:
+            self.flush_writes()
         if sql_log.isEnabledFor(logging.DEBUG):
             sql_log.debug("%s", sql)
         cur = self._conn.cursor()
@@ -340,6 +349,37 @@ class Backend:
             return [tuple(row) for row in cur.fetchall()]
         finally:
             cur.close()
+
+    # -- deferred writes ----------------------------------------------------------------------
+
+    defers_writes: ClassVar[bool] = False
+    """Whether :meth:`defer` queues writes (a networked database saves a round trip each)."""
+
+    def defer(self, sql: str, params: Sequence[object]) -> None:
+        """Run a state write whose only answer is success, as late as safely possible.
+
+        Inside a transaction, on a dialect that :attr:`defers_writes`, the write is queued and
+        sent with the next statement's round trip: the COMMIT, usually, so a schema's state row,
+        its event and the generation bump cost one round trip instead of four. Any other
+        statement or query sends the queue first, so reads still see the writes and their order
+        is kept; a rollback discards it with the transaction. Elsewhere the write runs now: on
+        SQLite a round trip costs nothing, and on MySQL a DDL statement would commit the
+        transaction between queueing and sending.
+
+        Args:
+            sql: One statement with ``?`` parameters.
+            params: Its parameters.
+        """
+        if self.defers_writes and self._in_transaction:
+            self._deferred.append((sql, tuple(params)))
+        else:
+            self.execute(sql, params)
+
+    def flush_writes(self) -> None:
+        """Send the queued writes now (one round trip); their errors are raised here."""
+        writes, self._deferred = self._deferred, []
+        for sql, params in writes:
+            self.execute(sql, params)
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -358,6 +398,7 @@ class Backend:
 
     def rollback(self) -> None:
         """Roll back the current transaction; a broken connection is dropped instead."""
+        self._deferred.clear()
         try:
             if self._conn is not None:
                 self._conn.rollback() if self._commit_via_driver else self.execute("ROLLBACK")
@@ -373,6 +414,7 @@ class Backend:
         self._drop_broken()
 
     def _drop_broken(self) -> None:
+        self._deferred.clear()
         with contextlib.suppress(Exception):
             self._conn.close()
         self._conn = None

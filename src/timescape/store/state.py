@@ -39,6 +39,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds") if moment is not None else None
 
 
+def _stored(moment: datetime | None) -> datetime | None:
+    """The value :func:`_parse` reads back after :func:`_iso` wrote ``moment``."""
+    if moment is None or moment.microsecond % 1000 == 0:
+        return moment
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -638,7 +645,7 @@ class StateStore:
             self._pending_bumps += 1
         else:
             self._invalidate()
-        self.backend.execute(
+        self.backend.defer(
             f"UPDATE {self.meta} SET value = CAST(CAST(value AS {self._int_cast()}) + 1 AS "
             f"{self._text_cast()}) WHERE key_name = ?",
             ("generation",),
@@ -678,13 +685,16 @@ class StateStore:
                 f"INSERT INTO {self.meta} (key_name, value) VALUES (?, ?)", (key, value)
             )
 
-    def write_schema(self, state: SchemaState, *, step_count: int, known: bool) -> None:
+    def write_schema(
+        self, state: SchemaState, *, step_count: int, known: bool, at: datetime | None = None
+    ) -> None:
         """Insert or update a schema row.
 
         Args:
             state: The full row to store.
             step_count: Number of steps in the current definition.
             known: Whether the row exists already (from the snapshot read under the lock).
+            at: The time of the change (now when None), stored as ``updated_at``.
         """
         values = (
             json.dumps(list(state.parents)),
@@ -700,7 +710,7 @@ class StateStore:
             state.step_in_flight,
             _iso(state.attempt_started_at),
             int(state.contract_done),
-            _iso(now()),
+            _iso(at or now()),
         )
         stored = SchemaState(
             name=state.name,
@@ -709,12 +719,12 @@ class StateStore:
             checksums=tuple(state.checksums),
             rollback_checksums=tuple(state.rollback_checksums),
             parents=tuple(state.parents),
-            applied_at=_parse(values[6]),
-            rolled_back_at=_parse(values[7]),
+            applied_at=_stored(state.applied_at),
+            rolled_back_at=_stored(state.rolled_back_at),
             duration_ms=state.duration_ms,
             error=values[9],
             step_in_flight=state.step_in_flight,
-            attempt_started_at=_parse(values[11]),
+            attempt_started_at=_stored(state.attempt_started_at),
             contract_done=bool(state.contract_done),
         )
 
@@ -727,7 +737,7 @@ class StateStore:
 
         self._record(patch)
         if known:
-            self.backend.execute(
+            self.backend.defer(
                 f"UPDATE {self.schemas_table} SET parents = ?, status = ?, steps_done = ?, "
                 "step_count = ?, checksums = ?, rollback_checksums = ?, applied_at = ?, "
                 "rolled_back_at = ?, duration_ms = ?, error = ?, step_in_flight = ?, "
@@ -735,7 +745,7 @@ class StateStore:
                 (*values, state.name),
             )
         else:
-            self.backend.execute(
+            self.backend.defer(
                 f"INSERT INTO {self.schemas_table} (parents, status, steps_done, step_count, "
                 "checksums, rollback_checksums, applied_at, rolled_back_at, duration_ms, error, "
                 "step_in_flight, attempt_started_at, contract_done, updated_at, name) VALUES "
@@ -893,12 +903,13 @@ class StateStore:
         actor: str,
         duration_ms: int | None = None,
         detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> None:
-        """Append an event (never updated or deleted)."""
-        self.backend.execute(
+        """Append an event (never updated or deleted); ``at`` defaults to now."""
+        self.backend.defer(
             f"INSERT INTO {self.events_table} (at, kind, subject, actor, duration_ms, detail) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (_iso(now()), kind, subject, actor, duration_ms, json.dumps(detail or {})),
+            (_iso(at or now()), kind, subject, actor, duration_ms, json.dumps(detail or {})),
         )
 
 

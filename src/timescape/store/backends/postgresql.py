@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError, StateError
@@ -41,6 +41,7 @@ class PostgreSQLBackend(Backend):
     placeholder = "%s"
     TYPE_EVENT_ID: ClassVar[str] = "BIGSERIAL PRIMARY KEY"
     _commit_via_driver: ClassVar[bool] = True
+    defers_writes: ClassVar[bool] = True
     READ_SNAPSHOT_SQL: ClassVar[str] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     LOCK_SQL: ClassVar[str] = "SELECT pg_try_advisory_lock(?)"
@@ -102,6 +103,43 @@ class PostgreSQLBackend(Backend):
         server = int(self.query("SELECT pg_backend_pid()")[0][0])
         self._pooler_pids = None if told == server else (told, server)
 
+    _cursor: Any = None
+    _cursor_conn: Any = None
+
+    def _cursor_for(self, sql: str) -> Any:
+        """The connection's one statement cursor, reused, once the queued writes are sent.
+
+        Creating and closing a psycopg cursor per statement costs more CPU than a local round
+        trip; every result is fetched before the next statement, so one cursor is enough.
+        """
+        self.connect()
+        if self._deferred:
+            self.flush_writes()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
+        return self._statement_cursor()
+
+    def _statement_cursor(self) -> Any:
+        if self._cursor_conn is not self._conn or self._cursor is None or self._cursor.closed:
+            self._cursor = self._conn.cursor()
+            self._cursor_conn = self._conn
+        return self._cursor
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> int:
+        """Run one statement; return the affected row count (see :meth:`Backend.execute`)."""
+        cur = self._cursor_for(sql)
+        if params is None:
+            cur.execute(sql)
+        else:
+            cur.execute(self._translate(sql), tuple(params))
+        return int(cur.rowcount)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run a query with ``?`` parameters and return all rows."""
+        cur = self._cursor_for(sql)
+        cur.execute(self._translate(sql), tuple(params))
+        return [tuple(row) for row in cur.fetchall()]
+
     def _server_version_num(self) -> int:
         return int(self._conn.info.server_version)
 
@@ -147,13 +185,55 @@ class PostgreSQLBackend(Backend):
             cur.close()
 
     def commit(self) -> None:
-        """Commit with an explicit ``COMMIT``."""
-        self.execute("COMMIT")
+        """Commit with an explicit ``COMMIT``, sent with the queued writes in one round trip."""
+        if self._deferred:
+            writes, self._deferred = self._deferred, []
+            self._send_batch(writes, tail="COMMIT")
+        else:
+            self.execute("COMMIT")
         self._in_transaction = False
         self._transaction_ended(committed=True)
 
+    def flush_writes(self) -> None:
+        """Send the queued writes in one round trip."""
+        writes, self._deferred = self._deferred, []
+        if writes:
+            self._send_batch(writes, tail=None)
+
+    def _send_batch(
+        self, writes: list[tuple[str, tuple[object, ...]]], *, tail: str | None
+    ) -> None:
+        """Send several statements in one round trip (libpq pipeline mode).
+
+        Each statement keeps its server-side parameters; the server runs them in order, and
+        after the first error skips the rest up to the sync, so a COMMIT at the tail commits
+        only if every write before it landed (the transaction is then aborted, and the error
+        is raised here). Without pipeline support (libpq < 14) they are sent one by one.
+        """
+        import psycopg  # noqa: PLC0415 - loaded already by the connection
+
+        if sql_log.isEnabledFor(logging.DEBUG):
+            for sql, _ in writes:
+                sql_log.debug("%s", sql)
+            if tail is not None:
+                sql_log.debug("%s", tail)
+        statements: list[tuple[str, tuple[object, ...] | None]] = [
+            (self._translate(sql), params) for sql, params in writes
+        ]
+        if tail is not None:
+            statements.append((tail, None))
+        cur = self._statement_cursor()
+        if not psycopg.Pipeline.is_supported():  # pragma: no cover - bundled libpq has it
+            for sql, params in statements:
+                cur.execute(sql, params)
+            return
+        with self._conn.pipeline():
+            for sql, params in statements:
+                cur.execute(sql, params)
+
     def rollback(self) -> None:
         """Roll back; a broken connection is dropped."""
+        self._deferred.clear()
         try:
             if self._conn is not None and not self._conn.closed:
                 self.execute("ROLLBACK")
