@@ -133,6 +133,9 @@ def _report(app: App, exc: BaseException, code: int) -> None:
         app.warn("".join(traceback.format_exception(exc)).rstrip())
 
 
+# ``timescape --help`` does not run this code: timescape.cli._entry replays what it printed when
+# _helptext.py was generated. After changing anything the top-level help shows (here or in a
+# command's docstring), run ``python -m timescape.cli._helpgen``; tests/cli/test_entry.py insists.
 @click.group(
     cls=TimescapeGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -270,5 +273,9 @@ def stats_command(app: App) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the click CLI, for every command line :func:`timescape.cli._entry.main` cannot replay.
+
+    The console script starts in :mod:`timescape.cli._entry`, which answers the top-level help
+    and ``--version`` without importing click.
+    """
     cli.main(prog_name="timescape")
