@@ -23,7 +23,7 @@ import signal
 import time
 from pathlib import Path
 
-__all__ = ["FaultInjectedError", "fault_point"]
+__all__ = ["FaultInjectedError", "armed", "fault_point"]
 
 _ENV = "TIMESCAPE_TEST_FAULTS"
 _DIR_ENV = "TIMESCAPE_TEST_FAULT_DIR"
@@ -46,6 +46,11 @@ def _faults() -> dict[str, str]:
                 table[point] = action
         _parsed = (raw, table)
     return _parsed[1]
+
+
+def armed() -> bool:
+    """Whether any fault is configured: a run checks once, then skips its fault points."""
+    return bool(os.environ.get(_ENV))
 
 
 def fault_point(point: str) -> None:

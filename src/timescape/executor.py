@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from timescape._faults import fault_point
+from timescape._faults import armed, fault_point
 from timescape.errors import (
     MigrationError,
     MigrationTimeoutError,
@@ -139,6 +139,7 @@ class Executor:
         self._written: set[str] = set()
         # Row changes of the open unit, oldest first: (name, row before, written before).
         self._undo: list[tuple[str, SchemaState | None, bool]] = []
+        self._fault: Callable[[str], None] = fault_point
         self._deadline = time.monotonic() + migration_timeout
         self._forced: tuple[str, ...] = ()
 
@@ -159,6 +160,8 @@ class Executor:
             MigrationError: A step failed or timed out (recorded in the state tables first).
             TimescapeError: A state write failed.
         """
+        # Fault points cost an environment lookup each; a run without faults skips them all.
+        self._fault = fault_point if armed() else _no_fault
         self._rows = dict(snapshot.schemas)
         self._forced = plan.forced
         self._written = set()
@@ -186,7 +189,7 @@ class Executor:
         if stepwise:
             # Committed already: say so now, even if a rollback step fails below.
             self._emit_versions(plan, activate=False)
-        fault_point("after_run_marker")
+        self._fault("after_run_marker")
         if stepwise:
             return self._run_stepwise(plan)
         return self._run_transactional(plan)
@@ -223,7 +226,7 @@ class Executor:
                 self.backend.flush_writes()
                 current = action
                 started = self._start_budget()
-                fault_point(f"before_schema:{action.name}")
+                self._fault(f"before_schema:{action.name}")
                 for step in action.steps:
                     self._run_step(action, step)
                 duration = _ms_since(started)
@@ -232,7 +235,7 @@ class Executor:
                 self._finish_versions(plan)
                 self.store.set_run_marker(None)
             self.store.bump_generation()
-            problem = self.backend.before_commit_check()
+            problem = self.backend.before_commit_check(_statements_of(unit))
             if problem is not None:
                 raise _StepFailedError(
                     MigrationError(
@@ -241,9 +244,9 @@ class Executor:
                     step=0,
                     statements_done=0,
                 )
-            fault_point("before_commit")
+            self._fault("before_commit")
             self._commit()
-            fault_point("after_commit_before_release")
+            self._fault("after_commit_before_release")
         except _StepFailedError as failure:
             self.backend.rollback()
             self._undo_unit()
@@ -372,7 +375,7 @@ class Executor:
         started = self._start_budget()
         done = action.steps_done_before
         rollback = action.kind is ActionKind.ROLLBACK
-        fault_point(f"before_schema:{action.name}")
+        self._fault(f"before_schema:{action.name}")
         try:
             for count, step in enumerate(action.steps, start=1):
                 self._begin()
@@ -527,14 +530,15 @@ class Executor:
             if action.kind is ActionKind.ROLLBACK
             else f"before_step:{step.index}"
         )
-        fault_point(point)
-        logger.debug(
-            "%s %s step %d",
-            action.kind,
-            action.name,
-            step.index,
-            extra={"timescape_step": (action, step)},
-        )
+        self._fault(point)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s step %d",
+                action.kind,
+                action.name,
+                step.index,
+                extra={"timescape_step": (action, step)},
+            )
         budget = max(self._deadline - time.monotonic(), 0.0)
         deadline = self.backend.arm_timeout(budget)
         statements_done = 0
@@ -568,7 +572,7 @@ class Executor:
                 uncertain=not self.backend.transactional_ddl and not read_only,
             )
         if action.kind is not ActionKind.ROLLBACK:
-            fault_point(f"after_step:{step.index}")
+            self._fault(f"after_step:{step.index}")
 
     def _timeout_error(
         self, action: SchemaAction, step: PlannedStep, current: PlannedStatement | None
@@ -765,6 +769,21 @@ class Executor:
 
     def _commit(self) -> None:
         self.backend.commit()
+
+
+def _no_fault(point: str) -> None:
+    """A fault point when none is configured."""
+
+
+def _statements_of(unit: Sequence[SchemaAction]) -> list[str] | None:
+    """The SQL a unit runs, or None when a Python step runs (its statements are unknown)."""
+    texts: list[str] = []
+    for action in unit:
+        for step in action.steps:
+            if step.is_callable:
+                return None
+            texts.extend(statement.text for statement in step.statements)
+    return texts
 
 
 def _ms_since(started: float) -> int:

@@ -630,8 +630,15 @@ class Backend:
         """The server-side id of this session (PG backend pid, MySQL connection id)."""
         return None
 
-    def before_commit_check(self) -> str | None:
+    def before_commit_check(
+        self,
+        statements: Sequence[str] | None = None,  # noqa: ARG002 - for dialects that use it
+    ) -> str | None:
         """Dialect check run inside the schema transaction just before commit.
+
+        Args:
+            statements: The migration statements the transaction ran, or None when unknown
+                (a Python step ran): a dialect may skip a check those statements cannot fail.
 
         Returns:
             A reason to abort (e.g. SQLite foreign-key violations), or None.
