@@ -246,26 +246,47 @@ def _project(size: int, folder: Path, url: str) -> Path:
 
 
 def cli_at_scale(size: int, rounds: int, log: Any = print) -> list[dict[str, Any]]:
-    """Time ``schema list --json``, ``version list --json`` and ``stats --json`` on SQLite."""
+    """Time ``schema list --json``, ``version list --json`` and ``stats --json`` on SQLite.
+
+    Each command runs as a fresh process. The very first run parses the project file and writes
+    the parsed-project cache (``.timescape/``, as any first command after an edit would); it is
+    timed apart, as ``timescape schema list --json (cache cold)``, and the rounds that follow
+    are the steady state a user sees.
+    """
+    import os
+
     workdir = _dbs.scratch_dir("tsbench-scale-cli-")
     try:
         target = _dbs.create("sqlite", workdir)
         seed(target.timescape_url, size)
         _project(size, workdir, target.timescape_url)
         exe = str(Path(sys.executable).parent / "timescape")
+        # Bytecode caches allowed, as for any installed package (bench/coldstart.py does the same).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         commands = [["schema", "list", "--json"], ["version", "list", "--json"],
                     ["stats", "--json"]]
+
+        def run(args: list[str]) -> tuple[float, str]:
+            started = time.perf_counter()
+            proc = subprocess.run([exe, *args], cwd=workdir, capture_output=True,
+                                  text=True, check=False, env=env)
+            elapsed = time.perf_counter() - started
+            if proc.returncode != 0:
+                raise RuntimeError(f"timescape {' '.join(args)}: {proc.stderr[-2000:]}")
+            return elapsed, proc.stdout
+
         out = []
+        cold, _ = run(commands[0])
+        out.append({"size": size, "command": "timescape schema list --json (cache cold)",
+                    "seconds": cold})
+        log(f"  scale cli size={size:<6} timescape schema list --json (cache cold) {cold:.3f} s")
         for args in commands:
             times = []
+            stdout = ""
             for _ in range(rounds):
-                started = time.perf_counter()
-                proc = subprocess.run([exe, *args], cwd=workdir, capture_output=True,
-                                      text=True, check=False)
-                times.append(time.perf_counter() - started)
-                if proc.returncode != 0:
-                    raise RuntimeError(f"timescape {' '.join(args)}: {proc.stderr[-2000:]}")
-            doc = json.loads(proc.stdout)
+                elapsed, stdout = run(args)
+                times.append(elapsed)
+            doc = json.loads(stdout)
             assert doc, args
             med = statistics.median(times)
             out.append({"size": size, "command": "timescape " + " ".join(args), "seconds": med})

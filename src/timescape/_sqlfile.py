@@ -19,7 +19,7 @@ from pathlib import Path
 from timescape.errors import DefinitionError
 from timescape.model.schema import Step
 
-__all__ = ["MAX_FILE_BYTES", "load_steps", "read_text"]
+__all__ = ["MAX_FILE_BYTES", "decode_text", "load_steps", "read_bytes", "read_text"]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest file read (project or migration file); larger ones are a definition error."""
@@ -60,6 +60,26 @@ def read_text(path: Path, *, label: str, key: str | None = None) -> str:
 
     Raises:
         DefinitionError: When the file is missing, special, too large, or not UTF-8.
+    """
+    return decode_text(read_bytes(path, label=label, key=key), label=label, key=key)
+
+
+def read_bytes(path: Path, *, label: str, key: str | None = None) -> bytes:
+    """Read a regular file's bytes without ever blocking on a special file.
+
+    The project loader hashes the bytes before it decides whether to decode and parse them at
+    all (the parsed-project cache), so reading and decoding are separate steps.
+
+    Args:
+        path: The file (symlinks are followed; containment is the caller's check).
+        label: How to name the file in errors.
+        key: The project-file key that led here.
+
+    Returns:
+        The bytes as stored.
+
+    Raises:
+        DefinitionError: When the file is missing, special or too large.
     """
     try:
         before = path.stat()
@@ -103,10 +123,23 @@ def read_text(path: Path, *, label: str, key: str | None = None) -> str:
         raise DefinitionError(
             f"grew past {MAX_FILE_BYTES} bytes while being read", file=label, key=key
         )
-    return _decode(data, label=label, key=key)
+    return data
 
 
-def _decode(data: bytes, *, label: str, key: str | None) -> str:
+def decode_text(data: bytes, *, label: str, key: str | None = None) -> str:
+    """Decode a file's bytes as UTF-8 text, dropping a BOM.
+
+    Args:
+        data: What :func:`read_bytes` returned.
+        label: How to name the file in errors.
+        key: The project-file key that led here.
+
+    Returns:
+        The text.
+
+    Raises:
+        DefinitionError: On a NUL byte or an invalid UTF-8 sequence, naming the line.
+    """
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1

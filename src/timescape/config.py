@@ -12,17 +12,17 @@ Precedence of the database URL: ``--database`` > ``TIMESCAPE_DATABASE_URL`` > ``
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from timescape._sqlfile import load_steps, read_text
+from timescape import _cache
+from timescape._sqlfile import decode_text, load_steps, read_bytes, read_text
 from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
@@ -181,7 +181,8 @@ class Project:
             application_name=settings.application_name,
             base_dir=self.root,
         )
-        _ = ts.catalog
+        if not ts._adopt_catalog(self.catalog):  # noqa: SLF001 - validated once, at load
+            _ = ts.catalog  # pragma: no cover - the facade registers exactly these definitions
         return ts
 
 
@@ -219,15 +220,20 @@ def _label(path: Path) -> str:
         return str(path)
 
 
-def load_project(path: Path | None, *, start: Path | None = None) -> Project:
+def load_project(path: Path | None, *, start: Path | None = None, cache: bool = False) -> Project:
     """Load and validate a project file.
 
-    Reads only the project file and the migration files it names; opens no connection.
+    Reads only the project file and the migration files it names; opens no connection. With
+    ``cache``, definitions validated by an earlier load of the very same bytes are taken from
+    ``.timescape/`` beside the file instead of parsing it again (see :mod:`timescape._cache`:
+    schemas with a ``dir`` are always read from disk again, and any problem with the cache is a
+    miss), and a fresh parse is stored there for the next load.
 
     Args:
         path: ``--project``: a project file, a ``pyproject.toml``, or a folder holding one; None
             to search ``start`` and its parents.
         start: Where the search begins (default: the current directory).
+        cache: Use the parsed-project cache, unless ``TIMESCAPE_NO_CACHE`` is set.
 
     Returns:
         The validated project.
@@ -239,19 +245,30 @@ def load_project(path: Path | None, *, start: Path | None = None) -> Project:
     path = _project_path(path, start)
     file = path.resolve()
     label = _label(path)
-    text = read_text(file, label=label)
+    data = read_bytes(file, label=label)
+    text = decode_text(data, label=label)
+    prefix = "tool.timescape." if file.name == PYPROJECT_FILE else ""
+    key = _cache.cache_key(data) if cache and _cache.is_enabled() else None
+    if key is not None:
+        payload = _cache.load(file, key)
+        if payload is not None:
+            reader = _Reader(label, prefix, _Lines(text, prefix))
+            project = reader.cached_project(payload, file)
+            if project is not None:
+                return project
     document = _parse(text, label)
-    prefix = ""
-    if file.name == PYPROJECT_FILE:
+    if prefix:
         tool = document.get("tool", {})
         if not isinstance(tool, dict) or "timescape" not in tool:
             raise DefinitionError("has no [tool.timescape] table", file=label)
         document = tool["timescape"]
-        prefix = "tool.timescape."
         if not isinstance(document, dict):
             raise DefinitionError("must be a table", file=label, key="tool.timescape")
     reader = _Reader(label, prefix, _Lines(text, prefix))
-    return reader.project(document, file)
+    project = reader.project(document, file)
+    if key is not None:
+        _cache.save(file, key, reader.payload(project))
+    return project
 
 
 def _project_path(path: Path | None, start: Path | None) -> Path:
@@ -273,6 +290,8 @@ def _project_path(path: Path | None, start: Path | None) -> Path:
 
 
 def _parse(text: str, label: str) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 - a cached project is never parsed
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -293,17 +312,38 @@ class _Lines:
 
     def __init__(self, text: str, prefix: str) -> None:
         self.prefix = prefix
-        self.lines = text.splitlines()
-        self.headers: list[tuple[int, str]] = []
+        self.text = text
+        self._lines: list[str] | None = None
+        self._headers: list[tuple[int, str]] = []
+
+    @property
+    def lines(self) -> list[str]:
+        """The text's lines, split (and scanned for headers) on first use.
+
+        Only an error needs them, and scanning a 3 MB file takes 0.1 s: more than a whole
+        command once the project is cached.
+        """
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+            self._scan()
+        return self._lines
+
+    @property
+    def headers(self) -> list[tuple[int, str]]:
+        """``(line, table name)`` of every table header outside multi-line strings."""
+        _ = self.lines
+        return self._headers
+
+    def _scan(self) -> None:
         in_string: str | None = None
-        for number, line in enumerate(self.lines, start=1):
+        for number, line in enumerate(self._lines or (), start=1):
             for quote in ('"""', "'''"):
                 if in_string in (None, quote) and line.count(quote) % 2 == 1:
                     in_string = None if in_string == quote else quote
             if in_string is None:
                 match = self._HEADER.match(line)
                 if match:
-                    self.headers.append((number, match.group(2)))
+                    self._headers.append((number, match.group(2)))
 
     def _section(self, table: str, index: int | None) -> tuple[int, int] | None:
         name = self.prefix + table
@@ -356,6 +396,9 @@ class _Reader:
         self.label = label
         self.prefix = prefix
         self.lines = lines
+        # Tables of schemas given as a ``dir``: the cache keeps them as written (their SQL files
+        # are read again on every load), keyed by position in [[schemas]].
+        self.dir_tables: dict[int, dict[str, Any]] = {}
 
     def error(self, problem: str, key: str) -> DefinitionError:
         full = self.prefix + key
@@ -364,6 +407,8 @@ class _Reader:
     def check_keys(self, table: Mapping[str, Any], allowed: Sequence[str], key: str) -> None:
         for name in table:
             if name not in allowed:
+                import difflib  # noqa: PLC0415 - only an error needs it
+
                 close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 where = f"{key}.{name}" if key else name
@@ -404,23 +449,80 @@ class _Reader:
     def project(self, document: dict[str, Any], file: Path) -> Project:
         self.check_keys(document, _TOP_KEYS, "")
         database = self.database(document.get("database", {}))
-        root = file.parent
-        schemas = self.schemas(document.get("schemas", []), root, database)
+        schemas = self.schemas(document.get("schemas", []), file.parent, database)
         versions = self.versions(document.get("versions", []))
         lint = self.lint(document.get("lint", {}))
+        return self.assemble(file, database, schemas, versions, lint)
+
+    def assemble(
+        self,
+        file: Path,
+        database: DatabaseSettings,
+        schemas: list[SchemaVersion],
+        versions: list[VersionSpec],
+        lint: LintSettings,
+    ) -> Project:
         try:
             catalog = Catalog(schemas, versions)
         except DefinitionError as exc:
             raise self.catalog_error(exc, schemas) from None
         return Project(
             path=file,
-            root=root,
+            root=file.parent,
             database=database,
             schemas=tuple(schemas),
             versions=tuple(versions),
             lint=lint,
             catalog=catalog,
         )
+
+    # -- the parsed-project cache ---------------------------------------------------------------
+
+    def payload(self, project: Project) -> dict[str, Any]:
+        """The validated project as plain data for :mod:`timescape._cache`."""
+        return {
+            "database": {
+                f.name: getattr(project.database, f.name)
+                for f in dataclasses.fields(project.database)
+            },
+            "lint": project.lint.disabled,
+            "schemas": [
+                ("dir", self.dir_tables[i])
+                if i in self.dir_tables
+                else ("sql", _cache.schema_data(s))
+                for i, s in enumerate(project.schemas)
+            ],
+            "versions": [_cache.version_data(v) for v in project.versions],
+        }
+
+    def cached_project(self, payload: Any, file: Path) -> Project | None:
+        """The project from a cache payload; None when the payload does not have its shape.
+
+        Schemas given as a ``dir`` are loaded and validated again, so a changed, added or removed
+        SQL file is picked up, and reported, exactly as on a fresh parse.
+
+        Raises:
+            DefinitionError: When a ``dir`` no longer loads.
+        """
+        try:
+            database = DatabaseSettings(**payload["database"])
+            lint = LintSettings(disabled=tuple(payload["lint"]))
+            entries = [(kind, data) for kind, data in payload["schemas"]]
+            versions = [_cache.version_from_data(v) for v in payload["versions"]]
+            if any(kind not in ("sql", "dir") for kind, _ in entries):
+                return None
+            inline = {
+                i: _cache.schema_from_data(data)
+                for i, (kind, data) in enumerate(entries)
+                if kind == "sql"
+            }
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+            return None  # not what this version of the cache writes: parse the file instead
+        schemas = [
+            inline[i] if kind == "sql" else self.schema_at(i, data, file.parent, database)
+            for i, (kind, data) in enumerate(entries)
+        ]
+        return self.assemble(file, database, schemas, versions, lint)
 
     def catalog_error(self, exc: DefinitionError, schemas: Sequence[SchemaVersion]) -> Exception:
         if exc.file is not None:
@@ -466,19 +568,23 @@ class _Reader:
     def schemas(self, value: object, root: Path, database: DatabaseSettings) -> list[SchemaVersion]:
         if not isinstance(value, list):
             raise self.error("must be an array of tables ([[schemas]])", "schemas")
-        result = []
-        for i, item in enumerate(value):
-            key = f"schemas[{i}]"
-            table = self.table(item, key)
-            self.check_keys(table, _SCHEMA_KEYS, key)
-            try:
-                result.append(self.schema(table, key, root, database))
-            except DefinitionError as exc:
-                if exc.file not in (None, self.label) or exc.line is not None:
-                    raise
-                where = (exc.key or key).removeprefix(self.prefix)
-                raise self.error(exc.problem, where) from None
-        return result
+        return [self.schema_at(i, item, root, database) for i, item in enumerate(value)]
+
+    def schema_at(
+        self, index: int, item: object, root: Path, database: DatabaseSettings
+    ) -> SchemaVersion:
+        key = f"schemas[{index}]"
+        table = self.table(item, key)
+        self.check_keys(table, _SCHEMA_KEYS, key)
+        if "dir" in table:
+            self.dir_tables[index] = table
+        try:
+            return self.schema(table, key, root, database)
+        except DefinitionError as exc:
+            if exc.file not in (None, self.label) or exc.line is not None:
+                raise
+            where = (exc.key or key).removeprefix(self.prefix)
+            raise self.error(exc.problem, where) from None
 
     def schema(
         self, table: dict[str, Any], key: str, root: Path, database: DatabaseSettings

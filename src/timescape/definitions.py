@@ -189,5 +189,30 @@ class Definitions:
                 self._catalog_changed()
             return self._catalog
 
+    def _adopt_catalog(self, catalog: Catalog) -> bool:
+        """Take ``catalog`` as the validated definitions when it was built from exactly them.
+
+        The project loader has already validated the definitions it registers (it must, to
+        report errors by file, key and line); building the same catalog again cost a tenth of a
+        second at 10,000 versions on every CLI command (issue #5). Nothing changes when the
+        catalog holds other schema objects or a different number of versions.
+
+        Args:
+            catalog: A catalog built from the registered schemas and versions.
+
+        Returns:
+            Whether it was adopted.
+        """
+        with self._mutex:
+            schemas = catalog.schemas
+            if len(schemas) != len(self._schemas) or len(catalog.versions) != len(self._specs):
+                return False
+            mine = {id(s) for s in self._schemas}
+            if any(id(s) not in mine for s in schemas):
+                return False
+            self._catalog = catalog
+            self._catalog_changed()
+            return True
+
     def _catalog_changed(self) -> None:
         """Hook for subclasses: the catalog was rebuilt (the facade drops its hot-path view)."""

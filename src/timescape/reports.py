@@ -17,6 +17,7 @@ from timescape.model.catalog import Catalog
 from timescape.model.plan import Plan, usage
 from timescape.model.schema import (
     CHECKSUM_ALGORITHMS,
+    SchemaVersion,
     checksum_matches,
     is_known_checksum,
     unknown_algorithms,
@@ -276,40 +277,84 @@ def _schema_checksum(step_sums: Sequence[str]) -> str | None:
     return f"sha256-v1:{digest}"
 
 
+def _sorted(names: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(names)) if names else ()
+
+
+def _drifted_steps(
+    stored: tuple[str, ...], current: tuple[str, ...], schema: SchemaVersion
+) -> tuple[int, ...]:
+    """The 1-based steps whose stored checksum no longer describes the definition.
+
+    A stored value equal to the current checksum matches by definition; only the others (an
+    older algorithm, or real drift) are verified with the algorithm they name.
+    """
+    if stored == current[: len(stored)]:
+        return ()
+    steps = schema.steps
+    return tuple(
+        i + 1
+        for i, s in enumerate(stored)
+        if i >= len(steps)
+        or (
+            s != current[i] and is_known_checksum(s) and not checksum_matches(s, steps[i].migration)
+        )
+    )
+
+
 def build_schema_infos(catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaInfo]:
     """Describe every defined schema, then every stored schema no longer defined."""
     used = usage(catalog, snapshot)
+    rows = snapshot.schemas
+    pending = str(SchemaStatus.PENDING)
     infos = []
     for schema in catalog.schemas:
-        row = snapshot.schemas.get(schema.name)
-        stored = row.checksums[: row.steps_done] if row else ()
-        drifted = tuple(
-            i + 1
-            for i, s in enumerate(stored)
-            if i >= len(schema.steps)
-            or (is_known_checksum(s) and not checksum_matches(s, schema.steps[i].migration))
-        )
+        name = schema.name
+        row = rows.get(name)
+        sums = schema.checksums  # one digest lookup per step, shared by the fields below
+        users = used.get(name)
+        if row is None:
+            infos.append(
+                SchemaInfo(
+                    name=name,
+                    parents=schema.parents,
+                    status=pending,
+                    used_by=tuple(users) if users else (),
+                    applied_at=None,
+                    rolled_back_at=None,
+                    checksum=_schema_checksum(sums),
+                    steps=len(schema.steps),
+                    steps_done=0,
+                    step_checksums=sums,
+                    compatible_with=_sorted(schema.compatible_with),
+                    breaking=schema.breaking,
+                    reversible=schema.is_reversible,
+                    contract_steps=len(schema.contract),
+                )
+            )
+            continue
+        stored = row.checksums[: row.steps_done]
         infos.append(
             SchemaInfo(
-                name=schema.name,
+                name=name,
                 parents=schema.parents,
-                status=str(row.status) if row else str(SchemaStatus.PENDING),
-                used_by=tuple(used.get(schema.name, ())),
-                applied_at=row.applied_at if row else None,
-                rolled_back_at=row.rolled_back_at if row else None,
-                checksum=_schema_checksum(schema.checksums),
+                status=str(row.status),
+                used_by=tuple(users) if users else (),
+                applied_at=row.applied_at,
+                rolled_back_at=row.rolled_back_at,
+                checksum=_schema_checksum(sums),
                 steps=len(schema.steps),
-                steps_done=row.steps_done if row else 0,
-                step_checksums=schema.checksums,
+                steps_done=row.steps_done,
+                step_checksums=sums,
                 stored_checksums=stored,
-                duration_ms=row.duration_ms if row else None,
-                error=row.error if row else None,
-                drifted_steps=drifted,
-                compatible_with=tuple(sorted(schema.compatible_with)),
+                duration_ms=row.duration_ms,
+                error=row.error,
+                drifted_steps=_drifted_steps(stored, sums, schema),
+                compatible_with=_sorted(schema.compatible_with),
                 breaking=schema.breaking,
                 reversible=schema.is_reversible,
                 contract_steps=len(schema.contract),
-                contract_done=row.contract_done if row else False,
+                contract_done=row.contract_done,
             )
         )
     for name, row in sorted(snapshot.schemas.items()):

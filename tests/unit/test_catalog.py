@@ -9,6 +9,7 @@ import pytest
 from timescape.errors import DefinitionError, UnknownRefError
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step
+from timescape.model.tsv import format_tsv, parse_timestamp
 
 
 def _s(name: str, parent: str | list[str] | None = None, **kw: object) -> SchemaVersion:
@@ -149,3 +150,44 @@ def test_with_additions__duplicate__definition_error():
     cat = Catalog([_s("s1")], [])
     with pytest.raises(DefinitionError, match="duplicate"):
         cat.with_additions([_s("s1")], [])
+
+
+@pytest.mark.parametrize(
+    "handler", ["/api/products", "/API/Items.v2/{id}", "/api", "/", "/x--y//z~"]
+)
+@pytest.mark.parametrize("stamp", ["1969-07-20T20:17:40Z", "2025-03-04T05:06:07+02:00"])
+def test_catalog__tsvs__same_as_format_tsv(handler, stamp):
+    specs = [VersionSpec(handler, stamp, "s1"), VersionSpec(handler, "2030-01-01T00:00:00Z", "s1")]
+    cat = Catalog([_s("s1")], specs)
+
+    moments = sorted(parse_timestamp(s.timestamp) for s in specs)
+    assert [v.tsv for v in cat.versions] == [
+        format_tsv(m, handler, seq) for seq, m in enumerate(moments, start=1)
+    ]
+
+
+def test_catalog__handler_too_long_for_tsv__definition_error_names_version():
+    fits = "/" + "a" * (191 - len(format_tsv(datetime(2025, 1, 1, tzinfo=UTC), "/", 999_999)) + 4)
+    Catalog([_s("s1")], [VersionSpec(fits, "2025-01-01T00:00:00Z", "s1")])
+    with pytest.raises(DefinitionError, match="191") as info:
+        Catalog(
+            [_s("s1")],
+            [
+                VersionSpec(fits, "2025-01-01T00:00:00Z", "s1", key="v0"),
+                VersionSpec(fits + "b", "2025-01-01T00:00:00Z", "s1", key="v1"),
+            ],
+        )
+    assert info.value.key == "v1.handler"
+
+
+def test_catalog__slug_clash_on_a_later_version__names_that_version():
+    with pytest.raises(DefinitionError, match="share the TSV slug") as info:
+        Catalog(
+            [_s("s1")],
+            [
+                VersionSpec("/api/a-b", "2025-01-01T00:00:00Z", "s1", key="v0"),
+                VersionSpec("/api/a-b", "2025-01-02T00:00:00Z", "s1", key="v1"),
+                VersionSpec("/api/a_b", "2025-01-03T00:00:00Z", "s1", key="v2"),
+            ],
+        )
+    assert info.value.key == "v2.handler"

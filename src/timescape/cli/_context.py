@@ -141,7 +141,7 @@ class App:
         if self._project is None:
             from timescape.config import load_project  # noqa: PLC0415 - keeps --help light
 
-            self._project = load_project(self.project_path)
+            self._project = load_project(self.project_path, cache=True)
         return self._project
 
     def timescape(self) -> Timescape:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +15,7 @@ from timescape.cli.render import (
     Cell,
     Style,
     contract_state,
-    jsonable,
+    record_json,
     result_json,
     table,
     when,
@@ -44,11 +46,15 @@ def schema_json(info: SchemaInfo) -> dict[str, Any]:
     ``parent`` is as written in the project file; ``contract`` is ``none``, ``pending`` or
     ``done`` (:func:`~timescape.cli.render.contract_state`).
     """
-    document: dict[str, Any] = jsonable(info)
+    return _schema_document(info, record_json(info))
+
+
+def _schema_document(info: SchemaInfo, fields: dict[str, Any]) -> dict[str, Any]:
+    """:func:`schema_json` around ``fields``, the :class:`SchemaInfo` fields in order."""
     parent: str | list[str] | None = list(info.parents) or None
     if isinstance(parent, list) and len(parent) == 1:
         parent = parent[0]
-    return {"name": info.name, "parent": parent, **document, "contract": contract_state(info)}
+    return {"name": info.name, "parent": parent, **fields, "contract": contract_state(info)}
 
 
 def _short(checksum: str | None) -> str:
@@ -75,9 +81,16 @@ def schema_group() -> None:
 @pass_app
 def list_command(app: App) -> None:
     """List schemas with status, usage and checksum."""
+    from timescape.reports import SchemaInfo  # noqa: PLC0415 - loaded with the facade anyway
+
     infos = app.timescape().schemas()
     if app.json:
-        app.emit_json({"schemas": [schema_json(i) for i in infos]})
+        # The fields as they are, not JSON-ready: dumps converts datetimes exactly as
+        # schema_json does, in its column-at-a-time pass over the rows (issue #5).
+        names = tuple(f.name for f in dataclasses.fields(SchemaInfo))
+        values = operator.attrgetter(*names)
+        documents = [_schema_document(i, dict(zip(names, values(i), strict=True))) for i in infos]
+        app.emit_json({"schemas": documents})
         return
     if not infos:
         app.echo("No schemas defined: add a [[schemas]] table to the project file.")

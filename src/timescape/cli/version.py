@@ -73,7 +73,7 @@ def list_command(app: App, handler: str | None, status: str | None) -> None:
     if status is not None:
         infos = [i for i in infos if i.status == status]
     if app.json:
-        app.emit_json({"versions": jsonable(infos)})
+        app.emit_json({"versions": infos})  # rows encoded straight from the instances
         return
     if not infos:
         app.echo(

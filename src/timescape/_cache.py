@@ -1,0 +1,252 @@
+"""The parsed-project cache: validated definitions kept beside the project file, as plain data.
+
+Why: every command loads the whole project file, and at 10,000 schemas parsing a 3 MB
+``timescape.toml`` with :mod:`tomllib` and validating it cost more than the command itself
+(issue #5). The cache keeps what that produced, so a command whose project file did not change
+rebuilds its definitions from plain data instead.
+
+Where: ``.timescape/<project file name>.cache`` in the project folder; the folder holds a
+``.gitignore`` of ``*``, so nothing in it is ever committed. ``TIMESCAPE_NO_CACHE=1`` turns the
+cache off (nothing is read or written); deleting the folder is always safe.
+
+Never stale: the key is a SHA-256 over the project file's bytes, the cache format, the Timescape
+version and the Python version, so any edit (even one that keeps size and mtime) re-parses.
+Schemas with a ``dir`` are not cached at all: their table is kept as written, and their SQL files
+are listed, read and validated again on every load, exactly as without the cache.
+
+Safe: the payload is ``marshal`` of plain data only (strings, numbers, tuples, lists, dicts; never
+``pickle``: nothing from disk is ever called or instantiated by name), behind a SHA-256 of itself,
+so a truncated or corrupt file is detected before it is decoded. Every problem (missing,
+unreadable, corrupt, wrong shape, unwritable folder) is a miss: the project is parsed as if there
+were no cache. Writers write a temporary file and rename it over the old one, so concurrent
+commands never read half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from datetime import datetime
+from itertools import starmap
+from pathlib import Path
+from typing import Any
+
+from timescape import __version__
+from timescape._sqlfile import read_bytes
+from timescape.errors import DefinitionError
+from timescape.model.catalog import VersionSpec
+from timescape.model.schema import SchemaVersion, Step
+
+__all__ = [
+    "CACHE_DIR",
+    "NO_CACHE_ENV",
+    "cache_file",
+    "cache_key",
+    "is_enabled",
+    "load",
+    "save",
+    "schema_data",
+    "schema_from_data",
+    "version_data",
+    "version_from_data",
+]
+
+CACHE_DIR = ".timescape"
+"""The cache folder, in the project folder."""
+NO_CACHE_ENV = "TIMESCAPE_NO_CACHE"
+"""Set (to anything but ``0`` or nothing) to neither read nor write the cache."""
+
+_FORMAT = 1  # bumped whenever the payload's shape changes
+_MAGIC = b"timescape-project-cache\n"
+_DIGEST = 64  # hex characters of a SHA-256
+_GITIGNORE = "# Created by timescape: a cache of parsed project files, safe to delete.\n*\n"
+
+
+def is_enabled() -> bool:
+    """Tell whether the cache may be used (``TIMESCAPE_NO_CACHE`` is unset, empty or ``0``)."""
+    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def cache_file(project_file: Path) -> Path:
+    """Where the cache of ``project_file`` lives.
+
+    Args:
+        project_file: The resolved project file.
+
+    Returns:
+        ``<folder>/.timescape/<name>.cache``.
+    """
+    return project_file.parent / CACHE_DIR / f"{project_file.name}.cache"
+
+
+def cache_key(data: bytes) -> str:
+    """The key of a project file's cache entry: anything that changes the result changes it.
+
+    Args:
+        data: The project file's bytes.
+
+    Returns:
+        A hex SHA-256.
+    """
+    digest = hashlib.sha256(
+        f"{_FORMAT}\0{__version__}\0{sys.version_info[0]}.{sys.version_info[1]}\0".encode()
+    )
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def load(project_file: Path, key: str) -> Any | None:
+    """Read the cached payload for ``key``; None on a miss, whatever the reason.
+
+    Args:
+        project_file: The resolved project file.
+        key: :func:`cache_key` of its bytes.
+
+    Returns:
+        The payload :func:`save` stored, or None.
+    """
+    path = cache_file(project_file)
+    try:
+        # read_bytes never blocks on a FIFO and refuses anything but a regular file.
+        data = read_bytes(path, label=str(path))
+    except DefinitionError:
+        return None
+    head = len(_MAGIC)
+    body = head + 2 * (_DIGEST + 1)
+    if (
+        not data.startswith(_MAGIC)
+        or data[head : head + _DIGEST] != key.encode()
+        or data[body - _DIGEST - 1 : body - 1] != hashlib.sha256(data[body:]).hexdigest().encode()
+    ):
+        return None
+    try:
+        return marshal.loads(data[body:])  # noqa: S302 - plain data behind its own SHA-256
+    except (EOFError, ValueError, TypeError):  # pragma: no cover - the digest matched
+        return None
+
+
+def save(project_file: Path, key: str, payload: Any) -> None:
+    """Store ``payload`` for ``key``, atomically; do nothing if that is not possible.
+
+    Args:
+        project_file: The resolved project file.
+        key: :func:`cache_key` of its bytes.
+        payload: Plain data (what ``marshal`` can hold).
+    """
+    path = cache_file(project_file)
+    try:
+        body = marshal.dumps(payload)
+    except ValueError:  # pragma: no cover - callers pass plain data only
+        return
+    data = b"".join(
+        (_MAGIC, key.encode(), b"\n", hashlib.sha256(body).hexdigest().encode(), b"\n", body)
+    )
+    try:
+        _ensure_folder(path.parent)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError:  # a read-only project folder, a file named .timescape, a full disk ...
+        return
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        Path(temporary).replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            Path(temporary).unlink()
+
+
+def _ensure_folder(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    folder.mkdir()
+    (folder / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
+
+
+# -- definitions <-> plain data -------------------------------------------------------------------
+
+
+def _step_data(step: Step) -> tuple[str, str | None, str, str | None, str | None]:
+    if not isinstance(step.migration, str) or not isinstance(step.rollback, str | None):
+        msg = "only SQL steps can be cached"  # a project file holds SQL text only
+        raise TypeError(msg)
+    return (step.migration, step.rollback, step.name, step.file, step.rollback_file)
+
+
+def schema_data(schema: SchemaVersion) -> tuple[Any, ...]:
+    """A validated schema as plain data.
+
+    Args:
+        schema: A schema read from the project file.
+
+    Returns:
+        A tuple :func:`schema_from_data` turns back into an equal schema.
+    """
+    return (
+        schema.name,
+        tuple(_step_data(s) for s in schema.steps),
+        schema.parents,
+        tuple(sorted(schema.compatible_with)),
+        schema.breaking,
+        schema.transactional,
+        tuple(_step_data(s) for s in schema.contract),
+        schema.description,
+    )
+
+
+def schema_from_data(data: tuple[Any, ...]) -> SchemaVersion:
+    """Rebuild a schema from :func:`schema_data`, without validating it again.
+
+    Args:
+        data: What :func:`schema_data` returned for a schema that passed validation.
+
+    Returns:
+        The schema.
+    """
+    name, steps, parents, compatible, breaking, transactional, contract, description = data
+    # Positional, and no copies of what marshal already returns as tuples: this runs once per
+    # schema on every command.
+    return SchemaVersion(
+        name,
+        tuple(starmap(Step, steps)),
+        parents,
+        frozenset(compatible) if compatible else _NO_NAMES,
+        breaking,
+        transactional,
+        tuple(starmap(Step, contract)) if contract else (),
+        description,
+    )
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def version_data(spec: VersionSpec) -> tuple[Any, ...]:
+    """A version declaration as plain data (a TOML datetime becomes ``(isoformat,)``).
+
+    Args:
+        spec: A version read from the project file.
+
+    Returns:
+        A tuple :func:`version_from_data` turns back into an equal declaration.
+    """
+    moment = spec.timestamp
+    stamp = (moment.isoformat(),) if isinstance(moment, datetime) else moment
+    return (spec.handler, stamp, spec.schema, spec.tags, spec.description, spec.key)
+
+
+def version_from_data(data: tuple[Any, ...]) -> VersionSpec:
+    """Rebuild a version declaration from :func:`version_data`.
+
+    Args:
+        data: What :func:`version_data` returned.
+
+    Returns:
+        The declaration.
+    """
+    handler, stamp, schema, tags, description, key = data
+    timestamp = datetime.fromisoformat(stamp[0]) if type(stamp) is tuple else stamp
+    return VersionSpec(handler, timestamp, schema, tags, description, key)

@@ -1,0 +1,250 @@
+"""The parsed-project cache (issue #5): used when the file is unchanged, never stale, never fatal.
+
+Each test checks a real cache file under ``.timescape/``. To prove a load came from the cache,
+the TOML parser is replaced by one that fails: a cached load must not need it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import S1_SQL, run_cli, write_project
+from tests.dbutil import TestDB
+from timescape import _cache, config
+from timescape.config import Project, load_project
+
+
+@pytest.fixture(autouse=True)
+def _cache_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(_cache.NO_CACHE_ENV, raising=False)
+
+
+def _project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "shop", f"sqlite:///{tmp_path / 'shop.db'}")
+
+
+def _no_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(text: str, label: str) -> dict[str, object]:
+        msg = f"{label} was parsed although its cache is valid"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(config, "_parse", fail)
+
+
+def _same(cached: Project, fresh: Project) -> None:
+    assert cached.schemas == fresh.schemas
+    assert cached.versions == fresh.versions
+    assert cached.database == fresh.database
+    assert cached.lint == fresh.lint
+    assert [v.tsv for v in cached.catalog.versions] == [v.tsv for v in fresh.catalog.versions]
+
+
+def test_load__cache_on__writes_a_self_ignoring_cache_beside_the_project(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+
+    load_project(path, cache=True)
+
+    folder = path.parent / ".timescape"
+    assert (folder / "timescape.toml.cache").is_file()
+    assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_load__cache_off__writes_nothing(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+
+    load_project(path)
+
+    assert not (path.parent / ".timescape").exists()
+
+
+def test_load__unchanged_file__definitions_come_from_cache_and_equal_a_fresh_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _project(tmp_path)
+    fresh = load_project(path, cache=True)
+
+    _no_parse(monkeypatch)
+    cached = load_project(path, cache=True)
+
+    _same(cached, fresh)
+    # The TOML datetime of v2 comes back as a datetime, the strings as strings.
+    assert [type(v.timestamp).__name__ for v in cached.versions] == ["str", "datetime", "str"]
+    assert cached.schemas[0].steps[0].file == "migrations/s1/001_products.sql"
+
+
+def test_load__file_edited_with_same_size_and_mtime__parsed_again(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    load_project(path, cache=True)
+    before = path.stat()
+    text = path.read_text()
+    edited = text.replace('tags = ["v3"]', 'tags = ["v9"]')
+    assert len(edited) == len(text)
+
+    path.write_text(edited)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    project = load_project(path, cache=True)
+    assert project.versions[2].tags == ("v9",)
+
+
+def test_load__sql_file_in_dir_changed_or_added__picked_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _project(tmp_path)
+    load_project(path, cache=True)
+    files = path.parent / "migrations" / "s1"
+    changed = S1_SQL.replace("name VARCHAR(100)", "title VARCHAR(100)")
+    (files / "001_products.sql").write_text(changed)
+    (files / "002_index.sql").write_text("CREATE INDEX products_title ON products (title);\n")
+    (files / "002_index.rollback.sql").write_text("DROP INDEX products_title;\n")
+
+    _no_parse(monkeypatch)  # the project file did not change: only the dir is read again
+    project = load_project(path, cache=True)
+
+    s1 = project.catalog.schema("s1")
+    assert s1.steps[0].migration == changed
+    assert [s.name for s in s1.steps] == ["001_products", "002_index"]
+
+
+def test_load__sql_file_removed__same_error_as_without_cache(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    load_project(path, cache=True)
+    for file in (path.parent / "migrations" / "s1").iterdir():
+        file.unlink()
+
+    with pytest.raises(config.DefinitionError) as cached:
+        load_project(path, cache=True)
+    with pytest.raises(config.DefinitionError) as fresh:
+        load_project(path)
+
+    assert str(cached.value) == str(fresh.value)
+    assert "holds no NNN_name.sql migration files" in str(cached.value)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "truncated", "flipped byte", "empty", "other key"],
+)
+def test_load__damaged_cache__ignored_then_rewritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    path = _project(tmp_path)
+    fresh = load_project(path, cache=True)
+    cache = _cache.cache_file(path.resolve())
+    data = cache.read_bytes()
+    damaged = {
+        "garbage": b"\x00\xff not a cache at all",
+        "truncated": data[: len(data) // 2],
+        "flipped byte": data[:-5] + bytes([data[-5] ^ 0xFF]) + data[-4:],
+        "empty": b"",
+        "other key": data.replace(data[24:88], b"0" * 64, 1),
+    }[damage]
+    cache.write_bytes(damaged)
+
+    _same(load_project(path, cache=True), fresh)
+
+    assert _cache.load(path.resolve(), _cache.cache_key(path.read_bytes())) is not None
+    _no_parse(monkeypatch)
+    _same(load_project(path, cache=True), fresh)
+
+
+def test_load__valid_cache_of_wrong_shape__ignored(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    fresh = load_project(path, cache=True)
+    key = _cache.cache_key(path.read_bytes())
+    _cache.save(path.resolve(), key, {"database": {"no_such_setting": 1}})
+
+    _same(load_project(path, cache=True), fresh)
+
+
+def test_load__cache_path_is_a_directory__works_without_cache(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    _cache.cache_file(path.resolve()).mkdir(parents=True)
+
+    fresh = load_project(path)
+    _same(load_project(path, cache=True), fresh)
+    _same(load_project(path, cache=True), fresh)
+
+    assert _cache.cache_file(path.resolve()).is_dir()
+
+
+def test_load__cache_folder_cannot_be_created__works_without_cache(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    (path.parent / ".timescape").write_text("a file where the cache folder would go")
+
+    fresh = load_project(path)
+    _same(load_project(path, cache=True), fresh)
+
+    assert (path.parent / ".timescape").is_file()
+
+
+def test_load__no_cache_env__neither_reads_nor_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _project(tmp_path)
+    monkeypatch.setenv(_cache.NO_CACHE_ENV, "1")
+
+    load_project(path, cache=True)
+
+    assert not (path.parent / ".timescape").exists()
+
+
+def test_save__concurrent_writers_and_readers__reads_are_whole_or_misses(tmp_path: Path) -> None:
+    project_file = tmp_path / "timescape.toml"
+    payloads = {f"{n:064x}": {"writer": n, "rows": [str(n)] * 20_000} for n in range(4)}
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write(key: str) -> None:
+        for _ in range(20):
+            _cache.save(project_file, key, payloads[key])
+
+    def read() -> None:
+        while not stop.is_set():
+            for key, payload in payloads.items():
+                try:
+                    got = _cache.load(project_file, key)
+                    assert got is None or got == payload
+                except BaseException as exc:
+                    errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    writers = [threading.Thread(target=write, args=(key,)) for key in payloads]
+    for thread in (*readers, *writers):
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    for thread in readers:
+        thread.join()
+
+    assert errors == []
+    last = _cache.cache_file(project_file)
+    assert any(_cache.load(project_file, key) is not None for key in payloads)
+    assert sorted(p.name for p in last.parent.iterdir()) == [".gitignore", last.name]
+
+
+def test_schema_list__sql_file_edited_after_apply__drift_reported_through_the_cache(
+    db: TestDB, tmp_path: Path
+) -> None:
+    path = write_project(tmp_path, db.url)
+    ts = ("--project", str(path))
+    assert run_cli(*ts, "version", "activate", "v1").exit_code == 0
+    first = run_cli(*ts, "schema", "list", "--json")
+    assert (tmp_path / ".timescape" / "timescape.toml.cache").is_file()
+    again = run_cli(*ts, "schema", "list", "--json")
+    assert again.stdout == first.stdout
+    assert first.json()["schemas"][0]["drifted_steps"] == []
+
+    sql = tmp_path / "migrations" / "s1" / "001_products.sql"
+    sql.write_text(S1_SQL.replace("the products table", "the product table"))
+    drifted = run_cli(*ts, "schema", "list", "--json")
+
+    assert drifted.json()["schemas"][0]["drifted_steps"] == [1]
+    uncached = run_cli(*ts, "schema", "list", "--json", env={_cache.NO_CACHE_ENV: "1"})
+    assert uncached.stdout == drifted.stdout

@@ -1,0 +1,151 @@
+"""``dumps`` writes exactly what ``json.dumps(jsonable(x), indent=2)`` wrote before it (issue #5)."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from timescape.cli.render import dumps, jsonable, record_json
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Size(enum.IntEnum):
+    BIG = 3
+
+
+class Shape(enum.Enum):
+    ROUND = ("round", 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    tags: tuple[str, ...]
+    at: datetime | None
+    sizes: tuple[int, ...] = ()
+
+
+def _reference(value: object) -> str:
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text()
+    | st.datetimes(timezones=st.just(UTC))
+    | st.sampled_from([Colour.RED, Size.BIG, Shape.ROUND, Path("a/b")])
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.lists(inner, max_size=4).map(tuple)
+    | st.frozensets(st.text(max_size=3), max_size=3)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=3)
+    | st.builds(Row, st.text(), st.lists(st.text()).map(tuple), st.none() | st.datetimes()),
+    max_leaves=25,
+)
+
+
+@given(values)
+def test_dumps__any_document__same_text_as_json_dumps_of_jsonable(value: Any) -> None:
+    assert dumps(value) == _reference(value)
+
+
+def test_dumps__rows_sharing_keys_at_different_depths__indented_by_depth() -> None:
+    row = {"name": "é", "tags": ("a", "b"), "empty": [], "none": None, "n": math.inf}
+    document = {"rows": [row, row], "nested": {"rows": [row]}, "top": row}
+
+    assert dumps(document) == _reference(document)
+
+
+def test_record_json__report_row__same_as_jsonable_and_json_ready() -> None:
+    row = Row("s1", ("t1", "t2"), datetime(2025, 1, 1, 12, 30, tzinfo=UTC), (1, 2))
+
+    document = record_json(row)
+
+    assert json.dumps(document) == json.dumps(jsonable(row))
+    assert document["at"] == "2025-01-01T12:30:00Z"
+
+
+@dataclass(frozen=True)
+class One:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Empty:
+    pass
+
+
+def test_dumps__dataclasses_of_one_and_no_field__same_as_jsonable() -> None:
+    document = {"one": One(datetime(2025, 1, 1, tzinfo=UTC)), "empty": Empty(), "rows": [Empty()]}
+
+    assert dumps(document) == _reference(document)
+    assert record_json(One(datetime(2025, 1, 1, tzinfo=UTC))) == {"at": "2025-01-01T00:00:00Z"}
+
+
+table_cells = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=4)
+
+
+@given(
+    st.lists(st.text(max_size=4), min_size=1, max_size=4, unique=True).flatmap(
+        lambda keys: st.lists(
+            st.fixed_dictionaries(dict.fromkeys(keys, table_cells)), min_size=8, max_size=12
+        )
+    )
+)
+def test_dumps__table_of_dicts_one_shape__same_text_as_json_dumps_of_jsonable(
+    rows: list[dict[str, Any]],
+) -> None:
+    document = {"rows": rows, "nested": [{"deeper": rows}]}
+
+    assert dumps(document) == _reference(document)
+
+
+@given(
+    st.lists(
+        st.builds(
+            Row,
+            st.text(),
+            st.lists(st.text(), max_size=3).map(tuple),
+            st.none() | st.datetimes(timezones=st.just(UTC)),
+            st.lists(st.integers(), max_size=2).map(tuple),
+        ),
+        min_size=8,
+        max_size=12,
+    )
+)
+def test_dumps__table_of_records__same_text_as_json_dumps_of_jsonable(rows: list[Row]) -> None:
+    assert dumps({"rows": rows}) == _reference({"rows": rows})
+
+
+def test_dumps__table_with_percent_keys_and_mixed_columns__same_text() -> None:
+    rows = [
+        {"100%": i, "%s": None if i % 2 else f"é{i}", "b": i % 3 == 0, "t": ("x",) * (i % 2)}
+        for i in range(10)
+    ]
+    rows[4]["100%"] = True  # one odd type in a column
+    rows[7]["t"] = ({"k": 1},)  # a non-string tuple
+
+    assert dumps(rows) == _reference(rows)
+
+
+def test_dumps__rows_whose_keys_differ__same_text() -> None:
+    rows = [{"a": i, "b": i} for i in range(9)] + [{"b": 1, "a": 2}]
+
+    assert dumps(rows) == _reference(rows)
