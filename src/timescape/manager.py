@@ -882,7 +882,11 @@ class Timescape(Definitions, Callbacks):
 
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
-        snapshot = self._snapshot()
+        with self._mutex, self._store_boundary():
+            self.backend.connect()
+            self.store.check_readable()
+            # Versions and tags only: the schema rows would cost more than the report.
+            snapshot = self.store.read_versions()
         index = self._index_for(snapshot)
         tags = {(v.handler, t): v.tsv for v in self.catalog.versions for t in index.tags_of(v.tsv)}
         return build_version_infos(self.catalog, snapshot, tags, datetime.now(UTC), handler=handler)

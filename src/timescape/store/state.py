@@ -8,6 +8,7 @@ hot path and the ten-thousandth activation as cheap as the first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -487,11 +488,44 @@ class StateStore:
         # Checksums are hex digits after the algorithm: a row is current when every quoted
         # value in its JSON starts with the current algorithm (no decoding needed to tell).
         current = f'"{CHECKSUM_ALGORITHM}:'
-        self.outdated_checksums = frozenset(
-            row[0]
-            for row in rows
-            if any(raw and raw.count('"') != 2 * raw.count(current) for raw in (row[4], row[5]))
+        column = "".join(raw for row in rows for raw in (row[4], row[5]) if raw)
+        if column.count('"') == 2 * column.count(current):
+            self.outdated_checksums = frozenset()  # every value current: no row to look at
+        else:
+            self.outdated_checksums = frozenset(
+                row[0]
+                for row in rows
+                if any(raw and raw.count('"') != 2 * raw.count(current) for raw in (row[4], row[5]))
+            )
+        versions, tags = self._version_rows()
+        snapshot = StateSnapshot(
+            schemas=schemas,
+            versions=versions,
+            tags=tags,
+            generation=generation,
+            format_version=self.format_version() or 0,
         )
+        self._cache = snapshot
+        return snapshot
+
+    def read_versions(self) -> StateSnapshot:
+        """The versions and tags only, in one consistent read; its ``schemas`` are empty.
+
+        For reports about versions alone: decoding ten thousand schema rows costs more than the
+        rest of ``timescape version list``. Never cached, never used to plan.
+
+        Returns:
+            A snapshot whose ``schemas`` mapping is empty (not the state of the schemas).
+        """
+        with contextlib.ExitStack() as stack:
+            if not (self.backend.lock_held or self.backend.in_transaction):
+                stack.enter_context(self.backend.read_snapshot())
+            if not self._present():
+                return StateSnapshot()
+            versions, tags = self._version_rows()
+            return StateSnapshot(versions=versions, tags=tags, generation=self.generation())
+
+    def _version_rows(self) -> tuple[dict[str, VersionState], dict[tuple[str, str], str]]:
         versions = {}
         for row in self.backend.query(
             f"SELECT tsv, handler, ts, schema_name, active, activated_at, deactivated_at, "
@@ -503,24 +537,16 @@ class StateStore:
                 timestamp=datetime.fromisoformat(row[2]),
                 schema=row[3],
                 active=bool(row[4]),
-                activated_at=_parse(row[5]),
-                deactivated_at=_parse(row[6]),
+                activated_at=_parse(row[5]) if row[5] else None,
+                deactivated_at=_parse(row[6]) if row[6] else None,
                 request_count=int(row[7] or 0),
-                last_accessed=_parse(row[8]),
+                last_accessed=_parse(row[8]) if row[8] else None,
             )
         tags = {
             (r[0], r[1]): r[2]
             for r in self.backend.query(f"SELECT handler, tag, tsv FROM {self.tags_table}")
         }
-        snapshot = StateSnapshot(
-            schemas=schemas,
-            versions=versions,
-            tags=tags,
-            generation=generation,
-            format_version=self.format_version() or 0,
-        )
-        self._cache = snapshot
-        return snapshot
+        return versions, tags
 
     def _schema_row(
         self, row: Sequence[Any], parents: list[Any], sums: list[Any], undo: list[Any]
@@ -539,12 +565,12 @@ class StateStore:
             checksums=tuple(sums),
             rollback_checksums=tuple(undo),
             parents=tuple(parents),
-            applied_at=_parse(row[6]),
-            rolled_back_at=_parse(row[7]),
+            applied_at=_parse(row[6]) if row[6] else None,
+            rolled_back_at=_parse(row[7]) if row[7] else None,
             duration_ms=row[8],
             error=row[9],
             step_in_flight=row[10],
-            attempt_started_at=_parse(row[11]),
+            attempt_started_at=_parse(row[11]) if row[11] else None,
             contract_done=bool(row[12]),
         )
 
