@@ -1,0 +1,177 @@
+"""Changes to the state tables alone, with no step to run: tags and an operator's verdict.
+
+Each runs under the database lock like every other change (so it sees what the run it waited for
+wrote), in one transaction that records its event and moves the generation, so every instance's
+hot-path view picks it up on its next refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from timescape._host import Host
+from timescape.errors import InputError, UnknownRefError
+from timescape.model.plan import Plan
+from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
+from timescape.model.tsv import validate_tag
+from timescape.reports import OperationResult
+from timescape.store.state import now
+
+__all__ = ["Bookkeeping"]
+
+
+class Bookkeeping(Host):
+    """Tags and :meth:`resolve_schema` of :class:`~timescape.Timescape`.
+
+    A mixin: the facade provides what :class:`~timescape._host.Host` declares.
+    """
+
+    @contextlib.contextmanager
+    def _state_change(self) -> Iterator[None]:
+        """One transaction for a state-only change: commit with a new generation, or roll back."""
+        backend = self.backend
+        backend.begin()
+        try:
+            yield
+            self.store.bump_generation()
+            backend.commit()
+        except BaseException:
+            backend.rollback()
+            raise
+
+    def resolve_schema(self, name: str, *, steps_done: int) -> OperationResult:
+        """Record the truth about an uncertain, failed or interrupted schema (logged).
+
+        The operator checked the database and states how many steps are in place. With all steps
+        the schema becomes ``applied``; with none, ``rolled_back`` (or ``pending`` if it was never
+        applied); otherwise ``failed`` at that step, so migrate or rollback resume from there.
+
+        Args:
+            name: The schema.
+            steps_done: Steps in place, 0..number of steps.
+
+        Returns:
+            The result (its plan is empty; the change is to the state only).
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+            InputError: For an out-of-range step count.
+        """
+        schema = self.catalog.schema(name)
+        if not 0 <= steps_done <= len(schema.steps):
+            raise InputError(
+                f"--steps-done must be between 0 and {len(schema.steps)} for schema {name!r}"
+            )
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            row = snapshot.schemas.get(name)
+            if steps_done == len(schema.steps):
+                status = SchemaStatus.APPLIED
+            elif steps_done == 0:
+                status = SchemaStatus.ROLLED_BACK if row is not None else SchemaStatus.PENDING
+            else:
+                status = SchemaStatus.FAILED
+            new = SchemaState(
+                name=name,
+                status=status,
+                steps_done=steps_done,
+                checksums=schema.checksums[:steps_done],
+                rollback_checksums=schema.rollback_checksums[:steps_done],
+                parents=schema.parents,
+                applied_at=now()
+                if status is SchemaStatus.APPLIED
+                else (row.applied_at if row else None),
+                rolled_back_at=row.rolled_back_at if row else None,
+                error=None
+                if status is not SchemaStatus.FAILED
+                else (f"resolved by operator at step {steps_done}"),
+                contract_done=row.contract_done if row else False,
+            )
+            with self._state_change():
+                self.store.write_schema(new, step_count=len(schema.steps), known=row is not None)
+                self.store.record_event(
+                    "schema_resolved",
+                    name,
+                    actor=self._actor,
+                    detail={
+                        "steps_done": steps_done,
+                        "previous_status": str(row.status) if row else None,
+                        "previous_steps_done": row.steps_done if row else 0,
+                        "status": str(status),
+                    },
+                )
+            return OperationResult(
+                "resolve",
+                name,
+                Plan(
+                    "resolve",
+                    name,
+                    notes=(
+                        f"schema {name} recorded as {status} with {steps_done} step(s) in place",
+                    ),
+                ),
+            )
+
+        return self._locked(work, dry_run=False)
+
+    def tag(self, tsv: str, label: str) -> OperationResult:
+        """Point a tag at a version (moving it within the handler if it was elsewhere).
+
+        Args:
+            tsv: The version.
+            label: The tag.
+
+        Returns:
+            The result.
+
+        Raises:
+            UnknownRefError: For an unknown TSV.
+            DefinitionError: For an invalid tag.
+        """
+        validate_tag(label)
+        version = self.catalog.version(tsv)
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            with self._state_change():
+                self.store.sync_versions(self.catalog, snapshot)
+                fresh = self.store.read(use_cache=False)
+                previous = fresh.tags.get((version.handler, label))
+                self.store.set_tag(version.handler, label, tsv, exists=previous is not None)
+                self.store.record_event(
+                    "tagged", tsv, actor=self._actor, detail={"tag": label, "moved_from": previous}
+                )
+            return OperationResult("tag", tsv, Plan("tag", tsv, notes=(f"{label} → {tsv}",)))
+
+        return self._locked(work, dry_run=False)
+
+    def untag(self, label: str, *, handler: str) -> OperationResult:
+        """Remove a tag from a handler.
+
+        Args:
+            label: The tag.
+            handler: The handler.
+
+        Returns:
+            The result.
+
+        Raises:
+            UnknownRefError: When the handler has no such tag.
+        """
+
+        def work(snapshot: StateSnapshot) -> OperationResult:
+            with self._state_change():
+                self.store.sync_versions(self.catalog, snapshot)
+                fresh = self.store.read(use_cache=False)
+                target = fresh.tags.get((handler, label))
+                if target is None:
+                    raise UnknownRefError(label, handler=handler, reason="no such tag")
+                self.store.delete_tag(handler, label)
+                self.store.record_event(
+                    "untagged", target, actor=self._actor, detail={"tag": label}
+                )
+            return OperationResult(
+                "untag", label, Plan("untag", label, notes=(f"removed {label} from {target}",))
+            )
+
+        return self._locked(work, dry_run=False)
