@@ -1,20 +1,19 @@
-"""CLI test helpers: a project on disk, and the real entry point run in-process or as a subprocess."""
+"""CLI test helpers: the standard project on disk and the entry point run in-process.
+
+Subprocess runs, project files and the error contract are in :mod:`tests.clirun`.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from tests import clirun
+from tests.clirun import Result
 from timescape.cli.main import cli
 
 TSV1 = "tsv:1735689600-products-001"
@@ -73,34 +72,15 @@ S1_SQL = (
     "    name VARCHAR(100) NOT NULL\n);\n"
 )
 S1_ROLLBACK = "DROP TABLE products;\n"
-
-
-@dataclass
-class Result:
-    """What one CLI run produced."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+S1_FILES = {
+    "migrations/s1/001_products.sql": S1_SQL,
+    "migrations/s1/001_products.rollback.sql": S1_ROLLBACK,
+}
 
 
 def write_project(folder: Path, url: str, text: str = PROJECT) -> Path:
     """Write the standard project (or ``text``) with its migration files; return the file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = folder / "migrations" / "s1"
-    files.mkdir(parents=True, exist_ok=True)
-    (files / "001_products.sql").write_text(S1_SQL)
-    (files / "001_products.rollback.sql").write_text(S1_ROLLBACK)
-    path = folder / "timescape.toml"
-    path.write_text(text.replace("{url}", url))
-    return path
+    return clirun.write_project(folder, text, S1_FILES, url=url)
 
 
 def toml(text: str) -> str:
@@ -114,35 +94,6 @@ def run_cli(*args: str, env: dict[str, str | None] | None = None) -> Result:
     environment.update(env or {})
     result = runner.invoke(cli, list(args), env=environment)
     return Result(result.exit_code, result.stdout, result.stderr)
-
-
-def run_process(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
-) -> Result:
-    """Run ``python -m timescape ARGS`` as a real subprocess."""
-    environment = {k: v for k, v in os.environ.items() if k != "TIMESCAPE_DATABASE_URL"}
-    environment.update(env or {})
-    done = subprocess.run(
-        [sys.executable, "-m", "timescape", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return Result(done.returncode, done.stdout, done.stderr)
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> str:
-    """The run failed with exactly one ``Error:`` line on stderr, no traceback, naming fragments."""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: "), lines[0]
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 @pytest.fixture

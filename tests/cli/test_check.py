@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import TSV1, run_cli, toml
+from tests.clirun import write_project
 from tests.dbutil import TestDB
 
 REPORT_KEYS = {"ok", "live_versions", "schemas", "sections", "failed_sections"}
@@ -81,14 +82,7 @@ def project(
     folder: Path, url: str, text: str, files: dict[str, str] | None = None
 ) -> tuple[str, str]:
     """Write a project file (and files under it); return the ``--project`` arguments."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in (files or {}).items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    path = folder / "timescape.toml"
-    path.write_text(text.replace("{url}", url))
-    return "--project", str(path)
+    return "--project", str(write_project(folder, text, files, url=url))
 
 
 def by_schema(items: list[dict[str, Any]], key: str = "schema") -> dict[str, dict[str, Any]]:

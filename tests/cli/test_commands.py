@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.conftest import TSV1, TSV2, TSV3, assert_one_line_error, run_cli, write_project
+from tests.cli.conftest import TSV1, TSV2, TSV3, run_cli, write_project
+from tests.clirun import assert_one_line_error
 from tests.dbutil import TestDB
 
 SCHEMA_KEYS = {"name", "parent", "status", "used_by", "applied_at", "checksum"}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import TSV1, TSV2, run_cli, toml
+from tests.clirun import write_project
 from tests.dbutil import TestDB
 from timescape.config import load_project
 from timescape.errors import DefinitionError
@@ -56,13 +57,9 @@ FILES = {
 def write(
     folder: Path, url: str, files: dict[str, str] = FILES, text: str = PROJECT
 ) -> tuple[str, str]:
-    steps = folder / "migrations" / "s2"
-    steps.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (steps / name).write_text(content)
-    path = folder / "timescape.toml"
-    path.write_text(text.replace("{url}", url))
-    return "--project", str(path)
+    (folder / "migrations" / "s2").mkdir(parents=True, exist_ok=True)
+    steps = {f"migrations/s2/{name}": content for name, content in files.items()}
+    return "--project", str(write_project(folder, text, steps, url=url))
 
 
 def status_line(ts: tuple[str, str], label: str) -> str:

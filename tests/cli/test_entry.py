@@ -16,21 +16,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import CONSOLE_SCRIPT, Result, imported_modules, run_process
 from timescape.cli import _entry, _helpgen, _helptext
 
 SLOW = [sys.executable, "-c", "from timescape.cli.main import main; main()"]
 FAST = [sys.executable, "-m", "timescape"]
-SCRIPT = Path(sys.executable).with_name("timescape")
 # Below click's 50-column floor, the 80-column fallback, between, at and above the 100 maximum.
+ENV_DROPPED = frozenset({"TIMESCAPE_DATABASE_URL", "COLUMNS", "_TIMESCAPE_COMPLETE"})
 COLUMNS = (None, "30", "60", "79", "80", "81", "101", "102", "250", "0", "wide")
 
 
 def _env(**changes: str | None) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"TIMESCAPE_DATABASE_URL", "COLUMNS", "_TIMESCAPE_COMPLETE"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ENV_DROPPED}
     env.update({key: value for key, value in changes.items() if value is not None})
     return env
 
@@ -38,6 +35,12 @@ def _env(**changes: str | None) -> dict[str, str]:
 def _run(command: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
     done = subprocess.run(command, capture_output=True, env=env, timeout=60, check=False)
     return done.returncode, done.stdout, done.stderr
+
+
+def _run_script(*args: str, cwd: Path, python_flags: tuple[str, ...] = ()) -> Result:
+    """The console script (run by this interpreter when ``python_flags`` are given)."""
+    command = (sys.executable, *python_flags, *CONSOLE_SCRIPT) if python_flags else CONSOLE_SCRIPT
+    return run_process(*args, cwd=cwd, drop_env=ENV_DROPPED, command=command)
 
 
 def test_helptext__regenerated__matches_the_module() -> None:
@@ -114,37 +117,17 @@ def test_fast_path__stdout_closed__exit_1_like_click() -> None:
 
 
 def test_console_script__help__imports_neither_click_nor_typing(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", str(SCRIPT), "--help"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    modules = {
-        line.rsplit("|", 1)[-1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    done = _run_script("--help", cwd=tmp_path, python_flags=("-X", "importtime"))
+    assert done.exit_code == 0, done.stderr[-2000:]
+    modules = imported_modules(done)
     assert "timescape.cli._entry" in modules
     assert not {m for m in modules if m.split(".")[0] in {"click", "typing", "shutil"}}
     assert done.stdout.startswith("Usage: timescape")
 
 
 def test_console_script__other_command__runs_the_click_cli(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(SCRIPT), "schema", "list", "--json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
+    done = _run_script("schema", "list", "--json", cwd=tmp_path)
+    assert done.exit_code == 2
     assert json.loads(done.stdout)["error"]["type"] == "InputError"
 
 

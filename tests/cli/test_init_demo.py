@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import assert_one_line_error, run_cli
+from tests.cli.conftest import run_cli
+from tests.clirun import assert_one_line_error
 from tests.dbutil import TestDB
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import TSV1, assert_one_line_error, run_process, write_project
+from tests.cli.conftest import TSV1, write_project
+from tests.clirun import CONSOLE_SCRIPT, assert_one_line_error, imported_modules, run_process
 from tests.dbutil import TestDB
 from timescape import __version__
 
@@ -17,20 +17,10 @@ HEAVY = ("psycopg", "pymysql", "sqlglot", "rich", "timescape.analysis")
 
 
 def _imported(*args: str, cwd: Path) -> set[str]:
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "timescape", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return {
-        line.rsplit("|", 1)[-1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    command = (sys.executable, "-X", "importtime", "-m", "timescape")
+    done = run_process(*args, cwd=cwd, command=command)
+    assert done.exit_code == 0, done.stderr[-2000:]
+    return imported_modules(done)
 
 
 def test_startup__help_and_schema_list__import_no_driver_nor_analyser(tmp_path: Path) -> None:
@@ -48,19 +38,12 @@ def test_version_option__prints_the_version() -> None:
 
 
 def test_console_script__bad_project__exit_2_one_line(tmp_path: Path) -> None:
-    script = Path(sys.executable).with_name("timescape")
+    script = Path(CONSOLE_SCRIPT[0])
     if not script.exists():  # pragma: no cover - the editable install always provides it
         pytest.fail(f"console script missing at {script}: run pip install -e .")
     (tmp_path / "timescape.toml").write_text('[[schemas]]\nname = "a"\nparent = "a"\n')
-    done = subprocess.run(
-        [str(script), "schema", "list"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
+    done = run_process("schema", "list", cwd=tmp_path, command=CONSOLE_SCRIPT)
+    assert done.exit_code == 2
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith("Error: timescape.toml:3: schemas[0].parent:")
     assert "Traceback" not in done.stderr

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import assert_one_line_error, run_cli, toml, write_project
+from tests.cli.conftest import run_cli, toml, write_project
+from tests.clirun import assert_one_line_error
 from timescape.config import DEFAULT_URL, load_project
 from timescape.errors import DefinitionError
 

@@ -7,7 +7,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.cli.conftest import Result, run_cli, write_project
+from tests.cli.conftest import run_cli, write_project
+from tests.clirun import Result
 from tests.dbutil import TestDB
 from timescape.cli._context import secret_forms
 

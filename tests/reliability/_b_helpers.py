@@ -8,29 +8,25 @@ real CLI in a subprocess; the shared harness (``driver``, ``invariants``, ``faul
   :func:`fingerprint` gives each table's row count and a checksum of its rows, so a test can
   assert that unrelated and child tables are byte-for-byte unchanged after an operation.
 - :func:`state_fingerprint` does the same for the ``timescape_*`` tables ("nothing changed").
-- :func:`cli` runs ``timescape`` in a subprocess (cwd = a project folder) with a timeout;
-  :func:`one_error_line` asserts the CLI's error contract (one ``Error:`` line, no traceback).
-- :func:`write_project` writes a ``timescape.toml`` and migration files.
+- :func:`cli` runs the installed ``timescape`` script in a subprocess (cwd = a project folder)
+  through :func:`tests.clirun.run_process`; :func:`one_error_line` asserts the CLI's error
+  contract (one ``Error:`` line, no traceback) through :func:`tests.clirun.assert_one_line_error`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.clirun import CONSOLE_SCRIPT, Result, assert_one_line_error, run_process
 from tests.dbutil import TestDB
 from tests.reliability.driver import build_timescape
-from tests.reliability.invariants import leftover_problems, timescape_sessions
+from tests.reliability.invariants import settled_leftover_problems, timescape_sessions
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMESCAPE_BIN = str(Path(sys.executable).parent / "timescape")
 SEEDED = ("products", "orders", "reviews", "audit")
 UNRELATED = ("orders", "reviews", "audit")
 STATE_TABLES = ("timescape_meta", "timescape_schemas", "timescape_versions", "timescape_tags",
@@ -117,12 +113,7 @@ def verify_report(spec: dict[str, Any]) -> Any:
 
 def assert_clean(db: TestDB, prefix: str = "timescape_", settle: float = 5.0) -> None:
     """No Timescape lock held or awaited and no Timescape statement running (polled)."""
-    deadline = time.monotonic() + settle
-    while True:
-        left = leftover_problems(db, prefix)
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    left = settled_leftover_problems(db, prefix, settle=settle)
     assert not left, left
 
 
@@ -149,36 +140,11 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.02) -> bool:
 # -- the CLI ----------------------------------------------------------------------------------
 
 
-@dataclass
-class CLIResult:
-    """A finished ``timescape`` subprocess."""
-
-    code: int
-    stdout: str
-    stderr: str
-    elapsed: float
-    argv: list[str]
-
-    def describe(self) -> str:
-        """Everything, for assertion messages."""
-        return (f"$ timescape {' '.join(self.argv)}\nexit {self.code} after {self.elapsed:.2f} s\n"
-                f"stdout: {self.stdout}\nstderr: {self.stderr}")
-
-
 def cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None,
-        timeout: float = 60.0, drop_env: Iterable[str] = ()) -> CLIResult:
-    """Run the real ``timescape`` command in a subprocess (cwd = the project folder)."""
-    full = {k: v for k, v in os.environ.items()
-            if not k.startswith("TIMESCAPE_") and k not in set(drop_env)}
-    full.update(env or {})
-    full["PYTHONUNBUFFERED"] = "1"
-    started = time.monotonic()
-    proc = subprocess.run(
-        [TIMESCAPE_BIN, *args], cwd=cwd, env=full, capture_output=True, text=True,
-        timeout=timeout, check=False,
-    )
-    return CLIResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started,
-                     list(args))
+        timeout: float = 60.0, drop_env: Iterable[str] = ()) -> Result:
+    """Run the installed ``timescape`` script in a subprocess (cwd = the project folder)."""
+    return run_process(*args, cwd=cwd, env=env, timeout=timeout, drop_env=drop_env,
+                       command=CONSOLE_SCRIPT)
 
 
 _AUDITED_MAIN = """
@@ -198,49 +164,13 @@ sys.exit(main())
 
 
 def cli_audited(*args: str, cwd: Path, spawn_log: Path, env: Mapping[str, str] | None = None,
-                timeout: float = 60.0) -> CLIResult:
+                timeout: float = 60.0) -> Result:
     """Like :func:`cli`, under an audit hook that logs every attempt to start a child process
     (``subprocess``, ``os.system``/``exec``/``spawn``/``posix_spawn``/``fork``) to ``spawn_log``."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("TIMESCAPE_")}
-    full.update(env or {})
-    full["TSB_SPAWN_LOG"] = str(spawn_log)
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", _AUDITED_MAIN, *args], cwd=cwd, env=full, capture_output=True,
-        text=True, timeout=timeout, check=False,
-    )
-    return CLIResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started,
-                     list(args))
+    return run_process(*args, cwd=cwd, env={**(env or {}), "TSB_SPAWN_LOG": str(spawn_log)},
+                       timeout=timeout, command=(sys.executable, "-c", _AUDITED_MAIN))
 
 
-def one_error_line(result: CLIResult, code: int, *fragments: str) -> str:
-    """Assert the CLI error contract: exit ``code``, one ``Error:`` line on stderr naming every
-    fragment (case-insensitive), no traceback. Returns the line."""
-    assert result.code == code, result.describe()
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.describe()
-    assert lines[0].startswith("Error: "), result.describe()
-    assert "Traceback" not in result.stderr, result.describe()
-    for fragment in fragments:
-        assert fragment.lower() in lines[0].lower(), f"{fragment!r} not in:\n{result.describe()}"
-    return lines[0]
-
-
-def write_project(root: Path, toml: str, files: Mapping[str, str | bytes] | None = None) -> Path:
-    """Write ``root/timescape.toml`` and the given files (paths relative to ``root``)."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "timescape.toml").write_text(toml)
-    for name, content in (files or {}).items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root / "timescape.toml"
-
-
-def toml_string(value: str) -> str:
-    """A TOML basic string for ``value`` (URLs and SQL in generated project files)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+def one_error_line(result: Result, code: int, *fragments: str) -> str:
+    """Assert the CLI error contract with exit ``code``, fragments compared case-insensitively."""
+    return assert_one_line_error(result, *fragments, exit_code=code, ignore_case=True)

@@ -63,6 +63,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tests import clirun
 from timescape import Timescape, TimescapeError
 from timescape.model.tsv import parse_timestamp
 
@@ -147,10 +148,7 @@ def write_project(spec: dict[str, Any], folder: str | Path) -> Path:
                   f"timestamp = {s(v['timestamp'])}", f"schema = {s(v['schema'])}"]
         if v.get("tags"):
             lines.append(f"tags = {s(v['tags'])}")
-    target = Path(folder) / "timescape.toml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("\n".join(lines) + "\n")
-    return target
+    return clirun.write_project(Path(folder), "\n".join(lines) + "\n")
 
 
 def version_aliases(spec: dict[str, Any]) -> dict[str, str]:

@@ -53,6 +53,7 @@ __all__ = [
     "lock_key_parts",
     "mysql_lock_name",
     "object_exists",
+    "settled_leftover_problems",
     "timescape_sessions",
 ]
 
@@ -207,6 +208,18 @@ def leftover_problems(db: TestDB, prefix: str = "timescape_", *,
     return problems
 
 
+def settled_leftover_problems(db: TestDB, prefix: str = "timescape_", *,
+                              settle: float) -> list[str]:
+    """:func:`leftover_problems`, polled for up to ``settle`` seconds until there are none (a
+    server notices a killed client asynchronously)."""
+    deadline = time.monotonic() + settle
+    while True:
+        left = leftover_problems(db, prefix)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
 # -- the checker ------------------------------------------------------------------------------------
 
 
@@ -330,13 +343,7 @@ def check_invariants(
 
     # 4. leftovers (polled: a killed client's session ends asynchronously on the server)
     if not allow_locked:
-        deadline = time.monotonic() + settle
-        while True:
-            left = leftover_problems(db, prefix)
-            if not left or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        problems += left
+        problems += settled_leftover_problems(db, prefix, settle=settle)
     if db.dialect != "sqlite":
         report.sessions = len(timescape_sessions(db))
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.clirun import write_project
 from tests.dbutil import TestDB
 from tests.reliability._b_helpers import (
     T0,
@@ -25,7 +26,6 @@ from tests.reliability._b_helpers import (
     one_error_line,
     seed,
     state_fingerprint,
-    write_project,
 )
 from timescape import recovery as recovery_module
 from timescape.config import load_project
@@ -93,7 +93,7 @@ def _everything(db: TestDB) -> tuple[Any, Any]:
 
 def _verify_json(db: TestDB, root: Path) -> list[dict[str, Any]]:
     result = cli("--database", db.url, "--json", "verify", cwd=root)
-    assert result.code == 1, result.describe()
+    assert result.exit_code == 1, result.describe()
     assert "Traceback" not in result.stderr
     return json.loads(result.stdout)["problems"]
 
@@ -113,8 +113,8 @@ def test_t25_drift_kinds__verify_names_them_and_writes_refuse(db: TestDB, tmp_pa
     files = _files(db)
     write_project(root, _toml(), files)
     run = lambda *a: cli("--database", db.url, *a, cwd=root)  # noqa: E731
-    assert run("version", "activate", "v1").code == 0
-    assert run("verify").code == 0
+    assert run("version", "activate", "v1").exit_code == 0
+    assert run("verify").exit_code == 0
     s1 = load_project(root / "timescape.toml").catalog.schema("s1")
     pristine = _everything(db)
 
@@ -127,7 +127,7 @@ def test_t25_drift_kinds__verify_names_them_and_writes_refuse(db: TestDB, tmp_pa
     (root / "migrations/s1/002_index.sql").write_text(STEP2.replace("colour", "id"))
     new_sum = load_project(root / "timescape.toml").catalog.schema("s1").steps[1].checksum
     text = run("verify")
-    assert text.code == 1, text.describe()
+    assert text.exit_code == 1, text.describe()
     assert f"s1 migration step 2 was applied with checksum {s1.steps[1].checksum}" in text.stdout
     assert new_sum in text.stdout
     problems = _verify_json(db, root)
@@ -140,14 +140,14 @@ def test_t25_drift_kinds__verify_names_them_and_writes_refuse(db: TestDB, tmp_pa
     assert _everything(db) == pristine
     # --force proceeds and leaves the override in the event log
     forced = run("version", "activate", "v2", "--force")
-    assert forced.code == 0, forced.describe()
+    assert forced.exit_code == 0, forced.describe()
     event = db.query("SELECT detail FROM timescape_events WHERE kind = 'version_activated' "
                      "ORDER BY id DESC")[0][0]
     assert "drift ignored: s1 step 2" in json.loads(event)["forced"]
-    assert run("version", "deactivate", "v2").code == 0
+    assert run("version", "deactivate", "v2").exit_code == 0
     restore()
     pristine = _everything(db)
-    assert run("verify").code == 0
+    assert run("verify").exit_code == 0
 
     # (b) edit a rollback script: verify flags it; a deactivation needing it is refused
     (root / "migrations/s1/001_create.rollback.sql").write_text("DROP TABLE IF EXISTS t25_a;\n")
@@ -173,7 +173,7 @@ def test_t25_drift_kinds__verify_names_them_and_writes_refuse(db: TestDB, tmp_pa
     (root / "migrations/s1/002_index.sql").rename(root / "migrations/s1/002_colour_index.sql")
     (root / "migrations/s1/002_index.rollback.sql").rename(
         root / "migrations/s1/002_colour_index.rollback.sql")
-    assert run("verify").code == 0
+    assert run("verify").exit_code == 0
     restore()
 
     # (f) a comment-only change is drift (policy: comments count)
@@ -194,7 +194,7 @@ def test_t25_drift_kinds__verify_names_them_and_writes_refuse(db: TestDB, tmp_pa
     one_error_line(refused, 1, "s2", "no longer defined")
     assert _everything(db) == pristine
     restore()
-    assert run("verify").code == 0
+    assert run("verify").exit_code == 0
 
 
 def test_t26_transport_changes_are_not_drift__semantic_ones_are(

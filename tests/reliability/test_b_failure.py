@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.clirun import write_project
 from tests.dbutil import TestDB, admin_connection
 from tests.reliability._b_helpers import (
     T0,
@@ -28,7 +29,6 @@ from tests.reliability._b_helpers import (
     state_fingerprint,
     timescape_for,
     verify_report,
-    write_project,
 )
 from tests.reliability.invariants import check_invariants
 from timescape import Timescape
@@ -122,13 +122,13 @@ def test_t11_malformed_step_2_of_3__activate__fails_atomically_with_one_line(
     assert_clean(db)
     check_invariants(db, _t11_spec(db), api=True)
     stats = cli("--database", db.url, "--json", "stats", cwd=root)
-    assert stats.code == 0, stats.describe()
+    assert stats.exit_code == 0, stats.describe()
     assert json.loads(stats.stdout)["failed_schemas"] == 1
 
     if not _transactional(db):
         # MariaDB: `schema rollback` undoes the applied prefix with rollback[0].
         undo = cli("--database", db.url, "schema", "rollback", "s1", cwd=root)
-        assert undo.code == 0, undo.describe()
+        assert undo.exit_code == 0, undo.describe()
         assert "t11_a" not in db.tables()
         assert db.schema_row("s1")["status"] == "rolled_back"
         assert fingerprint(db) == before

@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import run_process, write_project
 from tests.dbutil import TestDB
-from tests.reliability._b_helpers import spec_for, timescape_for, write_project
+from tests.reliability._b_helpers import spec_for, timescape_for
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.dialects("sqlite", "postgresql")]
 
@@ -43,13 +42,9 @@ finally:
 def _cli_rss(*args: str, cwd: Path, tmp: Path) -> tuple[int, str, str, int]:
     """Run the CLI in a subprocess; return (exit code, stdout, stderr, peak RSS in bytes)."""
     rss = tmp / "rss.txt"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESCAPE_")}
-    env["TSB_RSS"] = str(rss)
-    proc = subprocess.run(
-        [sys.executable, "-c", _RSS_MAIN, *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=240, check=False,
-    )
-    return proc.returncode, proc.stdout, proc.stderr, int(rss.read_text()) * 1024
+    result = run_process(*args, cwd=cwd, env={"TSB_RSS": str(rss)}, timeout=240,
+                         command=(sys.executable, "-c", _RSS_MAIN))
+    return result.exit_code, result.stdout, result.stderr, int(rss.read_text()) * 1024
 
 
 def _big_file(path: Path, size: int) -> int:

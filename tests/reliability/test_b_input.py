@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import write_project
 from tests.dbutil import TestDB, admin_connection
 from tests.reliability._b_helpers import (
     T0,
@@ -28,7 +29,6 @@ from tests.reliability._b_helpers import (
     cli,
     one_error_line,
     state_fingerprint,
-    write_project,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -152,7 +152,7 @@ def test_t31_bad_refs__exit_2_nothing_changed(db: TestDB, tmp_path: Path) -> Non
     root = tmp_path / "proj"
     write_project(root, REFS)
     ok = cli("--database", db.url, "version", "activate", "stable", cwd=root)
-    assert ok.code == 0, ok.describe()
+    assert ok.exit_code == 0, ok.describe()
     before = state_fingerprint(db), db.user_tables()
     cases = {
         ("version", "activate", "tsv:1735689600-products-009"): ("tsv:1735689600-products-009",
@@ -375,7 +375,7 @@ migrations = ["SELECT '${HOME}' AS h, '$(id)' AS i"]
     db_file = root / "plain.db"
     result = cli("--database", f"sqlite:///{db_file}", "--json", "schema", "migrate", "s1",
                  "--dry-run", cwd=root, env=env)
-    assert result.code == 0, result.describe()
+    assert result.exit_code == 0, result.describe()
     assert "SELECT '${HOME}' AS h, '$(id)' AS i" in result.stdout
     assert "/root-expanded" not in result.stdout
     assert not (root / "should-not-be-used.db").exists()

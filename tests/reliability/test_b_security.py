@@ -31,6 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.clirun import write_project
 from tests.dbutil import TestDB, admin_connection
 from tests.reliability._b_helpers import (
     STATE_TABLES,
@@ -38,7 +39,6 @@ from tests.reliability._b_helpers import (
     T1,
     cli_audited,
     seed,
-    write_project,
 )
 from timescape import Timescape
 from timescape.errors import DefinitionError, InputError, UnknownRefError
@@ -351,10 +351,10 @@ def test_t37_password_never_printed_stored_or_passed_on(
             _assert_clean(result.stderr, f"stderr of {where}")
             outputs.append(result.stderr)
             if label == "malformed":
-                assert result.code == 2, result.describe()
+                assert result.exit_code == 2, result.describe()
                 assert f"{password_user}:***@127.0.0.1:{port}" in result.stderr, result.describe()
             if label == "wrong password" and db.dialect == "mysql":
-                assert result.code == 1, result.describe()
+                assert result.exit_code == 1, result.describe()
                 assert f"{password_user}:***@127.0.0.1:{port}" in result.stderr, result.describe()
     assert not spawn_log.exists(), spawn_log.read_text()  # no child process, ever
     assert any(SENTINEL not in o for o in outputs)

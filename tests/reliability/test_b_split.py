@@ -158,14 +158,15 @@ def test_t30_unterminated_constructs__parse_error_before_anything_runs(db: TestD
 
 def test_t30_cli_dry_run_prints_exactly_the_statements(db: TestDB, tmp_path: Any) -> None:
     """The CLI's --dry-run shows each statement that will run, and nothing else runs."""
-    from tests.reliability._b_helpers import cli, write_project  # noqa: PLC0415
+    from tests.clirun import write_project  # noqa: PLC0415
+    from tests.reliability._b_helpers import cli  # noqa: PLC0415
 
     root = tmp_path / "proj"
     write_project(root, '[[schemas]]\nname = "s30"\ndir = "m"\n',
                   {"m/001_torture.sql": COMMON})
     result = cli("--database", db.url, "--json", "schema", "migrate", "s30", "--dry-run",
                  cwd=root)
-    assert result.code == 0, result.describe()
+    assert result.exit_code == 0, result.describe()
     assert "t30" not in db.tables()
     import json  # noqa: PLC0415
 
