@@ -31,6 +31,8 @@ _CANCELED = "57014"
 _LOCK_NOT_AVAILABLE = "55P03"
 _DISK_FULL = "53100"
 _CONNECTION_CLASSES = ("08", "57P")
+_BOUND_SLACK_MS = 250
+"""How far the server-side statement bound set by BEGIN may exceed a schema's remaining budget."""
 
 
 class PostgreSQLBackend(Backend):
@@ -248,10 +250,14 @@ class PostgreSQLBackend(Backend):
         if not self._in_transaction:
             return
         ms = self._budget_ms(seconds)
-        if self._local_timeout_ms == ms:
-            # BEGIN set exactly this bound and only Timescape's own statements ran since; later
-            # arms in the same transaction set it again (a step may have changed it).
-            self._local_timeout_ms = None
+        bound = self._local_timeout_ms
+        self._local_timeout_ms = None
+        if bound is not None and 0 <= bound - ms <= _BOUND_SLACK_MS:
+            # BEGIN set this bound a moment ago (the budget has since lost a few milliseconds)
+            # and only Timescape's own statements ran since. The server's bound is a backstop
+            # for the watchdog, which cancels at the exact deadline; a round trip per schema
+            # to shave those milliseconds off it is not worth it. Later arms in the same
+            # transaction set it again (a step may have changed it).
             return
         self.execute(f"SET LOCAL statement_timeout = {ms}")
 
