@@ -843,7 +843,11 @@ class StateStore:
         # A stored row that would clash with a new TSV has the same handler and timestamp, so its
         # own TSV is no longer defined (each handler has one version per timestamp): only those
         # rows need looking at, however many versions are stored.
-        stale = snapshot.versions.keys() - catalog.tsvs()
+        defined = catalog.tsvs()
+        # Every stored TSV is still defined when the counts say so (the stored ones are then
+        # exactly the defined ones not missing): the second set difference is skipped.
+        every_stored_defined = len(snapshot.versions) == len(defined) - len(missing)
+        stale = () if every_stored_defined else snapshot.versions.keys() - defined
         by_moment = {(r.handler, r.timestamp): r.tsv for t in stale if (r := snapshot.versions[t])}
         wrote = False
         new = sorted((catalog.version(t) for t in missing), key=lambda v: (v.handler, v.timestamp))
