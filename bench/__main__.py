@@ -78,9 +78,12 @@ def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
     if "cold" not in ran and old.get("cold"):
         res.cold = [coldstart.ColdResult(**c) for c in old["cold"]]
         kept.append("cold")
-    if kept:
-        first = old["command"].split(";")[0]
-        res.command += f"`; {', '.join(kept)} from the earlier run `{first}"
+    carried = bool(kept) or any(r.dialect not in dialects for r in res.chain + res.scale)
+    if carried:
+        # The earlier command carries its own history: the chain names every run behind the
+        # figures, not just the latest one.
+        what = ", ".join(kept) + " and " if kept else ""
+        res.command += f"`; {what}other databases' rows from the same day's earlier `{old['command']}"
         res.skipped.extend(old.get("skipped", []))
 
 
