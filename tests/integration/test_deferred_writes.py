@@ -1,0 +1,79 @@
+"""Deferred state writes: sent with the next statement or the COMMIT, never lost, never leaked.
+
+PostgreSQL queues a schema's state writes and sends them with its COMMIT in one pipeline; the
+other dialects run them at once. Either way a read inside the transaction sees them, a rollback
+drops them, a failing write aborts the COMMIT it rides with, and nothing is left queued after.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dbutil import TestDB
+from timescape import Timescape
+from timescape.store.base import Backend
+
+
+def _backend(db: TestDB) -> Backend:
+    ts = Timescape(db.url)
+    backend = ts.backend
+    backend.connect()
+    backend.execute("CREATE TABLE kv (k VARCHAR(20) PRIMARY KEY, v INTEGER NOT NULL)", None)
+    return backend
+
+
+def _rows(backend: Backend) -> list[tuple[object, ...]]:
+    return sorted(backend.query("SELECT k, v FROM kv"))
+
+
+def test_defer__read_in_the_transaction__sees_the_write(db: TestDB) -> None:
+    backend = _backend(db)
+    backend.begin()
+    backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
+    assert _rows(backend) == [("a", 1)]
+    backend.commit()
+    assert _rows(backend) == [("a", 1)]
+    backend.close()
+
+
+def test_defer__committed__written_once(db: TestDB) -> None:
+    backend = _backend(db)
+    backend.begin()
+    for i in range(3):
+        backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", (f"k{i}", i))
+    backend.defer("UPDATE kv SET v = v + ? WHERE k = ?", (10, "k0"))
+    backend.commit()
+    assert _rows(backend) == [("k0", 10), ("k1", 1), ("k2", 2)]
+    backend.close()
+
+
+def test_defer__rolled_back__nothing_written_nothing_left_queued(db: TestDB) -> None:
+    backend = _backend(db)
+    backend.begin()
+    backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
+    backend.rollback()
+    backend.begin()
+    backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("b", 2))
+    backend.commit()
+    assert _rows(backend) == [("b", 2)]
+    backend.close()
+
+
+def test_defer__failing_write__commit_raises_and_nothing_lands(db: TestDB) -> None:
+    backend = _backend(db)
+    backend.begin()
+    backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
+
+    def write_null_and_commit() -> None:
+        # Queued (PostgreSQL): the COMMIT it rides with raises; run at once elsewhere: here.
+        backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("b", None))  # NOT NULL
+        backend.commit()
+
+    try:
+        with pytest.raises(Exception) as info:
+            write_null_and_commit()
+        assert backend.is_driver_error(info.value)
+    finally:
+        backend.rollback()
+    assert _rows(backend) == []
+    backend.close()
