@@ -251,6 +251,7 @@ def _cycle(ts: Timescape, aliases: dict[str, str], *, seed: int, count: int) -> 
     rng = random.Random(seed)
     names = sorted(aliases)
     outcomes: Counter[str] = Counter()
+    errors: list[str] = []
     fds: list[int] = []
     for i in range(count):
         alias = rng.choice(names)
@@ -261,10 +262,11 @@ def _cycle(ts: Timescape, aliases: dict[str, str], *, seed: int, count: int) -> 
             outcomes[f"{op}:{'changed' if result.changed else 'noop'}"] += 1
         except TimescapeError as exc:
             outcomes[f"{op}:{type(exc).__name__}"] += 1
+            errors.append(f"{op} {alias}: {type(exc).__name__}: {exc}")
         if i == 0:
             fds.append(_fd_count())
     fds.append(_fd_count())
-    return {"ok": True, "outcomes": dict(outcomes), "fds": fds}
+    return {"ok": True, "outcomes": dict(outcomes), "errors": errors, "fds": fds}
 
 
 def _read(ts: Timescape, *, count: int) -> dict[str, Any]:

@@ -208,7 +208,7 @@ def test_t34_soak_random_cycles_with_readers(db: TestDB, tmp_path: Path) -> None
         data = r.data
         assert data["fds"][0] == data["fds"][-1], f"file handles leaked: {data['fds']}"
         if "outcomes" in data:
-            assert set(data["outcomes"]) <= allowed, data["outcomes"]
+            assert set(data["outcomes"]) <= allowed, (data["outcomes"], data["errors"])
     for before, after in itertools.pairwise(snapshots):
         assert set(before) <= set(after), "an event disappeared"
         new = set(after) - set(before)

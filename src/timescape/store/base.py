@@ -57,6 +57,8 @@ class ErrorKind:
     CONNECTION_LOST = "connection_lost"
     LOCK_NOT_AVAILABLE = "lock_not_available"
     DISK_FULL = "disk_full"
+    SNAPSHOT_STALE = "snapshot_stale"
+    """A table was created or renamed after the reader's snapshot began (MySQL error 1412)."""
     OTHER = "other"
 
 

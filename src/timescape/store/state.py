@@ -8,23 +8,25 @@ hot path and the ten-thousandth activation as cheap as the first.
 
 from __future__ import annotations
 
-import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from timescape.errors import DefinitionError, InputError, StateError, StateFormatError
 from timescape.model.catalog import Catalog
 from timescape.model.schema import CHECKSUM_ALGORITHM
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot, VersionState
 from timescape.model.tsv import Version
-from timescape.store.base import Backend
+from timescape.store.base import Backend, ErrorKind
 
 __all__ = ["FORMAT_VERSION", "Event", "RunMarker", "StateStore", "now", "validate_prefix"]
 
 FORMAT_VERSION = 1
+_SNAPSHOT_ATTEMPTS = 5
+_T = TypeVar("_T")
 _MAX_ERROR = 4000
 _STATUSES = {s.value: s for s in SchemaStatus}
 _PREFIX_MAX = 40
@@ -461,8 +463,30 @@ class StateStore:
         backend = self.backend
         if backend.lock_held or backend.in_transaction:
             return self._read(use_cache=use_cache)
-        with backend.read_snapshot():
-            return self._read(use_cache=use_cache)
+        return self._in_snapshot(lambda: self._read(use_cache=use_cache))
+
+    def _in_snapshot(self, read: Callable[[], _T]) -> _T:
+        """Run ``read`` in one read-only snapshot transaction, again if the snapshot went stale.
+
+        MySQL/MariaDB refuse to read a table created or renamed after a consistent snapshot
+        began (error 1412, "Table definition has changed, please retry transaction"): a reader
+        racing another process's bootstrap, which renames the meta table into place, meets it
+        once. The read writes nothing, so repeating it is safe; a few attempts bound the loop.
+        """
+        backend = self.backend
+        for attempt in range(1, _SNAPSHOT_ATTEMPTS + 1):
+            try:
+                with backend.read_snapshot():
+                    return read()
+            except Exception as exc:
+                stale = (
+                    backend.is_driver_error(exc)
+                    and backend.classify_error(exc) == ErrorKind.SNAPSHOT_STALE
+                )
+                if not stale or attempt == _SNAPSHOT_ATTEMPTS:
+                    raise
+                time.sleep(0.01 * attempt)
+        raise AssertionError  # pragma: no cover - the loop returns or raises
 
     def _read(self, *, use_cache: bool) -> StateSnapshot:
         if not self._present():
@@ -517,13 +541,16 @@ class StateStore:
         Returns:
             A snapshot whose ``schemas`` mapping is empty (not the state of the schemas).
         """
-        with contextlib.ExitStack() as stack:
-            if not (self.backend.lock_held or self.backend.in_transaction):
-                stack.enter_context(self.backend.read_snapshot())
+
+        def read() -> StateSnapshot:
             if not self._present():
                 return StateSnapshot()
             versions, tags = self._version_rows()
             return StateSnapshot(versions=versions, tags=tags, generation=self.generation())
+
+        if self.backend.lock_held or self.backend.in_transaction:
+            return read()
+        return self._in_snapshot(read)
 
     def _version_rows(self) -> tuple[dict[str, VersionState], dict[tuple[str, str], str]]:
         versions = {}

@@ -27,8 +27,16 @@ __all__ = ["MySQLBackend"]
 _QUERY_INTERRUPTED = 1317
 _STATEMENT_TIMEOUT = (1969, 3024)  # MariaDB max_statement_time, MySQL max_execution_time
 _LOCK_WAIT = (1205,)
+_TABLE_DEF_CHANGED = 1412  # a table newer than the consistent snapshot reading it
 _DISK_FULL = (1021, 1114)
 _CONNECTION_LOST = (2006, 2013, 2003, 2055, 1927, 1053)
+_KIND_BY_CODE: dict[int, str] = {
+    _QUERY_INTERRUPTED: ErrorKind.TIMEOUT,
+    **dict.fromkeys(_STATEMENT_TIMEOUT, ErrorKind.TIMEOUT),
+    **dict.fromkeys(_LOCK_WAIT, ErrorKind.LOCK_NOT_AVAILABLE),
+    _TABLE_DEF_CHANGED: ErrorKind.SNAPSHOT_STALE,
+    **dict.fromkeys(_DISK_FULL, ErrorKind.DISK_FULL),
+}
 
 
 class MySQLBackend(Backend):
@@ -145,12 +153,9 @@ class MySQLBackend(Backend):
         """Classify by MySQL error number."""
         args = getattr(exc, "args", ())
         code = args[0] if args and isinstance(args[0], int) else None
-        if code == _QUERY_INTERRUPTED or code in _STATEMENT_TIMEOUT:
-            return ErrorKind.TIMEOUT
-        if code in _LOCK_WAIT:
-            return ErrorKind.LOCK_NOT_AVAILABLE
-        if code in _DISK_FULL:
-            return ErrorKind.DISK_FULL
+        kind = _KIND_BY_CODE.get(code) if code is not None else None
+        if kind is not None:
+            return kind
         if code in _CONNECTION_LOST or (self._conn is not None and not self._conn.open):
             return ErrorKind.CONNECTION_LOST
         import pymysql  # noqa: PLC0415
