@@ -55,3 +55,18 @@ def test_schema_inserting_an_orphan__refused_and_rolled_back(tmp_path: Path) -> 
     ts.close()
     with sqlite3.connect(tmp_path / "app.db") as conn:
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'c'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("-- note\n  CREATE INDEX i ON t (a)", True),
+        ("/* multi\nline */ create temporary table x (a)", True),
+        ("CREATE /* c */ TABLE t (a)", False),  # a comment between the words: the check runs
+        ("CREATE TABLES", False),
+        ("-- CREATE TABLE t (a)", False),
+        ("/* never closed CREATE TABLE t (a)", False),
+    ],
+)
+def test_only_creates__comments_around_words__conservative(statement: str, expected: bool) -> None:
+    assert _only_creates(statement) is expected

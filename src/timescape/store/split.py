@@ -114,6 +114,13 @@ _COMPOUND_LEADS: Final[dict[str, frozenset[str]]] = {
     "postgresql": frozenset({"CREATE"}),
     "mysql": frozenset({"CREATE", "ALTER", "BEGIN", "IF", "CASE", "LOOP", "WHILE", "REPEAT"}),
 }
+# Words without which no statement of the text can open a compound body: a text that never
+# mentions them (most migrations) skips the per-statement look at its leading words. MySQL runs
+# IF, CASE, LOOP... outside stored programs, so it has no such shortcut.
+_COMPOUND_WORDS: Final[dict[str, re.Pattern[str]]] = {
+    "sqlite": re.compile(r"trigger", re.IGNORECASE),
+    "postgresql": re.compile(r"function|procedure", re.IGNORECASE),
+}
 _MYSQL_ROUTINES: Final = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
 _MYSQL_OTHER_OBJECTS: Final = frozenset(
     {"TABLE", "VIEW", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "DATABASE", "SCHEMA", "USER"}
@@ -181,7 +188,16 @@ def split_statements(sql: str, dialect: Dialect) -> list[Statement]:
 class _Splitter:
     """One pass over one text; statements accumulate in ``out``."""
 
-    __slots__ = ("delimiter", "dialect", "line", "line_pos", "out", "run_re", "sql")
+    __slots__ = (
+        "delimiter",
+        "dialect",
+        "line",
+        "line_pos",
+        "may_compound",
+        "out",
+        "run_re",
+        "sql",
+    )
 
     def __init__(self, sql: str, dialect: Dialect) -> None:
         self.sql = sql
@@ -191,6 +207,8 @@ class _Splitter:
         self.out: list[Statement] = []
         self.line = 1
         self.line_pos = 0
+        words = _COMPOUND_WORDS.get(dialect)
+        self.may_compound = words is None or words.search(sql) is not None
 
     def run(self) -> list[Statement]:
         sql, size = self.sql, len(self.sql)
@@ -220,7 +238,11 @@ class _Splitter:
         sql = self.sql
         self.line += sql.count("\n", self.line_pos, start)
         self.line_pos = start
-        if self.delimiter == ";" and _opens_compound(sql, start, self.dialect):
+        if (
+            self.may_compound
+            and self.delimiter == ";"
+            and _opens_compound(sql, start, self.dialect)
+        ):
             end, text_end = _scan_compound(sql, start, self.dialect)
         else:
             end, text_end = self.scan_plain(start)

@@ -38,6 +38,24 @@ def now() -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def _json_list(items: Sequence[str | None]) -> str:
+    """``json.dumps(list(items))``, byte for byte, without the encoder for plain values.
+
+    Every schema row written stores three such lists (parents, checksums, rollback checksums),
+    whose items are printable ASCII names and hex digests: those are written as they are, and
+    anything else goes through :func:`json.dumps`.
+    """
+    parts = []
+    for item in items:
+        if item is None:
+            parts.append("null")
+        elif item.isascii() and item.isprintable() and '"' not in item and "\\" not in item:
+            parts.append(f'"{item}"')
+        else:
+            return json.dumps(list(items))
+    return "[" + ", ".join(parts) + "]"
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds") if moment is not None else None
 
@@ -750,12 +768,12 @@ class StateStore:
             at: The time of the change (now when None), stored as ``updated_at``.
         """
         values = (
-            json.dumps(list(state.parents)),
+            _json_list(state.parents),
             state.status.value,
             state.steps_done,
             step_count,
-            json.dumps(list(state.checksums)),
-            json.dumps(list(state.rollback_checksums)),
+            _json_list(state.checksums),
+            _json_list(state.rollback_checksums),
             _iso(state.applied_at),
             _iso(state.rolled_back_at),
             state.duration_ms,

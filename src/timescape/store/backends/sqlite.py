@@ -22,17 +22,16 @@ import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError
 from timescape.store.base import Backend, ErrorKind, LockInfo, actor, sql_log
-from timescape.store.split import lexemes
 
 __all__ = ["SQLiteBackend"]
 
@@ -247,14 +246,15 @@ class SQLiteBackend(Backend):
         return sqlite3.sqlite_version
 
 
-_CREATED_KINDS = frozenset({"TABLE", "INDEX", "VIEW", "TRIGGER"})
-_CREATE_MODIFIERS = frozenset({"TEMP", "TEMPORARY", "UNIQUE"})
+# CREATE [TEMP|TEMPORARY|UNIQUE] TABLE|INDEX|VIEW|TRIGGER, after any leading comments. A comment
+# between the words fails to match, which only costs the check.
+_ONLY_CREATES = re.compile(
+    r"(?:\s+|--[^\n]*+(?:\n|\Z)|/\*.*?\*/)*+"
+    r"CREATE\s+(?:(?:TEMP|TEMPORARY|UNIQUE)\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _only_creates(statement: str) -> bool:
     """True for ``CREATE [TEMP|UNIQUE] TABLE|INDEX|VIEW|TRIGGER`` (no row can be orphaned)."""
-    words = [word for word, _, _ in islice(lexemes(statement, "sqlite"), 3)]
-    if words[:1] != ["CREATE"]:
-        return False
-    kind = words[2:3] if words[1:2] and words[1] in _CREATE_MODIFIERS else words[1:2]
-    return bool(kind) and kind[0] in _CREATED_KINDS
+    return _ONLY_CREATES.match(statement) is not None
