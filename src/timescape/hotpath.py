@@ -16,7 +16,7 @@ from timescape._host import Host
 from timescape.errors import StateError
 from timescape.model.catalog import Catalog
 from timescape.model.plan import usage
-from timescape.model.state import StateSnapshot
+from timescape.model.state import SchemaStatus, StateSnapshot
 from timescape.model.tsv import Version, VersionIndex
 
 __all__ = ["HotPath", "View"]
@@ -27,7 +27,6 @@ class View:
     """What the hot path reads; replaced whole, never mutated."""
 
     index: VersionIndex
-    applied: frozenset[str]
     active: frozenset[str]
     latest_live: dict[str, str]
     generation: int
@@ -75,6 +74,7 @@ class HotPath(Host):
 
     def _rebuild_view(self, catalog: Catalog, snapshot: StateSnapshot | None = None) -> View:
         snap = snapshot if snapshot is not None else self._read_quietly()
+        self.store.prime_sync(catalog, snap)
         active = snap.live()
         latest: dict[str, Version] = {}
         for tsv in active:
@@ -85,7 +85,6 @@ class HotPath(Host):
                     latest[version.handler] = version
         view = View(
             index=self._index_for(snap),
-            applied=snap.applied(),
             active=active,
             latest_live={h: v.tsv for h, v in sorted(latest.items())},
             generation=snap.generation,
@@ -187,7 +186,10 @@ class HotPath(Host):
 
     def is_schema_active(self, name: str) -> bool:
         """True when the schema is applied (from memory)."""
-        return name in self._current_view().applied
+        # A row lookup, not a set of applied names: that set would be rebuilt (ten thousand
+        # names) after every activation, for a question asked about a few schemas.
+        row = self._current_view().snapshot.schemas.get(name)
+        return row is not None and row.status is SchemaStatus.APPLIED
 
     def is_version_active(self, tsv: str) -> bool:
         """True when the version is live (from memory)."""

@@ -342,6 +342,8 @@ def _check_algorithms(
 def _check_drift(
     schema: SchemaVersion, stored: Sequence[str], *, force: bool, forced: list[str]
 ) -> None:
+    if tuple(stored) == schema.checksums[: len(stored)]:
+        return  # the common case: stored with the current algorithm, nothing edited
     if not _check_algorithms(schema, stored, force=force, forced=forced):
         return
     for i, stored_sum in enumerate(stored):
