@@ -21,6 +21,8 @@ from timescape.model.tsv import Version, VersionIndex
 
 __all__ = ["HotPath", "View"]
 
+_APPLIED = SchemaStatus.APPLIED  # a module constant: the enum attribute lookup costs 0.2 µs
+
 
 @dataclass(frozen=True, slots=True)
 class View:
@@ -189,7 +191,7 @@ class HotPath(Host):
         # A row lookup, not a set of applied names: that set would be rebuilt (ten thousand
         # names) after every activation, for a question asked about a few schemas.
         row = self._current_view().snapshot.schemas.get(name)
-        return row is not None and row.status is SchemaStatus.APPLIED
+        return row is not None and row.status is _APPLIED
 
     def is_version_active(self, tsv: str) -> bool:
         """True when the version is live (from memory)."""

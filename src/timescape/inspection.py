@@ -73,22 +73,16 @@ class Inspection(Host):
         catalog.schema(schema_b)
         return compatibility(catalog, schema_a, schema_b, self._judge())
 
-    def _snapshot(self, *, counters: bool = True) -> StateSnapshot:
-        """The state now; ``counters=False`` when request counts are not shown.
-
-        Request counts are flushed by the app instances without moving the generation, so only
-        a report that shows them must re-read every row; the others reuse the cached snapshot
-        whenever the generation says nothing else changed.
-        """
+    def _report_snapshot(self) -> StateSnapshot:
+        """Every schema row and the live versions: what schema reports and stats need."""
         with self._mutex, self._store_boundary():
             self.backend.connect()
             self.store.check_readable()
-            return self.store.read(use_cache=not counters)
+            return self.store.read_for_reports()
 
     def schemas(self) -> list[SchemaInfo]:
         """Every schema with status, usage and checksums (read-only, no lock)."""
-        snapshot = self._snapshot(counters=False)
-        return build_schema_infos(self.catalog, snapshot)
+        return build_schema_infos(self.catalog, self._report_snapshot())
 
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details.
@@ -121,7 +115,7 @@ class Inspection(Host):
 
     def stats(self) -> Stats:
         """Counts by status (read-only)."""
-        return build_stats(self.catalog, self._snapshot(counters=False))
+        return build_stats(self.catalog, self._report_snapshot())
 
     def verify(self) -> VerifyReport:
         """Check the database against the definitions without changing anything.

@@ -72,3 +72,48 @@ def test_unlocked_read__bootstrap_races_the_facade__no_state_error(db: TestDB) -
     finally:
         reader.close()
         writer.close()
+
+
+def test_reports__fresh_instance__match_a_full_read_without_caching_a_partial_one(
+    db: TestDB,
+) -> None:
+    from timescape.reports import build_schema_infos, build_stats
+
+    def define(ts: Timescape) -> tuple[str, str, str]:
+        ts.add_schema("s1", ["CREATE TABLE items (id INTEGER PRIMARY KEY)"], ["DROP TABLE items"])
+        ts.add_schema(
+            "s2",
+            ["CREATE TABLE notes (id INTEGER PRIMARY KEY)"],
+            ["DROP TABLE notes"],
+            parent="s1",
+            breaking=False,
+        )
+        live = ts.add_version("/api/items", "2025-01-01T00:00:00Z", "s1", tags=["stable"])
+        later = ts.add_version("/api/items", "2025-02-01T00:00:00Z", "s2")
+        other = ts.add_version("/api/other", "2025-03-01T00:00:00Z", "s2")
+        return live, later, other
+
+    writer = Timescape(db.url)
+    live, later, other = define(writer)
+    writer.activate(live)
+    writer.activate(other)
+    writer.deactivate(other, keep_schema=True)  # a stored, inactive version on an applied schema
+    reader = Timescape(db.url)
+    define(reader)
+    try:
+        infos = reader.schemas()
+        stats = reader.stats()
+        assert reader.store.reloads == 0  # neither report read every version row
+        full = reader.store.read(use_cache=False)
+        assert len(full.versions) == 3  # the database does hold the inactive ones
+        assert infos == build_schema_infos(reader.catalog, full)
+        assert stats == build_stats(reader.catalog, full)
+        assert {i.name: i.used_by for i in infos} == {"s1": (live,), "s2": ()}
+        assert (stats.active_versions, stats.inactive_versions) == (1, 2)
+        # Once a full snapshot is cached and current, the reports reuse it.
+        assert reader.schemas() == infos
+        assert reader.store.reloads == 1
+        assert later not in full.live()
+    finally:
+        reader.close()
+        writer.close()

@@ -512,6 +512,55 @@ class StateStore:
             return cache
         self._invalidate()
         self.reloads += 1
+        schemas, self.outdated_checksums = self._schema_rows()
+        versions, tags = self._version_rows()
+        snapshot = StateSnapshot(
+            schemas=schemas,
+            versions=versions,
+            tags=tags,
+            generation=generation,
+            format_version=self.format_version() or 0,
+        )
+        self._cache = snapshot
+        return snapshot
+
+    def read_for_reports(self) -> StateSnapshot:
+        """The state for schema reports and statistics: every schema, the live versions only.
+
+        The cached snapshot when it is current; otherwise the schema rows and only the live
+        versions' rows, without tags: ``schema list`` and ``stats`` at ten thousand versions
+        need a hundred of them, and decoding the rest cost a third of the command. Such a
+        partial snapshot is never cached and never used to plan.
+
+        Returns:
+            A snapshot whose ``versions`` holds at least every live version, and whose ``tags``
+            may be empty.
+
+        Added in 0.1.
+        """
+
+        def read() -> StateSnapshot:
+            if not self._present():
+                return StateSnapshot()
+            generation = self.generation()
+            cache = self._rolled_forward()
+            if cache is not None and cache.generation == generation:
+                return cache
+            schemas, _ = self._schema_rows()
+            versions, _ = self._version_rows(live_only=True)
+            return StateSnapshot(
+                schemas=schemas,
+                versions=versions,
+                generation=generation,
+                format_version=self.format_version() or 0,
+            )
+
+        if self.backend.lock_held or self.backend.in_transaction:
+            return read()
+        return self._in_snapshot(read)
+
+    def _schema_rows(self) -> tuple[dict[str, SchemaState], frozenset[str]]:
+        """Every schema row, and the names of those holding checksums of an older algorithm."""
         rows = self.backend.query(
             f"SELECT name, parents, status, steps_done, checksums, rollback_checksums, "
             f"applied_at, rolled_back_at, duration_ms, error, step_in_flight, "
@@ -528,23 +577,13 @@ class StateStore:
         current = f'"{CHECKSUM_ALGORITHM}:'
         column = "".join(raw for row in rows for raw in (row[4], row[5]) if raw)
         if column.count('"') == 2 * column.count(current):
-            self.outdated_checksums = frozenset()  # every value current: no row to look at
-        else:
-            self.outdated_checksums = frozenset(
-                row[0]
-                for row in rows
-                if any(raw and raw.count('"') != 2 * raw.count(current) for raw in (row[4], row[5]))
-            )
-        versions, tags = self._version_rows()
-        snapshot = StateSnapshot(
-            schemas=schemas,
-            versions=versions,
-            tags=tags,
-            generation=generation,
-            format_version=self.format_version() or 0,
+            return schemas, frozenset()  # every value current: no row to look at
+        outdated = frozenset(
+            row[0]
+            for row in rows
+            if any(raw and raw.count('"') != 2 * raw.count(current) for raw in (row[4], row[5]))
         )
-        self._cache = snapshot
-        return snapshot
+        return schemas, outdated
 
     def read_versions(self) -> StateSnapshot:
         """The versions and tags only, in one consistent read; its ``schemas`` are empty.
@@ -566,11 +605,15 @@ class StateStore:
             return read()
         return self._in_snapshot(read)
 
-    def _version_rows(self) -> tuple[dict[str, VersionState], dict[tuple[str, str], str]]:
+    def _version_rows(
+        self, *, live_only: bool = False
+    ) -> tuple[dict[str, VersionState], dict[tuple[str, str], str]]:
+        """Version rows (only the live ones with ``live_only``) and tags (none then)."""
         versions = {}
+        where = " WHERE active = 1" if live_only else ""
         for row in self.backend.query(
             f"SELECT tsv, handler, ts, schema_name, active, activated_at, deactivated_at, "
-            f"request_count, last_accessed FROM {self.versions_table}"
+            f"request_count, last_accessed FROM {self.versions_table}{where}"
         ):
             versions[row[0]] = VersionState(
                 tsv=row[0],
@@ -583,6 +626,8 @@ class StateStore:
                 request_count=int(row[7] or 0),
                 last_accessed=_parse(row[8]) if row[8] else None,
             )
+        if live_only:
+            return versions, {}
         tags = {
             (r[0], r[1]): r[2]
             for r in self.backend.query(f"SELECT handler, tag, tsv FROM {self.tags_table}")
