@@ -14,6 +14,7 @@ import pytest
 
 from tests.dbutil import TestDB
 from timescape import Timescape
+from timescape.reports import build_schema_infos, build_stats
 
 
 def _pair(db: TestDB) -> tuple[Timescape, Timescape, str]:
@@ -77,8 +78,6 @@ def test_unlocked_read__bootstrap_races_the_facade__no_state_error(db: TestDB) -
 def test_reports__fresh_instance__match_a_full_read_without_caching_a_partial_one(
     db: TestDB,
 ) -> None:
-    from timescape.reports import build_schema_infos, build_stats
-
     def define(ts: Timescape) -> tuple[str, str, str]:
         ts.add_schema("s1", ["CREATE TABLE items (id INTEGER PRIMARY KEY)"], ["DROP TABLE items"])
         ts.add_schema(
