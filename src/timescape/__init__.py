@@ -14,6 +14,9 @@ from __future__ import annotations
 # mypy and pyright treat any name ``TYPE_CHECKING`` as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from timescape.callbacks import CALLBACKS as CALLBACKS
+    from timescape.config import Project as Project
+    from timescape.config import load_project as load_project
     from timescape.errors import CompatibilityError as CompatibilityError
     from timescape.errors import ConnectionFailedError as ConnectionFailedError
     from timescape.errors import DefinitionError as DefinitionError
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from timescape.errors import StateFormatError as StateFormatError
     from timescape.errors import TimescapeError as TimescapeError
     from timescape.errors import UnknownRefError as UnknownRefError
+    from timescape.lifecycle import Lifecycle as Lifecycle
+    from timescape.lifecycle import RetirementCandidate as RetirementCandidate
     from timescape.manager import Timescape as Timescape
     from timescape.model.catalog import VersionSpec as VersionSpec
     from timescape.model.plan import Plan as Plan
@@ -38,12 +43,24 @@ if TYPE_CHECKING:
     from timescape.model.state import SchemaStatus as SchemaStatus
     from timescape.model.tsv import Version as Version
     from timescape.reports import OperationResult as OperationResult
+    from timescape.reports import Problem as Problem
     from timescape.reports import SchemaInfo as SchemaInfo
     from timescape.reports import Stats as Stats
+    from timescape.reports import UsageStatus as UsageStatus
     from timescape.reports import VerifyReport as VerifyReport
     from timescape.reports import VersionInfo as VersionInfo
+    from timescape.store.state import Event as Event
+    from timescape.web.asgi import TimescapeMiddleware as TimescapeMiddleware
+    from timescape.web.asgi import current_version as current_version
+    from timescape.web.request import Refusal as Refusal
+    from timescape.web.request import ResolvedVersion as ResolvedVersion
+    from timescape.web.request import VersionRouter as VersionRouter
+    from timescape.web.wsgi import TimescapeWSGIMiddleware as TimescapeWSGIMiddleware
 
 _LAZY = {
+    "CALLBACKS": "timescape.callbacks",
+    "Project": "timescape.config",
+    "load_project": "timescape.config",
     "CompatibilityError": "timescape.errors",
     "ConnectionFailedError": "timescape.errors",
     "DefinitionError": "timescape.errors",
@@ -60,6 +77,8 @@ _LAZY = {
     "StateFormatError": "timescape.errors",
     "TimescapeError": "timescape.errors",
     "UnknownRefError": "timescape.errors",
+    "Lifecycle": "timescape.lifecycle",
+    "RetirementCandidate": "timescape.lifecycle",
     "Timescape": "timescape.manager",
     "VersionSpec": "timescape.model.catalog",
     "Plan": "timescape.model.plan",
@@ -68,10 +87,19 @@ _LAZY = {
     "SchemaStatus": "timescape.model.state",
     "Version": "timescape.model.tsv",
     "OperationResult": "timescape.reports",
+    "Problem": "timescape.reports",
     "SchemaInfo": "timescape.reports",
     "Stats": "timescape.reports",
+    "UsageStatus": "timescape.reports",
     "VerifyReport": "timescape.reports",
     "VersionInfo": "timescape.reports",
+    "Event": "timescape.store.state",
+    "TimescapeMiddleware": "timescape.web.asgi",
+    "current_version": "timescape.web.asgi",
+    "Refusal": "timescape.web.request",
+    "ResolvedVersion": "timescape.web.request",
+    "VersionRouter": "timescape.web.request",
+    "TimescapeWSGIMiddleware": "timescape.web.wsgi",
 }
 
 
@@ -99,18 +127,26 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CALLBACKS",
     "CompatibilityError",
     "ConnectionFailedError",
     "DefinitionError",
     "DriftError",
+    "Event",
     "InputError",
     "InterruptedMigrationError",
+    "Lifecycle",
     "LockTimeoutError",
     "MigrationError",
     "MigrationTimeoutError",
     "OperationResult",
     "Plan",
+    "Problem",
+    "Project",
     "ProtectedVersionError",
+    "Refusal",
+    "ResolvedVersion",
+    "RetirementCandidate",
     "RollbackRefusedError",
     "SQLSplitError",
     "SchemaInfo",
@@ -122,10 +158,16 @@ __all__ = [
     "Step",
     "Timescape",
     "TimescapeError",
+    "TimescapeMiddleware",
+    "TimescapeWSGIMiddleware",
     "UnknownRefError",
+    "UsageStatus",
     "VerifyReport",
     "Version",
     "VersionInfo",
+    "VersionRouter",
     "VersionSpec",
     "__version__",
+    "current_version",
+    "load_project",
 ]

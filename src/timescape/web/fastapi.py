@@ -1,0 +1,338 @@
+"""FastAPI and Starlette integration: a version dependency, OpenAPI parameters, lifespan, routing.
+
+```python
+from typing import Annotated
+from fastapi import Depends, FastAPI
+from timescape import load_project
+from timescape.web.fastapi import ResolvedVersion, Versioning
+
+versioning = Versioning(load_project("timescape.toml").timescape())
+app = FastAPI()
+versioning.install(app)
+Version = Annotated[ResolvedVersion, Depends(versioning.current)]
+
+@app.get("/api/products")
+@versioning.serves("v1.0.0")
+async def products_v1(version: Version) -> dict[str, object]: ...
+
+@app.get("/api/products")
+@versioning.serves(since="v2.0.0")
+async def products_v2(version: Version) -> dict[str, object]: ...
+```
+
+:meth:`Versioning.install` adds the pure-ASGI :class:`~timescape.web.asgi.TimescapeMiddleware`
+(which resolves every request under a handler from memory, refuses refs naming nothing live, and
+answers with ``X-Timescape-Version``), wraps the app's lifespan (the in-memory view is loaded in a
+worker thread before the first request, and the facade is closed after the last), and makes routes
+version-aware: several endpoints may share a path and method, each marked with
+:meth:`Versioning.serves`, and the one whose versions include the request's version is chosen by
+routing itself, with no ``if`` chain in a handler. The :meth:`Versioning.current` dependency gives
+a handler its :class:`~timescape.web.request.ResolvedVersion` and declares the version header and
+query parameter in OpenAPI.
+
+Needs the ``fastapi`` extra (``pip install 'timescape-db[fastapi]'``).
+
+Added in 0.5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
+
+from timescape.errors import InputError, UnknownRefError
+from timescape.manager import Timescape
+from timescape.web.asgi import TimescapeMiddleware
+from timescape.web.request import (
+    DEFAULT_HEADER,
+    DEFAULT_QUERY_PARAM,
+    RESPONSE_HEADER,
+    ResolvedVersion,
+    VersionRouter,
+)
+
+__all__ = ["ResolvedVersion", "VersionedRoute", "Versioning"]
+
+logger = logging.getLogger("timescape.web")
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+_MARK = "__timescape_selector__"
+
+
+class Versioning:
+    """Timescape for one FastAPI (or Starlette) app: middleware, lifespan, dependency, routing."""
+
+    def __init__(
+        self,
+        timescape: Timescape,
+        *,
+        header: str = DEFAULT_HEADER,
+        query_param: str | None = DEFAULT_QUERY_PARAM,
+        refresh_interval: float = 2.0,
+        count_requests: bool = True,
+        close_on_shutdown: bool = True,
+    ) -> None:
+        """Bind to a facade; nothing connects until the app starts.
+
+        Args:
+            timescape: The facade (for instance ``load_project(path).timescape()``).
+            header: Request header carrying the version ref.
+            query_param: Query parameter carrying the ref, or None to read only the header.
+            refresh_interval: Seconds between background refreshes of the in-memory view.
+            count_requests: Count requests per version (for ``version list`` and retirement).
+            close_on_shutdown: Close the facade when the app shuts down.
+        """
+        self.timescape = timescape
+        self.header = header
+        self.query_param = query_param
+        self.refresh_interval = refresh_interval
+        self.count_requests = count_requests
+        self.close_on_shutdown = close_on_shutdown
+        self.router = VersionRouter(timescape)
+        self.current = self._make_dependency()
+
+    # -- installation -------------------------------------------------------------------------
+
+    def install(self, app: FastAPI) -> None:
+        """Add the middleware, wrap the lifespan and make the app's routes version-aware.
+
+        Call it before the app serves its first request (Starlette builds its middleware stack
+        then). Routes added afterwards with ``@app.get(...)`` and friends are
+        :class:`VersionedRoute` instances; routers included from elsewhere need
+        ``APIRouter(route_class=VersionedRoute)``.
+
+        Args:
+            app: The application.
+        """
+        app.add_middleware(
+            TimescapeMiddleware,
+            timescape=self.timescape,
+            header=self.header,
+            query_param=self.query_param,
+            refresh_interval=self.refresh_interval,
+            count_requests=self.count_requests,
+        )
+        app.router.route_class = VersionedRoute
+        inner = app.router.lifespan_context
+        outer = self.lifespan
+
+        @asynccontextmanager
+        async def lifespan(started: Any) -> AsyncIterator[Mapping[str, Any]]:
+            async with outer(started) as ours, inner(started) as theirs:
+                yield {**(ours or {}), **(theirs or {})}
+
+        app.router.lifespan_context = lifespan
+
+    def lifespan(self, app: Any) -> AbstractAsyncContextManager[Mapping[str, Any] | None]:
+        """The lifespan: load the view before serving, check routes, close after.
+
+        Usable on its own as ``FastAPI(lifespan=versioning.lifespan)`` when the middleware is
+        added by hand. The view is loaded in a worker thread, so a slow database never blocks
+        the event loop; an unreachable one fails the startup with the Timescape error.
+
+        Args:
+            app: The application (its routes are checked: every ref given to :meth:`serves`
+                must name a version of the handler the route's path belongs to).
+
+        Returns:
+            An async context manager yielding the lifespan state ``{"timescape": facade}``.
+        """
+        return self._lifespan(app)
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
+        ts = self.timescape
+        await asyncio.to_thread(ts.refresh)
+        self.check_routes(getattr(app, "routes", ()))
+        try:
+            yield {"timescape": ts}
+        finally:
+            if self.close_on_shutdown:
+                await asyncio.to_thread(ts.close)
+
+    def check_routes(self, routes: Any) -> None:
+        """Refuse a route whose :meth:`serves` refs name no version of its handler.
+
+        Args:
+            routes: The app's routes.
+
+        Raises:
+            InputError: Naming the route, the ref and the handler.
+        """
+        for route in routes:
+            selector = getattr(getattr(route, "endpoint", None), _MARK, None)
+            if not isinstance(selector, _Selector):
+                continue
+            path = str(getattr(route, "path", ""))
+            handler = self.router.handler_for(path)
+            if handler is None:
+                raise InputError(
+                    f"route {path} serves versions but is under no Timescape handler "
+                    f"(handlers: {', '.join(self.timescape.handlers())})"
+                )
+            for ref in selector.all_refs:
+                try:
+                    self.timescape.resolve(ref, handler)
+                except UnknownRefError as exc:
+                    raise InputError(f"route {path}: {exc.message}") from exc
+
+    # -- the dependency -----------------------------------------------------------------------
+
+    def _make_dependency(self) -> Callable[..., ResolvedVersion]:
+        ts = self.timescape
+
+        def current(request: Request, **given: str | None) -> ResolvedVersion:
+            tsv = request.scope.get("state", {}).get("timescape_version")
+            if tsv is None:
+                raise HTTPException(
+                    status_code=500,
+                    detail=f"{request.url.path} is under no Timescape handler; "
+                    "no version was resolved for it",
+                )
+            ref = next((v for v in given.values() if v), None)
+            return ResolvedVersion.of(ts, tsv, ref=ref)
+
+        help_text = "API version: a TSV, a tag or an ISO-8601 timestamp; default the newest live"
+        parameters = [
+            inspect.Parameter(
+                "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            )
+        ]
+        parameters.append(
+            inspect.Parameter(
+                "timescape_header",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=str | None,
+                default=Header(None, alias=self.header, description=help_text),
+            )
+        )
+        if self.query_param:
+            parameters.append(
+                inspect.Parameter(
+                    "timescape_query",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=str | None,
+                    default=Query(None, alias=self.query_param, description=help_text),
+                )
+            )
+        current.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            parameters, return_annotation=ResolvedVersion
+        )
+        current.__doc__ = (
+            "The version serving this request (a FastAPI dependency).\n\n"
+            f"Declares the ``{self.header}`` header"
+            + (f" and the ``{self.query_param}`` query parameter" if self.query_param else "")
+            + f" in OpenAPI; the response carries ``{RESPONSE_HEADER}``."
+        )
+        return current
+
+    # -- per-version endpoints ----------------------------------------------------------------
+
+    def serves(self, *refs: str, since: str | None = None) -> Callable[[_Endpoint], _Endpoint]:
+        """Mark an endpoint as serving only some versions of its handler.
+
+        Put it under the route decorator. Several endpoints may share a path and method; routing
+        picks the one whose versions include the request's. Refs are resolved against the
+        handler of the route's path, again whenever the state changes (a moved tag moves its
+        requests).
+
+        Args:
+            refs: TSVs, tags or timestamps of the versions served.
+            since: A ref: this version and every later one of the handler are served too.
+
+        Returns:
+            The decorator (the endpoint is returned unchanged, only marked).
+
+        Raises:
+            InputError: When neither refs nor ``since`` is given.
+        """
+        if not refs and since is None:
+            raise InputError("serves() needs at least one ref or since=")
+        selector = _Selector(self.timescape, refs, since)
+
+        def mark(endpoint: _Endpoint) -> _Endpoint:
+            setattr(endpoint, _MARK, selector)
+            return endpoint
+
+        return mark
+
+
+class _Selector:
+    """Which TSVs an endpoint serves, recomputed per handler when the view's generation moves."""
+
+    __slots__ = ("_cache", "refs", "since", "timescape")
+
+    def __init__(self, timescape: Timescape, refs: tuple[str, ...], since: str | None) -> None:
+        self.timescape = timescape
+        self.refs = refs
+        self.since = since
+        self._cache: dict[str, tuple[int, frozenset[str]]] = {}
+
+    @property
+    def all_refs(self) -> tuple[str, ...]:
+        return (*self.refs, self.since) if self.since is not None else self.refs
+
+    def selects(self, tsv: str) -> bool:
+        ts = self.timescape
+        handler = ts.catalog.version(tsv).handler
+        generation = ts.view_generation()
+        cached = self._cache.get(handler)
+        if cached is None or cached[0] != generation:
+            cached = (generation, self._chosen(handler))
+            self._cache[handler] = cached
+        return tsv in cached[1]
+
+    def _chosen(self, handler: str) -> frozenset[str]:
+        ts = self.timescape
+        chosen: set[str] = set()
+        for ref in self.refs:
+            try:
+                chosen.add(ts.resolve(ref, handler))
+            except UnknownRefError:
+                logger.warning("serves(%r): no version of %s matches", ref, handler)
+        if self.since is not None:
+            start = ts.catalog.version(ts.resolve(self.since, handler)).timestamp
+            chosen.update(
+                v.tsv for v in ts.catalog.versions if v.handler == handler and v.timestamp >= start
+            )
+        return frozenset(chosen)
+
+
+class VersionedRoute(APIRoute):
+    """An :class:`~fastapi.routing.APIRoute` that matches only the versions its endpoint serves.
+
+    An endpoint without :meth:`Versioning.serves` matches every version, exactly as a plain
+    ``APIRoute``. The versions served are listed in the OpenAPI operation as
+    ``x-timescape-serves``.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        """Build the route (same arguments as :class:`~fastapi.routing.APIRoute`)."""
+        selector = getattr(endpoint, _MARK, None)
+        self.selector = selector if isinstance(selector, _Selector) else None
+        if self.selector is not None:
+            extra = dict(kwargs.get("openapi_extra") or {})
+            extra.setdefault("x-timescape-serves", list(self.selector.all_refs))
+            if self.selector.since is not None:
+                extra.setdefault("x-timescape-since", self.selector.since)
+            kwargs["openapi_extra"] = extra
+        super().__init__(path, endpoint, **kwargs)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Match as an ``APIRoute`` does, then only if the request's version is served here."""
+        match, child = super().matches(scope)
+        if match is Match.NONE or self.selector is None:
+            return match, child
+        tsv = scope.get("state", {}).get("timescape_version")
+        if tsv is None or not self.selector.selects(tsv):
+            return Match.NONE, {}
+        return match, child
