@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROJECT = """
-[database]
-url = "{url}"
-
+PROJECT = """{database}
 [[schemas]]
 name = "s1"
 migrations = ["CREATE TABLE products (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL)"]
@@ -34,8 +31,12 @@ tags = ["v2"]
 """
 
 
-def write_project(folder: Path, url: str) -> Path:
-    """Write the two-version products project used by every framework test; return the file."""
+def write_project(folder: Path, url: str | None) -> Path:
+    """Write the two-version products project used by every framework test; return the file.
+
+    With ``url`` None the file names no database (Django takes it from its settings).
+    """
     path = folder / "timescape.toml"
-    path.write_text(PROJECT.format(url=url))
+    database = f'\n[database]\nurl = "{url}"\n' if url else "\n"
+    path.write_text(PROJECT.format(database=database))
     return path

@@ -1,0 +1,261 @@
+"""Django integration: a sync-and-async middleware and ``manage.py timescape ...``.
+
+```python
+# settings.py
+INSTALLED_APPS = [..., "timescape.web.django"]          # adds the management command
+MIDDLEWARE = [..., "timescape.web.django.TimescapeMiddleware"]
+TIMESCAPE = {"PROJECT": BASE_DIR / "timescape.toml"}   # optional; see below
+```
+
+The database is the one Django already uses: the URL is built from ``settings.DATABASES``
+(the ``"default"`` alias unless ``TIMESCAPE["DATABASE"]`` names another), so there is no second URL
+to keep in sync, and ``manage.py timescape version activate v2`` migrates exactly the database the
+views read. The password never appears in output (the CLI masks it).
+
+``TIMESCAPE`` keys, all optional: ``PROJECT`` (the project file; default: searched from the current
+folder up), ``DATABASE`` (an alias of ``DATABASES``), ``HEADER`` (``X-API-Version``),
+``QUERY_PARAM`` (``api_version``; None to read only the header), ``REFRESH_INTERVAL`` (seconds, 2),
+``COUNT_REQUESTS`` (True).
+
+The middleware works under WSGI (``runserver``, gunicorn) and ASGI (uvicorn, daphne) without a
+thread hop: it reads only memory on the request path. A request under a handler gets
+``request.timescape_version`` (a :class:`~timescape.web.request.ResolvedVersion`), the TSV in
+:data:`~timescape.web.asgi.current_version`, and ``X-Timescape-Version`` on the response; a ref
+naming nothing live gets a JSON 404 without reaching the view.
+
+Needs the ``django`` extra (``pip install 'timescape-db[django]'``).
+
+Added in 0.5.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from timescape.config import load_project
+from timescape.errors import InputError
+from timescape.manager import Timescape
+from timescape.web._refresh import RefreshThread
+from timescape.web.asgi import current_version
+from timescape.web.request import (
+    DEFAULT_HEADER,
+    DEFAULT_QUERY_PARAM,
+    RESPONSE_HEADER,
+    Refusal,
+    ResolvedVersion,
+    VersionRouter,
+)
+
+__all__ = ["TimescapeMiddleware", "database_url", "get_timescape", "project_path", "run_cli"]
+
+_ENGINES = {
+    "django.db.backends.sqlite3": "sqlite",
+    "django.db.backends.postgresql": "postgresql",
+    "django.contrib.gis.db.backends.postgis": "postgresql",
+    "django.db.backends.mysql": "mysql",
+    "django.contrib.gis.db.backends.mysql": "mysql",
+}
+_lock = threading.Lock()
+_shared: dict[str, tuple[Timescape, RefreshThread]] = {}
+
+
+def _options() -> Mapping[str, Any]:
+    value = getattr(settings, "TIMESCAPE", None) or {}
+    if not isinstance(value, Mapping):
+        raise InputError("settings.TIMESCAPE must be a dict (keys PROJECT, DATABASE, HEADER, …)")
+    return value
+
+
+def database_url(alias: str | None = None) -> str:
+    """The Timescape URL of a database in ``settings.DATABASES``.
+
+    Args:
+        alias: The alias; default ``TIMESCAPE["DATABASE"]``, else ``"default"``.
+
+    Returns:
+        ``sqlite:////abs/path.db``, ``postgresql://user:pw@host:port/name`` or
+        ``mysql://user:pw@host:port/name`` (user and password percent-encoded).
+
+    Raises:
+        InputError: For an unknown alias, an engine Timescape does not support, or an
+            in-memory SQLite database.
+    """
+    alias = alias or str(_options().get("DATABASE", "default"))
+    databases: Mapping[str, Mapping[str, Any]] = settings.DATABASES
+    if alias not in databases:
+        known = ", ".join(sorted(databases)) or "none"
+        raise InputError(f"settings.DATABASES has no {alias!r} (aliases: {known})")
+    entry = databases[alias]
+    engine = str(entry.get("ENGINE", ""))
+    dialect = _ENGINES.get(engine)
+    if dialect is None:
+        raise InputError(
+            f"settings.DATABASES[{alias!r}] uses ENGINE {engine!r}; Timescape supports the "
+            "sqlite3, postgresql and mysql backends"
+        )
+    name = str(entry.get("NAME") or "")
+    if dialect == "sqlite":
+        if not name or name == ":memory:" or name.startswith("file:"):
+            raise InputError(
+                f"settings.DATABASES[{alias!r}] is an in-memory SQLite database; Timescape needs "
+                "a file that outlives the process"
+            )
+        return f"sqlite:///{Path(name).resolve()}"
+    user = quote(str(entry.get("USER") or ""), safe="")
+    password = quote(str(entry.get("PASSWORD") or ""), safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = str(entry.get("HOST") or "127.0.0.1")
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = f":{entry['PORT']}" if entry.get("PORT") else ""
+    return f"{dialect}://{auth}{host}{port}/{quote(name, safe='')}"
+
+
+def project_path() -> Path | None:
+    """``TIMESCAPE["PROJECT"]`` as a path, or None to search from the current folder up."""
+    value = _options().get("PROJECT")
+    return Path(value) if value else None
+
+
+def get_timescape() -> Timescape:
+    """The process-wide facade for this Django project, built on first use.
+
+    Its definitions come from the project file, its database from ``settings.DATABASES``; its
+    in-memory view is loaded here (one query), and a background thread keeps it current and
+    flushes request counters until the interpreter exits.
+
+    Returns:
+        The facade.
+
+    Raises:
+        DefinitionError: For a broken project file.
+        InputError: For a database Timescape cannot use.
+    """
+    key = database_url()
+    with _lock:
+        shared = _shared.get(key)
+        if shared is None:
+            options = _options()
+            timescape = load_project(project_path()).timescape(key)
+            refresher = RefreshThread(
+                timescape,
+                interval=float(options.get("REFRESH_INTERVAL", 2.0)),
+                count_requests=bool(options.get("COUNT_REQUESTS", True)),
+            )
+            timescape.refresh()
+            refresher.start()
+            atexit.register(refresher.stop)
+            shared = _shared[key] = (timescape, refresher)
+    return shared[0]
+
+
+def run_cli(args: list[str], *, prog_name: str = "manage.py timescape") -> int:
+    """Run the ``timescape`` CLI on this project's database; return its exit code.
+
+    ``--project`` and ``--database`` are filled in from the settings before ``args``, so an
+    explicit ``--database`` in ``args`` still wins.
+
+    Args:
+        args: The command line after ``timescape`` (``["version", "list", "--json"]``).
+        prog_name: The name shown in usage lines.
+
+    Returns:
+        0 on success, 1 on failure, 2 on bad input (the CLI's exit codes).
+    """
+    from timescape.cli.main import cli  # noqa: PLC0415 - click loads only for the command
+
+    prefix = ["--database", database_url()]
+    project = project_path()
+    if project is not None:
+        prefix = ["--project", str(project), *prefix]
+    code = cli.main(args=[*prefix, *args], prog_name=prog_name, standalone_mode=False)
+    return int(code or 0)
+
+
+class TimescapeMiddleware:
+    """Resolve each request's API version from memory (sync and async Django)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
+    ) -> None:
+        """Bind to the next layer; the facade and its view are loaded now, not per request.
+
+        Args:
+            get_response: The rest of Django's handler chain.
+        """
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        options = _options()
+        self.router = VersionRouter(get_timescape())
+        self.header = str(options.get("HEADER", DEFAULT_HEADER))
+        query = options.get("QUERY_PARAM", DEFAULT_QUERY_PARAM)
+        self.query_param = str(query) if query else None
+        self.count_requests = bool(options.get("COUNT_REQUESTS", True))
+
+    def _decide(self, request: HttpRequest) -> ResolvedVersion | Refusal | None:
+        handler = self.router.handler_for(request.path_info)
+        if handler is None:
+            return None
+        ref = request.headers.get(self.header)
+        if not ref and self.query_param:
+            ref = request.GET.get(self.query_param)
+        return self.router.decide(handler, ref.strip() if ref else None)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Handle one request (returns a coroutine under ASGI)."""
+        if self.is_async:
+            return self._acall(request)
+        decision = self._decide(request)
+        if decision is None:
+            return self.get_response(request)
+        if isinstance(decision, Refusal):
+            return _refusal(decision)
+        request.timescape_version = decision  # type: ignore[attr-defined]
+        token = current_version.set(decision.tsv)
+        try:
+            with self.router.serving(decision, count=self.count_requests):
+                response = cast("HttpResponseBase", self.get_response(request))
+        finally:
+            current_version.reset(token)
+        response[RESPONSE_HEADER] = decision.tsv
+        return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        decision = self._decide(request)
+        if decision is None:
+            return await self._next(request)
+        if isinstance(decision, Refusal):
+            return _refusal(decision)
+        request.timescape_version = decision  # type: ignore[attr-defined]
+        token = current_version.set(decision.tsv)
+        try:
+            with self.router.serving(decision, count=self.count_requests):
+                response = await self._next(request)
+        finally:
+            current_version.reset(token)
+        response[RESPONSE_HEADER] = decision.tsv
+        return response
+
+    async def _next(self, request: HttpRequest) -> HttpResponseBase:
+        return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+
+
+def _refusal(refusal: Refusal) -> HttpResponse:
+    response = HttpResponse(refusal.body, status=refusal.status)
+    for name, value in refusal.headers:
+        response[name] = value
+    return response
