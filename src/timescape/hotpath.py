@@ -197,6 +197,15 @@ class HotPath(Host):
         """True when the version is live (from memory)."""
         return tsv in self._current_view().active
 
+    def view(self) -> View:
+        """The immutable in-memory view (read from the database only if none is loaded yet).
+
+        Serving integrations build their routing tables from it after :meth:`refresh`.
+
+        Added in 0.5.
+        """
+        return self._current_view()
+
     def view_generation(self) -> int:
         """The state generation the in-memory view was built from (changes after a refresh)."""
         return self._current_view().generation
