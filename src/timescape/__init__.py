@@ -52,9 +52,9 @@ if TYPE_CHECKING:
     from timescape.store.state import Event as Event
     from timescape.web.asgi import TimescapeMiddleware as TimescapeMiddleware
     from timescape.web.asgi import current_version as current_version
-    from timescape.web.request import Refusal as Refusal
     from timescape.web.request import ResolvedVersion as ResolvedVersion
-    from timescape.web.request import VersionRouter as VersionRouter
+    from timescape.web.routing import Decision as Decision
+    from timescape.web.serving import ServingInstance as ServingInstance
     from timescape.web.wsgi import TimescapeWSGIMiddleware as TimescapeWSGIMiddleware
 
 _LAZY = {
@@ -96,9 +96,9 @@ _LAZY = {
     "Event": "timescape.store.state",
     "TimescapeMiddleware": "timescape.web.asgi",
     "current_version": "timescape.web.asgi",
-    "Refusal": "timescape.web.request",
     "ResolvedVersion": "timescape.web.request",
-    "VersionRouter": "timescape.web.request",
+    "Decision": "timescape.web.routing",
+    "ServingInstance": "timescape.web.serving",
     "TimescapeWSGIMiddleware": "timescape.web.wsgi",
 }
 
@@ -130,6 +130,7 @@ __all__ = [
     "CALLBACKS",
     "CompatibilityError",
     "ConnectionFailedError",
+    "Decision",
     "DefinitionError",
     "DriftError",
     "Event",
@@ -144,7 +145,6 @@ __all__ = [
     "Problem",
     "Project",
     "ProtectedVersionError",
-    "Refusal",
     "ResolvedVersion",
     "RetirementCandidate",
     "RollbackRefusedError",
@@ -152,6 +152,7 @@ __all__ = [
     "SchemaInfo",
     "SchemaStatus",
     "SchemaVersion",
+    "ServingInstance",
     "StateError",
     "StateFormatError",
     "Stats",
@@ -165,7 +166,6 @@ __all__ = [
     "VerifyReport",
     "Version",
     "VersionInfo",
-    "VersionRouter",
     "VersionSpec",
     "__version__",
     "current_version",

@@ -60,9 +60,10 @@ def test_fastapi__two_endpoints_one_path__routing_follows_live_versions(
         # Another process deactivates v1: the server's background refresh picks it up.
         ts.deactivate("v1", handler="/api/products")
         gone = server.wait_for(
-            "/api/products", lambda r: r.status_code == 404, headers={"X-API-Version": "v1"}
+            "/api/products", lambda r: r.status_code == 410, headers={"X-API-Version": "v1"}
         )
-        assert gone.status_code == 404, gone.text
+        assert gone.status_code == 410, gone.text
+        assert gone.json()["error"]["alternatives"] == [{"tsv": v2, "tags": ["v2"]}]
         assert server.get("/api/products").json()["tsv"] == v2
         sent_v2 = 1 + 1  # the two newest-version requests to /api/products above
     assert server.process.returncode == 0, server.output()

@@ -46,9 +46,10 @@ def test_flask__werkzeug_server__version_per_request_and_refresh(db: TestDB, tmp
 
         ts.deactivate("v1", handler="/api/products")
         gone = server.wait_for(
-            "/api/products", lambda r: r.status_code == 404, headers={"X-API-Version": "v1"}
+            "/api/products", lambda r: r.status_code == 410, headers={"X-API-Version": "v1"}
         )
-        assert gone.status_code == 404, gone.text
+        assert gone.status_code == 410, gone.text
+        assert gone.json()["error"]["alternatives"] == [{"tsv": v2, "tags": ["v2"]}]
     # SIGINT stops werkzeug; the middleware's atexit hook flushed the request counters.
     counts = {info.tsv: info.request_count for info in ts.versions()}
     assert counts[v2] == 1

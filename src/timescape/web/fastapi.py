@@ -21,9 +21,11 @@ async def products_v2(version: Version) -> dict[str, object]: ...
 ```
 
 :meth:`Versioning.install` adds the pure-ASGI :class:`~timescape.web.asgi.TimescapeMiddleware`
-(which resolves every request under a handler from memory, refuses refs naming nothing live, and
-answers with ``X-Timescape-Version``), wraps the app's lifespan (the in-memory view is loaded in a
-worker thread before the first request, and the facade is closed after the last), and makes routes
+on a :class:`~timescape.web.serving.ServingInstance` (every request under a handler is decided
+from memory: served with ``X-Timescape-Version``, 404 for a ref naming nothing, 410 Gone for a
+retiring version; the instance registers, heartbeats and follows state changes), wraps the app's
+lifespan (the routing table is loaded in a worker thread before the first request; the instance
+and the facade are closed after the last), and makes routes
 version-aware: several endpoints may share a path and method, each marked with
 :meth:`Versioning.serves`, and the one whose versions include the request's version is chosen by
 routing itself, with no ``if`` chain in a handler. The :meth:`Versioning.current` dependency gives
@@ -57,8 +59,9 @@ from timescape.web.request import (
     DEFAULT_QUERY_PARAM,
     RESPONSE_HEADER,
     ResolvedVersion,
-    VersionRouter,
 )
+from timescape.web.routing import Decision
+from timescape.web.serving import ServingInstance
 
 __all__ = ["ResolvedVersion", "VersionedRoute", "Versioning"]
 
@@ -77,8 +80,7 @@ class Versioning:
         *,
         header: str = DEFAULT_HEADER,
         query_param: str | None = DEFAULT_QUERY_PARAM,
-        refresh_interval: float = 2.0,
-        count_requests: bool = True,
+        serving: ServingInstance | None = None,
         close_on_shutdown: bool = True,
     ) -> None:
         """Bind to a facade; nothing connects until the app starts.
@@ -87,17 +89,15 @@ class Versioning:
             timescape: The facade (for instance ``load_project(path).timescape()``).
             header: Request header carrying the version ref.
             query_param: Query parameter carrying the ref, or None to read only the header.
-            refresh_interval: Seconds between background refreshes of the in-memory view.
-            count_requests: Count requests per version (for ``version list`` and retirement).
-            close_on_shutdown: Close the facade when the app shuts down.
+            serving: The serving instance (default: one with the project's ``[serving]``
+                settings: heartbeat, change propagation, request counters).
+            close_on_shutdown: Close the serving instance and the facade when the app stops.
         """
         self.timescape = timescape
         self.header = header
         self.query_param = query_param
-        self.refresh_interval = refresh_interval
-        self.count_requests = count_requests
+        self.serving = serving or ServingInstance(timescape)
         self.close_on_shutdown = close_on_shutdown
-        self.router = VersionRouter(timescape)
         self.current = self._make_dependency()
 
     # -- installation -------------------------------------------------------------------------
@@ -118,8 +118,7 @@ class Versioning:
             timescape=self.timescape,
             header=self.header,
             query_param=self.query_param,
-            refresh_interval=self.refresh_interval,
-            count_requests=self.count_requests,
+            serving=self.serving,
         )
         app.router.route_class = VersionedRoute
         inner = app.router.lifespan_context
@@ -150,14 +149,19 @@ class Versioning:
 
     @asynccontextmanager
     async def _lifespan(self, app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
-        ts = self.timescape
-        await asyncio.to_thread(ts.refresh)
+        # The middleware opened the serving instance when the startup message arrived; opening
+        # is idempotent, and this covers a lifespan used without install().
+        await asyncio.to_thread(self.serving.open)
         self.check_routes(getattr(app, "routes", ()))
         try:
-            yield {"timescape": ts}
+            yield {"timescape": self.timescape, "timescape_serving": self.serving}
         finally:
             if self.close_on_shutdown:
-                await asyncio.to_thread(ts.close)
+                await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        self.serving.close()
+        self.timescape.close()
 
     def check_routes(self, routes: Any) -> None:
         """Refuse a route whose :meth:`serves` refs name no version of its handler.
@@ -173,7 +177,7 @@ class Versioning:
             if not isinstance(selector, _Selector):
                 continue
             path = str(getattr(route, "path", ""))
-            handler = self.router.handler_for(path)
+            handler = self.serving.handler_for(path)
             if handler is None:
                 raise InputError(
                     f"route {path} serves versions but is under no Timescape handler "
@@ -188,18 +192,16 @@ class Versioning:
     # -- the dependency -----------------------------------------------------------------------
 
     def _make_dependency(self) -> Callable[..., ResolvedVersion]:
-        ts = self.timescape
-
         def current(request: Request, **given: str | None) -> ResolvedVersion:
-            tsv = request.scope.get("state", {}).get("timescape_version")
-            if tsv is None:
+            decision = request.scope.get("state", {}).get("timescape_decision")
+            if not isinstance(decision, Decision):
                 raise HTTPException(
                     status_code=500,
                     detail=f"{request.url.path} is under no Timescape handler; "
                     "no version was resolved for it",
                 )
             ref = next((v for v in given.values() if v), None)
-            return ResolvedVersion.of(ts, tsv, ref=ref)
+            return ResolvedVersion.of(decision, ref=ref)
 
         help_text = "API version: a TSV, a tag or an ISO-8601 timestamp; default the newest live"
         parameters = [

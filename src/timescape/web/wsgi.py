@@ -18,9 +18,12 @@ For a path under a handler, the ref comes from the ``X-API-Version`` header or t
 :class:`~timescape.web.request.ResolvedVersion` goes to ``environ["timescape.version"]`` and its
 TSV to :data:`~timescape.web.asgi.current_version`; the response carries ``X-Timescape-Version``.
 A ref naming nothing live gets a JSON 404 without reaching the app. Resolution reads memory only;
-a background thread refreshes the view and flushes request counters every ``refresh_interval``
-seconds (started by the first request, stopped by :meth:`TimescapeWSGIMiddleware.close` or at
-interpreter exit).
+the :class:`~timescape.web.serving.ServingInstance` underneath registers the process, heartbeats,
+follows state changes and flushes request counters in background threads (opened by
+:meth:`TimescapeWSGIMiddleware.open` or the first request, closed by
+:meth:`TimescapeWSGIMiddleware.close` or at interpreter exit). A request stays in flight, for the
+drain of a version being retired, until the server closes its response. A retiring version gets
+410 Gone.
 
 Imports no web framework.
 
@@ -30,21 +33,21 @@ Added in 0.5.
 from __future__ import annotations
 
 import atexit
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
 from timescape.manager import Timescape
-from timescape.web._refresh import RefreshThread
 from timescape.web.asgi import current_version
 from timescape.web.request import (
     DEFAULT_HEADER,
     DEFAULT_QUERY_PARAM,
-    RESPONSE_HEADER,
-    Refusal,
-    VersionRouter,
+    ResolvedVersion,
     ref_from_query,
 )
+from timescape.web.routing import Decision
+from timescape.web.serving import ServingInstance
 
 __all__ = ["ENVIRON_KEY", "TimescapeWSGIMiddleware"]
 
@@ -65,65 +68,98 @@ class TimescapeWSGIMiddleware:
         timescape: Timescape,
         header: str = DEFAULT_HEADER,
         query_param: str | None = DEFAULT_QUERY_PARAM,
-        refresh_interval: float = 2.0,
-        count_requests: bool = True,
+        serving: ServingInstance | None = None,
     ) -> None:
-        """Wrap a WSGI app.
+        """Wrap a WSGI app; nothing connects until :meth:`open` or the first request.
 
         Args:
             app: The application.
             timescape: A configured facade.
             header: Request header carrying the version ref.
             query_param: Query parameter carrying the ref, or None to ignore the query string.
-            refresh_interval: Seconds between background refreshes of the in-memory view.
-            count_requests: Count requests per version (flushed with each refresh).
+            serving: The serving instance (default: one with the project's ``[serving]``
+                settings: heartbeat, change propagation, request counters).
         """
         self.app = app
         self.timescape = timescape
-        self.router = VersionRouter(timescape)
+        self.serving = serving or ServingInstance(timescape)
         self.environ_header = "HTTP_" + header.upper().replace("-", "_")
         self.query_param = query_param
-        self.count_requests = count_requests
-        self.refresher = RefreshThread(
-            timescape, interval=refresh_interval, count_requests=count_requests
-        )
-        self._started = False
+        self._opening = threading.Lock()
+
+    def open(self) -> None:
+        """Open the serving instance now (else the first request does); closed at exit.
+
+        Raises:
+            TimescapeError: When the database cannot be reached.
+        """
+        with self._opening:
+            if not self.serving.is_open:
+                self.serving.open()
+                atexit.register(self.close)
+
+    def close(self) -> None:
+        """Stop the heartbeat and change threads, flush counters, unregister (idempotent)."""
+        self.serving.close()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Handle one request."""
-        if not self._started:
-            self._start()
-        handler = self.router.handler_for(environ.get("PATH_INFO", "") or "/")
+        """Handle one request; it stays in flight until the server closes the response."""
+        serving = self.serving
+        if not serving.is_open:
+            self.open()
+        handler = serving.handler_for(environ.get("PATH_INFO", "") or "/")
         if handler is None:
             return self.app(environ, start_response)
         ref = environ.get(self.environ_header) or ref_from_query(
             environ.get("QUERY_STRING", ""), self.query_param
         )
-        decision = self.router.decide(handler, ref.strip() if ref else None)
-        if isinstance(decision, Refusal):
+        ref = ref.strip() or None if ref else None
+        decision = serving.admit(handler, ref)
+        if not decision.is_served:
+            body = decision.json_body()
             phrase = HTTPStatus(decision.status).phrase
-            headers = [*decision.headers, ("content-length", str(len(decision.body)))]
+            headers = [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                *decision.headers,
+            ]
             start_response(f"{decision.status} {phrase}", headers)
-            return [decision.body]
-        environ[ENVIRON_KEY] = decision
-        tsv = decision.tsv
+            return [body]
+        environ[ENVIRON_KEY] = ResolvedVersion.of(decision, ref=ref)
 
-        def with_header(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
-            return start_response(status, [*headers, (RESPONSE_HEADER, tsv)], *exc)
+        def with_headers(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            return start_response(status, [*headers, *decision.headers], *exc)
 
-        token = current_version.set(tsv)
+        token = current_version.set(decision.tsv)
         try:
-            with self.router.serving(decision, count=self.count_requests):
-                result = self.app(environ, with_header)
+            result = self.app(environ, with_headers)
+        except BaseException:
+            serving.release(decision)
+            raise
         finally:
             current_version.reset(token)
-        return result
+        return _Released(result, serving, decision)
 
-    def _start(self) -> None:
-        self._started = True
-        self.refresher.start()
-        atexit.register(self.close)
+
+class _Released:
+    """The app's response iterable; closing it (PEP 3333) ends the request's time in flight."""
+
+    __slots__ = ("_decision", "_result", "_serving")
+
+    def __init__(
+        self, result: Iterable[bytes], serving: ServingInstance, decision: Decision
+    ) -> None:
+        self._result = result
+        self._serving = serving
+        self._decision = decision
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._result)
 
     def close(self) -> None:
-        """Stop the background refresh and flush request counters (idempotent)."""
-        self.refresher.stop()
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._serving.release(self._decision)

@@ -22,7 +22,7 @@ ROOT_URLCONF = "tests.web.apps.django_site"
 INSTALLED_APPS = ["timescape.web.django"]
 MIDDLEWARE = ["timescape.web.django.TimescapeMiddleware"]
 DATABASES = {"default": json.loads(os.environ.get("APP_DATABASE", "{}"))}
-TIMESCAPE = {"PROJECT": os.environ.get("APP_PROJECT"), "REFRESH_INTERVAL": 0.2}
+TIMESCAPE = {"PROJECT": os.environ.get("APP_PROJECT"), "POLL_INTERVAL": 0.2}
 USE_TZ = True
 
 

@@ -14,9 +14,12 @@ from fastapi import Depends, FastAPI
 
 from timescape import load_project
 from timescape.web.fastapi import ResolvedVersion, Versioning
+from timescape.web.serving import ServingInstance
 
 timescape = load_project(Path(os.environ["APP_PROJECT"])).timescape()
-versioning = Versioning(timescape, refresh_interval=float(os.environ.get("APP_REFRESH", "0.2")))
+versioning = Versioning(
+    timescape, serving=ServingInstance(timescape, poll_interval=float(os.environ.get("APP_REFRESH", "0.2")))
+)
 app = FastAPI(title="products")
 versioning.install(app)
 Version = Annotated[ResolvedVersion, Depends(versioning.current)]

@@ -8,12 +8,13 @@ from pathlib import Path
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from timescape import TimescapeWSGIMiddleware, current_version, load_project
+from timescape import ServingInstance, TimescapeWSGIMiddleware, current_version, load_project
 
 timescape = load_project(Path(os.environ["APP_PROJECT"])).timescape()
 app = Flask(__name__)
+serving = ServingInstance(timescape, poll_interval=float(os.environ.get("APP_REFRESH", "0.2")))
 app.wsgi_app = TimescapeWSGIMiddleware(  # type: ignore[method-assign]
-    app.wsgi_app, timescape=timescape, refresh_interval=float(os.environ.get("APP_REFRESH", "0.2"))
+    app.wsgi_app, timescape=timescape, serving=serving
 )
 
 

@@ -14,14 +14,16 @@ views read. The password never appears in output (the CLI masks it).
 
 ``TIMESCAPE`` keys, all optional: ``PROJECT`` (the project file; default: searched from the current
 folder up), ``DATABASE`` (an alias of ``DATABASES``), ``HEADER`` (``X-API-Version``),
-``QUERY_PARAM`` (``api_version``; None to read only the header), ``REFRESH_INTERVAL`` (seconds, 2),
-``COUNT_REQUESTS`` (True).
+``QUERY_PARAM`` (``api_version``; None to read only the header), ``POLL_INTERVAL`` (seconds
+between change probes where PostgreSQL ``LISTEN`` is not used; default the project's ``[serving]``
+setting), ``COUNT_REQUESTS`` (True).
 
 The middleware works under WSGI (``runserver``, gunicorn) and ASGI (uvicorn, daphne) without a
 thread hop: it reads only memory on the request path. A request under a handler gets
 ``request.timescape_version`` (a :class:`~timescape.web.request.ResolvedVersion`), the TSV in
 :data:`~timescape.web.asgi.current_version`, and ``X-Timescape-Version`` on the response; a ref
-naming nothing live gets a JSON 404 without reaching the view.
+naming nothing gets a JSON 404, and a retiring version 410 Gone, without reaching the view. A
+request counts as in flight (a deactivation drains it) until the view has returned its response.
 
 Needs the ``django`` extra (``pip install 'timescape-db[django]'``).
 
@@ -44,18 +46,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from timescape.config import load_project
 from timescape.errors import InputError
 from timescape.manager import Timescape
-from timescape.web._refresh import RefreshThread
 from timescape.web.asgi import current_version
-from timescape.web.request import (
-    DEFAULT_HEADER,
-    DEFAULT_QUERY_PARAM,
-    RESPONSE_HEADER,
-    Refusal,
-    ResolvedVersion,
-    VersionRouter,
-)
+from timescape.web.request import DEFAULT_HEADER, DEFAULT_QUERY_PARAM, ResolvedVersion
+from timescape.web.routing import Decision
+from timescape.web.serving import ServingInstance
 
-__all__ = ["TimescapeMiddleware", "database_url", "get_timescape", "project_path", "run_cli"]
+__all__ = [
+    "TimescapeMiddleware",
+    "database_url",
+    "get_serving",
+    "get_timescape",
+    "project_path",
+    "run_cli",
+]
 
 _ENGINES = {
     "django.db.backends.sqlite3": "sqlite",
@@ -65,7 +68,7 @@ _ENGINES = {
     "django.contrib.gis.db.backends.mysql": "mysql",
 }
 _lock = threading.Lock()
-_shared: dict[str, tuple[Timescape, RefreshThread]] = {}
+_shared: dict[str, ServingInstance] = {}
 
 
 def _options() -> Mapping[str, Any]:
@@ -126,36 +129,48 @@ def project_path() -> Path | None:
     return Path(value) if value else None
 
 
-def get_timescape() -> Timescape:
-    """The process-wide facade for this Django project, built on first use.
+def get_serving() -> ServingInstance:
+    """The process-wide serving instance for this Django project, opened on first use.
 
-    Its definitions come from the project file, its database from ``settings.DATABASES``; its
-    in-memory view is loaded here (one query), and a background thread keeps it current and
-    flushes request counters until the interpreter exits.
+    Its facade's definitions come from the project file, its database from
+    ``settings.DATABASES``. Opening registers the process as a serving instance and loads the
+    routing table; background threads then heartbeat, follow state changes and flush request
+    counters until the interpreter exits.
 
     Returns:
-        The facade.
+        The open serving instance.
 
     Raises:
         DefinitionError: For a broken project file.
         InputError: For a database Timescape cannot use.
+        TimescapeError: When the database cannot be reached.
     """
     key = database_url()
     with _lock:
-        shared = _shared.get(key)
-        if shared is None:
+        serving = _shared.get(key)
+        if serving is None:
             options = _options()
             timescape = load_project(project_path()).timescape(key)
-            refresher = RefreshThread(
+            poll = options.get("POLL_INTERVAL")
+            serving = ServingInstance(
                 timescape,
-                interval=float(options.get("REFRESH_INTERVAL", 2.0)),
+                poll_interval=float(poll) if poll is not None else None,
                 count_requests=bool(options.get("COUNT_REQUESTS", True)),
             )
-            timescape.refresh()
-            refresher.start()
-            atexit.register(refresher.stop)
-            shared = _shared[key] = (timescape, refresher)
-    return shared[0]
+            serving.open()
+            atexit.register(_close, serving)
+            _shared[key] = serving
+    return serving
+
+
+def _close(serving: ServingInstance) -> None:
+    serving.close()
+    serving.timescape.close()
+
+
+def get_timescape() -> Timescape:
+    """The process-wide facade behind :func:`get_serving` (for views that act on versions)."""
+    return get_serving().timescape
 
 
 def run_cli(args: list[str], *, prog_name: str = "manage.py timescape") -> int:
@@ -190,7 +205,7 @@ class TimescapeMiddleware:
     def __init__(
         self, get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
     ) -> None:
-        """Bind to the next layer; the facade and its view are loaded now, not per request.
+        """Bind to the next layer; the serving instance opens now, not per request.
 
         Args:
             get_response: The rest of Django's handler chain.
@@ -200,62 +215,63 @@ class TimescapeMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
         options = _options()
-        self.router = VersionRouter(get_timescape())
+        self.serving = get_serving()
         self.header = str(options.get("HEADER", DEFAULT_HEADER))
         query = options.get("QUERY_PARAM", DEFAULT_QUERY_PARAM)
         self.query_param = str(query) if query else None
-        self.count_requests = bool(options.get("COUNT_REQUESTS", True))
 
-    def _decide(self, request: HttpRequest) -> ResolvedVersion | Refusal | None:
-        handler = self.router.handler_for(request.path_info)
-        if handler is None:
-            return None
+    def _ref(self, request: HttpRequest) -> str | None:
         ref = request.headers.get(self.header)
         if not ref and self.query_param:
             ref = request.GET.get(self.query_param)
-        return self.router.decide(handler, ref.strip() if ref else None)
+        return ref.strip() or None if ref else None
 
     def __call__(self, request: HttpRequest) -> Any:
         """Handle one request (returns a coroutine under ASGI)."""
         if self.is_async:
             return self._acall(request)
-        decision = self._decide(request)
-        if decision is None:
+        handler = self.serving.handler_for(request.path_info)
+        if handler is None:
             return self.get_response(request)
-        if isinstance(decision, Refusal):
-            return _refusal(decision)
-        request.timescape_version = decision  # type: ignore[attr-defined]
-        token = current_version.set(decision.tsv)
-        try:
-            with self.router.serving(decision, count=self.count_requests):
+        ref = self._ref(request)
+        with self.serving.request(handler, ref) as decision:
+            if not decision.is_served:
+                return _refusal(decision)
+            request.timescape_version = ResolvedVersion.of(decision, ref=ref)  # type: ignore[attr-defined]
+            token = current_version.set(decision.tsv)
+            try:
                 response = cast("HttpResponseBase", self.get_response(request))
-        finally:
-            current_version.reset(token)
-        response[RESPONSE_HEADER] = decision.tsv
-        return response
+            finally:
+                current_version.reset(token)
+        return _with_headers(response, decision)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        decision = self._decide(request)
-        if decision is None:
-            return await self._next(request)
-        if isinstance(decision, Refusal):
-            return _refusal(decision)
-        request.timescape_version = decision  # type: ignore[attr-defined]
-        token = current_version.set(decision.tsv)
-        try:
-            with self.router.serving(decision, count=self.count_requests):
-                response = await self._next(request)
-        finally:
-            current_version.reset(token)
-        response[RESPONSE_HEADER] = decision.tsv
-        return response
-
-    async def _next(self, request: HttpRequest) -> HttpResponseBase:
-        return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+        handler = self.serving.handler_for(request.path_info)
+        if handler is None:
+            return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+        ref = self._ref(request)
+        with self.serving.request(handler, ref) as decision:
+            if not decision.is_served:
+                return _refusal(decision)
+            request.timescape_version = ResolvedVersion.of(decision, ref=ref)  # type: ignore[attr-defined]
+            token = current_version.set(decision.tsv)
+            try:
+                response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+            finally:
+                current_version.reset(token)
+        return _with_headers(response, decision)
 
 
-def _refusal(refusal: Refusal) -> HttpResponse:
-    response = HttpResponse(refusal.body, status=refusal.status)
-    for name, value in refusal.headers:
+def _with_headers(response: HttpResponseBase, decision: Decision) -> HttpResponseBase:
+    for name, value in decision.headers:
+        response[name] = value
+    return response
+
+
+def _refusal(decision: Decision) -> HttpResponse:
+    response = HttpResponse(
+        decision.json_body(), status=decision.status, content_type="application/json"
+    )
+    for name, value in decision.headers:
         response[name] = value
     return response
