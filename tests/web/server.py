@@ -117,6 +117,8 @@ def serve(
     finally:
         server.client.close()
         stop(process)
+        # Shown with `pytest -rP` (or -s): how many requests the test sent to this server.
+        print(f"{' '.join(argv[:3])}: {server.requests} requests")
 
 
 def stop(process: subprocess.Popen[bytes]) -> int:

@@ -58,6 +58,7 @@ __all__ = [
     "get_timescape",
     "project_path",
     "run_cli",
+    "url_from_settings",
 ]
 
 _ENGINES = {
@@ -97,7 +98,22 @@ def database_url(alias: str | None = None) -> str:
     if alias not in databases:
         known = ", ".join(sorted(databases)) or "none"
         raise InputError(f"settings.DATABASES has no {alias!r} (aliases: {known})")
-    entry = databases[alias]
+    return url_from_settings(databases[alias], alias=alias)
+
+
+def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> str:
+    """The Timescape URL of one ``DATABASES`` entry (pure: reads only ``entry``).
+
+    Args:
+        entry: The entry (``ENGINE``, ``NAME``, ``USER``, ``PASSWORD``, ``HOST``, ``PORT``).
+        alias: Its alias, for messages.
+
+    Returns:
+        The URL; user and password percent-encoded, a relative SQLite path made absolute.
+
+    Raises:
+        InputError: For an engine Timescape does not support, or an in-memory SQLite database.
+    """
     engine = str(entry.get("ENGINE", ""))
     dialect = _ENGINES.get(engine)
     if dialect is None:
