@@ -1,7 +1,7 @@
 """examples/beginner as its README walks through it: the CLI and a real uvicorn on 127.0.0.1.
 
-Sends 11 requests (one readiness probe included), plus at most 400 polls (0.1 s apart, bounded
-by 20 s each) while two state changes reach the running server.
+Sends 10 requests (one readiness probe included) plus the polls, 0.1 s apart and bounded by 20 s
+each, while two state changes reach the running server: 12-16 in all in a typical run.
 """
 
 from __future__ import annotations

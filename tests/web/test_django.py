@@ -2,9 +2,9 @@
 (sync) and uvicorn (async), on SQLite and PostgreSQL.
 
 Django's MySQL backend needs mysqlclient (a C extension not installed here), so MariaDB is
-covered by the FastAPI and Flask tests instead. Sends 11 requests per database (two readiness
-probes included), plus at most 200 polls while waiting for an activation made by
-``manage.py timescape`` to reach the running server.
+covered by the FastAPI and Flask tests instead. Sends 8 requests per database (two readiness
+probes included) plus the polls, 0.1 s apart and bounded by 20 s, until an activation made by
+``manage.py timescape`` reaches the running server: 9 in all in a typical run.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """FastAPI under a real uvicorn on 127.0.0.1, on every configured database.
 
-Sends 12 requests per database (one readiness probe included), plus at most 200 polls while
-waiting for a deactivation to reach the server (0.1 s apart, bounded by 20 s).
+Sends 11 requests per database (one readiness probe included) plus the polls, 0.1 s apart and
+bounded by 20 s, until a deactivation reaches the server: 12 in all in a typical run.
 """
 
 from __future__ import annotations

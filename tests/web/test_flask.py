@@ -1,7 +1,7 @@
 """Flask behind the WSGI middleware under werkzeug's server (``flask run``) on 127.0.0.1.
 
-Sends 8 requests per database (one readiness probe included), plus at most 200 polls while
-waiting for a deactivation to reach the server (0.1 s apart, bounded by 20 s).
+Sends 6 requests per database (one readiness probe included) plus the polls, 0.1 s apart and
+bounded by 20 s, until a deactivation reaches the server: 8-9 in all in a typical run.
 """
 
 from __future__ import annotations
