@@ -1,6 +1,6 @@
 """examples/beginner as its README walks through it: the CLI and a real uvicorn on 127.0.0.1.
 
-Sends 10 requests (one readiness probe included) plus the polls, 0.1 s apart and bounded by 20 s
+Sends 8 requests (one readiness probe included) plus the polls, 0.1 s apart and bounded by 20 s
 each, while two state changes reach the running server: 12-16 in all in a typical run.
 """
 

@@ -1,6 +1,6 @@
 """FastAPI under a real uvicorn on 127.0.0.1, on every configured database.
 
-Sends 11 requests per database (one readiness probe included) plus the polls, 0.1 s apart and
+Sends 10 requests per database (one readiness probe included) plus the polls, 0.1 s apart and
 bounded by 20 s, until a deactivation reaches the server: 12 in all in a typical run.
 """
 
