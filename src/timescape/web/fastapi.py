@@ -302,7 +302,11 @@ class _Selector:
             except UnknownRefError:
                 logger.warning("serves(%r): no version of %s matches", ref, handler)
         if self.since is not None:
-            start = ts.catalog.version(ts.resolve(self.since, handler)).timestamp
+            try:
+                start = ts.catalog.version(ts.resolve(self.since, handler)).timestamp
+            except UnknownRefError:  # a tag removed at run time: serve nothing rather than fail
+                logger.warning("serves(since=%r): no version of %s matches", self.since, handler)
+                return frozenset(chosen)
             chosen.update(
                 v.tsv for v in ts.catalog.versions if v.handler == handler and v.timestamp >= start
             )
