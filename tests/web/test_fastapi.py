@@ -1,7 +1,7 @@
 """FastAPI under a real uvicorn on 127.0.0.1, on every configured database.
 
-Sends 10 requests per database (one readiness probe included) plus the polls, 0.1 s apart and
-bounded by 20 s, until a deactivation reaches the server: 12 in all in a typical run.
+Sends 13 requests per database (one readiness probe included) plus the polls, 0.1 s apart and
+bounded by 20 s, until a deactivation reaches the server: 15 in all in a typical run.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ def test_fastapi__two_endpoints_one_path__routing_follows_live_versions(
         declared = {(p["in"], p["name"]) for p in operation["parameters"]}
         assert declared == {("header", "X-API-Version"), ("query", "api_version")}
         assert operation["x-timescape-serves"] == ["v2"]
+        # One document per version: each path shows the endpoint serving that version.
+        for ref, served in (("v1", ["v1"]), (v2, ["v2"])):
+            document = server.get(f"/openapi/{ref}.json").json()
+            assert document["paths"]["/api/products"]["get"]["x-timescape-serves"] == served
+            assert "/api/products/{product_id}" in document["paths"]
+        assert server.get("/openapi/v9.json").status_code == 404
         assert server.get("/health").headers.get("x-timescape-version") is None
 
         # Another process deactivates v1: the server's background refresh picks it up.

@@ -47,6 +47,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
@@ -121,6 +123,16 @@ class Versioning:
             serving=self.serving,
         )
         app.router.route_class = VersionedRoute
+        if app.openapi_url:
+            path = app.openapi_url.removesuffix(".json") + "/{ref}.json"
+
+            def versioned_openapi(ref: str) -> JSONResponse:
+                try:
+                    return JSONResponse(self.openapi(app, ref))
+                except UnknownRefError as exc:
+                    return JSONResponse({"detail": exc.message}, status_code=404)
+
+            app.add_api_route(path, versioned_openapi, include_in_schema=False)
         inner = app.router.lifespan_context
         outer = self.lifespan
 
@@ -130,6 +142,54 @@ class Versioning:
                 yield {**(ours or {}), **(theirs or {})}
 
         app.router.lifespan_context = lifespan
+
+    def openapi(self, app: FastAPI, ref: str) -> dict[str, Any]:
+        """The OpenAPI document of ``app`` as one version sees it.
+
+        Per path and method it holds the endpoint that serves ``ref``'s version (endpoints
+        marked with :meth:`serves` for other versions are left out; unmarked ones stay), so
+        each live version gets an accurate document. :meth:`install` serves it at
+        ``/openapi/<ref>.json`` beside FastAPI's own ``/openapi.json``.
+
+        Args:
+            app: The application.
+            ref: A TSV, tag or timestamp, resolved in the handler of each versioned route.
+
+        Returns:
+            The document (``info.version`` names the ref).
+
+        Raises:
+            UnknownRefError: When ``ref`` names a version of no versioned route's handler.
+        """
+        routes: list[Any] = []
+        matched = False
+        for route in app.routes:
+            selector = getattr(route, "selector", None)
+            if not isinstance(selector, _Selector):
+                routes.append(route)
+                continue
+            handler = self.serving.handler_for(str(getattr(route, "path", "")))
+            if handler is None:
+                continue
+            try:
+                tsv = self.timescape.resolve(ref, handler)
+            except UnknownRefError:
+                continue
+            matched = True
+            if selector.selects(tsv):
+                routes.append(route)
+        if not matched:
+            raise UnknownRefError(ref, reason="no versioned route's handler has such a version")
+        return get_openapi(
+            title=app.title,
+            version=f"{app.version} ({ref})",
+            openapi_version=app.openapi_version,
+            summary=app.summary,
+            description=app.description,
+            routes=routes,
+            tags=app.openapi_tags,
+            servers=app.servers,
+        )
 
     def lifespan(self, app: Any) -> AbstractAsyncContextManager[Mapping[str, Any] | None]:
         """The lifespan: load the view before serving, check routes, close after.
