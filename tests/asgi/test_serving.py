@@ -167,13 +167,15 @@ def test_open__change_by_another_process__routed_without_refresh_calls(
 def test_close__twice__idempotent_and_stops_threads(ts: Timescape) -> None:
     import threading  # noqa: PLC0415
 
+    before = set(threading.enumerate())
     instance = ServingInstance(ts, poll_interval=0.05)
     instance.open()
     instance.open()
     assert instance.is_open
-    assert any(t.name == "timescape-changes" for t in threading.enumerate())
+    started = set(threading.enumerate()) - before
+    assert {t.name for t in started} == {"timescape-heartbeat", "timescape-changes"}
     instance.close()
     instance.close()
     assert not instance.is_open
     assert instance.propagation_mode == "closed"
-    assert not any(t.name.startswith("timescape-") for t in threading.enumerate())
+    assert not any(t.is_alive() for t in started)
