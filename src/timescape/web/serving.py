@@ -120,6 +120,8 @@ class ServingInstance:
         self._counters = _Counters()
         self._instance_id: str | None = None
         self._propagation: Propagation | None = None
+        self.heartbeats_sent = 0
+        """Heartbeats written since this object was made (the heartbeat's cost, for metrics)."""
 
     # -- life cycle (blocking; off the event loop) ---------------------------------------------
 
@@ -240,6 +242,7 @@ class ServingInstance:
             generation = self.generation
             in_flight = dict(self._counters.in_flight)
         _facade(self.timescape).heartbeat(instance_id, generation=generation, in_flight=in_flight)
+        self.heartbeats_sent += 1
 
     def _flush(self) -> None:
         if self.count_requests:
