@@ -207,5 +207,7 @@ class Propagation:
 
 
 def _channel(timescape: Timescape) -> str | None:
-    channel = getattr(timescape, "notification_channel", None)
-    return channel if isinstance(channel, str) and channel else None
+    try:
+        return timescape.notification_channel
+    except TimescapeError:  # pragma: no cover - the channel is derived, no connection needed
+        return None
