@@ -79,11 +79,14 @@ def test_instances__versions_retired_under_load__no_5xx_and_state_holds(
     tsvs = _seed(db, ts)
     live = {V1, V2}
     operations = 0
+    lost = 0
     with ServerFleet(folder, db.url, 2) as fleet:
         poll_until(lambda: len(ts.instances()) == 2, 10, "both instances registered")
         with LoadClients([s.base_url for s in fleet.servers], tsvs, workers=8) as clients:
             time.sleep(0.3)
-            for _ in range(CYCLES):
+            for cycle in range(CYCLES):
+                if cycle % 5 == 4 and ts.notification_channel is not None:
+                    lost += _terminate_listeners(db)
                 for op, ref in (("deactivate", V1), ("activate", V1), ("deactivate", V2), ("activate", V2)):
                     getattr(ts, op)(ref, handler=HANDLER)
                     operations += 1
@@ -96,6 +99,7 @@ def test_instances__versions_retired_under_load__no_5xx_and_state_holds(
     with capsys.disabled():
         print(
             f"\n[e2e {db.dialect}] {operations} operations ({CYCLES} cycles), "
+            f"{lost} notification sessions killed, "
             f"{tally.sent} requests sent, {tally.server_errors} 5xx, statuses {dict(tally.statuses)}, "
             f"served {dict(tally.served)}"
         )
@@ -165,6 +169,15 @@ def test_instances__killed_mid_drain__deactivation_waits_for_its_heartbeat_to_ex
         assert response.status_code == 410
         assert check_payload(V2, response, tsvs) is None
     ts.close()
+
+
+def _terminate_listeners(db: TestDB) -> int:
+    """Kill every LISTEN session of the instances (PostgreSQL): they must fall back and recover."""
+    rows = db.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+    )
+    return sum(1 for (ok,) in rows if ok)
 
 
 def _in_flight(ts: Timescape, pid: int, tsv: str) -> int:
