@@ -25,6 +25,7 @@ from timescape.model.schema import (
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
 
 if TYPE_CHECKING:  # the executor (and the backends under it) load only when a run happens
+    from timescape.engine.drain import DrainOutcome
     from timescape.executor import SchemaOutcome
 
 __all__ = [
@@ -56,6 +57,8 @@ class UsageStatus(StrEnum):
     """Live and requested within the last day."""
     COLD = "cold"
     """Live but not requested for a day or more (or never)."""
+    RETIRING = "retiring"
+    """Being deactivated: no longer routed, its schemas kept until every instance drained it."""
     INACTIVE = "inactive"
     """Not live."""
 
@@ -72,6 +75,8 @@ def usage_status(row: VersionState | None, moment: datetime) -> UsageStatus:
     """
     if row is None or not row.active:
         return UsageStatus.INACTIVE
+    if row.retiring_generation is not None:
+        return UsageStatus.RETIRING
     if row.last_accessed is None:
         return UsageStatus.COLD
     age = moment - row.last_accessed
@@ -93,6 +98,7 @@ class OperationResult:
         outcomes: What happened to each schema.
         duration_ms: Wall time including the lock wait.
         dry_run: True when nothing was executed.
+        drain: How the serving instances were drained first (None when none were registered).
     """
 
     operation: str
@@ -101,6 +107,7 @@ class OperationResult:
     outcomes: tuple[SchemaOutcome, ...] = ()
     duration_ms: int = 0
     dry_run: bool = False
+    drain: DrainOutcome | None = None
 
     @property
     def changed(self) -> bool:
@@ -177,12 +184,13 @@ class VersionInfo:
         handler: Handler path.
         timestamp: Its timestamp.
         schema: The schema it needs.
-        active: Whether it is live.
-        status: hot, warm, cold or inactive.
+        active: Whether it is live (a retiring version still is, until drained).
+        status: hot, warm, cold, retiring or inactive.
         tags: Its tags.
         request_count: Requests counted.
         last_accessed: Last request time.
         activated_at: Last activation.
+        retiring_since: When it was marked retiring (None unless retiring).
     """
 
     tsv: str
@@ -195,6 +203,7 @@ class VersionInfo:
     request_count: int
     last_accessed: datetime | None
     activated_at: datetime | None
+    retiring_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +418,7 @@ def build_version_infos(
                 request_count=row.request_count if row else 0,
                 last_accessed=row.last_accessed if row else None,
                 activated_at=row.activated_at if row else None,
+                retiring_since=row.retiring_at if row and row.is_retiring else None,
             )
         )
     return infos

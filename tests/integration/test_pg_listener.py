@@ -54,9 +54,12 @@ def test_listener__backend_terminated__wait_raises_connection_failed(db: TestDB)
     try:
         with admin_connection("postgresql") as admin:
             admin.cursor().execute("SELECT pg_terminate_backend(%s)", (listener.connection_id,))
-        with pytest.raises(ConnectionFailedError, match="notification connection lost"):
+        def wait_until_lost() -> None:
             for _ in range(50):
                 listener.wait(0.1)
+
+        with pytest.raises(ConnectionFailedError, match="notification connection lost"):
+            wait_until_lost()
     finally:
         listener.close()
         backend.close()

@@ -74,9 +74,9 @@ def availability(row: VersionState | None) -> Availability:
     """Where a version stands for routing: live, retiring (draining) or inactive."""
     if row is None:
         return "inactive"
-    if getattr(row, "retiring", False) or str(getattr(row, "status", "")) == "retiring":
+    if row.is_retiring:
         return "retiring"
-    return "live" if row.active else "inactive"
+    return "live" if row.is_routed else "inactive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,13 +224,15 @@ def _gone(
 ) -> Decision:
     handler, tsv = version.handler, version.tsv
     alternatives = table.live_by_handler.get(handler, ())
-    since = row.deactivated_at
+    # Deprecated since it was marked retiring (or deactivated, when that took one phase);
+    # sunset when it was deactivated.
+    since = row.retiring_at if state == "retiring" else (row.deactivated_at or row.retiring_at)
     headers: list[tuple[str, str]] = [("Cache-Control", "no-store")]
     if since is not None:
         # RFC 9745: Deprecation is a structured-field date; RFC 8594: Sunset is an HTTP-date.
         headers.append(("Deprecation", f"@{int(since.timestamp())}"))
-        if state == "inactive":
-            headers.append(("Sunset", _http_date(since)))
+    if state == "inactive" and row.deactivated_at is not None:
+        headers.append(("Sunset", _http_date(row.deactivated_at)))
     if alternatives:
         headers.append(("X-Timescape-Alternatives", ", ".join(alternatives)))
     what = "is being retired" if state == "retiring" else "has been retired"

@@ -30,7 +30,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
@@ -46,8 +46,6 @@ __all__ = ["Decision", "Outcome", "ServingInstance"]
 
 logger = logging.getLogger("timescape.serving")
 
-DEFAULT_HEARTBEAT_INTERVAL = 2.0
-DEFAULT_POLL_INTERVAL = 0.5
 DEFAULT_FLUSH_INTERVAL = 5.0
 
 
@@ -96,18 +94,13 @@ class ServingInstance:
             InputError: On a non-positive interval.
         """
         self.timescape = timescape
-        settings = _settings(timescape)
+        settings = timescape.serving
         self.heartbeat_interval = _positive(
             "heartbeat_interval",
-            heartbeat_interval
-            if heartbeat_interval is not None
-            else settings.get("heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL),
+            settings.heartbeat_interval if heartbeat_interval is None else heartbeat_interval,
         )
         self.poll_interval = _positive(
-            "poll_interval",
-            poll_interval
-            if poll_interval is not None
-            else settings.get("poll_interval", DEFAULT_POLL_INTERVAL),
+            "poll_interval", settings.poll_interval if poll_interval is None else poll_interval
         )
         self.flush_interval = _positive("flush_interval", flush_interval)
         self.listen = listen
@@ -120,6 +113,8 @@ class ServingInstance:
         self._counters = _Counters()
         self._instance_id: str | None = None
         self._propagation: Propagation | None = None
+        self.heartbeats_sent = 0
+        """Heartbeats written since this object was made (the heartbeat's cost, for metrics)."""
 
     # -- life cycle (blocking; off the event loop) ---------------------------------------------
 
@@ -240,6 +235,7 @@ class ServingInstance:
             generation = self.generation
             in_flight = dict(self._counters.in_flight)
         _facade(self.timescape).heartbeat(instance_id, generation=generation, in_flight=in_flight)
+        self.heartbeats_sent += 1
 
     def _flush(self) -> None:
         if self.count_requests:
@@ -357,11 +353,6 @@ def _positive(name: str, value: object) -> float:
     return float(value)
 
 
-def _settings(timescape: Timescape) -> dict[str, float]:
-    settings = getattr(timescape, "serving_settings", None)
-    return dict(settings) if isinstance(settings, Mapping) else {}
-
-
 def _facade(timescape: Timescape) -> _FacadeAdapter:
     return _FacadeAdapter(timescape)
 
@@ -374,22 +365,18 @@ class _FacadeAdapter:
     def __init__(self, ts: Timescape) -> None:
         self.ts = ts
 
-    def register(self, *, label: str) -> str | None:
-        register = getattr(self.ts, "register_instance", None)
-        return None if register is None else str(register(label=label))
+    def register(self, *, label: str) -> str:
+        # Generation 0: a drain waits for this instance until its first real heartbeat.
+        return self.ts.register_instance(label=label, generation=0)
 
     def heartbeat(self, instance_id: str, *, generation: int, in_flight: dict[str, int]) -> None:
-        self.ts.heartbeat(instance_id, generation=generation, in_flight=in_flight)  # type: ignore[attr-defined]
+        self.ts.heartbeat(instance_id, generation=generation, in_flight=in_flight)
 
     def unregister(self, instance_id: str) -> None:
-        self.ts.unregister_instance(instance_id)  # type: ignore[attr-defined]
+        self.ts.unregister_instance(instance_id)
 
     def probe(self) -> int:
-        probe = getattr(self.ts, "state_generation", None)
-        if probe is not None:
-            return int(probe())
-        with self.ts._mutex, self.ts._store_boundary():  # noqa: SLF001 - until state_generation lands
-            return self.ts.store.generation()
+        return self.ts.state_generation()
 
     def load_view(self) -> View:
         self.ts.refresh()
