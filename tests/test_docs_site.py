@@ -32,7 +32,7 @@ def test_docs_site__strict_offline_build__pages_reference_and_plots(tmp_path: Pa
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for page in ("index", "cli", "concepts", "project-file", "compatibility", "reliability",
+    for page in ("index", "cli", "concepts", "project-file", "compatibility", "reliability", "instances",
                  "python-api", "web/index", "web/fastapi", "web/django", "web/wsgi", "examples",
                  "benchmarks", "reference/facade", "reference/types", "reference/web",
                  "reference/errors"):
