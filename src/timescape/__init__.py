@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from timescape.lifecycle import RetirementCandidate as RetirementCandidate
     from timescape.manager import Timescape as Timescape
     from timescape.model.catalog import VersionSpec as VersionSpec
+    from timescape.model.instance import InstanceInfo as InstanceInfo
     from timescape.model.plan import Plan as Plan
     from timescape.model.schema import SchemaVersion as SchemaVersion
     from timescape.model.schema import Step as Step
@@ -81,6 +82,7 @@ _LAZY = {
     "RetirementCandidate": "timescape.lifecycle",
     "Timescape": "timescape.manager",
     "VersionSpec": "timescape.model.catalog",
+    "InstanceInfo": "timescape.model.instance",
     "Plan": "timescape.model.plan",
     "SchemaVersion": "timescape.model.schema",
     "Step": "timescape.model.schema",
@@ -135,6 +137,7 @@ __all__ = [
     "DriftError",
     "Event",
     "InputError",
+    "InstanceInfo",
     "InterruptedMigrationError",
     "Lifecycle",
     "LockTimeoutError",

@@ -5,6 +5,8 @@ reading it can tell which shape it got. N starts at 1 and moves forward, per com
 the document's shape changes (a key renamed, removed, or moved; a key *added* changes the shape
 too, and is also a bump, so a strict reader is never surprised). ``tests/cli/test_json_format.py``
 holds a recorded key shape per command and fails when a shape changes while its number does not.
+Until the first release that prints these numbers, every shape is format 1 and is re-recorded
+instead of bumped.
 
 Added in 0.5.
 """
