@@ -54,7 +54,12 @@ def test_multi_service__catalog_retired__shared_schema_kept_for_orders(tmp_path:
         assert old.json()["products"] == [{"id": 1, "name": "pen", "cents": 150}]
 
         # Retire the whole catalog service: its schemas go, the shared one stays for orders.
+        # Each deactivation first drains *both* services' instances, the orders one included.
         timescape(folder, "version", "deactivate", "catalog-v1")
+        events = timescape(folder, "history", "--limit", "10")["events"]
+        drained = [e for e in events if e["kind"] == "version_drained"]
+        assert [e["subject"] for e in drained] == [catalog_v1]
+        assert len(drained[0]["detail"]["instances"]) == 2
         result = timescape(folder, "version", "deactivate", "catalog-v2")
         rolled_back = [a["schema"] for a in result["plan"]["actions"] if a["kind"] == "rollback"]
         assert rolled_back == ["catalog_v2", "catalog_v1"]
