@@ -106,3 +106,25 @@ def test_django__unsupported_engine__one_line_error_exit_2(tmp_path: Path) -> No
         ("Error: settings.DATABASES['default'] uses ENGINE 'django.db.backends.oracle'; Timescape "
         "supports the sqlite3, postgresql and mysql backends")
     ]
+
+
+def test_django__call_command__cli_exit_code_kept_in_command_error(tmp_path: Path) -> None:
+    project = write_project(tmp_path, None)
+    env = {"DJANGO_SETTINGS_MODULE": SETTINGS, "APP_PROJECT": str(project),
+           "APP_DATABASE": json.dumps({"ENGINE": "django.db.backends.sqlite3",
+                                       "NAME": str(tmp_path / "app.db")})}
+    source = (
+        "import django; django.setup()\n"
+        "from django.core.management import CommandError, call_command\n"
+        "call_command('timescape', 'version', 'activate', 'v1')\n"
+        "try:\n"
+        "    call_command('timescape', 'version', 'resolve', 'v9', '--handler', '/api/products')\n"
+        "except CommandError as exc:\n"
+        "    print('returncode', exc.returncode)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=server_env(env),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "returncode 2"
+    assert "Error: unknown ref 'v9'" in result.stderr
+    assert (tmp_path / "app.db").is_file()
