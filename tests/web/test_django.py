@@ -2,9 +2,9 @@
 (sync) and uvicorn (async), on SQLite and PostgreSQL.
 
 Django's MySQL backend needs mysqlclient (a C extension not installed here), so MariaDB is
-covered by the FastAPI and Flask tests instead. Sends 8 requests per database (two readiness
+covered by the FastAPI and Flask tests instead. Sends 12 requests per database (two readiness
 probes included) plus the polls, 0.1 s apart and bounded by 20 s, until an activation made by
-``manage.py timescape`` reaches the running server: 9 in all in a typical run.
+``manage.py timescape`` reaches the running server: 13 in all in a typical run.
 """
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ def test_django__manage_command_and_middleware__sync_and_async_servers(
         unknown = server.get("/api/products", params={"api_version": "v7"})
         assert unknown.status_code == 404
         assert unknown.json()["error"]["type"] == "UnknownRefError"
+        # A streamed body is in flight while it is sent, and released once Django closes it.
+        for _ in range(2):
+            assert server.get("/api/products/in-flight").json() == {v2: 1}
 
     port = free_port()
     uvicorn = ["-m", "uvicorn", "tests.web.apps.django_asgi:application", "--host", "127.0.0.1",
@@ -88,6 +91,8 @@ def test_django__manage_command_and_middleware__sync_and_async_servers(
         assert pinned.json()["context"] == v1
         unknown = server.get("/api/products", headers={"X-API-Version": "v7"})
         assert unknown.status_code == 404
+        for _ in range(2):
+            assert server.get("/api/products/in-flight").json() == {v2: 1}
 
     listed = manage(env, tmp_path, "--json", "version", "list")
     assert listed.returncode == 0, listed.stderr

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import path
 
 from timescape.web.asgi import current_version
+from timescape.web.django import get_serving
 
 SECRET_KEY = "tests-only"
 DEBUG = False
@@ -43,4 +45,18 @@ def products(request: HttpRequest) -> JsonResponse:
     )
 
 
-urlpatterns = [path("health", health), path("api/products", products)]
+def in_flight(request: HttpRequest) -> StreamingHttpResponse:
+    """Streams the instance's in-flight counts while this very response is being sent."""
+
+    def body() -> Iterator[bytes]:
+        yield b""
+        yield json.dumps(get_serving().in_flight()).encode()
+
+    return StreamingHttpResponse(body(), content_type="application/json")
+
+
+urlpatterns = [
+    path("health", health),
+    path("api/products", products),
+    path("api/products/in-flight", in_flight),
+]

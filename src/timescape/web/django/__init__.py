@@ -23,7 +23,8 @@ thread hop: it reads only memory on the request path. A request under a handler 
 ``request.timescape_version`` (a :class:`~timescape.web.request.ResolvedVersion`), the TSV in
 :data:`~timescape.web.asgi.current_version`, and ``X-Timescape-Version`` on the response; a ref
 naming nothing gets a JSON 404, and a retiring version 410 Gone, without reaching the view. A
-request counts as in flight (a deactivation drains it) until the view has returned its response.
+request counts as in flight (a deactivation drains it) until Django closes its response, after
+the last byte of a streamed body.
 
 Needs the ``django`` extra (``pip install 'timescape-db[django]'``).
 
@@ -250,38 +251,60 @@ class TimescapeMiddleware:
         if handler is None:
             return self.get_response(request)
         ref = self._ref(request)
-        with self.serving.request(handler, ref) as decision:
-            if not decision.is_served:
-                return _refusal(decision)
-            request.timescape_version = ResolvedVersion.of(decision, ref=ref)  # type: ignore[attr-defined]
-            token = current_version.set(decision.tsv)
-            try:
-                response = cast("HttpResponseBase", self.get_response(request))
-            finally:
-                current_version.reset(token)
-        return _with_headers(response, decision)
+        decision = self.serving.admit(handler, ref)
+        if not decision.is_served:
+            return _refusal(decision)
+        request.timescape_version = ResolvedVersion.of(decision, ref=ref)  # type: ignore[attr-defined]
+        token = current_version.set(decision.tsv)
+        try:
+            response = cast("HttpResponseBase", self.get_response(request))
+        except BaseException:
+            self.serving.release(decision)
+            raise
+        finally:
+            current_version.reset(token)
+        return self._finish(response, decision)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         handler = self.serving.handler_for(request.path_info)
         if handler is None:
             return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
         ref = self._ref(request)
-        with self.serving.request(handler, ref) as decision:
-            if not decision.is_served:
-                return _refusal(decision)
-            request.timescape_version = ResolvedVersion.of(decision, ref=ref)  # type: ignore[attr-defined]
-            token = current_version.set(decision.tsv)
+        decision = self.serving.admit(handler, ref)
+        if not decision.is_served:
+            return _refusal(decision)
+        request.timescape_version = ResolvedVersion.of(decision, ref=ref)  # type: ignore[attr-defined]
+        token = current_version.set(decision.tsv)
+        try:
+            response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+        except BaseException:
+            self.serving.release(decision)
+            raise
+        finally:
+            current_version.reset(token)
+        return self._finish(response, decision)
+
+    def _finish(self, response: HttpResponseBase, decision: Decision) -> HttpResponseBase:
+        """Add the headers; keep the request in flight until Django closes the response.
+
+        Django closes every response once it is sent (the WSGI server calls ``close()``; the
+        ASGI handler does it after the last body chunk), so a streamed body is covered too.
+        """
+        for name, value in decision.headers:
+            response[name] = value
+        close = response.close
+        released = threading.Event()
+
+        def close_and_release() -> None:
             try:
-                response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+                close()
             finally:
-                current_version.reset(token)
-        return _with_headers(response, decision)
+                if not released.is_set():
+                    released.set()
+                    self.serving.release(decision)
 
-
-def _with_headers(response: HttpResponseBase, decision: Decision) -> HttpResponseBase:
-    for name, value in decision.headers:
-        response[name] = value
-    return response
+        response.close = close_and_release  # type: ignore[method-assign]
+        return response
 
 
 def _refusal(decision: Decision) -> HttpResponse:
