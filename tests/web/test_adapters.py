@@ -12,12 +12,24 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from tests.web.apps import write_project
-from timescape import InputError, ServingInstance, TimescapeWSGIMiddleware, load_project
+from timescape import (
+    InputError,
+    ResolvedVersion,
+    ServingInstance,
+    TimescapeMiddleware,
+    TimescapeWSGIMiddleware,
+    load_project,
+)
 from timescape.store.urls import parse_url
 from timescape.web.django import url_from_settings
-from timescape.web.fastapi import ResolvedVersion, Versioning
+from timescape.web.fastapi import Versioning
 
 
 def test_url_from_settings__each_engine__parses_back_to_the_same_database(tmp_path: Path,
@@ -149,4 +161,27 @@ def test_fastapi__serves_without_refs__input_error(project: Path) -> None:
     ts = load_project(project).timescape()
     with pytest.raises(InputError, match="at least one ref"):
         Versioning(ts).serves()
+    ts.close()
+
+
+def test_starlette__plain_app__version_from_request_state(project: Path) -> None:
+    async def products(request: Request) -> JSONResponse:
+        version = ResolvedVersion.of(request.state.timescape_decision)
+        return JSONResponse({"tsv": version.tsv, "schema": version.schema})
+
+    ts = load_project(project).timescape()
+    serving = ServingInstance(ts, register=False)
+    app = Starlette(
+        routes=[Route("/api/products", products)],
+        middleware=[Middleware(TimescapeMiddleware, timescape=ts, serving=serving)],
+    )
+
+    async def run() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/api/products", headers={"X-API-Version": "v1"})
+
+    response = asyncio.run(run())
+    assert response.json() == {"tsv": ts.resolve("v1", "/api/products"), "schema": "s1"}
+    serving.close()
     ts.close()
