@@ -59,6 +59,7 @@ def _seed(db: TestDB, ts: Timescape) -> dict[str, str]:
 def _check_state(db: TestDB, tsvs: dict[str, str], live: set[str]) -> None:
     """The invariant, read through the raw driver: live rows, applied schemas and columns agree."""
     rows = dict(db.query("SELECT tsv, active FROM timescape_versions"))
+    assert db.query("SELECT tsv FROM timescape_versions WHERE retiring_generation IS NOT NULL") == []
     assert {ref for ref, tsv in tsvs.items() if rows.get(tsv)} == live
     schemas = dict(db.query("SELECT name, status FROM timescape_schemas"))
     columns = set(db.columns("products"))
