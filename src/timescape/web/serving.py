@@ -20,7 +20,7 @@ version before it rolls the schema back (the drain). The table swap and the in-f
 share one lock, so a heartbeat never reports a generation whose table a request has not seen yet,
 and a request admitted on the old table is counted before that heartbeat is sent.
 
-Added in 0.5.
+Added in 0.2.
 """
 
 from __future__ import annotations
@@ -81,9 +81,9 @@ class ServingInstance:
         Args:
             timescape: The facade, its definitions registered.
             heartbeat_interval: Seconds between heartbeats (default: the project's
-                ``[serving] heartbeat_interval``, else 2).
+                ``[database] heartbeat_interval``, else 2).
             poll_interval: Seconds between change probes when no notification connection is up
-                (default: the project's ``[serving] poll_interval``, else 0.5).
+                (default: the project's ``[database] poll_interval``, else 0.5).
             flush_interval: Seconds between writes of the request counters.
             listen: Use PostgreSQL ``LISTEN`` where available (else poll only).
             register: Register as a serving instance (False: route only, never drained for).

@@ -397,7 +397,7 @@ class PostgreSQLBackend(Backend):
         Raises:
             ConnectionFailedError: If the server cannot be reached or refuses the LISTEN.
 
-        Added in 0.5.
+        Added in 0.2.
         """
         conn = self._open()
         try:
