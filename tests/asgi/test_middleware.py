@@ -211,3 +211,26 @@ def test_middleware__retired_version__410_json_with_headers(
     assert "sunset" in response.headers
     assert response.json()["error"]["alternatives"] == [{"tsv": v1, "tags": ["v1"]}]
     assert get(app, "/api/products", {"X-API-Version": "v2"}).json()["error"]["version"] == v2
+
+
+def test_middleware__streamed_body__in_flight_until_the_app_returns(
+    db: TestDB, apps: list[TimescapeMiddleware]
+) -> None:
+    ts = make(db.url)
+    v1 = ts.resolve("v1", "/api/products")
+    ts.activate(v1)
+    seen: list[dict[str, int]] = []
+
+    async def streaming(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for chunk in (b"a", b"b", b""):
+            seen.append(app.serving.in_flight())
+            await send({"type": "http.response.body", "body": chunk, "more_body": bool(chunk)})
+        seen.append(app.serving.in_flight())  # the last body is sent: still in flight
+
+    app = TimescapeMiddleware(streaming, timescape=ts, refresh_interval=60)
+    apps.append(app)
+    response = get(app, "/api/products")
+    assert response.text == "ab"
+    assert seen == [{v1: 1}] * 4
+    assert app.serving.in_flight() == {}

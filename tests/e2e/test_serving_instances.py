@@ -59,6 +59,7 @@ def _seed(db: TestDB, ts: Timescape) -> dict[str, str]:
 def _check_state(db: TestDB, tsvs: dict[str, str], live: set[str]) -> None:
     """The invariant, read through the raw driver: live rows, applied schemas and columns agree."""
     rows = dict(db.query("SELECT tsv, active FROM timescape_versions"))
+    assert db.query("SELECT tsv FROM timescape_versions WHERE retiring_generation IS NOT NULL") == []
     assert {ref for ref, tsv in tsvs.items() if rows.get(tsv)} == live
     schemas = dict(db.query("SELECT name, status FROM timescape_schemas"))
     columns = set(db.columns("products"))
@@ -135,12 +136,12 @@ def test_instances__killed_mid_drain__deactivation_waits_for_its_heartbeat_to_ex
         errors: list[BaseException] = []
 
         def deactivate() -> None:
-            started = time.monotonic()
             try:
-                _facade(folder, db.url).deactivate(V2, handler=HANDLER, drain_timeout=60)
+                with _facade(folder, db.url) as control:
+                    control.deactivate(V2, handler=HANDLER, drain_timeout=60)
             except BaseException as exc:
                 errors.append(exc)
-            done.append(time.monotonic() - started)
+            done.append(time.monotonic())
 
         worker = threading.Thread(target=deactivate, daemon=True)
         worker.start()
@@ -152,15 +153,15 @@ def test_instances__killed_mid_drain__deactivation_waits_for_its_heartbeat_to_ex
         time.sleep(1.0)
         assert not done, "the drain finished while a request on v2 was in flight"
         assert "price_cents" in db.columns("products")
+        read_at = time.monotonic()  # before the read: age_s is at least this old by then
         (last,) = [i for i in ts.instances() if i.pid == victim.proc.pid]
-        killed_at = time.monotonic()
         victim.kill()
         worker.join(timeout=30)
         assert not errors, errors
         assert done, "the deactivation did not finish after the instance died"
-        waited = time.monotonic() - killed_at
-        # Its heartbeat expires stale_after seconds after the last one it sent (age_s ago):
-        # the deactivation completes then, not before, and not much after.
+        waited = done[0] - read_at
+        # Its heartbeat expires stale_after seconds after the last one it sent (age_s before
+        # the read): the deactivation completes then, not before, and not much after.
         expires_in = last.stale_after_s - last.age_s
         assert waited >= expires_in - 0.05, (waited, last)
         assert waited < expires_in + 5, (waited, last)
