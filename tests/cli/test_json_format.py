@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from tests.cli.conftest import TSV1, run_cli, write_project
+from timescape import load_project
 from timescape.cli._formats import json_format
 from timescape.cli.main import cli
 
@@ -42,6 +43,7 @@ SCENARIO: list[tuple[str, tuple[str, ...]]] = [
     ("version untag", ("version", "untag", "stable", *H)),
     ("version deactivate", ("version", "deactivate", "v1", *H)),
     ("history", ("history", "--limit", "3")),
+    ("instances", ("instances",)),
     ("verify", ("verify",)),
     ("stats", ("stats",)),
     ("demo", ("demo",)),
@@ -87,6 +89,9 @@ def run_scenario(tmp_path: Path) -> dict[str, dict[str, Any]]:
     project = write_project(tmp_path / "project", f"sqlite:///{tmp_path / 'app.db'}")
     documents = {}
     for command, args in SCENARIO:
+        if command == "instances":  # one registered serving instance, so its rows have a shape
+            with load_project(project).timescape() as ts:
+                ts.register_instance(label="json-shape")
         words = [w.replace("{tmp}", str(tmp_path)) for w in args]
         result = run_cli("--project", str(project), "--json", *words)
         assert result.stdout.strip(), f"{command}: no JSON on stdout\n{result.describe()}"
