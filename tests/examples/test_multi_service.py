@@ -40,6 +40,9 @@ def test_multi_service__catalog_retired__shared_schema_kept_for_orders(tmp_path:
         added = catalog.post("/api/catalog", json={"name": "pen", "cents": 150})
         assert added.status_code == 201, catalog.output()
         assert added.json() == {"version": catalog_v1, "id": 1}
+        instances = timescape(folder, "instances")["instances"]
+        assert len(instances) == 2
+        assert sorted("catalog" in i["label"] for i in instances) == [False, True]
         ordered = orders.post("/api/orders", json={"product_id": 1, "quantity": 2})
         assert ordered.status_code == 201, orders.output()
         assert ordered.json() == {"version": orders_v1, "id": 1}
