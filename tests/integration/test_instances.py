@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -323,3 +324,24 @@ def test_serving_settings__invalid__refused() -> None:
         Timescape("sqlite://", drain_timeout=0)
     with Timescape("sqlite://") as ts, pytest.raises(UnknownRefError):
         ts.deactivate("nope")
+
+
+def test_lifecycle_retire_cold__drains_like_deactivate(db: TestDB) -> None:
+    from timescape.lifecycle import Lifecycle  # noqa: PLC0415 - the lifecycle layer on top
+
+    ts, v1, v2 = _live_pair(db, drain_timeout=0.2)
+    server = _facade(db, stale_after=60)
+    instance = server.register_instance(generation=server.state_generation())
+    lifecycle = Lifecycle(ts, cold_after=timedelta(0))
+    # v1 is cold and not the newest: retired, through the drain, which this instance blocks.
+    with pytest.raises(DrainTimeoutError) as caught:
+        lifecycle.retire_cold()
+    assert caught.value.tsvs == [v1]
+    assert _retiring(db, v1) is not None
+    server.unregister_instance(instance)
+    [result] = lifecycle.retire_cold()  # the retiring version is finished off
+    assert result.target == v1
+    assert db.active_versions() == {v2}
+    assert db.event_kinds().count("version_retiring") == 1
+    ts.close()
+    server.close()
