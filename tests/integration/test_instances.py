@@ -345,3 +345,33 @@ def test_lifecycle_retire_cold__drains_like_deactivate(db: TestDB) -> None:
     assert db.event_kinds().count("version_retiring") == 1
     ts.close()
     server.close()
+
+
+def test_contract_steps__wait_for_the_drain_of_the_last_old_version(db: TestDB) -> None:
+    ts = Timescape(db.url, infer_compatibility=False, drain_timeout=0.2)
+    ts.add_schema("s1", ["CREATE TABLE items (id INTEGER PRIMARY KEY, price INTEGER)"],
+                  ["DROP TABLE items"])
+    ts.add_schema(
+        "s2",
+        ["ALTER TABLE items ADD COLUMN cents INTEGER"],
+        ["ALTER TABLE items DROP COLUMN cents"],
+        parent="s1",
+        compatible_with=["s1"],
+        contract=["ALTER TABLE items DROP COLUMN price"],
+        contract_rollback=["ALTER TABLE items ADD COLUMN price INTEGER"],
+    )
+    ts.add_version("/api/items", "2024-01-01T00:00:00Z", "s1", tags=("v1",))
+    ts.add_version("/api/items", "2024-02-01T00:00:00Z", "s2", tags=("v2",))
+    ts.activate("v1")
+    ts.activate("v2")
+    server = _facade(db, stale_after=60)
+    instance = server.register_instance(generation=server.state_generation())
+    with pytest.raises(DrainTimeoutError):
+        ts.deactivate("v1")  # v1 still served somewhere: the old shape must stay
+    assert "price" in db.columns("items")
+    server.heartbeat(instance, generation=server.state_generation(), in_flight={})
+    result = ts.deactivate("v1")
+    assert [(str(o.kind), o.schema) for o in result.outcomes] == [("contract", "s2")]
+    assert "price" not in db.columns("items")
+    ts.close()
+    server.close()
