@@ -187,6 +187,9 @@ def test_deactivate__instance_never_acknowledges__times_out_nothing_rolled_back(
     assert ts.live_alternatives("/api/items") == [v1]
     assert ts.resolve("v2") == v2  # a ref still names it; routing asks version_state
     assert [v.status for v in ts.versions() if v.tsv == v2] == ["retiring"]
+    report = ts.verify()
+    assert report.ok  # a stopped drain is safe, but said
+    assert [(p.kind, p.subject) for p in report.problems] == [("retiring", v2)]
     assert ts.schema_usage("s2") == [v2]  # it still holds its schema
     assert [list(s.used_by) for s in ts.schemas() if s.name == "s2"] == [[v2]]
     ts.close()
