@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from timescape._faults import armed, fault_point
+from timescape.engine.outcome import may_have_written
 from timescape.errors import (
     MigrationError,
     MigrationTimeoutError,
@@ -564,12 +565,15 @@ class Executor:
             # The deadline passed while the last statement finished: on MySQL a killed SLEEP()
             # returns normally, and a DDL may or may not have landed before the KILL.
             error = self._timeout_error(action, step, current)
-            read_only = current is not None and _is_read_only(current.text)
             raise _StepFailedError(
                 error,
                 step=step.index,
-                statements_done=max(statements_done - 1, 0),
-                uncertain=not self.backend.transactional_ddl and not read_only,
+                statements_done=self._writes_before(step, max(statements_done - 1, 0)),
+                # It returned normally, so it ran (perhaps to its end) before or despite the
+                # KILL: only a proven read changed nothing.
+                uncertain=may_have_written(
+                    self.backend, current.text if current else None, ending="lost"
+                ),
             )
         if action.kind is not ActionKind.ROLLBACK:
             self._fault(f"after_step:{step.index}")
@@ -604,7 +608,15 @@ class Executor:
         )
         phase = "rollback" if action.kind is ActionKind.ROLLBACK else "apply"
         error: MigrationError
-        uncertain = False
+        text = current.text if current is not None else None
+        if kind == ErrorKind.CONNECTION_LOST:
+            ending = "lost"
+        elif fired or kind == ErrorKind.TIMEOUT:
+            ending = "cancelled"
+        else:
+            ending = "failed"
+        # Never guessed from the first keyword (issue 11): SELECT f(), DO f(), NEXTVAL() write.
+        uncertain = may_have_written(self.backend, text, ending=ending)
         if fired or kind == ErrorKind.TIMEOUT:
             error = self._timeout_error(action, step, current)
         else:
@@ -630,17 +642,26 @@ class Executor:
                 phase=phase,
                 detail=detail,
             )
-            # A lost connection says nothing about the server: the step may still finish there,
-            # unless the statement it lost was a plain read (nothing to land).
-            uncertain = (
-                kind == ErrorKind.CONNECTION_LOST
-                and not self.backend.transactional_ddl
-                and not (current is not None and _is_read_only(current.text))
-            )
         if kind == ErrorKind.CONNECTION_LOST:
             self.backend.drop_broken()
         return _StepFailedError(
-            error, step=step.index, statements_done=statements_done, uncertain=uncertain
+            error,
+            step=step.index,
+            statements_done=self._writes_before(step, statements_done),
+            uncertain=uncertain,
+        )
+
+    def _writes_before(self, step: PlannedStep, count: int) -> int:
+        """How many of the step's first ``count`` statements (all finished) may have written.
+
+        Finished reads leave nothing behind, so a step whose earlier statements only read is as
+        clean as one that failed on its first statement.
+        """
+        if count == 0 or step.is_callable:
+            return count
+        return sum(
+            may_have_written(self.backend, statement.text, ending="lost")
+            for statement in step.statements[:count]
         )
 
     # -- state rows ---------------------------------------------------------------------------
@@ -844,8 +865,3 @@ def _uncertain_error(
             detail=detail,
         )
     return MigrationError(schema=schema, step=step, reason=error.message, detail=detail)
-
-
-def _is_read_only(statement: str) -> bool:
-    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-    return head in {"SELECT", "SHOW", "DO"} and " INTO " not in statement.upper()

@@ -185,6 +185,9 @@ class Backend:
     dialect: ClassVar[Dialect]
     transactional_ddl: ClassVar[bool] = True
     """Whether DDL can run inside a transaction (False on MySQL/MariaDB: implicit commits)."""
+    statements_may_be_partial: ClassVar[bool] = False
+    """Whether a statement that ended in an error may keep part of its work (MySQL/MariaDB:
+    non-transactional engines, DDL); False where every statement is atomic."""
     placeholder: ClassVar[str] = "?"
 
     # Column types for the state tables.
@@ -623,6 +626,20 @@ class Backend:
             The names found.
         """
         raise NotImplementedError
+
+    def non_transactional(self, tables: Sequence[str]) -> set[str]:  # noqa: ARG002 - per dialect
+        """Which of ``tables`` cannot roll a statement back (non-transactional engine, a trigger).
+
+        Asked after a statement failed, to tell ``failed`` from ``uncertain``; a table the
+        server does not know is in the answer (no proof). Every table is transactional here.
+
+        Args:
+            tables: Names as a statement gives them (``name`` or ``database.name``).
+
+        Returns:
+            The names that may keep part of a failed statement's work.
+        """
+        return set()
 
     def server_version(self) -> str:
         """The server's version string."""
