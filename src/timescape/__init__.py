@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from timescape.errors import InterruptedMigrationError as InterruptedMigrationError
     from timescape.errors import LockTimeoutError as LockTimeoutError
     from timescape.errors import MigrationError as MigrationError
+    from timescape.errors import MigrationInterruptedError as MigrationInterruptedError
     from timescape.errors import MigrationTimeoutError as MigrationTimeoutError
     from timescape.errors import ProtectedVersionError as ProtectedVersionError
     from timescape.errors import RollbackRefusedError as RollbackRefusedError
@@ -52,6 +53,7 @@ _LAZY = {
     "InterruptedMigrationError": "timescape.errors",
     "LockTimeoutError": "timescape.errors",
     "MigrationError": "timescape.errors",
+    "MigrationInterruptedError": "timescape.errors",
     "MigrationTimeoutError": "timescape.errors",
     "ProtectedVersionError": "timescape.errors",
     "RollbackRefusedError": "timescape.errors",
@@ -107,6 +109,7 @@ __all__ = [
     "InterruptedMigrationError",
     "LockTimeoutError",
     "MigrationError",
+    "MigrationInterruptedError",
     "MigrationTimeoutError",
     "OperationResult",
     "Plan",

@@ -14,7 +14,8 @@ exit code through :attr:`TimescapeError.exit_code`, so a caller never parses mes
     ├─ RollbackRefusedError        schema, used_by
     ├─ ProtectedVersionError       tsv, tags
     ├─ MigrationError              schema, step, file, line, statement
-    │  └─ MigrationTimeoutError    timeout_s
+    │  ├─ MigrationTimeoutError    timeout_s
+    │  └─ MigrationInterruptedError  Ctrl-C (exit 130)
     └─ StateError                  the timescape_* tables disagree with reality
        ├─ DriftError               schema, step, stored, current
        ├─ InterruptedMigrationError  schema, status
@@ -38,6 +39,7 @@ __all__ = [
     "InterruptedMigrationError",
     "LockTimeoutError",
     "MigrationError",
+    "MigrationInterruptedError",
     "MigrationTimeoutError",
     "ProtectedVersionError",
     "RollbackRefusedError",
@@ -332,6 +334,43 @@ class MigrationTimeoutError(MigrationError):
             detail=detail,
         )
         self.timeout_s = timeout_s
+
+
+class MigrationInterruptedError(MigrationError):
+    """Ctrl-C stopped a step: the running statement was cancelled on the server (exit 130).
+
+    The schema is recorded ``interrupted`` (nothing of the step remains: retry it) or
+    ``uncertain`` (the statement may have written: check, then ``schema resolve``).
+
+    Added in 0.2.
+    """
+
+    exit_code = 130
+
+    def __init__(
+        self,
+        *,
+        schema: str,
+        step: int | None,
+        statement: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        phase: str = "apply",
+        detail: str | None = None,
+    ) -> None:
+        """Build the message: interrupted in step k, and what to run next."""
+        super().__init__(
+            schema=schema,
+            step=step,
+            reason=f"interrupted (Ctrl-C) in step {step}; the statement was cancelled on the "
+            "server",
+            statement=statement,
+            file=file,
+            line=line,
+            phase=phase,
+            detail=detail
+            or "Run timescape verify to see the state, then run the command again to retry",
+        )
 
 
 class StateError(TimescapeError):

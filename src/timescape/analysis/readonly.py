@@ -9,7 +9,7 @@ the answer errs towards ``uncertain``, never towards a second application.
 
 Pure: parsing uses sqlglot (imported on first use).
 
-Added in 0.3.
+Added in 0.2.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ and, on MySQL/MariaDB, from the storage engine of every table it names:
   engine; on MySQL/MariaDB a non-transactional table it names may keep the rows written before the
   error, and a stored routine (``CALL p()``, ``SELECT f()``) may have written anywhere.
 
-Added in 0.3.
+Added in 0.2.
 """
 
 from __future__ import annotations

@@ -130,6 +130,17 @@ class Watchdog:
                 self._cond.wait()
             return fired
 
+    def fire_now(self) -> None:
+        """Cancel now, as if the deadline had passed (Ctrl-C); a no-op while disarmed.
+
+        Safe from any thread. Only an armed watchdog cancels, so a request arriving while the
+        executor writes its state tables never cancels those writes.
+        """
+        with self._cond:
+            if self._deadline is not None:
+                self._deadline = min(self._deadline, time.monotonic())
+                self._cond.notify_all()
+
     @property
     def fired(self) -> bool:
         """True once the current deadline has passed."""
@@ -606,6 +617,16 @@ class Backend:
     def disarm_timeout(self) -> bool:
         """Stop the timer; True when it fired (the work must be treated as timed out)."""
         return self._watchdog.disarm() if self._watchdog is not None else False
+
+    def interrupt_statement(self) -> None:
+        """Cancel the running migration statement on the server now (Ctrl-C), from any thread.
+
+        Uses the timeout's mechanism, so it reaches only statements run under
+        :meth:`arm_timeout`; :meth:`disarm_timeout` then reports it as fired.
+        """
+        watchdog = self._watchdog
+        if watchdog is not None:
+            watchdog.fire_now()
 
     def _on_arm(self, seconds: float) -> None:
         """Dialect hook: also bound the transaction on the server (e.g. SET LOCAL)."""
