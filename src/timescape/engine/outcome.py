@@ -65,7 +65,9 @@ def _may_have_written(backend: Backend, statement: str, ending: str) -> bool:
         return False
     tables = plain_dml_targets(statement, dialect)
     if tables is not None:
-        return bool(backend.non_transactional(tables))
+        # After an error of its own, a table the catalog does not know was never written
+        # (``no such table``); after a cancel it may be a temporary table: no proof.
+        return bool(backend.non_transactional(tables, unknown=ending == "cancelled"))
     if ending == "cancelled":
         # DDL, a stored routine, anything not plain DML: part of it may have been kept.
         return True

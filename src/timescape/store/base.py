@@ -648,14 +648,21 @@ class Backend:
         """
         raise NotImplementedError
 
-    def non_transactional(self, tables: Sequence[str]) -> set[str]:  # noqa: ARG002 - per dialect
+    def non_transactional(
+        self,
+        tables: Sequence[str],  # noqa: ARG002 - per dialect
+        *,
+        unknown: bool = True,  # noqa: ARG002
+    ) -> set[str]:
         """Which of ``tables`` cannot roll a statement back (non-transactional engine, a trigger).
 
-        Asked after a statement failed, to tell ``failed`` from ``uncertain``; a table the
-        server does not know is in the answer (no proof). Every table is transactional here.
+        Asked after a statement failed, to tell ``failed`` from ``uncertain``. Every table is
+        transactional here.
 
         Args:
             tables: Names as a statement gives them (``name`` or ``database.name``).
+            unknown: Whether a table the catalog does not list (a temporary table, or one that
+                does not exist) is in the answer: no proof either way.
 
         Returns:
             The names that may keep part of a failed statement's work.

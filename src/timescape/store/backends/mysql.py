@@ -224,17 +224,20 @@ class MySQLBackend(Backend):
         sql = f"{self.TABLES_SQL} AND table_name = ?"
         return {name for name in only if self.query(sql, (name,))}
 
-    def non_transactional(self, tables: Sequence[str]) -> set[str]:
+    def non_transactional(self, tables: Sequence[str], *, unknown: bool = True) -> set[str]:
         """Tables on an engine without transactions (MyISAM, Aria, MEMORY), or with triggers.
 
-        A view, a temporary table or a name the server does not know counts as one: nothing
-        proves a statement on it was rolled back.
+        A view counts as one, and so, with ``unknown``, does a temporary table or a name the
+        server does not know: nothing proves a statement on it was rolled back.
         """
         found = set()
         for name in tables:
             database, _, table = name.rpartition(".")
             rows = self.query(self.ENGINE_SQL, (database or None, table))
-            if not rows or rows[0][0] != "YES" or int(rows[0][1] or 0) > 0:
+            if not rows:
+                if unknown:
+                    found.add(name)
+            elif rows[0][0] != "YES" or int(rows[0][1] or 0) > 0:
                 found.add(name)
         return found
 
