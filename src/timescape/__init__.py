@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from timescape.errors import ConnectionFailedError as ConnectionFailedError
     from timescape.errors import DefinitionError as DefinitionError
     from timescape.errors import DriftError as DriftError
+    from timescape.errors import DriverMissingError as DriverMissingError
     from timescape.errors import InputError as InputError
     from timescape.errors import InterruptedMigrationError as InterruptedMigrationError
     from timescape.errors import LockTimeoutError as LockTimeoutError
@@ -49,6 +50,7 @@ _LAZY = {
     "ConnectionFailedError": "timescape.errors",
     "DefinitionError": "timescape.errors",
     "DriftError": "timescape.errors",
+    "DriverMissingError": "timescape.errors",
     "InputError": "timescape.errors",
     "InterruptedMigrationError": "timescape.errors",
     "LockTimeoutError": "timescape.errors",
@@ -105,6 +107,7 @@ __all__ = [
     "ConnectionFailedError",
     "DefinitionError",
     "DriftError",
+    "DriverMissingError",
     "InputError",
     "InterruptedMigrationError",
     "LockTimeoutError",

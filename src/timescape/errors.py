@@ -7,7 +7,8 @@ exit code through :attr:`TimescapeError.exit_code`, so a caller never parses mes
     ├─ InputError                  exit 2  bad input: usage, definitions, refs, SQL text
     │  ├─ DefinitionError          file, key
     │  ├─ UnknownRefError          ref, handler            (also LookupError)
-    │  └─ SQLSplitError            line, reason
+    │  ├─ SQLSplitError            line, reason
+    │  └─ DriverMissingError       dialect, module, extra
     ├─ ConnectionFailedError       url (redacted)
     ├─ LockTimeoutError            holder, waited_s
     ├─ CompatibilityError          schema, broken_versions
@@ -35,6 +36,7 @@ __all__ = [
     "ConnectionFailedError",
     "DefinitionError",
     "DriftError",
+    "DriverMissingError",
     "InputError",
     "InterruptedMigrationError",
     "LockTimeoutError",
@@ -156,6 +158,29 @@ class SQLSplitError(InputError):
         super().__init__(f"cannot split SQL at line {line}: {reason}")
         self.reason = reason
         self.line = line
+
+
+class DriverMissingError(InputError):
+    """The database driver for a URL's scheme cannot be imported (exit 2).
+
+    Attributes:
+        dialect: ``postgresql`` or ``mysql``.
+        module: The module that failed to import (``psycopg``, ``pymysql``).
+        extra: The ``timescape-db`` extra that installs it.
+
+    Added in 0.2.
+    """
+
+    def __init__(self, *, dialect: str, module: str, extra: str, reason: str | None = None) -> None:
+        """Build the message: which driver is missing and the command that installs it."""
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"the {dialect} driver {module} is not installed{why}; install it with: "
+            f"pip install 'timescape-db[{extra}]'"
+        )
+        self.dialect = dialect
+        self.module = module
+        self.extra = extra
 
 
 class ConnectionFailedError(TimescapeError):

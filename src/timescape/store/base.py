@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from timescape._faults import fault_point
-from timescape.errors import LockTimeoutError
+from timescape.errors import DriverMissingError, LockTimeoutError
 from timescape.store.breakers import transaction_breaker
 from timescape.store.split import Dialect, Statement, split_statements
 from timescape.store.urls import DatabaseURL
@@ -196,6 +196,10 @@ class Backend:
     dialect: ClassVar[Dialect]
     transactional_ddl: ClassVar[bool] = True
     """Whether DDL can run inside a transaction (False on MySQL/MariaDB: implicit commits)."""
+    DRIVER_MODULE: ClassVar[str] = ""
+    """The driver's import name (``psycopg``, ``pymysql``)."""
+    DRIVER_EXTRA: ClassVar[str | None] = None
+    """The ``timescape-db`` extra installing the driver; None for a stdlib driver."""
     statements_may_be_partial: ClassVar[bool] = False
     """Whether a statement that ended in an error may keep part of its work (MySQL/MariaDB:
     non-transactional engines, DDL); False where every statement is atomic."""
@@ -266,7 +270,19 @@ class Backend:
             ConnectionFailedError: If the server cannot be reached; the URL is redacted.
         """
         if self._conn is None:
-            self._conn = self._open()
+            try:
+                self._conn = self._open()
+            except ImportError as exc:
+                if self.DRIVER_EXTRA is None:
+                    raise
+                # A driver is an extra; say which one to install, not "this is a bug".
+                plain = isinstance(exc, ModuleNotFoundError) and exc.name == self.DRIVER_MODULE
+                raise DriverMissingError(
+                    dialect=self.dialect,
+                    module=self.DRIVER_MODULE,
+                    extra=self.DRIVER_EXTRA,
+                    reason=None if plain else str(exc),
+                ) from exc
             self._prepare_session()
 
     def close(self) -> None:

@@ -43,6 +43,8 @@ class MySQLBackend(Backend):
     """MySQL/MariaDB: per-step progress, ``GET_LOCK``, ``KILL QUERY`` to cancel."""
 
     dialect = "mysql"
+    DRIVER_MODULE = "pymysql"
+    DRIVER_EXTRA = "mysql"
     transactional_ddl = False
     statements_may_be_partial = True
     placeholder = "%s"
