@@ -39,7 +39,7 @@ rollback = ["DROP TABLE a"]
 )
 @pytest.mark.parametrize("json", [False, True])
 def test_cli__driver_not_importable__names_the_extra__exit_2(
-    tmp_path: Path, module: str, url: str, extra: str, json: bool  # noqa: FBT001
+    tmp_path: Path, module: str, url: str, extra: str, json: bool
 ) -> None:
     write_project(tmp_path, PROJECT)
     args = ["--json"] if json else []
