@@ -105,12 +105,20 @@ def verify_state(store: StateStore, catalog: Catalog) -> VerifyReport:
         needed = catalog.graph.closure([schema]) if schema in catalog.graph else {schema}
         unmet = sorted(n for n in needed if snapshot.status_of(n) is not SchemaStatus.APPLIED)
         if unmet:
+            lost = [n for n in unmet if n not in snapshot.schemas]
+            hint = (
+                f"; the state row of {', '.join(lost)} is missing: check the database, then run "
+                f"timescape schema resolve {lost[0]} --steps-done K"
+                if lost
+                else ""
+            )
             problems.append(
                 Problem(
                     "live_version_unmet",
                     tsv,
-                    f"live version {tsv} needs schema(s) {', '.join(unmet)}, which are not applied",
-                    {"schemas": unmet},
+                    f"live version {tsv} needs schema(s) {', '.join(unmet)}, which are not "
+                    f"applied{hint}",
+                    {"schemas": unmet, "missing_rows": lost},
                 )
             )
     return VerifyReport(tuple(problems), len(catalog.schemas))
