@@ -43,6 +43,8 @@ def may_have_written(backend: Backend, statement: str | None, *, ending: str) ->
     """
     if statement is None:
         return ending != "failed"
+    if ending != "lost" and not backend.statements_may_be_partial:
+        return False  # every statement is atomic here: no parse needed (sqlglot loads lazily)
     try:
         return _may_have_written(backend, statement, ending)
     except Exception:  # the parser choked, or the engine lookup failed: no proof
@@ -61,8 +63,6 @@ def _may_have_written(backend: Backend, statement: str, ending: str) -> bool:
         return False
     if ending == "lost":
         return True
-    if not backend.statements_may_be_partial:
-        return False
     tables = plain_dml_targets(statement, dialect)
     if tables is not None:
         # After an error of its own, a table the catalog does not know was never written
