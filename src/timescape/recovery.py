@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from timescape.errors import StateError
 from timescape.model.catalog import Catalog
 from timescape.model.schema import CHECKSUM_ALGORITHM, upgraded_checksums
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
@@ -82,7 +83,13 @@ class Recovery:
             for r in snapshot.schemas.values()
         ):
             return snapshot
-        if not self.backend.try_lock():
+        try:
+            held = self.backend.try_lock()
+        except StateError:
+            # Behind a transaction pooler no session lock works, so dead and alive runs cannot
+            # be told apart: show the rows as stored (reading through a pooler stays possible).
+            return snapshot
+        if not held:
             return snapshot
         try:
             snapshot = reread()
