@@ -16,7 +16,7 @@ import pytest
 from tests.clirun import write_project
 from tests.dbutil import TestDB
 from tests.reliability._b_helpers import assert_clean, cli, spec_for, timescape_for
-from timescape.errors import MigrationTimeoutError
+from timescape.errors import MigrationError, MigrationTimeoutError
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.dialects("mysql")]
 
@@ -148,3 +148,34 @@ def test_t42_read_only_statement_cancelled__failed_and_retry_runs_it(
     row = db.schema_row("s42r")
     assert row is not None
     assert (row["status"], row["steps_done"], row["step_in_flight"]) == ("failed", 0, None), row
+
+
+@pytest.mark.parametrize(("engine", "status"), [("MyISAM", "uncertain"), ("InnoDB", "failed")])
+def test_t42_dml_failing_half_way__uncertain_only_on_a_non_transactional_engine(
+    db: TestDB, engine: str, status: str
+) -> None:
+    db.execute(f"CREATE TABLE t42_u (id INTEGER PRIMARY KEY) ENGINE={engine}")
+    spec = spec_for(
+        db,
+        [
+            {
+                "name": "s42u",
+                # Rows 1..5 go in, then 3 again: a duplicate key stops the statement half-way.
+                "migrations": [
+                    "INSERT INTO t42_u (id) SELECT seq FROM seq_1_to_5 UNION ALL SELECT 3"
+                ],
+                "rollback": ["DELETE FROM t42_u"],
+                "objects": [[]],
+            }
+        ],
+    )
+    with timescape_for(spec) as ts, pytest.raises(MigrationError) as info:
+        ts.apply_schema("s42u")
+    assert "Duplicate" in str(info.value)
+    kept = db.count("t42_u")
+    assert kept == (5 if engine == "MyISAM" else 0)
+    row = db.schema_row("s42u")
+    assert row is not None
+    assert (row["status"], row["steps_done"]) == (status, 0), row
+    if status == "uncertain":
+        assert "schema resolve s42u" in str(info.value)
