@@ -477,7 +477,7 @@ class Executor:
                 f"{failure.statements_done} statement(s) of step {failure.step} committed "
                 "before the failure"
                 if failure.statements_done
-                else f"step {failure.step} may have completed on the server"
+                else f"step {failure.step} may have changed the database, in part or in full"
             )
             error = _uncertain_error(
                 error,
