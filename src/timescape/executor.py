@@ -157,6 +157,8 @@ class Executor:
         self._deadline = time.monotonic() + migration_timeout
         self._forced: tuple[str, ...] = ()
         self._guard: InterruptGuard | None = None
+        # Whether steps commit on their own (then what a failed step left matters).
+        self._stepwise = True
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -205,6 +207,7 @@ class Executor:
         stepwise = (not self.backend.transactional_ddl) or any(
             not a.schema.transactional for a in plan.actions
         )
+        self._stepwise = stepwise
         self._begin()
         self.store.sync_versions(catalog, snapshot)
         self.store.set_run_marker(marker)
@@ -716,7 +719,7 @@ class Executor:
         else:
             ending = "failed"
         # Never guessed from the first keyword (issue 11): SELECT f(), DO f(), NEXTVAL() write.
-        uncertain = may_have_written(self.backend, text, ending=ending)
+        uncertain = self._stepwise and may_have_written(self.backend, text, ending=ending)
         if fired or kind == ErrorKind.TIMEOUT:
             error = self._timeout_error(action, step, current)
         else:
@@ -757,7 +760,7 @@ class Executor:
         Finished reads leave nothing behind, so a step whose earlier statements only read is as
         clean as one that failed on its first statement.
         """
-        if count == 0 or step.is_callable:
+        if count == 0 or step.is_callable or not self._stepwise:
             return count
         return sum(
             may_have_written(self.backend, statement.text, ending="lost")
