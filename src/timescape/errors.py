@@ -365,7 +365,10 @@ class MigrationInterruptedError(MigrationError):
     """Ctrl-C stopped a step: the running statement was cancelled on the server (exit 130).
 
     The schema is recorded ``interrupted`` (nothing of the step remains: retry it) or
-    ``uncertain`` (the statement may have written: check, then ``schema resolve``).
+    ``uncertain`` (the statement may have written: check, then ``schema resolve``). In the Python
+    API it takes the place of the ``KeyboardInterrupt`` of the first Ctrl-C during a run, when
+    the run is in the main thread and SIGINT has Python's default handler; a second Ctrl-C
+    raises ``KeyboardInterrupt``.
 
     Added in 0.2.
     """
