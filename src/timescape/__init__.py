@@ -20,13 +20,17 @@ if TYPE_CHECKING:
     from timescape.errors import CompatibilityError as CompatibilityError
     from timescape.errors import ConnectionFailedError as ConnectionFailedError
     from timescape.errors import DefinitionError as DefinitionError
+    from timescape.errors import DrainTimeoutError as DrainTimeoutError
     from timescape.errors import DriftError as DriftError
+    from timescape.errors import DriverMissingError as DriverMissingError
     from timescape.errors import InputError as InputError
     from timescape.errors import InterruptedMigrationError as InterruptedMigrationError
     from timescape.errors import LockTimeoutError as LockTimeoutError
     from timescape.errors import MigrationError as MigrationError
+    from timescape.errors import MigrationInterruptedError as MigrationInterruptedError
     from timescape.errors import MigrationTimeoutError as MigrationTimeoutError
     from timescape.errors import ProtectedVersionError as ProtectedVersionError
+    from timescape.errors import RetirementCancelledError as RetirementCancelledError
     from timescape.errors import RollbackRefusedError as RollbackRefusedError
     from timescape.errors import SQLSplitError as SQLSplitError
     from timescape.errors import StateError as StateError
@@ -65,13 +69,17 @@ _LAZY = {
     "CompatibilityError": "timescape.errors",
     "ConnectionFailedError": "timescape.errors",
     "DefinitionError": "timescape.errors",
+    "DrainTimeoutError": "timescape.errors",
     "DriftError": "timescape.errors",
+    "DriverMissingError": "timescape.errors",
     "InputError": "timescape.errors",
     "InterruptedMigrationError": "timescape.errors",
     "LockTimeoutError": "timescape.errors",
     "MigrationError": "timescape.errors",
+    "MigrationInterruptedError": "timescape.errors",
     "MigrationTimeoutError": "timescape.errors",
     "ProtectedVersionError": "timescape.errors",
+    "RetirementCancelledError": "timescape.errors",
     "RollbackRefusedError": "timescape.errors",
     "SQLSplitError": "timescape.errors",
     "StateError": "timescape.errors",
@@ -134,7 +142,9 @@ __all__ = [
     "ConnectionFailedError",
     "Decision",
     "DefinitionError",
+    "DrainTimeoutError",
     "DriftError",
+    "DriverMissingError",
     "Event",
     "InputError",
     "InstanceInfo",
@@ -142,6 +152,7 @@ __all__ = [
     "Lifecycle",
     "LockTimeoutError",
     "MigrationError",
+    "MigrationInterruptedError",
     "MigrationTimeoutError",
     "OperationResult",
     "Plan",
@@ -149,6 +160,7 @@ __all__ = [
     "Project",
     "ProtectedVersionError",
     "ResolvedVersion",
+    "RetirementCancelledError",
     "RetirementCandidate",
     "RollbackRefusedError",
     "SQLSplitError",

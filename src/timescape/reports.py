@@ -115,6 +115,18 @@ class OperationResult:
         return not self.dry_run and not self.plan.is_noop
 
     @property
+    def irreversible(self) -> tuple[str, ...]:
+        """Schemas this operation applies (or would apply) that have no rollback scripts.
+
+        Once applied they stay: deactivating their versions cannot roll them back.
+
+        Added in 0.2.
+        """
+        return tuple(
+            a.name for a in self.plan.actions if a.kind == "apply" and not a.schema.is_reversible
+        )
+
+    @property
     def message(self) -> str:
         """One line for humans."""
         if self.plan.is_noop:
@@ -251,7 +263,7 @@ class Problem:
 
     Attributes:
         kind: ``drift``, ``missing``, ``failed``, ``interrupted``, ``uncertain``,
-            ``in_progress``, ``live_version_unmet``, ``state``.
+            ``in_progress``, ``live_version_unmet``, ``state``, ``retiring``.
         subject: The schema or TSV.
         message: One line.
         facts: Structured detail.
@@ -277,8 +289,11 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found (``in_progress`` alone is not a problem)."""
-        return all(p.kind == "in_progress" for p in self.problems)
+        """True when nothing was found (``in_progress`` and ``retiring`` alone are not problems).
+
+        A retiring version is a deactivation under way or stopped safely: nothing is broken.
+        """
+        return all(p.kind in ("in_progress", "retiring") for p in self.problems)
 
 
 def _schema_checksum(step_sums: Sequence[str]) -> str | None:
