@@ -211,6 +211,11 @@ class Instances:
                 store.instances.prune()
             return [r for r in rows if not r.is_stale]
 
+    def retiring_marks(self, tsvs: list[str]) -> dict[str, int]:
+        """Which of ``tsvs`` are still marked retiring, and at which generation (one read)."""
+        with self._mutex, self._boundary():
+            return self._connected().retiring_marks(tsvs)
+
     def generation(self) -> int:
         """The state generation, probed cheaply; see :meth:`Timescape.state_generation`."""
         with self._mutex, self._boundary():

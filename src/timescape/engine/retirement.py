@@ -127,9 +127,29 @@ class Retirement:
                 timeout=remaining,
                 poll_interval=settings.poll_interval,
                 progress=progress,
+                abandon=self._abandon(run.need),
             )
+            if outcome is None:
+                continue  # another run changed a mark: decide again under the lock
             run.outcome = replace(outcome, waited_s=budget - remaining + outcome.waited_s)
             run.drained.update(run.need)
+
+    def _abandon(self, need: dict[str, int]) -> Callable[[], bool]:
+        """A check that another run activated or deactivated a version being drained.
+
+        It costs one generation read per look, and one more read when the generation moved.
+        """
+        seen = [self.instances.generation()]
+        tsvs = sorted(need)
+
+        def changed() -> bool:
+            generation = self.instances.generation()
+            if generation == seen[0]:
+                return False
+            seen[0] = generation
+            return self.instances.retiring_marks(tsvs) != need
+
+        return changed
 
     def _phase(self, run: _Run, snapshot: StateSnapshot) -> OperationResult:
         """One pass under the lock: execute the plan, or mark what still needs draining."""
@@ -145,6 +165,9 @@ class Retirement:
         cancelled = [t for t in tsvs if t in run.marked and not rows[t].is_retiring]
         if cancelled:
             raise RetirementCancelledError(cancelled)
+        # Retiring when this run saw them (marked by it or by a run it continues): if one is
+        # routed again later, an activation cancelled the retirement; it is not marked again.
+        run.marked.update(t for t in tsvs if rows[t].is_retiring)
         live = self.instances.live()
         if live:
             unmarked = [t for t in tsvs if not rows[t].is_retiring]
