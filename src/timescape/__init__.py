@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from timescape.errors import DefinitionError as DefinitionError
     from timescape.errors import DrainTimeoutError as DrainTimeoutError
     from timescape.errors import DriftError as DriftError
+    from timescape.errors import DriverMissingError as DriverMissingError
     from timescape.errors import InputError as InputError
     from timescape.errors import InterruptedMigrationError as InterruptedMigrationError
     from timescape.errors import LockTimeoutError as LockTimeoutError
     from timescape.errors import MigrationError as MigrationError
+    from timescape.errors import MigrationInterruptedError as MigrationInterruptedError
     from timescape.errors import MigrationTimeoutError as MigrationTimeoutError
     from timescape.errors import ProtectedVersionError as ProtectedVersionError
     from timescape.errors import RetirementCancelledError as RetirementCancelledError
@@ -52,10 +54,12 @@ _LAZY = {
     "DefinitionError": "timescape.errors",
     "DrainTimeoutError": "timescape.errors",
     "DriftError": "timescape.errors",
+    "DriverMissingError": "timescape.errors",
     "InputError": "timescape.errors",
     "InterruptedMigrationError": "timescape.errors",
     "LockTimeoutError": "timescape.errors",
     "MigrationError": "timescape.errors",
+    "MigrationInterruptedError": "timescape.errors",
     "MigrationTimeoutError": "timescape.errors",
     "ProtectedVersionError": "timescape.errors",
     "RetirementCancelledError": "timescape.errors",
@@ -110,11 +114,13 @@ __all__ = [
     "DefinitionError",
     "DrainTimeoutError",
     "DriftError",
+    "DriverMissingError",
     "InputError",
     "InstanceInfo",
     "InterruptedMigrationError",
     "LockTimeoutError",
     "MigrationError",
+    "MigrationInterruptedError",
     "MigrationTimeoutError",
     "OperationResult",
     "Plan",
