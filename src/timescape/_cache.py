@@ -45,7 +45,7 @@ from timescape import __version__
 from timescape._sqlfile import read_bytes
 from timescape.errors import DefinitionError
 from timescape.model.catalog import VersionSpec
-from timescape.model.schema import SchemaVersion, Step, remember_sql_digests, sql_digest
+from timescape.model.schema import SchemaVersion, Step
 
 __all__ = [
     "CACHE_DIR",
@@ -68,7 +68,7 @@ CACHE_DIR = ".timescape"
 NO_CACHE_ENV = "TIMESCAPE_NO_CACHE"
 """Set (to anything but ``0`` or nothing) to neither read nor write the cache."""
 
-_FORMAT = 2  # bumped whenever the payload's shape changes (2: schemas carry their digests)
+_FORMAT = 1  # bumped whenever the payload's shape changes
 _MAGIC = b"timescape-project-cache\n"
 _DIGEST = 64  # hex characters of a SHA-256
 _GITIGNORE = "# Created by timescape: a cache of parsed project files, safe to delete.\n*\n"
@@ -242,29 +242,16 @@ def schema_data(schema: SchemaVersion) -> tuple[Any, ...]:
     Returns:
         A tuple :func:`schema_from_data` turns back into an equal schema.
     """
-    steps = tuple(_step_data(s) for s in schema.steps)
-    contract = tuple(_step_data(s) for s in schema.contract)
     return (
         schema.name,
-        steps,
+        tuple(_step_data(s) for s in schema.steps),
         schema.parents,
         tuple(sorted(schema.compatible_with)),
         schema.breaking,
         schema.transactional,
-        contract,
+        tuple(_step_data(s) for s in schema.contract),
         schema.description,
-        tuple(map(sql_digest, _texts(steps, contract))),
     )
-
-
-def _texts(steps: tuple[Any, ...], contract: tuple[Any, ...]) -> list[str]:
-    """The SQL texts of a schema's step data, in a fixed order: migration, then rollback if any."""
-    texts = []
-    for step in (*steps, *contract):
-        texts.append(step[0])
-        if step[1] is not None:
-            texts.append(step[1])
-    return texts
 
 
 def schema_from_data(data: tuple[Any, ...]) -> SchemaVersion:
@@ -276,10 +263,7 @@ def schema_from_data(data: tuple[Any, ...]) -> SchemaVersion:
     Returns:
         The schema.
     """
-    name, steps, parents, compatible, breaking, transactional, contract, description, digests = data
-    # Checksums are asked for by every report (schema list shows them): hashing 10,000 schemas'
-    # scripts again cost more than reading them. The digests were computed from these very texts.
-    remember_sql_digests(_texts(steps, contract), digests)
+    name, steps, parents, compatible, breaking, transactional, contract, description = data
     # Positional, and no copies of what marshal already returns as tuples: this runs once per
     # schema on every command.
     return SchemaVersion(

@@ -20,8 +20,6 @@ from tests.clirun import run_process
 from tests.dbutil import TestDB
 from timescape import _cache, config
 from timescape.config import Project, load_project
-from timescape.model import schema as schema_module
-from timescape.model.schema import checksum
 
 
 @pytest.fixture(autouse=True)
@@ -326,64 +324,6 @@ def test_load__symlinked_cache_out_of_the_project__never_followed(
     assert folder.is_symlink() == (what == "folder")
     if what == "file":
         assert (folder / "timescape.toml.cache").is_symlink()
-
-
-def _inline_project(tmp_path: Path) -> Path:
-    path = tmp_path / "inline" / "timescape.toml"
-    path.parent.mkdir()
-    path.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "inline.db"}"\n\n'
-        '[[schemas]]\nname = "a"\nmigrations = ["CREATE TABLE a (id INTEGER)\\r\\n  "]\n'
-        'rollback = ["DROP TABLE a"]\n\n'
-        '[[schemas]]\nname = "b"\nparent = "a"\nmigrations = ["CREATE TABLE b (id INTEGER)"]\n'
-        'contract = ["DROP TABLE a"]\ncontract_rollback = ["CREATE TABLE a (id INTEGER)"]\n'
-    )
-    return path
-
-
-def _checksums(project: Project) -> list[tuple[tuple[str, ...], tuple[str | None, ...]]]:
-    return [
-        (s.checksums, s.rollback_checksums, *(c.checksum for c in s.contract))
-        for s in project.schemas
-    ]
-
-
-def test_load__cached_project__checksums_come_from_the_cache_and_equal_hashing_the_texts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = _inline_project(tmp_path)
-    schema_module._TEXT_DIGESTS.clear()
-    fresh = _checksums(load_project(path, cache=True))
-    schema_module._TEXT_DIGESTS.clear()
-
-    def fail(script: str) -> str:
-        msg = f"hashed {script!r} although the cache holds its digest"
-        raise AssertionError(msg)
-
-    monkeypatch.setattr(schema_module, "_text_digest", fail)
-    _no_parse(monkeypatch)
-
-    assert _checksums(load_project(path, cache=True)) == fresh
-    assert fresh[0][0] == (checksum("CREATE TABLE a (id INTEGER)"),)
-
-
-def test_load__cached_digests_do_not_pair_with_the_texts__ignored_and_nothing_remembered(
-    tmp_path: Path,
-) -> None:
-    path = _inline_project(tmp_path)
-    fresh = load_project(path, cache=True)
-    key = _cache.cache_key(path.read_bytes())
-    payload = _cache.load(path.resolve(), key)
-    kind, data = payload["schemas"][0]
-    payload["schemas"][0] = (kind, (*data[:-1], ("0" * 64,)))  # one digest for two texts
-    _cache.save(path.resolve(), key, payload)
-    schema_module._TEXT_DIGESTS.clear()
-
-    cached = load_project(path, cache=True)
-
-    _same(cached, fresh)
-    assert "0" * 64 not in schema_module._TEXT_DIGESTS.values()
-    assert _checksums(cached) == _checksums(fresh)
 
 
 _URL_LINE = re.compile(r"""^\s*url\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""", re.MULTILINE)

@@ -123,32 +123,6 @@ def _sha256_v1(script: str | StepCallable) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def sql_digest(text: str) -> str:
-    """The hex digest a ``sha256-v1`` checksum of SQL ``text`` carries (memoised by text).
-
-    The parsed-project cache stores these beside the texts, so that a command reading 10,000
-    cached schemas does not hash every script again (see :func:`remember_sql_digests`).
-    """
-    return _sha256_v1(text)
-
-
-def remember_sql_digests(texts: Sequence[str], digests: Sequence[str]) -> None:
-    """Seed the checksum memo with digests :func:`sql_digest` computed earlier for these texts.
-
-    Only for digests that came from the same texts through a channel that guarantees it (the
-    parsed-project cache, behind its own SHA-256 and keyed by the project file's bytes).
-
-    Raises:
-        ValueError: When the two do not pair up (nothing is remembered then).
-    """
-    if len(texts) != len(digests):
-        msg = "digests do not match the texts"
-        raise ValueError(msg)
-    if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
-        _TEXT_DIGESTS.clear()
-    _TEXT_DIGESTS.update(zip(texts, digests, strict=True))
-
-
 CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}
 """Every algorithm Timescape can verify with, by the name stored in front of each checksum.
 
