@@ -251,7 +251,12 @@ def _label(path: Path) -> str:
         return str(path)
 
 
-def load_project(path: Path | None, *, start: Path | None = None, cache: bool = False) -> Project:
+def load_project(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    start: str | os.PathLike[str] | None = None,
+    cache: bool = False,
+) -> Project:
     """Load and validate a project file.
 
     Reads only the project file and the migration files it names; opens no connection. With
@@ -261,8 +266,8 @@ def load_project(path: Path | None, *, start: Path | None = None, cache: bool = 
     miss), and a fresh parse is stored there for the next load.
 
     Args:
-        path: ``--project``: a project file, a ``pyproject.toml``, or a folder holding one; None
-            to search ``start`` and its parents.
+        path: A project file, a ``pyproject.toml``, or a folder holding one (the CLI's
+            ``--project``); None to search ``start`` and its parents.
         start: Where the search begins (default: the current directory).
         cache: Use the parsed-project cache, unless ``TIMESCAPE_NO_CACHE`` is set.
 
@@ -272,8 +277,13 @@ def load_project(path: Path | None, *, start: Path | None = None, cache: bool = 
     Raises:
         DefinitionError: On any problem with the file or the definitions, naming file and key.
         InputError: When no project file is found.
+
+    Changed in 0.5: public as ``timescape.load_project``; ``path`` and ``start`` accept strings
+    and any path-like, and ``path`` defaults to None (search from the current folder).
     """
-    path = _project_path(path, start)
+    path = _project_path(
+        None if path is None else Path(path), None if start is None else Path(start)
+    )
     file = path.resolve()
     label = _label(path)
     data = read_bytes(file, label=label)

@@ -11,7 +11,7 @@ from tests.cli.conftest import TSV1, run_cli, toml
 from tests.clirun import write_project
 from tests.dbutil import TestDB
 
-REPORT_KEYS = {"ok", "live_versions", "schemas", "sections", "failed_sections"}
+REPORT_KEYS = {"format", "ok", "live_versions", "schemas", "sections", "failed_sections"}
 ANALYSIS_KEYS = {"strict", "schemas", "contradicted", "contracts"}
 SCHEMA_ANALYSIS_KEYS = {
     "schema",
