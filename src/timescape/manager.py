@@ -8,7 +8,7 @@ decided on what another process changed while this one waited. The hot path (``r
 
 This module holds the connection and the planned changes (activate, deactivate, apply, roll
 back); the facade inherits the rest: definitions (:mod:`timescape.engine.definitions`), callbacks
-(:mod:`timescape.callbacks`), the hot path (:mod:`timescape.hotpath`), reports and ``verify``
+(:mod:`timescape.engine.callbacks`), the hot path (:mod:`timescape.hotpath`), reports and ``verify``
 (:mod:`timescape.inspection`), and state-only changes such as tags
 (:mod:`timescape.bookkeeping`).
 """
@@ -25,7 +25,7 @@ from typing import Self
 
 from timescape._faults import fault_point
 from timescape.bookkeeping import Bookkeeping
-from timescape.callbacks import CALLBACKS, Callbacks
+from timescape.engine.callbacks import CALLBACKS, Callbacks
 from timescape.engine.definitions import Definitions
 from timescape.engine.drain import DrainProgress
 from timescape.engine.instances import (
