@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from timescape.errors import InputError, StateError, TimescapeError
-from timescape.hotpath import View
+from timescape.engine.hotpath import View
 from timescape.web._propagation import Propagation
 from timescape.web.routing import Decision, Outcome, RoutingTable, build_table
 
