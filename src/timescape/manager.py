@@ -9,7 +9,7 @@ decided on what another process changed while this one waited. The hot path (``r
 This module holds the connection and the planned changes (activate, deactivate, apply, roll
 back); the facade inherits the rest: definitions (:mod:`timescape.engine.definitions`), callbacks
 (:mod:`timescape.engine.callbacks`), the hot path (:mod:`timescape.engine.hotpath`), reports and ``verify``
-(:mod:`timescape.inspection`), and state-only changes such as tags
+(:mod:`timescape.engine.inspection`), and state-only changes such as tags
 (:mod:`timescape.bookkeeping`).
 """
 
@@ -44,7 +44,7 @@ from timescape.errors import (
     TimescapeError,
 )
 from timescape.engine.hotpath import HotPath
-from timescape.inspection import Inspection
+from timescape.engine.inspection import Inspection
 from timescape.model.catalog import VersionSpec
 from timescape.model.instance import InstanceInfo
 from timescape.model.plan import (
