@@ -10,7 +10,7 @@ This module holds the connection and the planned changes (activate, deactivate, 
 back); the facade inherits the rest: definitions (:mod:`timescape.engine.definitions`), callbacks
 (:mod:`timescape.engine.callbacks`), the hot path (:mod:`timescape.engine.hotpath`), reports and ``verify``
 (:mod:`timescape.engine.inspection`), and state-only changes such as tags
-(:mod:`timescape.bookkeeping`).
+(:mod:`timescape.engine.bookkeeping`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Self
 
 from timescape._faults import fault_point
-from timescape.bookkeeping import Bookkeeping
+from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
 from timescape.engine.definitions import Definitions
 from timescape.engine.drain import DrainProgress
