@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.modelutil import T0, catalog, schema
-from timescape.engine.hotpath import View
+from timescape.hotpath import View
 from timescape.model.state import StateSnapshot, VersionState
 from timescape.model.tsv import VersionIndex
 from timescape.web.routing import RoutingTable, availability, build_table
