@@ -1,6 +1,7 @@
-"""Moved to :mod:`timescape.engine.callbacks`; this path keeps working."""
+"""Backward-compatible import path for :mod:`timescape.engine.callbacks` (moved there in 0.5)."""
 
-from timescape.engine.callbacks import CALLBACKS as CALLBACKS
-from timescape.engine.callbacks import Callbacks as Callbacks
+from __future__ import annotations
+
+from timescape.engine.callbacks import CALLBACKS, Callbacks
 
 __all__ = ["CALLBACKS", "Callbacks"]

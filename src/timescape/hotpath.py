@@ -1,6 +1,7 @@
-"""Moved to :mod:`timescape.engine.hotpath`; this path keeps working."""
+"""Backward-compatible import path for :mod:`timescape.engine.hotpath` (moved there in 0.5)."""
 
-from timescape.engine.hotpath import HotPath as HotPath
-from timescape.engine.hotpath import View as View
+from __future__ import annotations
+
+from timescape.engine.hotpath import HotPath, View
 
 __all__ = ["HotPath", "View"]

@@ -6,28 +6,29 @@ decided on what another process changed while this one waited. The hot path (``r
 ``is_schema_active``, ``schema_usage``) answers from an immutable in-memory view that
 :meth:`Timescape.refresh` swaps atomically when the state's generation counter moves.
 
-This module holds the connection and the planned changes (activate, deactivate, apply, roll
-back); the facade inherits the rest: definitions (:mod:`timescape.engine.definitions`), callbacks
-(:mod:`timescape.engine.callbacks`), the hot path (:mod:`timescape.engine.hotpath`), reports and ``verify``
-(:mod:`timescape.engine.inspection`), and state-only changes such as tags
-(:mod:`timescape.engine.bookkeeping`).
+The facade owns its parts (:mod:`timescape.engine`) as attributes, each given the collaborators
+it needs at construction, never the facade: the connection, the definitions, the callbacks, the
+hot path's view, the locked runner, the reports, the state-only changes, the serving instances
+and the retirement. Its public methods are thin delegations; what stays here is the planning of
+the four changes (activate, deactivate, apply, roll back) that ties the parts together.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
-from timescape._faults import fault_point
 from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
+from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.drain import DrainProgress
+from timescape.engine.hotpath import HotPath, View
+from timescape.engine.inspection import Inspection
 from timescape.engine.instances import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -36,16 +37,9 @@ from timescape.engine.instances import (
     ServingSettings,
 )
 from timescape.engine.retirement import Retirement
-from timescape.errors import (
-    ConnectionFailedError,
-    DefinitionError,
-    InputError,
-    StateError,
-    TimescapeError,
-)
-from timescape.engine.hotpath import HotPath
-from timescape.engine.inspection import Inspection
-from timescape.model.catalog import VersionSpec
+from timescape.engine.runner import Runner
+from timescape.errors import InputError, TimescapeError
+from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.instance import InstanceInfo
 from timescape.model.plan import (
     Judge,
@@ -56,13 +50,18 @@ from timescape.model.plan import (
     plan_schema_apply,
     plan_schema_rollback,
 )
-from timescape.model.schema import SchemaVersion
+from timescape.model.schema import SchemaVersion, StepCallable
 from timescape.model.state import StateSnapshot
-from timescape.recovery import Recovery
-from timescape.reports import OperationResult
-from timescape.store.backends import create_backend
-from timescape.store.base import Backend, ErrorKind, actor
-from timescape.store.state import StateStore, validate_prefix
+from timescape.model.tsv import Version
+from timescape.reports import (
+    OperationResult,
+    SchemaInfo,
+    Stats,
+    VerifyReport,
+    VersionInfo,
+)
+from timescape.store.base import Backend, actor
+from timescape.store.state import Event, StateStore, validate_prefix
 from timescape.store.urls import DatabaseURL, parse_url
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
@@ -72,11 +71,15 @@ logger = logging.getLogger("timescape")
 DEFAULT_PROTECTED_TAGS = ("stable", "production", "latest")
 
 
-class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
+class Timescape:
     """Versions a database schema together with the API versions of a service.
 
     Thread-safe: operations on one instance are serialised by an in-process mutex, and across
     processes by the database lock. Create one instance per database and keep it.
+
+    Composed, not inherited: it owns its connection, definitions, callbacks, hot-path view, runner,
+    reports, state-only changes, instances and retirement (:mod:`timescape.engine`), and its
+    methods delegate to them.
     """
 
     def __init__(
@@ -146,12 +149,44 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         self.table_prefix = validate_prefix(table_prefix)
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
-        Definitions.__init__(self, schemas, versions)
-        self._backend: Backend | None = None
-        self._store: StateStore | None = None
-        Callbacks.__init__(self)
-        HotPath.__init__(self)
+        self._mutex = threading.RLock()
         self._actor = actor()
+        self._connection = Connection(
+            self.url,
+            lock_timeout=self.lock_timeout,
+            ddl_lock_timeout=self.ddl_lock_timeout,
+            migration_timeout=self.migration_timeout,
+            table_prefix=self.table_prefix,
+            application_name=self.application_name,
+        )
+        self._definitions = Definitions(
+            schemas, versions, mutex=self._mutex, on_change=self._catalog_changed
+        )
+        self._callbacks = Callbacks()
+        self._hot = HotPath(self._connection, self._definitions, mutex=self._mutex)
+        self._runner = Runner(
+            self._connection,
+            self._definitions,
+            self._hot,
+            mutex=self._mutex,
+            actor=self._actor,
+            migration_timeout=self.migration_timeout,
+            emit=self._callbacks.emit,
+        )
+        self._inspection = Inspection(
+            self._connection,
+            self._definitions,
+            self._hot,
+            mutex=self._mutex,
+            judge=self._judge,
+            recovery=self._runner.recovery,
+        )
+        self._bookkeeping = Bookkeeping(
+            self._connection,
+            self._definitions,
+            locked=lambda work: self._runner.locked(work, dry_run=False),
+            actor=self._actor,
+        )
         self.serving = ServingSettings(
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
@@ -159,56 +194,44 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             drain_timeout=drain_timeout,
         )
         self._instances = Instances(
-            store=lambda: self.store,
+            store=lambda: self._connection.store,
             mutex=self._mutex,
-            boundary=self._store_boundary,
+            boundary=self._connection.boundary,
             settings=self.serving,
         )
         self._retirement = Retirement(
             instances=self._instances,
-            store=lambda: self.store,
-            locked=lambda work: self._locked(work, dry_run=False),
-            execute=self._execute,
+            store=lambda: self._connection.store,
+            locked=lambda work: self._runner.locked(work, dry_run=False),
+            execute=self._runner.execute,
             actor=self._actor,
         )
 
     def _catalog_changed(self) -> None:
-        # Definitions' hook, overridden here because Definitions precedes HotPath in the MRO.
-        self._view = None
+        # The definitions changed: the view indexed the previous catalog.
+        self._hot.invalidate()
 
     # -- connection ---------------------------------------------------------------------------
 
     @property
     def backend(self) -> Backend:
         """The backend (connects lazily)."""
-        if self._backend is None:
-            self._backend = create_backend(
-                self.url,
-                lock_timeout=self.lock_timeout,
-                ddl_lock_timeout=self.ddl_lock_timeout,
-                migration_timeout=self.migration_timeout,
-                table_prefix=self.table_prefix,
-                application_name=self.application_name,
-            )
-        return self._backend
+        return self._connection.backend
 
     @property
     def store(self) -> StateStore:
         """The state store."""
-        if self._store is None:
-            self._store = StateStore(self.backend)
-        return self._store
+        return self._connection.store
 
     def close(self) -> None:
         """Flush request counters (best effort) and close the connection."""
         with self._mutex:
-            if self._requests and self._backend is not None:
+            if self._hot.has_requests and self._connection.is_open:
                 try:
                     self.flush_usage()
                 except TimescapeError:
                     logger.warning("could not flush request counters on close", exc_info=True)
-            if self._backend is not None:
-                self._backend.close()
+            self._connection.close()
 
     def __enter__(self) -> Self:
         """Use as a context manager; closes on exit."""
@@ -218,109 +241,149 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         """Close."""
         self.close()
 
-    # -- locked operations --------------------------------------------------------------------
+    # -- definitions (timescape.engine.definitions) --------------------------------------------
 
-    def _locked(
-        self, work: Callable[[StateSnapshot], OperationResult], *, dry_run: bool
-    ) -> OperationResult:
-        started = time.monotonic()
-        catalog = self.catalog
-        with self._mutex, self._store_boundary():
-            backend = self.backend
-            backend.connect()
-            if dry_run:
-                self.store.check_readable()
-                snapshot = self._recovery().dry_run_snapshot()
-                result = work(snapshot)
-                return replace(result, dry_run=True, duration_ms=_ms(started))
-            backend.acquire_lock()
-            try:
-                fault_point("after_lock")
-                self.store.ensure()
-                recovery = self._recovery()
-                snapshot = recovery.upgrade_checksums(recovery.recover(self.store.read()))
-                result = work(snapshot)
-            finally:
-                if backend.is_connected:
-                    backend.release_lock()
-            self._rebuild_view(catalog)
-            return replace(result, duration_ms=_ms(started))
+    def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
+        """Register a schema version built with :class:`SchemaVersion`.
 
-    @contextlib.contextmanager
-    def _store_boundary(self) -> Iterator[None]:
-        """Translate a driver error escaping a state read or write into a Timescape error.
+        Args:
+            schema: The schema.
 
-        Steps have their own, richer translation in the executor; this catches the rest (the run
-        marker, bootstrap, tags, reports), so no driver exception ever reaches the caller. Whatever
-        the exception, a transaction left open (a failed COMMIT keeps it open, holding SQLite's
-        write lock) is rolled back first.
+        Returns:
+            The schema.
+
+        Raises:
+            DefinitionError: If the name is taken (case-insensitively).
         """
-        try:
-            yield
-        except BaseException as exc:
-            backend = self._backend
-            if backend is not None and backend.is_connected and backend.in_transaction:
-                backend.rollback()
-            if isinstance(exc, TimescapeError) or not isinstance(exc, Exception):
-                raise
-            if backend is None or not backend.is_driver_error(exc):
-                raise
-            reason = backend.describe_error(exc)
-            kind = backend.classify_error(exc)
-            if kind == ErrorKind.CONNECTION_LOST:
-                backend.drop_broken()
-                lost = f"connection lost: {reason}"
-                raise ConnectionFailedError(self.url.redacted, lost) from exc
-            if kind == ErrorKind.LOCK_NOT_AVAILABLE:
-                waited = f"waited {self.ddl_lock_timeout:g} s"
-                reason += f" (another connection holds the database; {waited})"
-            raise StateError(
-                f"reading or writing the Timescape state tables failed: {reason}"
-            ) from exc
+        return self._definitions.register_schema(schema)
 
-    def _execute(self, plan: Plan, snapshot: StateSnapshot) -> OperationResult:
-        self._check_statements(plan)
-        if plan.is_noop:
-            return OperationResult(plan.operation, plan.target, plan)
-        if plan.forced:
-            logger.warning("forced: %s", "; ".join(plan.forced))
-        for action in plan.actions:
-            if action.kind == "apply" and not action.schema.is_reversible:
-                logger.warning(
-                    "schema %s has no rollback scripts: once applied it cannot be rolled back "
-                    "(deactivating its versions will keep it)",
-                    action.name,
-                )
-        # Imported here: read-only commands (list, status, stats) never run a plan, and the
-        # executor pulls in the interrupt machinery (socket, selectors) at import.
-        from timescape.executor import Executor  # noqa: PLC0415
+    def add_schema(
+        self,
+        name: str,
+        migrations: Sequence[str | StepCallable],
+        rollback: Sequence[str | StepCallable] | None = None,
+        *,
+        parent: str | Sequence[str] | None = None,
+        compatible_with: Sequence[str] = (),
+        breaking: bool | None = None,
+        transactional: bool = True,
+        contract: Sequence[str] = (),
+        contract_rollback: Sequence[str] = (),
+    ) -> SchemaVersion:
+        """Define and register a schema version from parallel migration and rollback lists.
 
-        executor = Executor(
-            self.backend,
-            self.store,
-            actor=self._actor,
-            migration_timeout=self.migration_timeout,
-            emit=self._emit,
+        Args:
+            name: Schema name.
+            migrations: Migration scripts (SQL text or callables receiving a connection).
+            rollback: ``rollback[i]`` undoes ``migrations[i]``; omit for an irreversible schema.
+            parent: Parent schema name(s).
+            compatible_with: Schemas whose live versions keep working with this one.
+            breaking: Declare breaking (True) or non-breaking (False); None infers.
+            transactional: False when statements cannot run inside a transaction.
+            contract: Deferred contract scripts.
+            contract_rollback: Their rollbacks.
+
+        Returns:
+            The registered schema.
+
+        Raises:
+            DefinitionError: On invalid definitions.
+        """
+        return self._definitions.add_schema(
+            name,
+            migrations,
+            rollback,
+            parent=parent,
+            compatible_with=compatible_with,
+            breaking=breaking,
+            transactional=transactional,
+            contract=contract,
+            contract_rollback=contract_rollback,
         )
-        outcomes = executor.run(plan, self.catalog, snapshot)
-        return OperationResult(plan.operation, plan.target, plan, tuple(outcomes))
 
-    def _check_statements(self, plan: Plan) -> None:
-        """Refuse statements that would end or escape the schema transaction, before any runs."""
-        for action in plan.actions:
-            if not action.schema.transactional:
-                continue
-            for step in action.steps:
-                for statement in step.statements:
-                    reason = self.backend.transaction_breaker(statement.text)
-                    if reason is not None:
-                        raise DefinitionError(
-                            f"{reason}: {statement.text[:80]!r}. Move it to a schema with "
-                            "transactional = false",
-                            file=step.file,
-                            key=f"{action.name}.step{step.index}",
-                            line=statement.line if step.file else None,
-                        )
+    def add_version(
+        self,
+        handler: str,
+        timestamp: str | datetime,
+        schema: str,
+        *,
+        tags: Sequence[str] = (),
+        description: str = "",
+    ) -> str:
+        """Register an API version and return its TSV.
+
+        Args:
+            handler: Handler path, e.g. ``/api/products``.
+            timestamp: ISO-8601 timestamp of the version.
+            schema: The schema version it needs.
+            tags: Tags to declare.
+            description: Free text.
+
+        Returns:
+            The TSV.
+
+        Raises:
+            DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
+        """
+        return self._definitions.add_version(
+            handler, timestamp, schema, tags=tags, description=description
+        )
+
+    @property
+    def catalog(self) -> Catalog:
+        """The validated definitions (built on first use after a registration).
+
+        Raises:
+            DefinitionError: If the definitions are inconsistent as a whole.
+        """
+        return self._definitions.catalog
+
+    def _adopt_catalog(self, catalog: Catalog) -> bool:
+        # The project loader's already validated catalog (see Definitions.adopt_catalog).
+        return self._definitions.adopt_catalog(catalog)
+
+    # -- callbacks (timescape.engine.callbacks) ------------------------------------------------
+
+    def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback; usable as a decorator.
+
+        Callbacks run after the change is committed, with keyword arguments (``schema``,
+        ``duration_ms``, ``tsv``, ``error``, …). An exception in a callback is logged, never
+        raised: the database change has already happened.
+
+        Args:
+            event: One of :data:`CALLBACKS`.
+            callback: The function.
+
+        Returns:
+            The callback.
+
+        Raises:
+            InputError: For an unknown event name.
+        """
+        return self._callbacks.on(event, callback)
+
+    def on_schema_applied(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for applied schemas (``schema``, ``duration_ms``)."""
+        return self._callbacks.on("on_schema_applied", callback)
+
+    def on_schema_rolled_back(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for rolled-back schemas (``schema``, ``duration_ms``)."""
+        return self._callbacks.on("on_schema_rolled_back", callback)
+
+    def on_schema_failed(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for failed schemas (``schema``, ``error``)."""
+        return self._callbacks.on("on_schema_failed", callback)
+
+    def on_version_activated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for activated versions (``tsv``)."""
+        return self._callbacks.on("on_version_activated", callback)
+
+    def on_version_deactivated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for deactivated versions (``tsv``)."""
+        return self._callbacks.on("on_version_deactivated", callback)
+
+    # -- changes (planned here, run by timescape.engine.runner) --------------------------------
 
     def _judge(self) -> Judge:
         if not self.infer_compatibility:
@@ -360,19 +423,19 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             MigrationError: When a step fails or times out (recorded first).
             LockTimeoutError: When another process holds the lock too long.
         """
-        guess = self._resolve_fresh(ref, handler)
+        guess = self._hot.resolve_fresh(ref, handler)
 
         def work(snapshot: StateSnapshot) -> OperationResult:
-            tsv = self._resolve_locked(ref, handler, guess, snapshot)
+            tsv = self._hot.resolve_locked(ref, handler, guess, snapshot)
             row = snapshot.versions.get(tsv)
             if row is not None and row.is_retiring and not dry_run:
                 return self._retirement.reactivate(tsv)
             plan = plan_activation(
                 self.catalog, snapshot, tsv, self.backend.split, force=force, judge=self._judge()
             )
-            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
+            return self._runner.plan_only(plan) if dry_run else self._runner.execute(plan, snapshot)
 
-        return self._locked(work, dry_run=dry_run)
+        return self._runner.locked(work, dry_run=dry_run)
 
     def deactivate(
         self,
@@ -422,11 +485,11 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
         Changed in 0.2: the drain (``drain``, ``drain_timeout``, ``progress``).
         """
-        guess = self._resolve_fresh(ref, handler)
+        guess = self._hot.resolve_fresh(ref, handler)
 
         def plan_for(snapshot: StateSnapshot) -> Plan:
-            index = self._index_for(snapshot)
-            tsv = self._resolve_locked(ref, handler, guess, snapshot, index=index)
+            index = self._hot.index_for(snapshot)
+            tsv = self._hot.resolve_locked(ref, handler, guess, snapshot, index=index)
             return plan_deactivation(
                 self.catalog,
                 snapshot,
@@ -439,7 +502,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             )
 
         if dry_run:
-            return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
+            return self._runner.locked(lambda s: self._runner.plan_only(plan_for(s)), dry_run=True)
         return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
 
     def apply_schema(
@@ -465,9 +528,9 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             plan = plan_schema_apply(
                 self.catalog, snapshot, name, self.backend.split, force=force, judge=self._judge()
             )
-            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
+            return self._runner.plan_only(plan) if dry_run else self._runner.execute(plan, snapshot)
 
-        return self._locked(work, dry_run=dry_run)
+        return self._runner.locked(work, dry_run=dry_run)
 
     def rollback_schema(
         self,
@@ -507,7 +570,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             )
 
         if dry_run:
-            return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
+            return self._runner.locked(lambda s: self._runner.plan_only(plan_for(s)), dry_run=True)
         # With force, the live versions that need it are deactivated: drained first, like any
         # deactivation, so no instance still serves them when their schema goes.
         return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
@@ -587,13 +650,239 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             return None
         return self.store.notification_channel
 
-    def _plan_only(self, plan: Plan) -> OperationResult:
-        self._check_statements(plan)
-        return OperationResult(plan.operation, plan.target, plan, dry_run=True)
+    def resolve_schema(self, name: str, *, steps_done: int) -> OperationResult:
+        """Record the truth about an uncertain, failed or interrupted schema (logged).
 
-    def _recovery(self) -> Recovery:
-        return Recovery(self.store, self.catalog, actor=self._actor)
+        The operator checked the database and states how many steps are in place. With all steps
+        the schema becomes ``applied``; with none, ``rolled_back`` (or ``pending`` if it was never
+        applied); otherwise ``failed`` at that step, so migrate or rollback resume from there.
 
+        Args:
+            name: The schema.
+            steps_done: Steps in place, 0..number of steps.
 
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+        Returns:
+            The result (its plan is empty; the change is to the state only).
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+            InputError: For an out-of-range step count.
+        """
+        return self._bookkeeping.resolve_schema(name, steps_done=steps_done)
+
+    def tag(self, tsv: str, label: str) -> OperationResult:
+        """Point a tag at a version (moving it within the handler if it was elsewhere).
+
+        Args:
+            tsv: The version.
+            label: The tag.
+
+        Returns:
+            The result.
+
+        Raises:
+            UnknownRefError: For an unknown TSV.
+            DefinitionError: For an invalid tag.
+        """
+        return self._bookkeeping.tag(tsv, label)
+
+    def untag(self, label: str, *, handler: str) -> OperationResult:
+        """Remove a tag from a handler.
+
+        Args:
+            label: The tag.
+            handler: The handler.
+
+        Returns:
+            The result.
+
+        Raises:
+            UnknownRefError: When the handler has no such tag.
+        """
+        return self._bookkeeping.untag(label, handler=handler)
+
+    # -- the hot path (timescape.engine.hotpath) -----------------------------------------------
+
+    def refresh(self) -> bool:
+        """Reload the in-memory view if another process changed the state (one cheap query).
+
+        Returns:
+            True when the view changed.
+        """
+        return self._hot.refresh()
+
+    def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
+        """Resolve a ref to a TSV from memory (no I/O; call :meth:`refresh` to see others' tags).
+
+        Args:
+            ref: TSV, tag, ISO-8601 timestamp, ``latest`` or None.
+            handler: Handler to look in.
+
+        Returns:
+            The TSV.
+
+        Raises:
+            UnknownRefError: When nothing (or several things) match.
+        """
+        return self._hot.resolve(ref, handler)
+
+    def is_schema_active(self, name: str) -> bool:
+        """True when the schema is applied (from memory)."""
+        return self._hot.is_schema_active(name)
+
+    def is_version_active(self, tsv: str) -> bool:
+        """True when the version is live and routed (from memory; False while retiring)."""
+        return self._hot.is_version_active(tsv)
+
+    def view(self) -> View:
+        """The immutable in-memory view (read from the database only if none is loaded yet).
+
+        Serving integrations build their routing tables from it after :meth:`refresh`.
+
+        Added in 0.2.
+        """
+        return self._hot.view()
+
+    def version_state(self, tsv: str) -> str:
+        """``"live"``, ``"retiring"`` or ``"inactive"``, from memory: what the router needs.
+
+        A retiring version (being deactivated, draining) and an inactive one both get no new
+        request; a TSV that is not defined at all counts as inactive.
+
+        Added in 0.2.
+        """
+        return self._hot.version_state(tsv)
+
+    def live_alternatives(self, handler: str) -> list[str]:
+        """The handler's routed versions, newest first, from memory (for a 410 body).
+
+        Added in 0.2.
+        """
+        return self._hot.live_alternatives(handler)
+
+    def view_generation(self) -> int:
+        """The state generation the in-memory view was built from (changes after a refresh)."""
+        return self._hot.view_generation()
+
+    def latest_live(self, handler: str) -> str | None:
+        """The newest live version of a handler (from memory), or None."""
+        return self._hot.latest_live(handler)
+
+    def handlers(self) -> list[str]:
+        """Every handler path with at least one defined version."""
+        return self._hot.handlers()
+
+    def schema_usage(self, name: str) -> list[str]:
+        """Live TSVs that need the schema (from memory)."""
+        return self._hot.schema_usage(name)
+
+    def active_schemas(self) -> list[str]:
+        """Names of the applied schemas, in definition order (from memory, no I/O).
+
+        Returns:
+            Every schema whose status is ``applied`` in the in-memory view; a schema the state
+            knows but the definitions no longer name comes last, sorted.
+
+        Added in 0.5.
+        """
+        return self._hot.active_schemas()
+
+    def version_tags(self, tsv: str) -> list[str]:
+        """The tags pointing at a version now, declared and runtime ones (from memory), sorted.
+
+        Added in 0.5.
+        """
+        return self._hot.version_tags(tsv)
+
+    def active_versions(self, handler: str | None = None) -> list[Version]:
+        """Live versions (from memory), oldest first per handler."""
+        return self._hot.active_versions(handler)
+
+    def record_request(self, tsv: str) -> None:
+        """Count one request for a version, in memory (flushed by :meth:`flush_usage`)."""
+        self._hot.record_request(tsv)
+
+    def flush_usage(self) -> int:
+        """Write the request counters gathered since the last flush; return how many versions.
+
+        Increments are relative (``count = count + n``), so instances never overwrite each other.
+        """
+        return self._hot.flush_usage()
+
+    # -- reports (timescape.engine.inspection) -------------------------------------------------
+
+    def are_compatible(self, schema_a: str, schema_b: str) -> bool:
+        """Tell whether live versions on ``schema_b`` keep working once ``schema_a`` is applied.
+
+        Args:
+            schema_a: The schema that would be applied.
+            schema_b: A live version's schema.
+
+        Returns:
+            True when the gate would allow it.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+        """
+        return self._inspection.are_compatible(schema_a, schema_b)
+
+    def compatibility(self, schema_a: str, schema_b: str) -> tuple[bool, str]:
+        """Tell whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why.
+
+        The same answer, with the same reason, as the gate of ``activate`` and ``apply_schema``:
+        declarations first, then (with ``infer_compatibility``) the SQL analysis. Reads only the
+        definitions: no connection, no lock.
+
+        Args:
+            schema_a: The schema that would be applied.
+            schema_b: A live version's schema.
+
+        Returns:
+            ``(compatible, reason)``, e.g. ``(False, "drops column products.price (breaking)")``.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+
+        Added in 0.2.
+        """
+        return self._inspection.compatibility(schema_a, schema_b)
+
+    def schemas(self) -> list[SchemaInfo]:
+        """Every schema with status, usage and checksums (read-only, no lock)."""
+        return self._inspection.schemas()
+
+    def schema_info(self, name: str) -> SchemaInfo:
+        """One schema's details.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+        """
+        return self._inspection.schema_info(name)
+
+    def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
+        """Every version with status, tags and counters (read-only, no lock)."""
+        return self._inspection.versions(handler=handler)
+
+    def history(self, *, limit: int = 50) -> list[Event]:
+        """The event log, newest first (read-only)."""
+        return self._inspection.history(limit=limit)
+
+    def stats(self) -> Stats:
+        """Counts by status (read-only)."""
+        return self._inspection.stats()
+
+    def verify(self) -> VerifyReport:
+        """Check the database against the definitions without changing anything.
+
+        Reports drift (per step, migration and rollback scripts), applied schemas no longer
+        defined, failed/interrupted/uncertain schemas, a run that died (or one in progress),
+        live versions whose schemas are not applied, and damaged state tables.
+
+        Returns:
+            The report; ``ok`` is False when anything needs attention.
+        """
+        return self._inspection.verify()
+
+    def dry_run_statements(self, plan: Plan) -> list[str]:
+        """The SQL a plan would send, in order (for rendering)."""
+        return self._inspection.dry_run_statements(plan)

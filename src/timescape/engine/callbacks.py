@@ -34,48 +34,14 @@ class Callbacks:
         self._callbacks: dict[str, list[Callable[..., Any]]] = {name: [] for name in CALLBACKS}
 
     def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback; usable as a decorator.
-
-        Callbacks run after the change is committed, with keyword arguments (``schema``,
-        ``duration_ms``, ``tsv``, ``error``, …). An exception in a callback is logged, never
-        raised: the database change has already happened.
-
-        Args:
-            event: One of :data:`CALLBACKS`.
-            callback: The function.
-
-        Returns:
-            The callback.
-
-        Raises:
-            InputError: For an unknown event name.
-        """
+        """Register a callback; usable as a decorator."""
         if event not in self._callbacks:
             raise InputError(f"unknown callback {event!r}; expected one of {', '.join(CALLBACKS)}")
         self._callbacks[event].append(callback)
         return callback
 
-    def on_schema_applied(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for applied schemas (``schema``, ``duration_ms``)."""
-        return self.on("on_schema_applied", callback)
-
-    def on_schema_rolled_back(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for rolled-back schemas (``schema``, ``duration_ms``)."""
-        return self.on("on_schema_rolled_back", callback)
-
-    def on_schema_failed(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for failed schemas (``schema``, ``error``)."""
-        return self.on("on_schema_failed", callback)
-
-    def on_version_activated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for activated versions (``tsv``)."""
-        return self.on("on_version_activated", callback)
-
-    def on_version_deactivated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback for deactivated versions (``tsv``)."""
-        return self.on("on_version_deactivated", callback)
-
-    def _emit(self, event: str, payload: dict[str, Any]) -> None:
+    def emit(self, event: str, payload: dict[str, Any]) -> None:
+        """Tell the ``timescape`` logger and each callback of ``event`` (one raising is logged)."""
         logger.info("%s %s", event.removeprefix("on_"), payload.get("schema") or payload.get("tsv"))
         for callback in self._callbacks.get(event, ()):
             try:

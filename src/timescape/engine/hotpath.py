@@ -8,11 +8,13 @@ transaction by :meth:`HotPath.flush_usage`.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from timescape._host import Host
+from timescape.engine.connection import Connection
+from timescape.engine.definitions import Definitions
 from timescape.errors import StateError
 from timescape.model.catalog import Catalog
 from timescape.model.plan import usage
@@ -47,21 +49,44 @@ class View:
         return cached
 
 
-class HotPath(Host):
-    """The in-memory view and request counters behind :class:`~timescape.Timescape`'s queries.
+class HotPath:
+    """The in-memory view and request counters behind :class:`~timescape.Timescape`'s queries."""
 
-    A mixin: the facade provides what :class:`~timescape._host.Host` declares.
-    """
+    def __init__(
+        self, connection: Connection, definitions: Definitions, *, mutex: threading.RLock
+    ) -> None:
+        """Start with no view (built on first use) and no counted requests.
 
-    def __init__(self) -> None:
-        """Start with no view (built on first use) and no counted requests."""
+        Args:
+            connection: The backend and state store the view is read from.
+            definitions: The definitions the view indexes.
+            mutex: The facade's in-process mutex.
+        """
+        self._connection = connection
+        self._definitions = definitions
+        self._mutex = mutex
         self._view: View | None = None
         self._index_cache: tuple[Catalog, dict[tuple[str, str], str], VersionIndex] | None = None
         self._requests: Counter[str] = Counter()
         self._last_request: dict[str, datetime] = {}
 
-    def _index_for(self, snapshot: StateSnapshot) -> VersionIndex:
-        catalog = self.catalog
+    def invalidate(self) -> None:
+        """Drop the view (the catalog changed); the next question rebuilds it."""
+        self._view = None
+
+    @property
+    def has_requests(self) -> bool:
+        """Whether requests were counted since the last flush."""
+        return bool(self._requests)
+
+    @property
+    def loaded(self) -> View | None:
+        """The view if one is loaded (no I/O), else None."""
+        return self._view
+
+    def index_for(self, snapshot: StateSnapshot) -> VersionIndex:
+        """The index of refs for the definitions and the tags in ``snapshot`` (cached)."""
+        catalog = self._definitions.catalog
         # Tags of versions already in the database live there (they may have been moved or
         # removed); declared tags of versions not synced yet still count.
         tags = {k: v for k, v in catalog.declared_tags().items() if v not in snapshot.versions}
@@ -75,9 +100,10 @@ class HotPath(Host):
         self._index_cache = (catalog, tags, index)
         return index
 
-    def _rebuild_view(self, catalog: Catalog, snapshot: StateSnapshot | None = None) -> View:
+    def rebuild_view(self, catalog: Catalog, snapshot: StateSnapshot | None = None) -> View:
+        """Build the view from ``snapshot`` (read now when None) and swap it in."""
         snap = snapshot if snapshot is not None else self._read_quietly()
-        self.store.prime_sync(catalog, snap)
+        self._connection.store.prime_sync(catalog, snap)
         # Routed only: a retiring version keeps its schemas but gets no new request.
         active = snap.routed()
         latest: dict[str, Version] = {}
@@ -88,7 +114,7 @@ class HotPath(Host):
                 if best is None or best.timestamp < version.timestamp:
                     latest[version.handler] = version
         view = View(
-            index=self._index_for(snap),
+            index=self.index_for(snap),
             active=active,
             latest_live={h: v.tsv for h, v in sorted(latest.items())},
             generation=snap.generation,
@@ -100,7 +126,7 @@ class HotPath(Host):
 
     def _read_quietly(self) -> StateSnapshot:
         try:
-            return self.store.read()
+            return self._connection.store.read()
         except StateError:
             return StateSnapshot()
 
@@ -108,25 +134,21 @@ class HotPath(Host):
         view = self._view
         if view is None:
             with self._mutex:
-                view = self._view or self._rebuild_view(self.catalog)
+                view = self._view or self.rebuild_view(self._definitions.catalog)
         return view
 
     def refresh(self) -> bool:
-        """Reload the in-memory view if another process changed the state (one cheap query).
-
-        Returns:
-            True when the view changed.
-        """
+        """Reload the in-memory view if another process changed the state (one cheap query)."""
         with self._mutex:
-            catalog = self.catalog
-            generation = self.store.generation()
+            catalog = self._definitions.catalog
+            generation = self._connection.store.generation()
             view = self._view
             if view is not None and view.generation == generation:
                 return False
-            self._rebuild_view(catalog)
+            self.rebuild_view(catalog)
             return True
 
-    def _resolve_locked(
+    def resolve_locked(
         self,
         ref: str | None,
         handler: str | None,
@@ -156,36 +178,26 @@ class HotPath(Host):
             view is not None and view.generation == snapshot.generation
         ):
             return guess
-        return (index or self._index_for(snapshot)).resolve(ref, handler)
+        return (index or self.index_for(snapshot)).resolve(ref, handler)
 
-    def _resolve_fresh(self, ref: str | None, handler: str | None) -> str:
-        with self._mutex, self._store_boundary():
-            self.backend.connect()
-            catalog = self.catalog
+    def resolve_fresh(self, ref: str | None, handler: str | None) -> str:
+        """Resolve ``ref`` against the state as it is now (refusing a bad ref before the lock)."""
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            catalog = self._definitions.catalog
             view = self._view
             # Tags live in the state tables: resolve against the state as it is now. Every
             # change to it moves the generation, so an unchanged one means the view is current.
             if (
                 view is None
                 or view.catalog is not catalog
-                or (view.generation != self.store.generation())
+                or (view.generation != self._connection.store.generation())
             ):
-                view = self._rebuild_view(catalog)
+                view = self.rebuild_view(catalog)
             return view.index.resolve(ref, handler)
 
     def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
-        """Resolve a ref to a TSV from memory (no I/O; call :meth:`refresh` to see others' tags).
-
-        Args:
-            ref: TSV, tag, ISO-8601 timestamp, ``latest`` or None.
-            handler: Handler to look in.
-
-        Returns:
-            The TSV.
-
-        Raises:
-            UnknownRefError: When nothing (or several things) match.
-        """
+        """Resolve a ref to a TSV from memory (no I/O; call :meth:`refresh` to see others' tags)."""
         return self._current_view().index.resolve(ref, handler)
 
     def is_schema_active(self, name: str) -> bool:
@@ -200,22 +212,11 @@ class HotPath(Host):
         return tsv in self._current_view().active
 
     def view(self) -> View:
-        """The immutable in-memory view (read from the database only if none is loaded yet).
-
-        Serving integrations build their routing tables from it after :meth:`refresh`.
-
-        Added in 0.2.
-        """
+        """The immutable in-memory view (read from the database only if none is loaded yet)."""
         return self._current_view()
 
     def version_state(self, tsv: str) -> str:
-        """``"live"``, ``"retiring"`` or ``"inactive"``, from memory: what the router needs.
-
-        A retiring version (being deactivated, draining) and an inactive one both get no new
-        request; a TSV that is not defined at all counts as inactive.
-
-        Added in 0.2.
-        """
+        """``"live"``, ``"retiring"`` or ``"inactive"``, from memory: what the router needs."""
         view = self._current_view()
         if tsv in view.active:
             return "live"
@@ -223,14 +224,11 @@ class HotPath(Host):
         return "retiring" if row is not None and row.is_retiring else "inactive"
 
     def live_alternatives(self, handler: str) -> list[str]:
-        """The handler's routed versions, newest first, from memory (for a 410 body).
-
-        Added in 0.2.
-        """
+        """The handler's routed versions, newest first, from memory (for a 410 body)."""
         view = self._current_view()
         return [
             v.tsv
-            for v in reversed(self.catalog.versions)
+            for v in reversed(self._definitions.catalog.versions)
             if v.handler == handler and v.tsv in view.active
         ]
 
@@ -251,24 +249,14 @@ class HotPath(Host):
         return list(self._current_view().used_by.get(name, ()))
 
     def active_schemas(self) -> list[str]:
-        """Names of the applied schemas, in definition order (from memory, no I/O).
-
-        Returns:
-            Every schema whose status is ``applied`` in the in-memory view; a schema the state
-            knows but the definitions no longer name comes last, sorted.
-
-        Added in 0.5.
-        """
+        """Names of the applied schemas, in definition order (from memory, no I/O)."""
         rows = self._current_view().snapshot.schemas
         applied = {name for name, row in rows.items() if row.status is _APPLIED}
-        ordered = [s.name for s in self.catalog.schemas if s.name in applied]
+        ordered = [s.name for s in self._definitions.catalog.schemas if s.name in applied]
         return ordered + sorted(applied.difference(ordered))
 
     def version_tags(self, tsv: str) -> list[str]:
-        """The tags pointing at a version now, declared and runtime ones (from memory), sorted.
-
-        Added in 0.5.
-        """
+        """The tags pointing at a version now, declared and runtime ones (from memory), sorted."""
         return self._current_view().index.tags_of(tsv)
 
     def active_versions(self, handler: str | None = None) -> list[Version]:
@@ -276,7 +264,7 @@ class HotPath(Host):
         view = self._current_view()
         return [
             v
-            for v in self.catalog.versions
+            for v in self._definitions.catalog.versions
             if v.tsv in view.active and (handler is None or v.handler == handler)
         ]
 
@@ -286,19 +274,16 @@ class HotPath(Host):
         self._last_request[tsv] = datetime.now(UTC)
 
     def flush_usage(self) -> int:
-        """Write the request counters gathered since the last flush; return how many versions.
-
-        Increments are relative (``count = count + n``), so instances never overwrite each other.
-        """
+        """Write the request counters gathered since the last flush; return how many versions."""
         with self._mutex:
             counts = {t: (n, self._last_request[t]) for t, n in self._requests.items()}
             self._requests.clear()
-            if not counts or not self.store.exists():
+            if not counts or not self._connection.store.exists():
                 return 0
-            backend = self.backend
+            backend = self._connection.backend
             backend.begin()
             try:
-                self.store.add_requests(counts)
+                self._connection.store.add_requests(counts)
                 backend.commit()
             except BaseException:
                 backend.rollback()

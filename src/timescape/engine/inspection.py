@@ -7,12 +7,17 @@ the pure builders in :mod:`timescape.reports`.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from timescape._host import Host
+from timescape.engine.connection import Connection
+from timescape.engine.definitions import Definitions
+from timescape.engine.hotpath import HotPath
 from timescape.errors import UnknownRefError
-from timescape.model.plan import Plan, compatibility
+from timescape.model.plan import Judge, Plan, compatibility
 from timescape.model.state import StateSnapshot
+from timescape.recovery import Recovery
 from timescape.reports import (
     SchemaInfo,
     Stats,
@@ -28,71 +33,63 @@ from timescape.verification import verify_state
 __all__ = ["Inspection"]
 
 
-class Inspection(Host):
-    """The reports and read-only checks of :class:`~timescape.Timescape`.
+class Inspection:
+    """The reports and read-only checks of :class:`~timescape.Timescape`."""
 
-    A mixin: the facade provides what :class:`~timescape._host.Host` declares.
-    """
-
-    def are_compatible(self, schema_a: str, schema_b: str) -> bool:
-        """Tell whether live versions on ``schema_b`` keep working once ``schema_a`` is applied.
+    def __init__(
+        self,
+        connection: Connection,
+        definitions: Definitions,
+        hot: HotPath,
+        *,
+        mutex: threading.RLock,
+        judge: Callable[[], Judge],
+        recovery: Callable[[], Recovery],
+    ) -> None:
+        """Wire the reports to the facade's parts.
 
         Args:
-            schema_a: The schema that would be applied.
-            schema_b: A live version's schema.
-
-        Returns:
-            True when the gate would allow it.
-
-        Raises:
-            UnknownRefError: For an unknown schema.
+            connection: The backend and state store the reports read.
+            definitions: The definitions they report on.
+            hot: The hot path (its index of refs gives the versions' tags).
+            mutex: The facade's in-process mutex.
+            judge: The compatibility judge of the gate (declared or inferred).
+            recovery: Recovery over the current definitions (the effective statuses).
         """
+        self._connection = connection
+        self._definitions = definitions
+        self._hot = hot
+        self._mutex = mutex
+        self._judge = judge
+        self._recovery = recovery
+
+    def are_compatible(self, schema_a: str, schema_b: str) -> bool:
+        """Tell whether live versions on ``schema_b`` keep working once ``schema_a`` is applied."""
         ok, _ = self.compatibility(schema_a, schema_b)
         return ok
 
     def compatibility(self, schema_a: str, schema_b: str) -> tuple[bool, str]:
-        """Tell whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why.
-
-        The same answer, with the same reason, as the gate of ``activate`` and ``apply_schema``:
-        declarations first, then (with ``infer_compatibility``) the SQL analysis. Reads only the
-        definitions: no connection, no lock.
-
-        Args:
-            schema_a: The schema that would be applied.
-            schema_b: A live version's schema.
-
-        Returns:
-            ``(compatible, reason)``, e.g. ``(False, "drops column products.price (breaking)")``.
-
-        Raises:
-            UnknownRefError: For an unknown schema.
-
-        Added in 0.2.
-        """
-        catalog = self.catalog
+        """Whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why."""
+        catalog = self._definitions.catalog
         catalog.schema(schema_b)
         return compatibility(catalog, schema_a, schema_b, self._judge())
 
     def _report_snapshot(self) -> StateSnapshot:
         """Every schema row and the live versions: what schema reports and stats need."""
-        with self._mutex, self._store_boundary():
-            self.backend.connect()
-            self.store.check_readable()
-            snapshot = self.store.read_for_reports()
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            snapshot = self._connection.store.read_for_reports()
             # The effective status (a dead run's in-flight step, its schemas): the same
             # derivation as verify's, so every surface says the same (issue 11).
-            return self._recovery().effective(snapshot, self.store.read_for_reports)
+            return self._recovery().effective(snapshot, self._connection.store.read_for_reports)
 
     def schemas(self) -> list[SchemaInfo]:
         """Every schema with status, usage and checksums (read-only, no lock)."""
-        return build_schema_infos(self.catalog, self._report_snapshot())
+        return build_schema_infos(self._definitions.catalog, self._report_snapshot())
 
     def schema_info(self, name: str) -> SchemaInfo:
-        """One schema's details.
-
-        Raises:
-            UnknownRefError: For an unknown schema.
-        """
+        """One schema's details."""
         for info in self.schemas():
             if info.name == name:
                 return info
@@ -100,40 +97,38 @@ class Inspection(Host):
 
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
-        with self._mutex, self._store_boundary():
-            self.backend.connect()
-            self.store.check_readable()
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
             # Versions and tags only: the schema rows would cost more than the report.
-            snapshot = self.store.read_versions()
-        index = self._index_for(snapshot)
-        tags = {(v.handler, t): v.tsv for v in self.catalog.versions for t in index.tags_of(v.tsv)}
-        return build_version_infos(self.catalog, snapshot, tags, datetime.now(UTC), handler=handler)
+            snapshot = self._connection.store.read_versions()
+        index = self._hot.index_for(snapshot)
+        tags = {
+            (v.handler, t): v.tsv
+            for v in self._definitions.catalog.versions
+            for t in index.tags_of(v.tsv)
+        }
+        return build_version_infos(
+            self._definitions.catalog, snapshot, tags, datetime.now(UTC), handler=handler
+        )
 
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""
-        with self._mutex, self._store_boundary():
-            self.backend.connect()
-            self.store.check_readable()
-            return self.store.events(limit=limit)
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            return self._connection.store.events(limit=limit)
 
     def stats(self) -> Stats:
         """Counts by status (read-only)."""
-        return build_stats(self.catalog, self._report_snapshot())
+        return build_stats(self._definitions.catalog, self._report_snapshot())
 
     def verify(self) -> VerifyReport:
-        """Check the database against the definitions without changing anything.
-
-        Reports drift (per step, migration and rollback scripts), applied schemas no longer
-        defined, failed/interrupted/uncertain schemas, a run that died (or one in progress),
-        live versions whose schemas are not applied, and damaged state tables.
-
-        Returns:
-            The report; ``ok`` is False when anything needs attention.
-        """
-        catalog = self.catalog
-        with self._mutex, self._store_boundary():
-            self.backend.connect()
-            return verify_state(self.store, catalog)
+        """Check the database against the definitions without changing anything."""
+        catalog = self._definitions.catalog
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            return verify_state(self._connection.store, catalog)
 
     def dry_run_statements(self, plan: Plan) -> list[str]:
         """The SQL a plan would send, in order (for rendering)."""

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from timescape.errors import InputError, StateError, TimescapeError
 from timescape.engine.hotpath import View
+from timescape.errors import InputError, StateError, TimescapeError
 from timescape.web._propagation import Propagation
 from timescape.web.routing import Decision, Outcome, RoutingTable, build_table
 
