@@ -14,6 +14,7 @@ from timescape.analysis._fallback import rename_pairs
 from timescape.analysis._known import Known, constraint_kind
 from timescape.analysis._names import column_name, ident, table_name
 from timescape.analysis._statement import (
+    Context,
     Statement,
     actions,
     actions_any,
@@ -31,7 +32,7 @@ from timescape.analysis._types import column_info, type_sql, widens
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["CHECKS"]
+__all__ = ["CHECKS", "Context"]
 
 # Functions whose value differs per row, so a default using them must be written into every row.
 # https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
@@ -54,13 +55,13 @@ _VOLATILE = frozenset(
 _SERIALS = frozenset({"SERIAL", "SMALLSERIAL", "BIGSERIAL"})
 
 
-Check = Callable[[Statement, Known, frozenset[str]], list[str]]
+Check = Callable[[Statement, Known, Context], list[str]]
 
 
 # PostgreSQL ---------------------------------------------------------------------------------------
 
 
-def _pg001(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg001(st: Statement, known: Known, _: Context) -> list[str]:
     cur = st.cursor()
     if not cur.accept("CREATE"):
         return []
@@ -97,7 +98,7 @@ def _volatile_part(column: exp.Expr) -> str:
     return ""
 
 
-def _pg002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg002(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in existing_actions(st, known):
         if node_kind(action) == "ColumnDef" and (what := _volatile_part(action)):
@@ -114,7 +115,7 @@ def _pg002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg003(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg003(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = [
         f"SET NOT NULL on {table}.{ident(action.this)} scans all of {table} under ACCESS EXCLUSIVE"
         for table, action, _tree in existing_actions(st, known)
@@ -135,7 +136,7 @@ def _rewrites(old: exp.Expr | None, new: exp.Expr) -> bool:
     return old != new and not names <= {"VARCHAR", "TEXT", "DECIMAL"}
 
 
-def _pg004(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg004(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in existing_actions(st, known):
         dtype = action.args.get("dtype") if node_kind(action) == "AlterColumn" else None
@@ -156,7 +157,7 @@ def _pg004(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg005(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg005(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = [
         f"adds a {kind} constraint to {table} without NOT VALID; validating it scans {table}"
         for table, kind, tree in added_constraints(st, known)
@@ -172,7 +173,7 @@ def _pg005(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg006(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg006(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = [
         f"adds a {kind} constraint to {table} without USING INDEX; "
         f"the index builds under ACCESS EXCLUSIVE"
@@ -189,7 +190,7 @@ def _pg006(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg007(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg007(st: Statement, known: Known, _: Context) -> list[str]:
     cur = st.cursor()
     if not cur.accept("DROP", "INDEX") or cur.word() == "CONCURRENTLY":
         return []
@@ -204,7 +205,7 @@ def _pg007(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
 # MySQL --------------------------------------------------------------------------------------------
 
 
-def _my001(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _my001(st: Statement, known: Known, _: Context) -> list[str]:
     table, ops = "", []
     for table, action, _tree in existing_actions(st, known):
         kind = node_kind(action)
@@ -246,7 +247,7 @@ def _index_target(st: Statement, known: Known) -> str:
     return ""
 
 
-def _my002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _my002(st: Statement, known: Known, _: Context) -> list[str]:
     if option(st, "ALGORITHM") != "COPY":
         return []
     table, _pairs, _parts = actions(st)
@@ -256,7 +257,7 @@ def _my002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return [f"ALGORITHM=COPY copies {table} and blocks writes to it for the whole copy"]
 
 
-def _my003(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _my003(st: Statement, known: Known, _: Context) -> list[str]:
     table = _index_target(st, known)
     algorithm, lock = option(st, "ALGORITHM"), option(st, "LOCK")
     if not table or algorithm == "COPY" or (algorithm in {"INPLACE", "INSTANT"} and lock == "NONE"):
@@ -267,16 +268,16 @@ def _my003(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
 # SQLite -------------------------------------------------------------------------------------------
 
 
-def _sl001(st: Statement, known: Known, rebuilt: frozenset[str]) -> list[str]:
+def _sl001(st: Statement, known: Known, ctx: Context) -> list[str]:
     return [
         f"rebuilds {name}: with foreign_keys ON, DROP TABLE {name} first deletes its rows, "
         "cascading to child tables"
         for name in dropped_tables(st)
-        if known.key(name) in rebuilt and not known.is_new(name)
+        if known.key(name) in ctx.rebuilt and not known.is_new(name)
     ]
 
 
-def _sl002(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
+def _sl002(st: Statement, _known: Known, _: Context) -> list[str]:
     return [
         f"drops column {table}.{column_name(t)}; needs SQLite 3.35.0 or newer"
         for table, action, _tree in actions_any(st)
@@ -285,7 +286,7 @@ def _sl002(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
     ]
 
 
-def _sl003(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
+def _sl003(st: Statement, _known: Known, _: Context) -> list[str]:
     return [
         f"renames column {table}.{column_name(action.this)}; needs SQLite 3.25.0 or newer"
         for table, action, _tree in actions_any(st)
@@ -293,7 +294,7 @@ def _sl003(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
     ]
 
 
-def _sl004(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _sl004(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in actions_any(st):
         if node_kind(action) == "ColumnDef":
@@ -336,11 +337,11 @@ def _is_constant(node: exp.Expr) -> bool:
 # All dialects -------------------------------------------------------------------------------------
 
 
-def _gen001(st: Statement, known: Known, rebuilt: frozenset[str]) -> list[str]:
+def _gen001(st: Statement, known: Known, ctx: Context) -> list[str]:
     reasons = [
         f"drops table {name} and every row in it"
         for name in dropped_tables(st)
-        if not known.is_new(name) and known.key(name) not in rebuilt
+        if not known.is_new(name) and known.key(name) not in ctx.rebuilt
     ]
     if is_node(st.tree, "Drop") and str(st.tree.args.get("kind") or "").upper() in {
         "SCHEMA",
@@ -365,7 +366,7 @@ def _gen001(st: Statement, known: Known, rebuilt: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _gen002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _gen002(st: Statement, known: Known, _: Context) -> list[str]:
     if not (is_node(st.tree, "Update") or is_node(st.tree, "Delete")) or st.tree.args.get("where"):
         return []
     table = table_name(st.tree.this)
@@ -375,7 +376,7 @@ def _gen002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return [f"{verb} on {table} without WHERE touches every row"]
 
 
-def _gen003(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _gen003(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in existing_actions(st, known):
         kind = node_kind(action)

@@ -73,7 +73,7 @@ def _quiet() -> Iterator[None]:
         logger.removeFilter(quiet)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=8192)
 def parse(sql: str, dialect: str) -> exp.Expr | None:
     """Parse one statement with sqlglot.
 

@@ -6,7 +6,7 @@ it sets, which tables it drops) the same way for trees sqlglot parsed and for te
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "Context",
     "Statement",
     "actions",
     "actions_any",
@@ -54,6 +55,23 @@ class Statement:
     def cursor(self) -> Cursor:
         """Return a cursor at the first token."""
         return Cursor(self.sql, self.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a check may know beyond one statement.
+
+    Attributes:
+        rebuilt: Tables whose DROP in this statement is part of a table rebuild.
+        transactional: Whether the schema's statements run inside one transaction.
+        statements: Every statement of the run, in order.
+        index: This statement's position in ``statements``.
+    """
+
+    rebuilt: frozenset[str]
+    transactional: bool
+    statements: Sequence[Statement]
+    index: int = 0
 
 
 def is_node(tree: exp.Expr | None, name: str) -> TypeGuard[exp.Expr]:

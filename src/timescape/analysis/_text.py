@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 __all__ = ["Cursor", "Kind", "Token", "ignored_rules", "keyword_counts", "tokenize"]
 
@@ -56,8 +57,11 @@ class Token:
         return self.kind is Kind.WORD and self.text in words
 
 
+@lru_cache(maxsize=8192)
 def tokenize(sql: str, dialect: str) -> tuple[list[Token], list[str]]:  # noqa: C901, PLR0912 - one branch per kind of character reads best
     """Split statement text into tokens, dropping comments.
+
+    The result is cached and shared: callers must not modify it.
 
     Args:
         sql: One statement.

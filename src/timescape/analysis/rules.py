@@ -16,16 +16,17 @@ Added in 0.2.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 
-from timescape.analysis._checks import CHECKS
+from timescape.analysis._checks import CHECKS, Context
 from timescape.analysis._known import Known
 from timescape.analysis._names import dialect_name, parse
 from timescape.analysis._statement import Statement, rebuilt_tables
 from timescape.analysis._text import ignored_rules, tokenize
 from timescape.analysis.classifier import learn
+from timescape.analysis.knowledge import Knowledge
 
 __all__ = ["RULES", "Level", "LintIssue", "Rule", "lint"]
 
@@ -49,6 +50,8 @@ class Rule:
         level: The level of its issues.
         summary: One line: what it catches.
         fix: One line: what to do instead.
+        optional: Off unless a project enables it (``[lint] enabled``): a style preference
+            rather than a hazard. Added in 0.3.
     """
 
     id: str
@@ -56,6 +59,7 @@ class Rule:
     level: Level
     summary: str
     fix: str
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,9 @@ def lint(
     new_tables: Collection[str] = (),
     applied: Sequence[str] = (),
     ignored: Sequence[Collection[str]] = (),
+    prior: Knowledge | None = None,
+    enabled: Collection[str] = (),
+    transactional: bool = True,
 ) -> list[LintIssue]:
     """Check the statements of one schema against the dialect's rules.
 
@@ -236,6 +243,11 @@ def lint(
         ignored: Per statement (same order as ``statements``), rule ids silenced by comments
             outside its text, as :func:`~timescape.analysis.attached_ignores` finds them; may be
             shorter than ``statements``.
+        prior: What earlier statements taught, learned once (:class:`Knowledge`); ``applied``
+            is read on top of it. Added in 0.3.
+        enabled: Optional rules (:attr:`Rule.optional`) to run too. Added in 0.3.
+        transactional: Whether the statements run inside one transaction (a schema's
+            ``transactional`` flag): the ``TX`` rules fire only then. Added in 0.3.
 
     Returns:
         The issues, in statement order, then in the order of :data:`RULES`.
@@ -245,7 +257,12 @@ def lint(
     """
     name = dialect_name(dialect)
     off = {rule.upper() for rule in disabled}
-    known = Known(name, new_tables=new_tables)
+    on = {rule.upper() for rule in enabled}
+    off |= {rule.id for rule in _RULE_LIST if rule.optional and rule.id not in on}
+    if prior is not None:
+        known = prior.working_copy(new_tables=new_tables)
+    else:
+        known = Known(name, new_tables=new_tables)
     for sql in applied:
         learn(sql, name, known)
     known.settle()
@@ -253,6 +270,7 @@ def lint(
         Statement(sql=sql, tree=parse(sql, name), tokens=tokenize(sql, name)[0], dialect=name)
         for sql in statements
     ]
+    context = Context(rebuilt=frozenset(), transactional=transactional, statements=parsed)
     rebuilt = rebuilt_tables(parsed, known)
     issues: list[LintIssue] = []
     for index, statement in enumerate(parsed):
@@ -264,7 +282,8 @@ def lint(
             rule = RULES[rule_id]
             if rule_id in silenced or rule.dialect not in {"all", name}:
                 continue
-            found.extend((rule_id, reason) for reason in check(statement, known, rebuilt[index]))
+            here = replace(context, rebuilt=rebuilt[index], index=index)
+            found.extend((rule_id, reason) for reason in check(statement, known, here))
         issues.extend(
             LintIssue(
                 rule_id, RULES[rule_id].level, statement.sql, reason, RULES[rule_id].fix, index

@@ -125,6 +125,7 @@ def build_check_report(
     *,
     strict: bool = False,
     disabled: Collection[str] = (),
+    enabled: Collection[str] = (),
 ) -> CheckReport:
     """Build the check report from the facade (reads the state; changes nothing).
 
@@ -138,6 +139,7 @@ def build_check_report(
         name: One schema, or None for all.
         strict: Make declarations the analysis contradicts fail the check.
         disabled: Lint rule ids disabled project-wide (``[lint] disabled``).
+        enabled: Optional lint rules enabled project-wide (``[lint] enabled``).
 
     Returns:
         The report.
@@ -177,8 +179,20 @@ def build_check_report(
     defined = [i.name for i in infos if i.defined]
     applied = {i.name for i in infos if i.status == "applied"}
     dialect, split = ts.backend.dialect, ts.backend.split
-    analysis = analysis_section(catalog, defined, dialect, split, strict=strict)
-    lint = lint_section(catalog, defined, dialect, split, applied=applied, disabled=disabled)
+    from timescape.compat import SchemaReader  # noqa: PLC0415 - sqlglot on demand
+
+    reader = SchemaReader(catalog, dialect, split)
+    analysis = analysis_section(catalog, defined, dialect, split, strict=strict, reader=reader)
+    lint = lint_section(
+        catalog,
+        defined,
+        dialect,
+        split,
+        applied=applied,
+        disabled=disabled,
+        enabled=enabled,
+        reader=reader,
+    )
     failed = tuple(n for n, s in (("analysis", analysis), ("lint", lint)) if s.failed)
     return CheckReport(
         schemas=tuple(checks),
