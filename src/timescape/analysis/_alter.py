@@ -53,6 +53,20 @@ def _on_new_table(table: str, verdict: Verdict, known: Known) -> Verdict:
     return verdict
 
 
+def read_side(table: str, reason: str, known: Known, *objects: str) -> Verdict:
+    """A change older code may misread rather than fail on: the gate asks for a declaration.
+
+    Writes from older code keep working, but what it reads changes shape (NULLs where there were
+    none, an enum value it cannot map, a json column its ``SELECT DISTINCT *`` cannot compare).
+    Harmless on a table created earlier in the same schema.
+    """
+    if table and known.is_new(table):
+        return Verdict.of(
+            A, f"{reason.split(';', maxsplit=1)[0]} (table {table} is new in this schema)", *objects
+        )
+    return Verdict.unknown(reason, *objects)
+
+
 def judge_alter_tree(tree: exp.Expr, known: Known, dialect: str) -> Verdict:
     """Judge a parsed ``ALTER TABLE``.
 
@@ -86,7 +100,7 @@ def _action(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     if isinstance(action, exp.ColumnDef):
-        return _add_column(table, action, dialect)
+        return _add_column(table, action, known, dialect)
     if isinstance(action, exp.Drop):
         return _drop_in_table(table, action, known)
     if isinstance(action, exp.DropPrimaryKey):
@@ -118,7 +132,7 @@ def _action(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict
     return Verdict.unknown(f"ALTER TABLE action {type(action).__name__} on {table}", table)
 
 
-def _add_column(table: str, column: exp.Expr, dialect: str) -> Verdict:
+def _add_column(table: str, column: exp.Expr, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911 - one return per kind of column
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     name = ident(column.this)
@@ -130,6 +144,10 @@ def _add_column(table: str, column: exp.Expr, dialect: str) -> Verdict:
             B, f"adds NOT NULL column {obj} without a default; inserts from older code fail", obj
         )
     if "CheckColumnConstraint" in kinds:
+        if not info.is_not_null and not info.has_default and _null_passes_checks(column, name):
+            return Verdict.of(
+                A, f"adds column {obj} (nullable, with a CHECK that NULL passes)", obj
+            )
         return Verdict.unknown(
             f"adds column {obj} with a CHECK; rows from older code may fail it", obj
         )
@@ -148,6 +166,14 @@ def _add_column(table: str, column: exp.Expr, dialect: str) -> Verdict:
         ),
         None,
     )
+    if dialect == "postgresql" and type_sql(info.dtype, dialect) == "json":
+        return read_side(
+            table,
+            f"adds json column {obj}; older code's SELECT DISTINCT, UNION or GROUP BY over "
+            "its columns fails (json has no equality operator)",
+            known,
+            obj,
+        )
     if info.is_generated:
         how = "generated"
     elif info.is_not_null:
@@ -245,7 +271,9 @@ def _alter_column(table: str, action: exp.Expr, known: Known, dialect: str) -> V
     if action.args.get("allow_null") is False:
         return Verdict.of(B, f"makes {obj} NOT NULL; older code writing NULL fails", obj)
     if action.args.get("allow_null"):
-        return Verdict.of(A, f"allows NULL in {obj}", obj)
+        return read_side(
+            table, f"allows NULL in {obj}; older code reading it may not expect NULL", known, obj
+        )
     if action.args.get("drop"):
         return Verdict.of(B, f"drops the default of {obj}; older code omitting it breaks", obj)
     if isinstance(action.args.get("default"), exp.Null):
@@ -277,10 +305,77 @@ def _modify(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict
             f"redefines column {obj} (type, NULL and default all replaced; previous unknown)",
             obj,
         )
-    problem = change_problem(old, column_info(definition, dialect), dialect)
+    new = column_info(definition, dialect)
+    problem = change_problem(old, new, dialect)
     if problem:
         return Verdict.of(B, f"redefines column {obj}: {problem}", obj)
+    if old.is_not_null and not new.is_not_null and "PRIMARY KEY" not in old.restrictions:
+        return read_side(
+            table, f"allows NULL in {obj}; older code reading it may not expect NULL", known, obj
+        )
+    if _adds_enum_values(old.dtype, new.dtype):
+        return read_side(
+            table,
+            f"adds enum values to {obj}; older code reading it may meet a value it cannot map",
+            known,
+            obj,
+        )
     return Verdict.of(A, f"redefines column {obj} compatibly (same or wider type)", obj)
+
+
+def _adds_enum_values(old: exp.Expr | None, new: exp.Expr | None) -> bool:
+    if old is None or new is None or old.this.name != "ENUM" or new.this.name != "ENUM":
+        return False
+    return len(new.expressions) > len(old.expressions)
+
+
+# Expression nodes through which a NULL column value stays NULL, so a CHECK built only of them
+# (and of the new column and literals) passes on the NULL every existing row and older insert gets.
+_NULL_PROPAGATING = frozenset(
+    {
+        "Column",
+        "Identifier",
+        "Literal",
+        "Paren",
+        "Tuple",
+        "EQ",
+        "NEQ",
+        "GT",
+        "GTE",
+        "LT",
+        "LTE",
+        "And",
+        "Or",
+        "Not",
+        "In",
+        "Between",
+        "Like",
+        "ILike",
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Mod",
+        "Neg",
+        "CheckColumnConstraint",
+    }
+)
+
+
+def _null_passes_checks(column: exp.Expr, name: str) -> bool:
+    """Whether every CHECK on a new column is NULL (so it passes) when the column is NULL."""
+    from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
+
+    for constraint in column.args.get("constraints") or []:
+        check = constraint.args.get("kind")
+        if not isinstance(check, exp.CheckColumnConstraint):
+            continue
+        for node in check.walk():
+            if type(node).__name__ not in _NULL_PROPAGATING:
+                return False
+            if isinstance(node, exp.Column) and column_name(node) != name:
+                return False
+    return True
 
 
 def _add_constraint(table: str, node: exp.Expr) -> Verdict:
@@ -359,11 +454,11 @@ def _token_action(table: str, cur: Cursor, known: Known) -> Verdict | None:  # n
         return None
     words = cur.words()
     if first == "ADD":
-        return _token_add(table, cur)
+        return _token_add(table, cur, known)
     if first == "DROP":
         return _token_drop(table, cur, known)
     if first == "ALTER":
-        return _token_alter_column(table, cur)
+        return _token_alter_column(table, cur, known)
     if first in {"RENAME", "MODIFY", "CHANGE"} or words[:2] == ["SET", "SCHEMA"]:
         what = {"MODIFY": "redefines a column of", "CHANGE": "redefines a column of"}.get(
             first, "renames or moves"
@@ -390,11 +485,40 @@ def _token_action(table: str, cur: Cursor, known: Known) -> Verdict | None:  # n
     return Verdict.unknown(f"ALTER TABLE {' '.join(words[:3]).lower()} on {table}", table)
 
 
-def _token_add(table: str, cur: Cursor) -> Verdict:  # noqa: PLR0911 - one branch per action or statement kind
+def _using_index(table: str, word: str, index: str, known: Known) -> Verdict:
+    """``ADD [CONSTRAINT c] UNIQUE | PRIMARY KEY USING INDEX i``: the index already enforces it.
+
+    PostgreSQL accepts only a valid unique index, so uniqueness is not new. A primary key also
+    makes the index's columns NOT NULL where they are not yet: additive only when each is known
+    to be NOT NULL already.
+    """
+    if word == "UNIQUE":
+        return Verdict.of(
+            A, f"adds unique constraint on {table} using index {index} (already unique)", table
+        )
+    info = known.indexes.get(index.rsplit(".", 1)[-1])
+    columns = info.columns if info is not None else None
+    if columns and all(
+        (c := known.column(table, name)) is not None and c.is_not_null for name in columns
+    ):
+        return Verdict.of(
+            A, f"adds primary key on {table} using index {index} (already unique, NOT NULL)", table
+        )
+    return Verdict.unknown(
+        f"adds primary key on {table} using index {index}; it makes the index's columns NOT "
+        "NULL where they are not yet",
+        table,
+    )
+
+
+def _token_add(table: str, cur: Cursor, known: Known) -> Verdict:  # noqa: PLR0911 - one branch per action or statement kind
     cur.skip()
     if cur.accept("CONSTRAINT"):
         cur.name()
     word = cur.word()
+    words = cur.words()
+    if word in {"UNIQUE", "PRIMARY"} and ("USING", "INDEX") in itertools.pairwise(words):
+        return _using_index(table, word, cur.name_after("INDEX"), known)
     if word in _KIND_WORDS:
         kind = _KIND_WORDS[word]
         return Verdict.of(
@@ -455,7 +579,7 @@ def _token_drop(table: str, cur: Cursor, known: Known) -> Verdict:
     return Verdict.of(B, f"drops column {table}.{name}", f"{table}.{name}")
 
 
-def _token_alter_column(table: str, cur: Cursor) -> Verdict:  # noqa: C901, PLR0911 - one branch per action or statement kind
+def _token_alter_column(table: str, cur: Cursor, known: Known) -> Verdict:  # noqa: C901, PLR0911 - one branch per action or statement kind
     cur.skip()
     if cur.accept("CONSTRAINT"):
         return Verdict.unknown(f"alters constraint {cur.name()} on {table}", table)
@@ -468,7 +592,9 @@ def _token_alter_column(table: str, cur: Cursor) -> Verdict:  # noqa: C901, PLR0
     if words[:3] == ["SET", "NOT", "NULL"]:
         return Verdict.of(B, f"makes {obj} NOT NULL; older code writing NULL fails", obj)
     if words[:3] == ["DROP", "NOT", "NULL"]:
-        return Verdict.of(A, f"allows NULL in {obj}", obj)
+        return read_side(
+            table, f"allows NULL in {obj}; older code reading it may not expect NULL", known, obj
+        )
     if words[:3] == ["SET", "DEFAULT", "NULL"] and cur.word(2) == "NULL":
         return Verdict.of(
             B, f"sets the default of {obj} to NULL, dropping it; older code omitting it breaks", obj

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from timescape.analysis._fallback import rename_pairs
 from timescape.analysis._known import Known, constraint_kind
+from timescape.analysis._lockrules import LOCK_CHECKS
+from timescape.analysis._myrules import MY_CHECKS, varchar_bytes_per_char
 from timescape.analysis._names import column_name, ident, table_name
 from timescape.analysis._statement import (
     Context,
@@ -19,6 +21,7 @@ from timescape.analysis._statement import (
     actions,
     actions_any,
     added_constraints,
+    alter_parts,
     dropped_tables,
     existing_actions,
     has_run,
@@ -27,6 +30,8 @@ from timescape.analysis._statement import (
     option,
     unparsed_words,
 )
+from timescape.analysis._style import STYLE_CHECKS
+from timescape.analysis._txrules import TX_CHECKS
 from timescape.analysis._types import column_info, type_sql, widens
 
 if TYPE_CHECKING:
@@ -76,12 +81,15 @@ def _pg001(st: Statement, known: Known, _: Context) -> list[str]:
     ]
 
 
-def _volatile_part(column: exp.Expr) -> str:
+def _volatile_part(column: exp.Expr) -> str:  # noqa: PLR0911 - one return per kind of volatility
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     dtype = column.args.get("kind")
     if isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS:
         return f"type {dtype.this.name.lower()}"
+    alias = str(dtype.args.get("kind") or "").lower() if isinstance(dtype, exp.DataType) else ""
+    if alias in {"serial2", "serial4", "serial8"}:
+        return f"type {alias}"
     for constraint in column.args.get("constraints") or []:
         kind = constraint.args.get("kind")
         if isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
@@ -214,7 +222,10 @@ def _my001(st: Statement, known: Known, _: Context) -> list[str]:
             old = known.column(
                 table, ident(action.args.get("rename_from")) or ident(definition.this)
             )
-            if old is None or old.dtype != column_info(definition, st.dialect).dtype:
+            new = column_info(definition, st.dialect).dtype
+            if old is None or (
+                old.dtype != new and not _in_place_varchar(old.dtype, new, st.cursor().words())
+            ):
                 ops.append(f"changes the type of {table}.{ident(definition.this)}")
         elif kind == "DropPrimaryKey":
             ops.append(f"drops the primary key of {table}")
@@ -230,6 +241,25 @@ def _my001(st: Statement, known: Known, _: Context) -> list[str]:
     if not ops or option(st, "ALGORITHM") in {"INPLACE", "INSTANT", "COPY"}:
         return []
     return [f"{'; '.join(ops)}: MySQL copies {table} and blocks writes (no ALGORITHM given)"]
+
+
+def _in_place_varchar(old: exp.Expr | None, new: exp.Expr | None, words: list[str]) -> bool:
+    """Whether a VARCHAR widening keeps its length prefix size, so InnoDB changes it in place.
+
+    https://dev.mysql.com/doc/refman/8.0/en/innodb-online-ddl-operations.html#online-ddl-column-operations
+    The prefix is 1 byte up to 255 bytes of maximum length, 2 bytes beyond; the maximum length in
+    bytes is the length in characters times the character set's bytes per character.
+    """
+    if old is None or new is None or not widens(old, new):
+        return False
+    if {old.this.name, new.this.name} != {"VARCHAR"}:
+        return False
+    lengths = [dtype.expressions[0].sql() for dtype in (old, new) if dtype.expressions]
+    if len(lengths) != 2 or not all(text.isdigit() for text in lengths):
+        return False
+    per_char = varchar_bytes_per_char(words)
+    before, after = (int(text) * per_char for text in lengths)
+    return (before <= 255) == (after <= 255)
 
 
 def _index_target(st: Statement, known: Known) -> str:
@@ -258,11 +288,23 @@ def _my002(st: Statement, known: Known, _: Context) -> list[str]:
 
 
 def _my003(st: Statement, known: Known, _: Context) -> list[str]:
-    table = _index_target(st, known)
-    algorithm, lock = option(st, "ALGORITHM"), option(st, "LOCK")
-    if not table or algorithm == "COPY" or (algorithm in {"INPLACE", "INSTANT"} and lock == "NONE"):
-        return []
-    return [f"adds an index to {table} without ALGORITHM=INPLACE, LOCK=NONE"]
+    cur = st.cursor()
+    if cur.accept("CREATE"):
+        kind = cur.accept_any("FULLTEXT", "SPATIAL")
+        table = cur.name_after("ON") if kind and cur.accept("INDEX") else ""
+        hits = [kind] if table and not known.is_new(table) else []
+    else:
+        what, table, parts = alter_parts(st)
+        hits = [
+            words[1]
+            for part in parts
+            if (words := part.words())[:1] == ["ADD"] and words[1:2] in (["FULLTEXT"], ["SPATIAL"])
+        ]
+        hits = hits if what == "TABLE" and table and not known.is_new(table) else []
+    return [
+        f"adds a {kind} index to {table}: InnoDB cannot build it with LOCK=NONE, so writes wait"
+        for kind in hits
+    ]
 
 
 # SQLite -------------------------------------------------------------------------------------------
@@ -407,9 +449,11 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("PG005", _pg005),
     ("PG006", _pg006),
     ("PG007", _pg007),
+    *LOCK_CHECKS,
     ("MY001", _my001),
     ("MY002", _my002),
     ("MY003", _my003),
+    *MY_CHECKS,
     ("SL001", _sl001),
     ("SL002", _sl002),
     ("SL003", _sl003),
@@ -417,4 +461,6 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("GEN001", _gen001),
     ("GEN002", _gen002),
     ("GEN003", _gen003),
+    *TX_CHECKS,
+    *STYLE_CHECKS,
 )

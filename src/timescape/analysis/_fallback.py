@@ -328,7 +328,11 @@ def _alter(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911
     words = cur.words()
     if kind == "TYPE":
         if words[:2] == ["ADD", "VALUE"]:
-            return Verdict.of(A, f"adds a value to type {name}", name)
+            return Verdict.unknown(
+                f"adds a value to type {name}; older code reading it may meet a value it "
+                "cannot map",
+                name,
+            )
         if words[:1] in (["RENAME"], ["DROP"], ["ALTER"]):
             return Verdict.of(B, f"renames or removes part of type {name}", name)
     if kind == "INDEX" and words[:1] == ["RENAME"]:

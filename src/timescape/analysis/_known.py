@@ -28,10 +28,12 @@ class IndexInfo:
     Attributes:
         table: Key of the indexed table.
         is_unique: Whether it enforces uniqueness.
+        columns: Its columns, when each is a plain column (None for expressions or unknown).
     """
 
     table: str
     is_unique: bool
+    columns: tuple[str, ...] | None = None
 
 
 def constraint_kind(node: exp.Expr | None) -> tuple[str, str]:  # noqa: PLR0911 - one branch per constraint type
@@ -236,7 +238,18 @@ class Known:
         if kind == "INDEX" and isinstance(target, exp.Index):
             table = self.key(table_name(target.args.get("table")))
             unique = bool(tree.args.get("unique"))
-            self.indexes[ident(target.this)] = IndexInfo(table, is_unique=unique)
+            params = target.args.get("params")
+            items = (
+                [
+                    o.this if isinstance(o, exp.Ordered) else o
+                    for o in params.args.get("columns") or []
+                ]
+                if params is not None
+                else []
+            )
+            named = tuple(column_name(c) for c in items if isinstance(c, exp.Column))
+            plain = named if named and len(named) == len(items) else None
+            self.indexes[ident(target.this)] = IndexInfo(table, is_unique=unique, columns=plain)
             return
         if kind == "VIEW":
             name = self.key(table_name(target))

@@ -196,3 +196,26 @@ def rebuilt_tables(statements: list[Statement], known: Known) -> list[frozenset[
         recreated = {new for moves in renamed[:i] for old, new in moves if old in before}
         result.append(frozenset(later | recreated))
     return result
+
+
+def alter_parts(st: Statement) -> tuple[str, str, list[Cursor]]:
+    """Read ``ALTER <kind> [IF EXISTS] [ONLY] name <actions>`` from the text.
+
+    Returns:
+        The object kind (``TABLE``, ``INDEX``, ``DOMAIN``, ``MATERIALIZED VIEW``...), its name,
+        and one cursor per comma-separated action; ``("", "", [])`` for other statements.
+    """
+    cur = st.cursor()
+    if not cur.accept("ALTER"):
+        return "", "", []
+    kind = cur.word()
+    cur.skip()
+    if kind in {"MATERIALIZED", "FOREIGN"}:
+        kind = f"{kind} {cur.word()}"
+        cur.skip()
+    cur.accept("IF", "EXISTS")
+    cur.accept("ONLY")
+    name = "" if cur.word() == "ALL" else cur.name()
+    if cur.symbol() == "*":
+        cur.skip()
+    return kind, name, cur.split(",")
