@@ -7,7 +7,8 @@ tokens (a stray ``;``) are UNKNOWN too, except routine and trigger bodies, which
 
 from __future__ import annotations
 
-from timescape.analysis._alter import judge_alter_tokens, judge_index_drop
+from timescape.analysis._alter import judge_index_drop
+from timescape.analysis._alter_tokens import judge_alter_tokens
 from timescape.analysis._known import Known
 from timescape.analysis._text import Cursor, Kind, Token
 from timescape.analysis._verdict import Verdict, combine
