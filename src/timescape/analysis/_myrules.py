@@ -121,7 +121,10 @@ def _my006(st: Statement, known: Known, _: Context) -> list[str]:
         part.accept("COLUMN")
         old = known.column(table, part.name()) if words[0] != "ADD" else None
         if old is None or not old.is_generated:  # already AUTO_INCREMENT: nothing is added
-            reasons.append(f"adds AUTO_INCREMENT to a column of {table}: MySQL copies the table")
+            reasons.append(
+                f"adds AUTO_INCREMENT to a column of {table}: the table is copied or its writes "
+                "wait"
+            )
     return reasons
 
 

@@ -255,7 +255,8 @@ _RULE_LIST = (
         "MY006",
         "mysql",
         _W,
-        "adding AUTO_INCREMENT to a column (ADD, MODIFY, CHANGE) copies the table",
+        "adding AUTO_INCREMENT to a column (ADD, MODIFY, CHANGE) copies the table or blocks "
+        "its writes (no LOCK=NONE)",
         "create the table with its AUTO_INCREMENT key, or use an online schema change tool",
     ),
     Rule(
