@@ -28,6 +28,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,14 +92,18 @@ def _cpu() -> float:
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """Run ``cmd``; return its wall seconds, exit code and stdout (CPU seconds in ``LAST_CPU``)."""
     cpu, start = _cpu(), time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=600,
-                          check=False)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env or _ENV,
+                          timeout=600, check=False)
     wall = time.perf_counter() - start
     LAST_CPU[0] = _cpu() - cpu
     return wall, proc.returncode, proc.stdout
 
 
 LAST_CPU = [0.0]
+# Bytecode caches allowed, as for any installed package (a user's install has them), kept in a
+# scratch folder so no source tree, the baseline's included, is written to.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+_ENV["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), "tsbench-check-pycache")
 
 
 def squawk_binary() -> str | None:
@@ -126,7 +131,7 @@ def measure(dialect: str, n: int, rounds: int, baseline: Path | None,
         squawk = squawk_binary()
         env = None
         if baseline is not None:
-            env = {**os.environ, "PYTHONPATH": str(baseline)}
+            env = {**_ENV, "PYTHONPATH": str(baseline)}
         warm, base, sq, ratios = [], [], [], []
         cpu: dict[str, list[float]] = {"warm": [], "base": [], "squawk": []}
         for r in range(rounds):
