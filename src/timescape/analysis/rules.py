@@ -16,7 +16,7 @@ Added in 0.2.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -462,20 +462,22 @@ def lint(
         Statement(sql=sql, tree=parse(sql, name), tokens=tokenize(sql, name)[0], dialect=name)
         for sql in statements
     ]
-    context = Context(rebuilt=frozenset(), transactional=transactional, statements=parsed)
     rebuilt = rebuilt_tables(parsed, known)
+    checks = [
+        (rule_id, check)
+        for rule_id, check in CHECKS
+        if rule_id not in off and RULES[rule_id].dialect in {"all", name}
+    ]
     issues: list[LintIssue] = []
     for index, statement in enumerate(parsed):
         silenced = off | ignored_rules(statement.sql, name)
         if index < len(ignored):
             silenced |= {rule.upper() for rule in ignored[index]}
         found: list[tuple[str, str]] = []
-        for rule_id, check in CHECKS:
-            rule = RULES[rule_id]
-            if rule_id in silenced or rule.dialect not in {"all", name}:
-                continue
-            here = replace(context, rebuilt=rebuilt[index], index=index)
-            found.extend((rule_id, reason) for reason in check(statement, known, here))
+        here = Context(rebuilt[index], transactional, parsed, index)
+        for rule_id, check in checks:
+            if rule_id not in silenced:
+                found.extend((rule_id, reason) for reason in check(statement, known, here))
         issues.extend(
             LintIssue(
                 rule_id, RULES[rule_id].level, statement.sql, reason, RULES[rule_id].fix, index
