@@ -112,7 +112,8 @@ _MY_SETUP = (
     "CREATE TABLE c (id INT PRIMARY KEY) ENGINE=InnoDB",
     (
         "CREATE TABLE t (id INT PRIMARY KEY, label VARCHAR(50) NOT NULL, "
-        "code VARCHAR(20) CHARACTER SET latin1 NOT NULL, body TEXT, cid INT, price INT, qty INT) "
+        "code VARCHAR(20) CHARACTER SET latin1 NOT NULL, body TEXT, cid INT, price INT, qty INT, "
+        "s ENUM('a','b') NOT NULL DEFAULT 'a') "
         "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
     ),
 )
@@ -130,6 +131,9 @@ _MY_ONLINE = [
     ("ALTER TABLE t ADD COLUMN totv INT AS (price * qty) VIRTUAL", set()),
     ("ALTER TABLE t ADD CONSTRAINT fk_c FOREIGN KEY (cid) REFERENCES c (id)", {"MY008"}),
     ("ALTER TABLE t ADD COLUMN note VARCHAR(20) NULL", set()),
+    ("ALTER TABLE t MODIFY s ENUM('a','b','c') NOT NULL DEFAULT 'a'", set()),
+    ("ALTER TABLE t MODIFY qty BIGINT", {"MY001"}),
+    ("ALTER TABLE t FORCE", set()),
 ]
 
 

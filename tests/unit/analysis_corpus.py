@@ -273,7 +273,7 @@ POSTGRESQL: tuple[Case, ...] = (
     pg("SET lock_timeout = '2s'", D),
     pg("SET LOCAL statement_timeout = 0", D),
     pg("SET ROLE admin", U),
-    pg("REFRESH MATERIALIZED VIEW CONCURRENTLY sales_by_day", D),
+    pg("REFRESH MATERIALIZED VIEW CONCURRENTLY sales_by_day", D, rules=()),
     pg("VACUUM ANALYZE products", D, rules=("TX001",)),
     pg("BEGIN", D, reason="TX003", rules=("TX003",)),
     pg("COMMIT", D, rules=("TX003",)),
@@ -394,7 +394,7 @@ MYSQL: tuple[Case, ...] = (
         rules=(),
     ),
     my("ALTER TABLE products MODIFY name VARCHAR(255)", U, reason="NULL", applied=_MY_PRODUCTS),
-    my("ALTER TABLE products MODIFY qty BIGINT", A, applied=_MY_PRODUCTS),
+    my("ALTER TABLE products MODIFY qty BIGINT", A, applied=_MY_PRODUCTS, rules=("MY001",)),
     my("ALTER TABLE products MODIFY qty INT NOT NULL", B, reason="NOT NULL", applied=_MY_PRODUCTS),
     my("ALTER TABLE products MODIFY qty INT UNSIGNED", B, applied=_MY_PRODUCTS),
     my(
@@ -637,7 +637,14 @@ POSTGRESQL_LOCKS: tuple[Case, ...] = (
     pg("ALTER TABLE orders ADD COLUMN at timestamptz DEFAULT now()", A, rules=()),
     pg("ALTER TABLE orders ALTER COLUMN ref SET NOT NULL", B, rules=("PG003",)),
     pg("ALTER TABLE orders ADD CONSTRAINT uq_ref UNIQUE (ref)", B, rules=("PG006",)),
-    pg("REFRESH MATERIALIZED VIEW sales_by_day", D, rules=(), hazard=True),
+    pg("REFRESH MATERIALIZED VIEW sales_by_day", D, rules=("PG019",)),
+    pg(
+        "ALTER TABLE orders_p ATTACH PARTITION orders_2020 "
+        "FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')",
+        U,
+        rules=(),
+        hazard=True,
+    ),
     pg("ALTER TABLE orders ADD COLUMN note text", A, rules=()),
     pg("ALTER TABLE orders VALIDATE CONSTRAINT fk_ref", D, rules=()),
     # read-side breaks: the gate asks for a declaration
@@ -748,7 +755,13 @@ MYSQL_COPIES: tuple[Case, ...] = (
     my("LOCK TABLES products WRITE", D, rules=("TX001",)),
     my("START TRANSACTION", D, rules=("TX003",)),
     my("ALTER TABLE products ADD COLUMN sku2 VARCHAR(32) NULL", A, rules=()),
-    my("ALTER TABLE products FORCE", D, rules=(), hazard=True),
+    my("ALTER TABLE products FORCE", D, rules=()),
+    my(
+        "ALTER TABLE products MODIFY status ENUM('new','paid','void') NOT NULL DEFAULT 'new'",
+        U,
+        applied=_MY_PRODUCTS,
+        rules=(),
+    ),
     my("ALTER TABLE tags MODIFY label VARCHAR(60)", U, applied=_MY_TAGS, reason="NULL"),
 )
 

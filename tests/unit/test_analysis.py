@@ -347,6 +347,7 @@ FIRES: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("PG016", "postgresql", ("ALTER TABLE b ADD EXCLUDE USING gist (room WITH =)",), ()),
     ("PG017", "postgresql", ("TRUNCATE TABLE a, b CASCADE",), ()),
     ("PG018", "postgresql", ("ALTER TABLE o ADD COLUMN p int REFERENCES products",), ()),
+    ("PG019", "postgresql", ("REFRESH MATERIALIZED VIEW public.sales",), ()),
     ("MY004", "mysql", ("CREATE INDEX i ON products (sku) LOCK=SHARED",), ()),
     ("MY005", "mysql", ("ALTER TABLE products ADD COLUMN j JSON DEFAULT (JSON_ARRAY())",), ()),
     ("MY006", "mysql", ("ALTER TABLE products CHANGE id id BIGINT AUTO_INCREMENT",), ()),
@@ -457,6 +458,13 @@ QUIET: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("PG016", "postgresql", ("ALTER TABLE b ADD CONSTRAINT c CHECK (a > 0)",), ()),
     ("PG017", "postgresql", ("TRUNCATE orders",), ()),
     ("PG018", "postgresql", ("ALTER TABLE o ADD COLUMN p int",), ()),
+    ("PG019", "postgresql", ("REFRESH MATERIALIZED VIEW CONCURRENTLY sales",), ()),
+    (
+        "PG019",
+        "postgresql",
+        ("CREATE MATERIALIZED VIEW v AS SELECT 1 AS a", "REFRESH MATERIALIZED VIEW v"),
+        (),
+    ),
     (
         "PG018",
         "postgresql",

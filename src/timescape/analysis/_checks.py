@@ -224,7 +224,7 @@ def _my001(st: Statement, known: Known, _: Context) -> list[str]:
             )
             new = column_info(definition, st.dialect).dtype
             if old is None or (
-                old.dtype != new and not _in_place_varchar(old.dtype, new, st.cursor().words())
+                old.dtype != new and not _in_place(old.dtype, new, st.cursor().words())
             ):
                 ops.append(f"changes the type of {table}.{ident(definition.this)}")
         elif kind == "DropPrimaryKey":
@@ -243,15 +243,22 @@ def _my001(st: Statement, known: Known, _: Context) -> list[str]:
     return [f"{'; '.join(ops)}: MySQL copies {table} and blocks writes (no ALGORITHM given)"]
 
 
-def _in_place_varchar(old: exp.Expr | None, new: exp.Expr | None, words: list[str]) -> bool:
-    """Whether a VARCHAR widening keeps its length prefix size, so InnoDB changes it in place.
+def _in_place(old: exp.Expr | None, new: exp.Expr | None, words: list[str]) -> bool:
+    """Whether InnoDB changes the column type in place: its storage does not change.
 
     https://dev.mysql.com/doc/refman/8.0/en/innodb-online-ddl-operations.html#online-ddl-column-operations
-    The prefix is 1 byte up to 255 bytes of maximum length, 2 bytes beyond; the maximum length in
-    bytes is the length in characters times the character set's bytes per character.
+    A VARCHAR widening that keeps its length prefix size: the prefix is 1 byte up to 255 bytes of
+    maximum length, 2 bytes beyond, the maximum length in bytes being the length in characters
+    times the character set's bytes per character. An ENUM or SET with members appended at the
+    end, as long as its storage size stays the same (up to 255 ENUM or 8 SET members per byte).
     """
     if old is None or new is None or not widens(old, new):
         return False
+    kinds = {old.this.name, new.this.name}
+    if kinds in ({"ENUM"}, {"SET"}):
+        per_byte = 255 if kinds == {"ENUM"} else 8
+        sizes = [(len(t.expressions) + per_byte - 1) // per_byte for t in (old, new)]
+        return sizes[0] == sizes[1] and len(new.expressions) >= len(old.expressions)
     if {old.this.name, new.this.name} != {"VARCHAR"}:
         return False
     lengths = [dtype.expressions[0].sql() for dtype in (old, new) if dtype.expressions]

@@ -184,6 +184,16 @@ def _pg018(st: Statement, known: Known, _: Context) -> list[str]:
     return reasons
 
 
+def _pg019(st: Statement, known: Known, _: Context) -> list[str]:
+    cur = st.cursor()
+    if not cur.accept("REFRESH", "MATERIALIZED", "VIEW") or cur.accept("CONCURRENTLY"):
+        return []
+    name = cur.name()
+    if known.is_new_view(name):
+        return []
+    return [f"REFRESH MATERIALIZED VIEW {name} without CONCURRENTLY blocks reads of {name}"]
+
+
 LOCK_CHECKS = (
     ("PG008", _pg008),
     ("PG009", _pg009),
@@ -196,4 +206,5 @@ LOCK_CHECKS = (
     ("PG016", _pg016),
     ("PG017", _pg017),
     ("PG018", _pg018),
+    ("PG019", _pg019),
 )

@@ -215,6 +215,14 @@ _RULE_LIST = (
         "add the column, then ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID and VALIDATE it",
     ),
     Rule(
+        "PG019",
+        "postgresql",
+        _W,
+        "REFRESH MATERIALIZED VIEW without CONCURRENTLY takes ACCESS EXCLUSIVE: reads of the "
+        "view wait for the whole refresh",
+        "give the view a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY",
+    ),
+    Rule(
         "MY001",
         "mysql",
         _W,
