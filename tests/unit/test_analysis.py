@@ -753,6 +753,24 @@ def test_knowledge__snapshot__same_verdicts_as_applied_statements() -> None:
     assert prior.then(["CREATE TABLE x (a int)"]) is not prior
 
 
+def test_knowledge__run_changes_a_column__snapshot_keeps_the_old_type() -> None:
+    prior = Knowledge("postgresql").then(["CREATE TABLE t (c varchar(10))"])
+    narrowed = classify(["ALTER TABLE t ALTER COLUMN c TYPE varchar(5)"], "postgresql", prior=prior)
+    assert narrowed[0].effect is B
+    # The run above learned c = varchar(5) in its own copy; the snapshot still says varchar(10).
+    again = classify(["ALTER TABLE t ALTER COLUMN c TYPE varchar(8)"], "postgresql", prior=prior)
+    assert again[0].effect is B, again[0].reason
+    after = prior.then(["ALTER TABLE t ALTER COLUMN c TYPE varchar(5)"])
+    widened = classify(["ALTER TABLE t ALTER COLUMN c TYPE varchar(8)"], "postgresql", prior=after)
+    assert widened[0].effect is A, widened[0].reason
+    assert (
+        classify(["ALTER TABLE t ALTER COLUMN c TYPE varchar(8)"], "postgresql", prior=prior)[
+            0
+        ].effect
+        is B
+    )
+
+
 def test_schema_reader__chain__reads_each_ancestor_once_and_agrees() -> None:
     def split(text: str) -> list[object]:
         return list(split_statements(text, "postgresql"))
