@@ -33,7 +33,7 @@ SCHEMA_ANALYSIS_KEYS = {
     "statements",
 }
 STATEMENT_KEYS = {"step", "file", "line", "where", "sql", "effect", "reason", "objects"}
-LINT_KEYS = {"disabled", "errors", "warnings", "blocking", "issues"}
+LINT_KEYS = {"disabled", "enabled", "errors", "warnings", "blocking", "issues"}
 ISSUE_KEYS = {
     "rule",
     "level",
@@ -478,7 +478,9 @@ def test_check__optional_rules__reported_only_when_enabled(db: TestDB, tmp_path:
     styled = project(tmp_path / "styled", db.url, text + '\n[lint]\nenabled = ["sty005"]\n')
     result = run_cli(*styled, "schema", "check", "--json")
     assert result.exit_code == 0, result.output
-    issues = result.json()["sections"]["lint"]["issues"]
-    assert [(i["rule"], i["level"], i["blocking"]) for i in issues] == [
+    lint = result.json()["sections"]["lint"]
+    assert lint["enabled"] == ["STY005"]
+    assert [(i["rule"], i["level"], i["blocking"]) for i in lint["issues"]] == [
         ("STY005", "warning", False)
     ]
+    assert "enabled: STY005" in run_cli(*styled, "schema", "check").stdout

@@ -193,6 +193,8 @@ class LintSection:
         warnings: Warning-level issues.
         blocking: Error-level issues in schemas not applied yet: they fail the check.
         issues: Every issue, schema by schema, in statement order.
+        enabled: Optional rules enabled project-wide (``[lint] enabled``), upper-cased. Added in
+            0.3.
     """
 
     disabled: tuple[str, ...]
@@ -200,6 +202,7 @@ class LintSection:
     warnings: int
     blocking: int
     issues: tuple[LintFinding, ...]
+    enabled: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -367,6 +370,7 @@ def lint_section(
         warnings=len(found) - errors,
         blocking=sum(1 for f in found if f.blocking),
         issues=tuple(found),
+        enabled=tuple(sorted({e.upper() for e in enabled})),
     )
 
 
@@ -420,7 +424,8 @@ def analysis_lines(section: AnalysisSection, style: Style) -> list[str]:
 def lint_lines(section: LintSection, style: Style) -> list[str]:
     """The lint issues, with their place, reason and fix."""
     disabled = f"; disabled: {', '.join(section.disabled)}" if section.disabled else ""
-    head = f"Lint: {section.errors} error(s), {section.warnings} warning(s){disabled}"
+    enabled = f"; enabled: {', '.join(section.enabled)}" if section.enabled else ""
+    head = f"Lint: {section.errors} error(s), {section.warnings} warning(s){disabled}{enabled}"
     lines = ["", style(head, "bold")]
     if not section.issues:
         lines.append("  no issues")
