@@ -1,16 +1,15 @@
 """The :class:`Timescape` facade: lock → read state → plan → apply/rollback → record → callbacks.
 
-Every changing operation takes the database lock, bootstraps the state tables inside it, re-reads
-the state *after* the lock is held, and only then plans, so the gate and the usage counts are never
-decided on what another process changed while this one waited. The hot path (``resolve``,
-``is_schema_active``, ``schema_usage``) answers from an immutable in-memory view that
-:meth:`Timescape.refresh` swaps atomically when the state's generation counter moves.
+Every changing operation takes the database lock, re-reads the state *after* the lock is held and
+only then plans, so the gate and the usage counts are never decided on what another process
+changed while this one waited. The hot path (``resolve``, ``is_schema_active``, ``schema_usage``)
+answers from an immutable in-memory view that :meth:`Timescape.refresh` swaps when the state's
+generation counter moves.
 
-The facade owns its parts (:mod:`timescape.engine`) as attributes, each given the collaborators
-it needs at construction, never the facade: the connection, the definitions, the callbacks, the
-hot path's view, the locked runner, the reports, the state-only changes, the serving instances
-and the retirement. Its public methods are thin delegations; what stays here is the planning of
-the four changes (activate, deactivate, apply, roll back) that ties the parts together.
+The facade owns its parts (:mod:`timescape.engine`) as attributes, each given at construction the
+collaborators it needs, never the facade: the connection, the definitions, the callbacks, the hot
+path, the locked runner, the four changes, the reports, the state-only changes (tags), the serving
+instances and the retirement. Its public methods are thin delegations to them.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from typing import Any, Self
 
 from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
+from timescape.engine.changes import Changes
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.drain import DrainProgress
@@ -41,25 +41,10 @@ from timescape.engine.runner import Runner
 from timescape.errors import InputError, TimescapeError
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.instance import InstanceInfo
-from timescape.model.plan import (
-    Judge,
-    Plan,
-    declared_judge,
-    plan_activation,
-    plan_deactivation,
-    plan_schema_apply,
-    plan_schema_rollback,
-)
+from timescape.model.plan import Judge, Plan, declared_judge
 from timescape.model.schema import SchemaVersion, StepCallable
-from timescape.model.state import StateSnapshot
 from timescape.model.tsv import Version
-from timescape.reports import (
-    OperationResult,
-    SchemaInfo,
-    Stats,
-    VerifyReport,
-    VersionInfo,
-)
+from timescape.reports import OperationResult, SchemaInfo, Stats, VerifyReport, VersionInfo
 from timescape.store.base import Backend, actor
 from timescape.store.state import Event, StateStore, validate_prefix
 from timescape.store.urls import DatabaseURL, parse_url
@@ -70,16 +55,14 @@ logger = logging.getLogger("timescape")
 
 DEFAULT_PROTECTED_TAGS = ("stable", "production", "latest")
 
+Callback = Callable[..., Any]
+
 
 class Timescape:
     """Versions a database schema together with the API versions of a service.
 
     Thread-safe: operations on one instance are serialised by an in-process mutex, and across
     processes by the database lock. Create one instance per database and keep it.
-
-    Composed, not inherited: it owns its connection, definitions, callbacks, hot-path view, runner,
-    reports, state-only changes, instances and retirement (:mod:`timescape.engine`), and its
-    methods delegate to them.
     """
 
     def __init__(
@@ -149,9 +132,19 @@ class Timescape:
         self.table_prefix = validate_prefix(table_prefix)
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
-        self._mutex = threading.RLock()
-        self._actor = actor()
-        self._connection = Connection(
+        self.serving = ServingSettings(
+            heartbeat_interval=heartbeat_interval,
+            stale_after=stale_after,
+            poll_interval=poll_interval,
+            drain_timeout=drain_timeout,
+        )
+        self._compose(schemas, versions)
+
+    def _compose(self, schemas: Iterable[SchemaVersion], versions: Iterable[VersionSpec]) -> None:
+        """Build the parts, each handed the collaborators it uses (never the facade)."""
+        mutex = self._mutex = threading.RLock()
+        who = self._actor = actor()
+        conn = self._connection = Connection(
             self.url,
             lock_timeout=self.lock_timeout,
             ddl_lock_timeout=self.ddl_lock_timeout,
@@ -159,59 +152,49 @@ class Timescape:
             table_prefix=self.table_prefix,
             application_name=self.application_name,
         )
-        self._definitions = Definitions(
-            schemas, versions, mutex=self._mutex, on_change=self._catalog_changed
-        )
+        defs = Definitions(schemas, versions, mutex=mutex, on_change=self._catalog_changed)
+        self._definitions = defs
         self._callbacks = Callbacks()
-        self._hot = HotPath(self._connection, self._definitions, mutex=self._mutex)
-        self._runner = Runner(
-            self._connection,
-            self._definitions,
-            self._hot,
-            mutex=self._mutex,
-            actor=self._actor,
+        hot = self._hot = HotPath(conn, defs, mutex=mutex)
+        runner = self._runner = Runner(
+            conn,
+            defs,
+            hot,
+            mutex=mutex,
+            actor=who,
             migration_timeout=self.migration_timeout,
             emit=self._callbacks.emit,
         )
         self._inspection = Inspection(
-            self._connection,
-            self._definitions,
-            self._hot,
-            mutex=self._mutex,
-            judge=self._judge,
-            recovery=self._runner.recovery,
+            conn, defs, hot, mutex=mutex, judge=self._judge, recovery=runner.recovery
         )
         self._bookkeeping = Bookkeeping(
-            self._connection,
-            self._definitions,
-            locked=lambda work: self._runner.locked(work, dry_run=False),
-            actor=self._actor,
-        )
-        self.serving = ServingSettings(
-            heartbeat_interval=heartbeat_interval,
-            stale_after=stale_after,
-            poll_interval=poll_interval,
-            drain_timeout=drain_timeout,
+            conn, defs, locked=lambda work: runner.locked(work, dry_run=False), actor=who
         )
         self._instances = Instances(
-            store=lambda: self._connection.store,
-            mutex=self._mutex,
-            boundary=self._connection.boundary,
-            settings=self.serving,
+            store=lambda: conn.store, mutex=mutex, boundary=conn.boundary, settings=self.serving
         )
-        self._retirement = Retirement(
+        retirement = Retirement(
             instances=self._instances,
-            store=lambda: self._connection.store,
-            locked=lambda work: self._runner.locked(work, dry_run=False),
-            execute=self._runner.execute,
-            actor=self._actor,
+            store=lambda: conn.store,
+            locked=lambda work: runner.locked(work, dry_run=False),
+            execute=runner.execute,
+            actor=who,
         )
+        self._changes = Changes(conn, defs, hot, runner, retirement, judge=self._judge)
 
     def _catalog_changed(self) -> None:
         # The definitions changed: the view indexed the previous catalog.
         self._hot.invalidate()
 
-    # -- connection ---------------------------------------------------------------------------
+    def _judge(self) -> Judge:
+        if not self.infer_compatibility:
+            return declared_judge
+        from timescape.compat import inferred_judge  # noqa: PLC0415 - sqlglot loads on demand
+
+        return inferred_judge(self.catalog, self.backend.dialect, self.backend.split)
+
+    # -- connection -----------------------------------------------------------------------------
 
     @property
     def backend(self) -> Backend:
@@ -241,16 +224,23 @@ class Timescape:
         """Close."""
         self.close()
 
-    # -- definitions (timescape.engine.definitions) --------------------------------------------
+    # -- definitions (engine.definitions) -------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        """The validated definitions (built on first use after a registration).
+
+        Raises:
+            DefinitionError: If the definitions are inconsistent as a whole.
+        """
+        return self._definitions.catalog
+
+    def _adopt_catalog(self, catalog: Catalog) -> bool:
+        # The project loader's catalog, validated already (see Definitions.adopt_catalog).
+        return self._definitions.adopt_catalog(catalog)
 
     def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
-        """Register a schema version built with :class:`SchemaVersion`.
-
-        Args:
-            schema: The schema.
-
-        Returns:
-            The schema.
+        """Register (and return) a schema version built with :class:`SchemaVersion`.
 
         Raises:
             DefinitionError: If the name is taken (case-insensitively).
@@ -270,7 +260,7 @@ class Timescape:
         contract: Sequence[str] = (),
         contract_rollback: Sequence[str] = (),
     ) -> SchemaVersion:
-        """Define and register a schema version from parallel migration and rollback lists.
+        """Define and register (and return) a schema version from parallel script lists.
 
         Args:
             name: Schema name.
@@ -282,9 +272,6 @@ class Timescape:
             transactional: False when statements cannot run inside a transaction.
             contract: Deferred contract scripts.
             contract_rollback: Their rollbacks.
-
-        Returns:
-            The registered schema.
 
         Raises:
             DefinitionError: On invalid definitions.
@@ -319,9 +306,6 @@ class Timescape:
             tags: Tags to declare.
             description: Free text.
 
-        Returns:
-            The TSV.
-
         Raises:
             DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
         """
@@ -329,68 +313,41 @@ class Timescape:
             handler, timestamp, schema, tags=tags, description=description
         )
 
-    @property
-    def catalog(self) -> Catalog:
-        """The validated definitions (built on first use after a registration).
+    # -- callbacks (engine.callbacks) -----------------------------------------------------------
 
-        Raises:
-            DefinitionError: If the definitions are inconsistent as a whole.
-        """
-        return self._definitions.catalog
-
-    def _adopt_catalog(self, catalog: Catalog) -> bool:
-        # The project loader's already validated catalog (see Definitions.adopt_catalog).
-        return self._definitions.adopt_catalog(catalog)
-
-    # -- callbacks (timescape.engine.callbacks) ------------------------------------------------
-
-    def on(self, event: str, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Register a callback; usable as a decorator.
+    def on(self, event: str, callback: Callback) -> Callback:
+        """Register (and return) a callback for ``event``, one of :data:`CALLBACKS`; a decorator.
 
         Callbacks run after the change is committed, with keyword arguments (``schema``,
         ``duration_ms``, ``tsv``, ``error``, …). An exception in a callback is logged, never
         raised: the database change has already happened.
-
-        Args:
-            event: One of :data:`CALLBACKS`.
-            callback: The function.
-
-        Returns:
-            The callback.
 
         Raises:
             InputError: For an unknown event name.
         """
         return self._callbacks.on(event, callback)
 
-    def on_schema_applied(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+    def on_schema_applied(self, callback: Callback) -> Callback:
         """Register a callback for applied schemas (``schema``, ``duration_ms``)."""
         return self._callbacks.on("on_schema_applied", callback)
 
-    def on_schema_rolled_back(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+    def on_schema_rolled_back(self, callback: Callback) -> Callback:
         """Register a callback for rolled-back schemas (``schema``, ``duration_ms``)."""
         return self._callbacks.on("on_schema_rolled_back", callback)
 
-    def on_schema_failed(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+    def on_schema_failed(self, callback: Callback) -> Callback:
         """Register a callback for failed schemas (``schema``, ``error``)."""
         return self._callbacks.on("on_schema_failed", callback)
 
-    def on_version_activated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+    def on_version_activated(self, callback: Callback) -> Callback:
         """Register a callback for activated versions (``tsv``)."""
         return self._callbacks.on("on_version_activated", callback)
 
-    def on_version_deactivated(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+    def on_version_deactivated(self, callback: Callback) -> Callback:
         """Register a callback for deactivated versions (``tsv``)."""
         return self._callbacks.on("on_version_deactivated", callback)
 
-    # -- changes (planned here, run by timescape.engine.runner) --------------------------------
-
-    def _judge(self) -> Judge:
-        if not self.infer_compatibility:
-            return declared_judge
-        from timescape.compat import inferred_judge  # noqa: PLC0415 - sqlglot loads on demand
-
-        return inferred_judge(self.catalog, self.backend.dialect, self.backend.split)
+    # -- changes (engine.changes, run under the lock by engine.runner) --------------------------
 
     def activate(
         self,
@@ -400,21 +357,17 @@ class Timescape:
         force: bool = False,
         dry_run: bool = False,
     ) -> OperationResult:
-        """Make a version live, applying the schemas it still needs.
+        """Make a version live, applying the schemas it still needs; say what was done.
 
-        Under the database lock: resolve the ref, plan from freshly read state, run the
-        compatibility gate, apply each missing schema (one transaction each where the database
-        allows), mark the version live, record events, then fire callbacks. Activating a live
-        version is a no-op that says so.
+        Under the database lock: plan from freshly read state, run the compatibility gate, apply
+        each missing schema (one transaction each where the database allows), mark the version
+        live, then fire callbacks. Activating a live version is a no-op that says so.
 
         Args:
             ref: TSV, tag, ISO-8601 timestamp, or None for the newest version.
             handler: The handler, when the ref alone is ambiguous.
             force: Override the compatibility gate and drift refusals (logged).
             dry_run: Plan only; change nothing.
-
-        Returns:
-            What was (or would be) done.
 
         Raises:
             UnknownRefError: For a ref that resolves to nothing.
@@ -423,19 +376,7 @@ class Timescape:
             MigrationError: When a step fails or times out (recorded first).
             LockTimeoutError: When another process holds the lock too long.
         """
-        guess = self._hot.resolve_fresh(ref, handler)
-
-        def work(snapshot: StateSnapshot) -> OperationResult:
-            tsv = self._hot.resolve_locked(ref, handler, guess, snapshot)
-            row = snapshot.versions.get(tsv)
-            if row is not None and row.is_retiring and not dry_run:
-                return self._retirement.reactivate(tsv)
-            plan = plan_activation(
-                self.catalog, snapshot, tsv, self.backend.split, force=force, judge=self._judge()
-            )
-            return self._runner.plan_only(plan) if dry_run else self._runner.execute(plan, snapshot)
-
-        return self._runner.locked(work, dry_run=dry_run)
+        return self._changes.activate(ref, handler, force=force, dry_run=dry_run)
 
     def deactivate(
         self,
@@ -451,15 +392,11 @@ class Timescape:
     ) -> OperationResult:
         """Take a version out of service, rolling back schemas no other live version needs.
 
-        Two phases when serving instances are registered (:mod:`timescape.engine.retirement`):
-        one transaction marks the version *retiring* (no instance routes a new request to it),
-        then, holding no lock, this waits until every live instance has loaded that state and
-        finished its requests on the version, and only then rolls back. With no live instance
-        registered it is one phase, as it always was.
-
-        Atomic on PostgreSQL and SQLite: if a rollback step fails, the version stays live and its
-        schemas stay applied. On MySQL/MariaDB the version is marked inactive first and the
-        rollback records progress per step.
+        With serving instances registered, the version is first marked *retiring* (no new
+        request is routed to it) and rolled back only once every live instance has drained it
+        (:mod:`timescape.engine.retirement`). Atomic on PostgreSQL and SQLite: if a rollback step
+        fails, the version stays live and its schemas applied. On MySQL/MariaDB the version is
+        marked inactive first and the rollback records progress per step.
 
         Args:
             ref: TSV, tag or timestamp.
@@ -485,25 +422,17 @@ class Timescape:
 
         Changed in 0.2: the drain (``drain``, ``drain_timeout``, ``progress``).
         """
-        guess = self._hot.resolve_fresh(ref, handler)
-
-        def plan_for(snapshot: StateSnapshot) -> Plan:
-            index = self._hot.index_for(snapshot)
-            tsv = self._hot.resolve_locked(ref, handler, guess, snapshot, index=index)
-            return plan_deactivation(
-                self.catalog,
-                snapshot,
-                tsv,
-                self.backend.split,
-                tags=index.tags_of(tsv),
-                protected_tags=self.protected_tags,
-                rollback=self.rollback_on_deactivate and not keep_schema,
-                force=force,
-            )
-
-        if dry_run:
-            return self._runner.locked(lambda s: self._runner.plan_only(plan_for(s)), dry_run=True)
-        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+        return self._changes.deactivate(
+            ref,
+            handler,
+            protected_tags=self.protected_tags,
+            rollback=self.rollback_on_deactivate and not keep_schema,
+            force=force,
+            dry_run=dry_run,
+            drain=drain,
+            timeout=drain_timeout,
+            progress=progress,
+        )
 
     def apply_schema(
         self, name: str, *, force: bool = False, dry_run: bool = False
@@ -515,22 +444,12 @@ class Timescape:
             force: Override the gate and drift refusals.
             dry_run: Plan only.
 
-        Returns:
-            What was (or would be) done.
-
         Raises:
             UnknownRefError: For an unknown schema.
             CompatibilityError: When a live version would break.
             MigrationError: When a step fails.
         """
-
-        def work(snapshot: StateSnapshot) -> OperationResult:
-            plan = plan_schema_apply(
-                self.catalog, snapshot, name, self.backend.split, force=force, judge=self._judge()
-            )
-            return self._runner.plan_only(plan) if dry_run else self._runner.execute(plan, snapshot)
-
-        return self._runner.locked(work, dry_run=dry_run)
+        return self._changes.apply_schema(name, force=force, dry_run=dry_run)
 
     def rollback_schema(
         self,
@@ -553,9 +472,6 @@ class Timescape:
             drain_timeout: Seconds to wait for the drain (default: the setting).
             progress: Told, while draining, which instances still hold the versions and why.
 
-        Returns:
-            What was (or would be) done.
-
         Raises:
             RollbackRefusedError: While in use (without force) or when irreversible.
             MigrationError: When a rollback step fails.
@@ -563,106 +479,24 @@ class Timescape:
 
         Changed in 0.2: ``drain`` and ``drain_timeout``.
         """
+        return self._changes.rollback_schema(
+            name,
+            force=force,
+            dry_run=dry_run,
+            drain=drain,
+            timeout=drain_timeout,
+            progress=progress,
+        )
 
-        def plan_for(snapshot: StateSnapshot) -> Plan:
-            return plan_schema_rollback(
-                self.catalog, snapshot, name, self.backend.split, force=force
-            )
-
-        if dry_run:
-            return self._runner.locked(lambda s: self._runner.plan_only(plan_for(s)), dry_run=True)
-        # With force, the live versions that need it are deactivated: drained first, like any
-        # deactivation, so no instance still serves them when their schema goes.
-        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
-
-    # -- serving instances (delegated to timescape.engine.instances) ---------------------------
-
-    def register_instance(self, *, label: str | None = None, generation: int = 0) -> str:
-        """Register this process as an instance serving versions; return its id.
-
-        One autocommitted insert (the table is created if this runs before any migration); no
-        Timescape lock, so start-up never waits for a migration. Stale instances are pruned.
-        Register before loading the view: a deactivation then waits for this instance too.
-
-        Args:
-            label: What the process calls itself (``uvicorn app:app``), shown by ``instances``.
-            generation: The generation of the view it has loaded already, if any.
-
-        Returns:
-            The instance id (32 hex digits).
-
-        Added in 0.2.
-        """
-        return self._instances.register(label=label, generation=generation)
-
-    def heartbeat(self, instance_id: str, *, generation: int, in_flight: Mapping[str, int]) -> None:
-        """Report that the instance is alive, what it has loaded and what it is still serving.
-
-        One small autocommitted upsert (re-inserting the row if it was pruned); it never takes
-        the Timescape lock. Send one every ``heartbeat_interval`` seconds, and at once after the
-        view changed and when the in-flight count of a retiring version drops to zero.
-
-        Args:
-            instance_id: The id :meth:`register_instance` returned.
-            generation: The generation of the loaded view (:meth:`view_generation`).
-            in_flight: Requests in flight per TSV.
-
-        Added in 0.2.
-        """
-        self._instances.heartbeat(instance_id, generation=generation, in_flight=in_flight)
-
-    def unregister_instance(self, instance_id: str) -> None:
-        """Remove the instance's row (a clean shutdown; a drain no longer waits for it).
-
-        Added in 0.2.
-        """
-        self._instances.unregister(instance_id)
-
-    def instances(self) -> list[InstanceInfo]:
-        """Every registered instance, stale ones included (read-only), by the database clock.
-
-        Added in 0.2.
-        """
-        return self._instances.rows()
-
-    def state_generation(self) -> int:
-        """The state's generation counter: the cheap change probe for serving instances.
-
-        One indexed read; on SQLite ``PRAGMA data_version`` first, which skips even that while
-        no other connection committed. Compare with :meth:`view_generation` and :meth:`refresh`
-        when it moved.
-
-        Added in 0.2.
-        """
-        return self._instances.generation()
-
-    @property
-    def notification_channel(self) -> str | None:
-        """The PostgreSQL ``LISTEN`` channel announcing each state change (None elsewhere).
-
-        Every state-changing transaction sends ``pg_notify(channel, '<generation>')`` before it
-        commits, so listeners hear of it the moment it commits. Listen on a connection of your
-        own (this facade's connection is shared with its other work).
-
-        Added in 0.2.
-        """
-        if self.backend.NOTIFY_SQL is None:
-            return None
-        return self.store.notification_channel
+    # -- state-only changes (engine.bookkeeping) ------------------------------------------------
 
     def resolve_schema(self, name: str, *, steps_done: int) -> OperationResult:
         """Record the truth about an uncertain, failed or interrupted schema (logged).
 
-        The operator checked the database and states how many steps are in place. With all steps
-        the schema becomes ``applied``; with none, ``rolled_back`` (or ``pending`` if it was never
-        applied); otherwise ``failed`` at that step, so migrate or rollback resume from there.
-
-        Args:
-            name: The schema.
-            steps_done: Steps in place, 0..number of steps.
-
-        Returns:
-            The result (its plan is empty; the change is to the state only).
+        The operator checked the database and states how many steps (0..all) are in place. With
+        all steps the schema becomes ``applied``; with none, ``rolled_back`` (or ``pending`` if it
+        was never applied); otherwise ``failed`` at that step, so migrate or rollback resume from
+        there. The result's plan is empty: the change is to the state only.
 
         Raises:
             UnknownRefError: For an unknown schema.
@@ -671,14 +505,7 @@ class Timescape:
         return self._bookkeeping.resolve_schema(name, steps_done=steps_done)
 
     def tag(self, tsv: str, label: str) -> OperationResult:
-        """Point a tag at a version (moving it within the handler if it was elsewhere).
-
-        Args:
-            tsv: The version.
-            label: The tag.
-
-        Returns:
-            The result.
+        """Point tag ``label`` at version ``tsv`` (moving it within the handler).
 
         Raises:
             UnknownRefError: For an unknown TSV.
@@ -687,39 +514,72 @@ class Timescape:
         return self._bookkeeping.tag(tsv, label)
 
     def untag(self, label: str, *, handler: str) -> OperationResult:
-        """Remove a tag from a handler.
-
-        Args:
-            label: The tag.
-            handler: The handler.
-
-        Returns:
-            The result.
+        """Remove tag ``label`` from ``handler``.
 
         Raises:
             UnknownRefError: When the handler has no such tag.
         """
         return self._bookkeeping.untag(label, handler=handler)
 
-    # -- the hot path (timescape.engine.hotpath) -----------------------------------------------
+    # -- serving instances (engine.instances) ---------------------------------------------------
+
+    def register_instance(self, *, label: str | None = None, generation: int = 0) -> str:
+        """Register this process as an instance serving versions; return its id (32 hex digits).
+
+        One autocommitted insert, no Timescape lock, so start-up never waits for a migration;
+        stale instances are pruned. Register before loading the view: a deactivation then waits
+        for this instance too. ``label`` is shown by ``instances`` (``uvicorn app:app``);
+        ``generation`` is that of a view already loaded, if any. Added in 0.2.
+        """
+        return self._instances.register(label=label, generation=generation)
+
+    def heartbeat(self, instance_id: str, *, generation: int, in_flight: Mapping[str, int]) -> None:
+        """Report that the instance is alive, its view's generation and its requests per TSV.
+
+        One small autocommitted upsert (re-inserting a pruned row), never the Timescape lock.
+        Send one every ``heartbeat_interval`` seconds, and at once after the view changed and
+        when the in-flight count of a retiring version drops to zero. Added in 0.2.
+        """
+        self._instances.heartbeat(instance_id, generation=generation, in_flight=in_flight)
+
+    def unregister_instance(self, instance_id: str) -> None:
+        """Remove the instance's row (a clean shutdown; a drain no longer waits). Added in 0.2."""
+        self._instances.unregister(instance_id)
+
+    def instances(self) -> list[InstanceInfo]:
+        """Every registered instance, stale ones included, by the database clock. Added in 0.2."""
+        return self._instances.rows()
+
+    def state_generation(self) -> int:
+        """The state's generation counter: the cheap change probe for serving instances.
+
+        One indexed read; on SQLite ``PRAGMA data_version`` first, which skips even that while
+        no other connection committed. Compare with :meth:`view_generation` and :meth:`refresh`
+        when it moved. Added in 0.2.
+        """
+        return self._instances.generation()
+
+    @property
+    def notification_channel(self) -> str | None:
+        """The PostgreSQL ``LISTEN`` channel announcing each state change (None elsewhere).
+
+        Every state-changing transaction sends ``pg_notify(channel, '<generation>')`` before it
+        commits. Listen on a connection of your own (this facade's is shared). Added in 0.2.
+        """
+        if self.backend.NOTIFY_SQL is None:
+            return None
+        return self.store.notification_channel
+
+    # -- the hot path, from memory (engine.hotpath) ---------------------------------------------
 
     def refresh(self) -> bool:
-        """Reload the in-memory view if another process changed the state (one cheap query).
-
-        Returns:
-            True when the view changed.
-        """
+        """Reload the view if another process changed the state (one cheap query); True if so."""
         return self._hot.refresh()
 
     def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
-        """Resolve a ref to a TSV from memory (no I/O; call :meth:`refresh` to see others' tags).
+        """Resolve a ref (TSV, tag, timestamp, ``latest`` or None) to a TSV, from memory.
 
-        Args:
-            ref: TSV, tag, ISO-8601 timestamp, ``latest`` or None.
-            handler: Handler to look in.
-
-        Returns:
-            The TSV.
+        No I/O: call :meth:`refresh` to see tags moved by other processes.
 
         Raises:
             UnknownRefError: When nothing (or several things) match.
@@ -735,29 +595,21 @@ class Timescape:
         return self._hot.is_version_active(tsv)
 
     def view(self) -> View:
-        """The immutable in-memory view (read from the database only if none is loaded yet).
+        """The immutable in-memory view that serving builds its routing tables from.
 
-        Serving integrations build their routing tables from it after :meth:`refresh`.
-
-        Added in 0.2.
+        Read from the database only if none is loaded yet. Added in 0.2.
         """
         return self._hot.view()
 
     def version_state(self, tsv: str) -> str:
-        """``"live"``, ``"retiring"`` or ``"inactive"``, from memory: what the router needs.
+        """``"live"``, ``"retiring"`` or ``"inactive"`` (also for an unknown TSV), from memory.
 
-        A retiring version (being deactivated, draining) and an inactive one both get no new
-        request; a TSV that is not defined at all counts as inactive.
-
-        Added in 0.2.
+        Neither a retiring nor an inactive version gets a new request. Added in 0.2.
         """
         return self._hot.version_state(tsv)
 
     def live_alternatives(self, handler: str) -> list[str]:
-        """The handler's routed versions, newest first, from memory (for a 410 body).
-
-        Added in 0.2.
-        """
+        """The handler's routed versions, newest first, from memory (for a 410). Added in 0.2."""
         return self._hot.live_alternatives(handler)
 
     def view_generation(self) -> int:
@@ -779,16 +631,13 @@ class Timescape:
     def active_schemas(self) -> list[str]:
         """Names of the applied schemas, in definition order (from memory, no I/O).
 
-        Returns:
-            Every schema whose status is ``applied`` in the in-memory view; a schema the state
-            knows but the definitions no longer name comes last, sorted.
-
+        A schema the state knows but the definitions no longer name comes last, sorted.
         Added in 0.5.
         """
         return self._hot.active_schemas()
 
     def version_tags(self, tsv: str) -> list[str]:
-        """The tags pointing at a version now, declared and runtime ones (from memory), sorted.
+        """The tags on a version now, declared and runtime ones, sorted (from memory).
 
         Added in 0.5.
         """
@@ -809,17 +658,10 @@ class Timescape:
         """
         return self._hot.flush_usage()
 
-    # -- reports (timescape.engine.inspection) -------------------------------------------------
+    # -- reports, read-only (engine.inspection) -------------------------------------------------
 
     def are_compatible(self, schema_a: str, schema_b: str) -> bool:
-        """Tell whether live versions on ``schema_b`` keep working once ``schema_a`` is applied.
-
-        Args:
-            schema_a: The schema that would be applied.
-            schema_b: A live version's schema.
-
-        Returns:
-            True when the gate would allow it.
+        """Whether live versions on ``schema_b`` keep working once ``schema_a`` is applied.
 
         Raises:
             UnknownRefError: For an unknown schema.
@@ -827,23 +669,14 @@ class Timescape:
         return self._inspection.are_compatible(schema_a, schema_b)
 
     def compatibility(self, schema_a: str, schema_b: str) -> tuple[bool, str]:
-        """Tell whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why.
+        """Whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why.
 
-        The same answer, with the same reason, as the gate of ``activate`` and ``apply_schema``:
-        declarations first, then (with ``infer_compatibility``) the SQL analysis. Reads only the
-        definitions: no connection, no lock.
-
-        Args:
-            schema_a: The schema that would be applied.
-            schema_b: A live version's schema.
-
-        Returns:
-            ``(compatible, reason)``, e.g. ``(False, "drops column products.price (breaking)")``.
+        The gate's answer and reason: declarations first, then (with ``infer_compatibility``)
+        the SQL analysis, e.g. ``(False, "drops column products.price (breaking)")``. Reads the
+        definitions only: no connection, no lock. Added in 0.2.
 
         Raises:
             UnknownRefError: For an unknown schema.
-
-        Added in 0.2.
         """
         return self._inspection.compatibility(schema_a, schema_b)
 
@@ -876,10 +709,8 @@ class Timescape:
 
         Reports drift (per step, migration and rollback scripts), applied schemas no longer
         defined, failed/interrupted/uncertain schemas, a run that died (or one in progress),
-        live versions whose schemas are not applied, and damaged state tables.
-
-        Returns:
-            The report; ``ok`` is False when anything needs attention.
+        live versions whose schemas are not applied, and damaged state tables; the report's
+        ``ok`` is False when anything needs attention.
         """
         return self._inspection.verify()
 
