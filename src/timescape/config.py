@@ -324,7 +324,7 @@ def _cached_project(file: Path, key: str, label: str, prefix: str, text: str) ->
     return project
 
 
-_URL_LINE = re.compile(r"""^\s*url\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""", re.MULTILINE)
+_URL_VALUE = re.compile(r"""\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""")
 
 
 def _database_url(text: str) -> str | None:
@@ -333,7 +333,17 @@ def _database_url(text: str) -> str | None:
     Only to decide, before a cached load, whether the project holds a password: a URL in any
     table that looks secret counts (a false positive costs only the cache).
     """
-    found = [m.group("url") for m in _URL_LINE.finditer(text)]
+    found = []
+    # Only where ``url`` starts a line's text: a regex scan of every line of a 3 MB file cost
+    # 30 ms per command at 10,000 schemas; str.find jumps between the few places that matter.
+    at = text.find("url")
+    while at >= 0:
+        line_start = text.rfind("\n", 0, at) + 1
+        if not text[line_start:at].strip():
+            match = _URL_VALUE.match(text, at + 3)
+            if match is not None:
+                found.append(match.group("url"))
+        at = text.find("url", at + 3)
     return " ".join(found) if found else None
 
 
