@@ -79,11 +79,6 @@ class HotPath:
         """Whether requests were counted since the last flush."""
         return bool(self._requests)
 
-    @property
-    def loaded(self) -> View | None:
-        """The view if one is loaded (no I/O), else None."""
-        return self._view
-
     def index_for(self, snapshot: StateSnapshot) -> VersionIndex:
         """The index of refs for the definitions and the tags in ``snapshot`` (cached)."""
         catalog = self._definitions.catalog
