@@ -14,6 +14,7 @@ died before recording its outcome as *interrupted*.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -551,16 +552,19 @@ class Executor:
                     current = statement
                     if time.monotonic() >= deadline:
                         raise TimeoutError
-                    self.backend.execute(statement.text, None)
+                    self.backend.execute_statement(statement.text, statement.data)
                     statements_done += 1
         except BaseException as exc:
             fired = self.backend.disarm_timeout()
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
-            raise self._step_failure(
+            failure = self._step_failure(
                 action, step, current, exc, fired=fired, statements_done=statements_done
-            ) from exc
+            )
+            self._restore_session(step, failed=True)
+            raise failure from exc
         if self.backend.disarm_timeout():
+            self._restore_session(step, failed=True)
             # The deadline passed while the last statement finished: on MySQL a killed SLEEP()
             # returns normally, and a DDL may or may not have landed before the KILL.
             error = self._timeout_error(action, step, current)
@@ -571,8 +575,41 @@ class Executor:
                 statements_done=max(statements_done - 1, 0),
                 uncertain=not self.backend.transactional_ddl and not read_only,
             )
+        self._restore_after_step(action, step, current, statements_done)
         if action.kind is not ActionKind.ROLLBACK:
             self._fault(f"after_step:{step.index}")
+
+    def _restore_after_step(
+        self,
+        action: SchemaAction,
+        step: PlannedStep,
+        current: PlannedStatement | None,
+        statements_done: int,
+    ) -> None:
+        """Restore the session after a step that ran; a failure to do so fails the step."""
+        try:
+            self._restore_session(step)
+        except Exception as exc:
+            if not self.backend.is_driver_error(exc):
+                raise
+            # The step ran; only putting the session back failed. Its statements count as done,
+            # so a non-transactional database records the step as uncertain, never as not run.
+            raise self._step_failure(
+                action, step, current, exc, fired=False, statements_done=statements_done
+            ) from exc
+
+    def _restore_session(self, step: PlannedStep, *, failed: bool = False) -> None:
+        """Undo the step's session changes before the state writes and the next step (issue 11).
+
+        After a failure the restore is best effort: the failure is what gets reported, and a
+        connection already dropped as broken is left alone.
+        """
+        statements = None if step.is_callable else [s.text for s in step.statements]
+        if not failed:
+            self.backend.restore_session(statements)
+        elif self.backend.is_connected:
+            with contextlib.suppress(Exception):
+                self.backend.restore_session(statements, failed=True)
 
     def _timeout_error(
         self, action: SchemaAction, step: PlannedStep, current: PlannedStatement | None

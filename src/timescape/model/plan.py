@@ -58,6 +58,8 @@ class _StatementLike(Protocol):
     def text(self) -> str: ...
     @property
     def line(self) -> int: ...
+    @property
+    def data(self) -> str | None: ...
 
 
 Splitter = Callable[[str], Sequence[_StatementLike]]
@@ -85,10 +87,13 @@ class PlannedStatement:
     Attributes:
         text: The SQL.
         line: 1-based line of the statement in its script or file.
+        data: The data lines of a PostgreSQL ``COPY ... FROM stdin`` (sent through the copy
+            protocol after the statement); None for every other statement.
     """
 
     text: str
     line: int
+    data: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +262,7 @@ def _planned_steps(
         statements: tuple[PlannedStatement, ...] = ()
         if isinstance(script, str):
             try:
-                statements = tuple(PlannedStatement(s.text, s.line) for s in split(script))
+                statements = tuple(PlannedStatement(s.text, s.line, s.data) for s in split(script))
             except SQLSplitError as exc:
                 raise DefinitionError(
                     f"cannot split SQL at line {exc.line}: {exc.reason}",

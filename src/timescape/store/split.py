@@ -1,4 +1,4 @@
-"""Split migration SQL into statements, and spot statements that break the migration transaction.
+r"""Split migration SQL into statements, and spot statements that break the migration transaction.
 
 Timescape runs a step one statement at a time through ``Backend.execute()``, never through
 ``sqlite3.executescript`` or a multi-statement query, so it finds statement boundaries itself. A
@@ -27,10 +27,17 @@ A ``;`` ends a statement only at top level, never inside:
   EXISTS`` do not;
 * mysql client ``DELIMITER xx`` lines, recognised at the start of a line between statements, as
   the mysql client does. While the delimiter is not ``;``, only strings and comments are tracked and
-  ``;`` is ordinary text.
+  ``;`` is ordinary text;
+* postgresql: what ``pg_dump`` writes for psql. A backslash outside strings and comments starts a
+  psql meta-command, which runs to the end of its line. ``\restrict <key>`` and ``\unrestrict
+  <key>`` between statements are skipped (they only guard psql's own output); any other meta-command
+  is refused with its name and line, since it runs in the client, not on the server. ``COPY ... FROM
+  stdin;`` takes the lines after it, up to a line holding only ``\.``, as its data
+  (:attr:`Statement.data`).
 
-Not supported: PostgreSQL with ``standard_conforming_strings = off``, psql and mysql client commands
-other than ``DELIMITER``, and labelled top-level MariaDB blocks (``lbl: BEGIN NOT ATOMIC``).
+Not supported: PostgreSQL with ``standard_conforming_strings = off``, psql meta-commands other than
+``\restrict``/``\unrestrict``, mysql client commands other than ``DELIMITER``, and labelled
+top-level MariaDB blocks (``lbl: BEGIN NOT ATOMIC``).
 
 Added in 0.1.
 """
@@ -56,7 +63,7 @@ Dialect = Literal["sqlite", "postgresql", "mysql"]
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One statement of a migration step, as split from the step's text.
+    r"""One statement of a migration step, as split from the step's text.
 
     Attributes:
         text: The statement from its first token to its last, without the delimiter. Comments
@@ -64,10 +71,13 @@ class Statement:
             last are not part of it.
         line: The 1-based line of the statement's first token in the step's text (a line ends at
             a line feed).
+        data: For PostgreSQL's ``COPY ... FROM stdin``: the data lines that followed it, up to
+            (not including) the ``\.`` line; None for every other statement.
     """
 
     text: str
     line: int
+    data: str | None = None
 
 
 _SPACE: Final = " \t\n\r\f\v"
@@ -91,7 +101,7 @@ _RUN: Final = {
         r"""|-(?!-)|/(?!\*))*+"""
     ),
     "postgresql": re.compile(
-        r"""(?:[^;'"$\-/eE]++|[eE](?!')|'(?:[^']++|'')*+'|"(?:[^"]++|"")*+"|-(?!-)|/(?!\*))*+"""
+        r"""(?:[^;'"$\-/eE\\]++|[eE](?!')|'(?:[^']++|'')*+'|"(?:[^"]++|"")*+"|-(?!-)|/(?!\*))*+"""
     ),
 }
 # Doubled quotes belong to the token, so that an unclosed one is reported where it opens.
@@ -213,15 +223,55 @@ class _Splitter:
     def run(self) -> list[Statement]:
         sql, size = self.sql, len(self.sql)
         pos = self.skip_trivia(1 if sql.startswith("\ufeff") else 0)
+        postgresql = self.dialect == "postgresql"
         while pos < size:
             if self.dialect == "mysql" and self.at_directive(pos):
                 pos = self.directive(pos)
+            elif postgresql and sql[pos] == "\\":
+                pos = self.meta_command(pos)
             elif sql.startswith(self.delimiter, pos):
                 pos += len(self.delimiter)
             else:
                 pos = self.statement(pos)
+                if postgresql and _is_copy_from_stdin(self.out[-1].text):
+                    pos = self.copy_data(pos)
             pos = self.skip_trivia(pos)
         return self.out
+
+    def meta_command(self, pos: int) -> int:
+        r"""Skip the psql ``\restrict``/``\unrestrict`` line at ``pos``; refuse any other."""
+        sql = self.sql
+        name = _META_NAME.match(sql, pos).group(1)  # type: ignore[union-attr]  # `*` matches
+        if name not in _SKIPPED_META:
+            raise SQLSplitError(_meta_reason(name), line=_line(sql, pos))
+        end = sql.find("\n", pos)
+        return len(sql) if end < 0 else end
+
+    def copy_data(self, pos: int) -> int:
+        r"""Attach the data lines after ``COPY ... FROM stdin;`` to it; return where they end.
+
+        As psql reads it: the data starts on the line after the statement and ends before a
+        line holding only ``\.`` (pg_dump's terminator, always written).
+        """
+        sql = self.sql
+        statement = self.out[-1]
+        line_end = sql.find("\n", pos)
+        rest = sql[pos : len(sql) if line_end < 0 else line_end]
+        if rest.strip():
+            reason = "COPY ... FROM stdin must end its line: its data starts on the next line"
+            raise SQLSplitError(reason, line=statement.line)
+        start = len(sql) if line_end < 0 else line_end + 1
+        marker = _COPY_END.search(sql, start)
+        if marker is None:
+            reason = (
+                "the data of COPY ... FROM stdin never ends: add a line holding only \\. after "
+                "the last data line (pg_dump writes it)"
+            )
+            raise SQLSplitError(reason, line=statement.line)
+        self.out[-1] = Statement(statement.text, statement.line, sql[start : marker.start()])
+        self.line += sql.count("\n", self.line_pos, marker.end())
+        self.line_pos = marker.end()
+        return marker.end()
 
     def skip_trivia(self, pos: int) -> int:
         """Return the first position from ``pos`` that is not whitespace or a comment."""
@@ -270,6 +320,9 @@ class _Splitter:
                 pos = end
                 continue
             quote = _quote_at(sql, pos, dialect)
+            if not quote and sql[pos] == "\\" and dialect == "postgresql":
+                name = _META_NAME.match(sql, pos).group(1)  # type: ignore[union-attr]
+                raise SQLSplitError(_meta_reason(name, inside=True), line=_line(sql, pos))
             pos = _end_quoted(sql, pos, quote, dialect) if quote else pos + 1
             text_end = pos
 
@@ -296,6 +349,34 @@ class _Splitter:
         self.delimiter = args[0]
         self.run_re = _mysql_run(args[0])
         return end
+
+
+_META_NAME: Final = re.compile(r"\\([^\s\\]*)")
+_SKIPPED_META: Final = frozenset({"restrict", "unrestrict"})
+_COPY_END: Final = re.compile(r"^\\\.\r?$", re.MULTILINE)
+_COPY_HEAD: Final = re.compile(r"COPY\b", re.IGNORECASE)
+
+
+def _meta_reason(name: str, *, inside: bool = False) -> str:
+    """Why a psql meta-command is refused, and what to do instead."""
+    where = " inside a statement" if inside else ""
+    return (
+        f"psql meta-command \\{name}{where} runs in the psql client, not on the server, so "
+        "Timescape cannot run it: remove it (only pg_dump's \\restrict and \\unrestrict lines "
+        "are skipped), or apply this file with psql"
+    )
+
+
+def _is_copy_from_stdin(statement: str) -> bool:
+    """Tell whether a PostgreSQL statement is ``COPY ... FROM STDIN`` (its data follows it)."""
+    if _COPY_HEAD.match(statement) is None:
+        return False
+    previous = ""
+    for word, _, _ in _lexemes(statement, 0, "postgresql"):
+        if previous == "FROM" and word == "STDIN":
+            return True
+        previous = word
+    return False
 
 
 def _scan_compound(sql: str, start: int, dialect: Dialect) -> tuple[int, int]:
