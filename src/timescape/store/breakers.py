@@ -128,10 +128,9 @@ _BREAKERS: Final[dict[str, tuple[tuple[str, str | None], ...]]] = {
         ("START TRANSACTION", "START TRANSACTION implicitly commits the migration transaction"),
         ("COMMIT", "COMMIT would end the migration transaction"),
         ("ROLLBACK", "ROLLBACK would end the migration transaction"),
-        ("LOCK TABLES", "LOCK TABLES implicitly commits the migration transaction"),
-        ("LOCK TABLE", "LOCK TABLES implicitly commits the migration transaction"),
-        ("UNLOCK TABLES", "UNLOCK TABLES implicitly commits the migration transaction"),
-        ("UNLOCK TABLE", "UNLOCK TABLES implicitly commits the migration transaction"),
+        # LOCK TABLES / UNLOCK TABLES are no breakers: steps run outside any transaction here
+        # (DDL commits implicitly), mysqldump brackets every table's rows with them, and the
+        # session restore after each step starts with UNLOCK TABLES (issue 11).
     ),
 }
 
