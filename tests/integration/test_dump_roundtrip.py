@@ -11,7 +11,6 @@ not volatile: the dump sets them, and they must come out identical.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,26 +61,26 @@ INSERT INTO reporting.daily VALUES ('2025-01-01', 3), ('2025-01-02', 5);
 
 MYSQL_SOURCE = [
     "CREATE SEQUENCE order_no START WITH 1000",
-    "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, "
-    "note TEXT, created DATETIME NOT NULL, UNIQUE KEY customers_name (name)) ENGINE=InnoDB",
-    "CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, "
+    ("CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, "
+    "note TEXT, created DATETIME NOT NULL, UNIQUE KEY customers_name (name)) ENGINE=InnoDB"),
+    ("CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, "
     "total DECIMAL(10,2), note VARCHAR(200), KEY orders_customer (customer_id), "
     "CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) "
-    "ON DELETE CASCADE) ENGINE=InnoDB",
+    "ON DELETE CASCADE) ENGINE=InnoDB"),
     "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(50)) ENGINE=MyISAM",
-    "CREATE VIEW big_orders AS SELECT o.id, c.name, o.total FROM orders o "
-    "JOIN customers c ON c.id = o.customer_id WHERE o.total > 100",
-    "CREATE FUNCTION order_label(n INT) RETURNS VARCHAR(20) DETERMINISTIC "
-    "RETURN CONCAT('#', n, ';')",
-    "CREATE PROCEDURE count_orders(OUT n INT) BEGIN SELECT COUNT(*) INTO n FROM orders; "
-    "IF n > 0 THEN SET n = n + 0; END IF; END",
-    "CREATE TRIGGER customers_touch BEFORE INSERT ON customers FOR EACH ROW "
-    "SET NEW.note = COALESCE(NEW.note, 'new; with a semicolon')",
-    "INSERT INTO customers (name, note, created) VALUES ('Ann', 'tab\\there', '2025-01-01'), "
+    ("CREATE VIEW big_orders AS SELECT o.id, c.name, o.total FROM orders o "
+    "JOIN customers c ON c.id = o.customer_id WHERE o.total > 100"),
+    ("CREATE FUNCTION order_label(n INT) RETURNS VARCHAR(20) DETERMINISTIC "
+    "RETURN CONCAT('#', n, ';')"),
+    ("CREATE PROCEDURE count_orders(OUT n INT) BEGIN SELECT COUNT(*) INTO n FROM orders; "
+    "IF n > 0 THEN SET n = n + 0; END IF; END"),
+    ("CREATE TRIGGER customers_touch BEFORE INSERT ON customers FOR EACH ROW "
+    "SET NEW.note = COALESCE(NEW.note, 'new; with a semicolon')"),
+    ("INSERT INTO customers (name, note, created) VALUES ('Ann', 'tab\\there', '2025-01-01'), "
     "('Bob', 'back\\\\slash and\\nnewline ''quoted''', '2025-01-02'), "
-    "('Çelik ünïcode', NULL, '2025-01-03')",
-    "INSERT INTO orders (customer_id, total, note) SELECT 1 + seq % 3, seq * 7.5, "
-    "CONCAT('n', seq) FROM seq_1_to_300",
+    "('Çelik ünïcode', NULL, '2025-01-03')"),
+    ("INSERT INTO orders (customer_id, total, note) SELECT 1 + seq % 3, seq * 7.5, "
+    "CONCAT('n', seq) FROM seq_1_to_300"),
     "INSERT INTO audit (what) VALUES ('created'), ('filled')",
     "DELETE FROM audit WHERE what = 'filled'",  # AUTO_INCREMENT stays ahead of the rows
 ]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.dbutil import TestDB
+from tests.dbutil import TestDB, admin_connection
 from timescape import MigrationError, Timescape
 
 PROBES = {
@@ -73,8 +73,6 @@ def pg_role(db: TestDB) -> Iterator[str]:
         yield role
     finally:
         db.close()
-        from tests.dbutil import admin_connection  # noqa: PLC0415 - PostgreSQL only
-
         with admin_connection("postgresql") as admin:
             admin.cursor().execute(f"DROP ROLE IF EXISTS {role}")
 
@@ -89,8 +87,8 @@ def test_pg_dump_search_path__set_config_empty__state_written_and_next_schema_re
     ts = _run(
         db,
         [
-            "SELECT pg_catalog.set_config('search_path', '', false); "
-            "CREATE TABLE public.a (id int)"
+            ("SELECT pg_catalog.set_config('search_path', '', false); "
+            "CREATE TABLE public.a (id int)")
         ],
     )
     _assert_isolated(db, ts)
@@ -153,9 +151,9 @@ def test_time_zone_timeouts_and_dump_settings__restored(db: TestDB) -> None:
     ts = _run(
         db,
         [
-            "SET TIME ZONE 'Asia/Tokyo'; SET statement_timeout = 0; SET lock_timeout = 0; "
+            ("SET TIME ZONE 'Asia/Tokyo'; SET statement_timeout = 0; SET lock_timeout = 0; "
             "SET client_encoding = 'LATIN1'; SET check_function_bodies = false; "
-            "SET row_security = off; CREATE TABLE a (id int)"
+            "SET row_security = off; CREATE TABLE a (id int)")
         ],
     )
     _assert_isolated(db, ts)
@@ -192,9 +190,9 @@ def test_names_sql_mode_time_zone_checks__restored_before_state_and_next_schema(
         db,
         [
             "CREATE TABLE a (id int)",
-            "SET NAMES latin1; SET sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'; "
+            ("SET NAMES latin1; SET sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'; "
             "SET time_zone = '+09:00'; SET foreign_key_checks = 0; SET unique_checks = 0; "
-            "SET lock_wait_timeout = 1; SET character_set_results = NULL",
+            "SET lock_wait_timeout = 1; SET character_set_results = NULL"),
         ],
     )
     _assert_isolated(db, ts)
@@ -215,8 +213,8 @@ def test_conditional_comments__mysqldump_style_set__restored(db: TestDB) -> None
     ts = _run(
         db,
         [
-            "/*!40101 SET NAMES latin1 */; /*!40103 SET TIME_ZONE='+00:00' */; "
-            "/*!40014 SET FOREIGN_KEY_CHECKS=0 */; CREATE TABLE a (id int)"
+            ("/*!40101 SET NAMES latin1 */; /*!40103 SET TIME_ZONE='+00:00' */; "
+            "/*!40014 SET FOREIGN_KEY_CHECKS=0 */; CREATE TABLE a (id int)")
         ],
     )
     _assert_isolated(db, ts)
@@ -229,9 +227,9 @@ def test_pragmas__query_only_and_friends__state_written_next_schema_restored(db:
     ts = _run(
         db,
         [
-            "CREATE TABLE a (id int); PRAGMA recursive_triggers = ON; "
+            ("CREATE TABLE a (id int); PRAGMA recursive_triggers = ON; "
             "PRAGMA ignore_check_constraints = ON; PRAGMA case_sensitive_like = ON; "
-            "PRAGMA query_only = ON"
+            "PRAGMA query_only = ON")
         ],
     )
     _assert_isolated(db, ts)

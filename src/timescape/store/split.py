@@ -127,10 +127,11 @@ _COMPOUND_LEADS: Final[dict[str, frozenset[str]]] = {
 # Words without which no statement of the text can open a compound body: a text that never
 # mentions them (most migrations) skips the per-statement look at its leading words. MySQL runs
 # IF, CASE, LOOP... outside stored programs, so it has no such shortcut.
-_COMPOUND_WORDS: Final[dict[str, re.Pattern[str]]] = {
-    "sqlite": re.compile(r"trigger", re.IGNORECASE),
-    "postgresql": re.compile(r"function|procedure", re.IGNORECASE),
+_COMPOUND_WORDS: Final[dict[str, tuple[str, ...]]] = {
+    "sqlite": ("trigger",),
+    "postgresql": ("function", "procedure"),
 }
+_MENTION_CHUNK: Final = 1 << 20
 _MYSQL_ROUTINES: Final = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
 _MYSQL_OTHER_OBJECTS: Final = frozenset(
     {"TABLE", "VIEW", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "DATABASE", "SCHEMA", "USER"}
@@ -218,7 +219,9 @@ class _Splitter:
         self.line = 1
         self.line_pos = 0
         words = _COMPOUND_WORDS.get(dialect)
-        self.may_compound = words is None or words.search(sql) is not None
+        # The scan pays off on many small statements; past a megabyte the per-statement look
+        # at the leading words (exact anyway) is cheaper than reading the whole text again.
+        self.may_compound = words is None or len(sql) > _MENTION_CHUNK or _mentions(sql, words)
 
     def run(self) -> list[Statement]:
         sql, size = self.sql, len(self.sql)
@@ -376,6 +379,21 @@ def _is_copy_from_stdin(statement: str) -> bool:
         if previous == "FROM" and word == "STDIN":
             return True
         previous = word
+    return False
+
+
+def _mentions(sql: str, words: tuple[str, ...]) -> bool:
+    """Tell whether ``sql`` holds any of the lower-case ``words``, in any letter case.
+
+    A case-insensitive regular expression cannot use the fast literal search (0.25 s over a
+    20 MB dump); lower-casing a megabyte at a time and searching it costs a tenth of that,
+    without a second copy of the whole text.
+    """
+    overlap = max(map(len, words)) - 1
+    for start in range(0, len(sql), _MENTION_CHUNK):
+        chunk = sql[max(start - overlap, 0) : start + _MENTION_CHUNK].lower()
+        if any(word in chunk for word in words):
+            return True
     return False
 
 
