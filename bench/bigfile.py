@@ -169,7 +169,7 @@ def worker(tool: str, target_json: str, file: str) -> None:
 
 
 def _run(tool: str, dialect: str, file: Path) -> dict[str, Any]:
-    target = _dbs.create(dialect, file.parent)
+    target = _dbs.create(dialect, file.parent, prefix="tsbigfile_")
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "bench.bigfile", "worker", tool,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -604,7 +604,8 @@ class Executor:
         After a failure the restore is best effort: the failure is what gets reported, and a
         connection already dropped as broken is left alone.
         """
-        statements = None if step.is_callable else [s.text for s in step.statements]
+        # A generator: one statement's text at a time, never a copy of a whole big script.
+        statements = None if step.is_callable else (s.text for s in step.statements)
         if not failed:
             self.backend.restore_session(statements)
         elif self.backend.is_connected:
@@ -812,15 +813,12 @@ def _no_fault(point: str) -> None:
     """A fault point when none is configured."""
 
 
-def _statements_of(unit: Sequence[SchemaAction]) -> list[str] | None:
-    """The SQL a unit runs, or None when a Python step runs (its statements are unknown)."""
-    texts: list[str] = []
-    for action in unit:
-        for step in action.steps:
-            if step.is_callable:
-                return None
-            texts.extend(statement.text for statement in step.statements)
-    return texts
+def _statements_of(unit: Sequence[SchemaAction]) -> Iterable[str] | None:
+    """The SQL a unit runs (one text at a time), or None when a Python step runs."""
+    steps = [step for action in unit for step in action.steps]
+    if any(step.is_callable for step in steps):
+        return None
+    return (statement.text for step in steps for statement in step.statements)
 
 
 def _ms_since(started: float) -> int:

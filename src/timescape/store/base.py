@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -327,7 +327,7 @@ class Backend:
 
     # -- the migration's session --------------------------------------------------------------
 
-    def restore_session(self, statements: Sequence[str] | None, *, failed: bool = False) -> None:
+    def restore_session(self, statements: Iterable[str] | None, *, failed: bool = False) -> None:
         """Undo what a step's statements may have changed in the session, if anything.
 
         Run after each step, before the state writes and the next step or schema: a migration
@@ -719,7 +719,7 @@ class Backend:
 
     def before_commit_check(
         self,
-        statements: Sequence[str] | None = None,  # noqa: ARG002 - for dialects that use it
+        statements: Iterable[str] | None = None,  # noqa: ARG002 - for dialects that use it
     ) -> str | None:
         """Dialect check run inside the schema transaction just before commit.
 

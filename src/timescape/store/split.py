@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -61,9 +60,12 @@ Dialect = Literal["sqlite", "postgresql", "mysql"]
 """A SQL dialect Timescape can split: one per backend."""
 
 
-@dataclass(frozen=True, slots=True)
 class Statement:
     r"""One statement of a migration step, as split from the step's text.
+
+    A value object (compared by text, line and data) that keeps only its span of the step's
+    text: the slice is made when :attr:`text` is read, so the statements of a 50 MB dump do not
+    hold a second copy of it beside the step. ``Statement(text, line)`` builds one from a string.
 
     Attributes:
         text: The statement from its first token to its last, without the delimiter. Comments
@@ -75,9 +77,55 @@ class Statement:
             (not including) the ``\.`` line; None for every other statement.
     """
 
-    text: str
-    line: int
-    data: str | None = None
+    __slots__ = ("_end", "_source", "_start", "data", "line")
+
+    def __init__(
+        self,
+        text: str,
+        line: int,
+        data: str | None = None,
+        *,
+        span: tuple[int, int] | None = None,
+    ) -> None:
+        """Make a statement: ``text`` itself, or ``text[start:end]`` for ``span=(start, end)``."""
+        self._source = text
+        self._start, self._end = span if span is not None else (0, len(text))
+        self.line = line
+        self.data = data
+
+    @classmethod
+    def spanning(
+        cls, source: str, start: int, end: int, line: int, data: str | None = None
+    ) -> Statement:
+        """Make the statement ``source[start:end]`` without copying it yet."""
+        return cls(source, line, data, span=(start, end))
+
+    @property
+    def text(self) -> str:
+        """The statement's text (a fresh slice of the step's text)."""
+        source = self._source
+        if self._start == 0 and self._end == len(source):
+            return source
+        return source[self._start : self._end]
+
+    @property
+    def span(self) -> tuple[str, int, int]:
+        """``(source, start, end)``: the text the statement is a part of, and where."""
+        return self._source, self._start, self._end
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when text, line and data are."""
+        if not isinstance(other, Statement):
+            return NotImplemented
+        return (self.line, self.data, self.text) == (other.line, other.data, other.text)
+
+    def __hash__(self) -> int:
+        """Hash of text, line and data."""
+        return hash((self.text, self.line, self.data))
+
+    def __repr__(self) -> str:
+        """``Statement(text='...', line=N, data=None)``."""
+        return f"Statement(text={self.text!r}, line={self.line!r}, data={self.data!r})"
 
 
 _SPACE: Final = " \t\n\r\f\v"
@@ -271,7 +319,9 @@ class _Splitter:
                 "the last data line (pg_dump writes it)"
             )
             raise SQLSplitError(reason, line=statement.line)
-        self.out[-1] = Statement(statement.text, statement.line, sql[start : marker.start()])
+        source, first, last = statement.span
+        data = sql[start : marker.start()]
+        self.out[-1] = Statement.spanning(source, first, last, statement.line, data)
         self.line += sql.count("\n", self.line_pos, marker.end())
         self.line_pos = marker.end()
         return marker.end()
@@ -299,7 +349,7 @@ class _Splitter:
             end, text_end = _scan_compound(sql, start, self.dialect)
         else:
             end, text_end = self.scan_plain(start)
-        self.out.append(Statement(sql[start:text_end], self.line))
+        self.out.append(Statement.spanning(sql, start, text_end, self.line))
         return end
 
     def scan_plain(self, start: int) -> tuple[int, int]:

@@ -140,6 +140,24 @@ class PostgreSQLBackend(Backend):
     def _restore_statements(self) -> list[str]:
         return [*self.RESTORE_SQL, *self._session_settings()]
 
+    def execute_statement(self, sql: str, data: str | None = None) -> int:
+        """Run one migration statement, keeping it out of psycopg's prepared-statement cache.
+
+        psycopg remembers the encoded text of every statement it runs, to prepare those that
+        repeat: a 20 MB dump would stay in memory twice more. Migration statements run once.
+        """
+        if data is not None:
+            return self.copy_from_stdin(sql, data)
+        cur = self._cursor_for(sql)
+        conn = self._conn
+        threshold = conn.prepare_threshold
+        conn.prepare_threshold = None
+        try:
+            cur.execute(sql)
+        finally:
+            conn.prepare_threshold = threshold
+        return int(cur.rowcount)
+
     def copy_from_stdin(self, sql: str, data: str) -> int:
         """Run ``COPY ... FROM STDIN`` through psycopg's copy protocol, ``data`` as its input.
 

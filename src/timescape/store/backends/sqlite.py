@@ -25,7 +25,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -244,7 +244,7 @@ class SQLiteBackend(Backend):
         if conn is not None:
             conn.interrupt()
 
-    def before_commit_check(self, statements: Sequence[str] | None = None) -> str | None:
+    def before_commit_check(self, statements: Iterable[str] | None = None) -> str | None:
         """Refuse to commit a schema that leaves foreign-key violations.
 
         ``PRAGMA foreign_key_check`` visits every table (a millisecond at ten thousand), so it
