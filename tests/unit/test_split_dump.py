@@ -102,3 +102,18 @@ def test_may_change_session__by_leading_keyword(
     dialect: str, statements: list[str], *, expected: bool
 ) -> None:
     assert may_change_session(statements, dialect) is expected  # type: ignore[arg-type]
+
+
+def test_analysis__dump_data_statements__judged_data_without_parsing() -> None:
+    from timescape.analysis import Effect, classify  # noqa: PLC0415 - sqlglot loads on demand
+
+    rows = ",\n".join(f"({i}, 'row {i}; with ''quotes''')" for i in range(5000))
+    statements = [
+        "CREATE TABLE public.big (id int, note text)",
+        f'INSERT INTO "public"."big" (id, note) VALUES\n{rows}',
+        "COPY public.big (id, note) FROM stdin",
+    ]
+    findings = classify(statements, "postgresql")
+    assert [f.effect for f in findings] == [Effect.ADDITIVE, Effect.DATA, Effect.DATA]
+    assert findings[1].objects == ("public.big",)
+    assert findings[2].reason == "copies rows into public.big (changes rows only)"
