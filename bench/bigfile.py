@@ -11,7 +11,7 @@ transaction holding every statement and one history row; MySQL/MariaDB no transa
 implicitly) and the history row afterwards. The raw driver reads the file and splits it at ``;\\n``
 (the generator never writes that inside a statement) inside the clock, as any client must read
 its input; Timescape loads the project file and its ``dir`` and applies the schema. Imports are
-not timed. Each run is a fresh process on a fresh database, so the peak RSS (``ru_maxrss``) is the
+not timed. Each run is a fresh process on a fresh database, so the peak RSS (``VmHWM``) is the
 tool's own; the report gives it above the process's RSS after imports, next to the file size.
 
 ``python -m bench.bigfile worker TOOL TARGETJSON FILE`` is one run; it prints one JSON line.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -94,16 +93,22 @@ def write_ddl(path: Path, *, tables: int = 250, rows: int = 4500) -> int:
     return len(lines)
 
 
-def _rss_mb() -> float:
+def _status_mb(key: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
     return 0.0  # pragma: no cover - Linux only
 
 
+def _rss_mb() -> float:
+    return _status_mb("VmRSS:")
+
+
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: this address space's own high-water mark (ru_maxrss can carry the parent's peak
+    # across fork/exec, see README workload 5).
+    return _status_mb("VmHWM:")
 
 
 def _raw(target: _dbs.Target, file: Path) -> float:

@@ -20,6 +20,7 @@ import pytest
 
 from tests.clirun import run_process, write_project
 from tests.dbutil import TestDB, create_database, drop_database
+from timescape import MigrationTimeoutError, Timescape
 
 PG_SOURCE = r"""
 CREATE SEQUENCE order_no START 1000;
@@ -264,3 +265,30 @@ def test_dump_file_with_session_changes__state_in_configured_place(
     }[db.dialect]
     _apply_dump(tmp_path, db, preamble)
     assert db.count("a") == 2
+
+
+@pytest.mark.dialects("postgresql")
+def test_copy_from_stdin__slower_than_the_budget__cancelled_on_the_server_nothing_left(
+    db: TestDB,
+) -> None:
+    slow = (
+        "CREATE TABLE a (id int); "
+        "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$; "
+        "CREATE TRIGGER a_slow BEFORE INSERT ON a FOR EACH ROW EXECUTE FUNCTION slow();\n"
+        "COPY a (id) FROM stdin;\n" + "".join(f"{i}\n" for i in range(200)) + "\\.\n"
+    )
+    ts = Timescape(db.url, infer_compatibility=False, migration_timeout=1)
+    ts.add_schema("s1", [slow])
+    with pytest.raises(MigrationTimeoutError):
+        ts.apply_schema("s1")
+    ts.close()
+    assert "a" not in db.tables()
+    row = db.schema_row("s1")
+    assert row is not None
+    assert row["status"] == "failed"
+    busy = db.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query LIKE 'COPY a%' AND state = 'active'"
+    )
+    assert busy == [(0,)]
