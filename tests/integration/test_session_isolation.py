@@ -161,9 +161,12 @@ def test_time_zone_timeouts_and_dump_settings__restored(db: TestDB) -> None:
 
 
 @pytest.mark.dialects("postgresql")
-def test_tiny_statement_timeout__state_writes_keep_timescapes_own(db: TestDB) -> None:
-    # Without the restore, the state writes sent with the COMMIT would run under 1 ms.
-    ts = _run(db, ["SET statement_timeout = 1; SET lock_timeout = 1; CREATE TABLE a (id int)"])
+def test_short_statement_timeout__state_writes_and_next_schema_keep_timescapes_own(
+    db: TestDB,
+) -> None:
+    # Without the restore, the state writes sent with the COMMIT would run under 50 ms, and the
+    # next schema would see it (the probe).
+    ts = _run(db, ["CREATE TABLE a (id int); SET lock_timeout = 50; SET statement_timeout = 50"])
     _assert_isolated(db, ts)
     ts.close()
 

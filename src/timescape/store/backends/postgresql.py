@@ -108,8 +108,7 @@ class PostgreSQLBackend(Backend):
         return settings
 
     def _prepare_session(self) -> None:
-        for setting in self._session_settings():
-            self.execute(setting)
+        self.execute("; ".join(self._session_settings()))  # one round trip
         told = int(self._conn.info.backend_pid)
         server, schema = self.query("SELECT pg_backend_pid(), current_schema()")[0]
         self._pooler_pids = None if told == int(server) else (told, int(server))
@@ -120,7 +119,10 @@ class PostgreSQLBackend(Backend):
     # RESET returns each setting to its value at connect (server, database, role and startup
     # options), so a dump's search_path, client_encoding, check_function_bodies, role or time
     # zone are undone without DISCARD ALL, which would also drop the advisory lock.
+    # The migration's statement_timeout still applies to the first of these: each one is a
+    # trivial command, and Timescape's own timeouts come first among the settings set after.
     RESTORE_SQL: ClassVar[tuple[str, ...]] = (
+        "RESET statement_timeout",
         "RESET SESSION AUTHORIZATION",
         "RESET ROLE",
         "RESET ALL",
