@@ -292,3 +292,19 @@ def test_copy_from_stdin__slower_than_the_budget__cancelled_on_the_server_nothin
         "AND query LIKE 'COPY a%' AND state = 'active'"
     )
     assert busy == [(0,)]
+
+
+@pytest.mark.dialects("postgresql")
+def test_dry_run_of_a_dump_with_copy__shows_the_data_size_changes_nothing(
+    db: TestDB, tmp_path: Path
+) -> None:
+    dump = "\\restrict k\nCREATE TABLE public.a (id int);\nCOPY public.a (id) FROM stdin;\n1\n2\n\\.\n"
+    project = write_project(
+        tmp_path / "project", PROJECT, {"migrations/restored/001_dump.sql": dump}, url=db.url
+    )
+    result = run_process("--project", str(project), "schema", "migrate", "restored", "--dry-run")
+    assert result.exit_code == 0, result.describe()
+    assert "COPY public.a (id) FROM stdin;" in result.stdout
+    assert "-- then 2 line(s) of COPY data" in result.stdout
+    assert "\\restrict" not in result.stdout
+    assert "a" not in db.tables()
