@@ -184,7 +184,7 @@ def test_pg_dump_with_copy_data__applied_then_dumped_again__identical(
 
 
 @pytest.mark.dialects("postgresql")
-def test_pg_dump_with_inserts_and_clean__applied_identically(db: TestDB, tmp_path: Path) -> None:
+def test_pg_dump_inserts_form__applied_identically(db: TestDB, tmp_path: Path) -> None:
     db.execute(PG_SOURCE)
     original = _pg_dump(db, "--inserts", "--rows-per-insert=50")
     target = create_database("postgresql", tmp_path)
@@ -197,7 +197,7 @@ def test_pg_dump_with_inserts_and_clean__applied_identically(db: TestDB, tmp_pat
 
 
 @pytest.mark.dialects("postgresql")
-def test_pg_dumpall_connect_meta_command__refused_naming_it_file_and_line(
+def test_pg_dump_create_connect_meta_command__refused_naming_it_file_and_line(
     db: TestDB, tmp_path: Path
 ) -> None:
     db.execute("CREATE TABLE a (id int)")
