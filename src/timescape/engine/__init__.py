@@ -1,0 +1,1 @@
+"""What the facade owns: the parts that run plans, recover from crashes and report."""
