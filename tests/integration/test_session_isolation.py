@@ -286,3 +286,26 @@ def test_failed_step_after_session_change__failure_recorded_next_run_clean(db: T
     ts.apply_schema("s2")
     assert _probe(db, "seen_2") == _probe(db, "seen_0")
     ts.close()
+
+
+@pytest.mark.dialects("postgresql")
+def test_state_schema_from_connect_search_path__kept_when_migration_moves_it(db: TestDB) -> None:
+    db.execute("CREATE SCHEMA app_state")
+    url = db.url + "?options=-csearch_path%3Dapp_state"
+    ts = Timescape(url, infer_compatibility=False)
+    ts.add_schema("s1", ["SET search_path = public; CREATE TABLE a (id int)"])
+    ts.add_schema("s2", ["CREATE TABLE b (id int)"], parent="s1")
+    ts.apply_schema("s2")
+    ts.close()
+    tables = set(
+        db.query(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_schema IN ('public', 'app_state')"
+        )
+    )
+    assert ("public.a",) in tables
+    assert ("app_state.b",) in tables  # the next schema is back on the connection's search_path
+    assert ("app_state.timescape_schemas",) in tables
+    assert not any(t[0].startswith("public.timescape_") for t in tables)
+    rows = db.query("SELECT name, status FROM app_state.timescape_schemas ORDER BY name")
+    assert rows == [("s1", "applied"), ("s2", "applied")]
