@@ -28,7 +28,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         epilog="Workloads: chain = apply/roll back N schema versions (workload 1, and peak RSS: "
                "workload 5); hotpath = resolve/is_schema_active per call (2); scale = 10,000 "
                "schemas and versions (3); cold = command start-up (4); bigfile = one 20 MB file "
-               "of INSERTs and one 5,000-statement file (7).",
+               "of INSERTs and one 5,000-statement file (8).",
     )
     p.add_argument("--quick", action="store_true",
                    help="a fast smoke run: small N, few rounds (results go to <date>-quick.md)")
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         res.cold = coldstart.run(rounds=5 if args.quick else 15, log=log)
 
     if "bigfile" in workloads:
-        log(f"workload 7: big files on {dialects}, {rounds} rounds")
+        log(f"workload 8: big files on {dialects}, {rounds} rounds")
         res.bigfile = bigfile.run(dialects, rounds, log=log)
 
     args.out.mkdir(parents=True, exist_ok=True)

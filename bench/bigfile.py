@@ -1,4 +1,4 @@
-"""Workload 7: one big migration file, Timescape against the raw driver (issue 11, speed on big files).
+"""Workload 8: one big migration file, Timescape against the raw driver (issue 11, speed on big files).
 
 Two files, each the single migration file of one schema:
 

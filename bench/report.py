@@ -203,7 +203,7 @@ def write_markdown(res: Results, path: Path, plots: list[Path]) -> None:
         lines += [f"| `{c.label}` | {c.seconds * 1000:.0f} ms | {c.ratio:.2f}x |" for c in res.cold]
         lines.append("")
     if res.bigfile:
-        lines += ["## 7. One big file (Timescape against the raw driver, median of the rounds)", "",
+        lines += ["## 8. One big file (Timescape against the raw driver, median of the rounds)", "",
                   *bigfile_table(res.bigfile), "",
                   ("Peak RSS is measured above the process's RSS after imports; the last column "
                   "matters for the 20 MB file only."), ""]
