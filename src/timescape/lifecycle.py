@@ -1,21 +1,50 @@
 """Version lifecycle on top of the facade: hot, warm and cold versions, and safe retirement.
 
 Request counts come from the app instances (``Timescape.record_request`` + ``flush_usage``, done
-by the ASGI middleware). A version is retired only when it is cold, carries no protected tag, and
-is not the newest live version of its handler — so a quiet service never loses its only version.
+by the serving middleware). The thresholds are the project file's ``[lifecycle]`` table (see
+:mod:`timescape.model.usage`). A version is retired only when it is cold, carries no protected
+tag, and is not the newest live version of its handler, so a quiet service never loses its only
+version; and retiring goes through :meth:`Timescape.deactivate <timescape.Timescape.deactivate>`,
+so it drains serving instances and rolls back exactly what a deactivation would.
 
-Added in 0.2.
+:func:`run_auto_retirement` is what a serving instance calls on a timer when ``auto_retire = true``:
+it claims the round under the database lock, so one instance at a time retires, at most once per
+``auto_retire_interval`` across all instances, and logs every verdict it acts on.
+
+Added in 0.2. Changed in 0.2: thresholds from ``[lifecycle]``; verdicts carry status, protection
+and newest; :func:`run_auto_retirement`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from timescape.errors import TimescapeError
 from timescape.manager import Timescape
-from timescape.reports import OperationResult, UsageStatus, VersionInfo
+from timescape.model.usage import (
+    LifecycleSettings,
+    LiveVersion,
+    RetirementVerdict,
+    UsagePolicy,
+    UsageStatus,
+    judge_retirement,
+)
+from timescape.reports import OperationResult, VersionInfo
 
-__all__ = ["Lifecycle", "RetirementCandidate"]
+__all__ = [
+    "AUTO_RETIRE_EVENT",
+    "Lifecycle",
+    "RetirementCandidate",
+    "RetirementOutcome",
+    "run_auto_retirement",
+]
+
+logger = logging.getLogger("timescape.lifecycle")
+
+AUTO_RETIRE_EVENT = "lifecycle_round"
+"""The event kind an instance records when it claims an automatic retirement round."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,79 +53,173 @@ class RetirementCandidate:
 
     Attributes:
         version: Its listing.
-        retire: Whether it would be deactivated.
-        reason: Why (or why not).
+        verdict: The judgement: status, protected, newest, retire, reason.
     """
 
     version: VersionInfo
-    retire: bool
-    reason: str
+    verdict: RetirementVerdict
+
+    @property
+    def retire(self) -> bool:
+        """Whether it would be deactivated."""
+        return self.verdict.retire
+
+    @property
+    def reason(self) -> str:
+        """Why (or why not)."""
+        return self.verdict.reason
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementOutcome:
+    """What retiring one candidate did.
+
+    Attributes:
+        candidate: The candidate.
+        result: The deactivation's result (None when it failed).
+        error: The error that stopped it (None when it succeeded).
+    """
+
+    candidate: RetirementCandidate
+    result: OperationResult | None
+    error: TimescapeError | None = None
 
 
 class Lifecycle:
     """Usage classification and cold-version retirement for one :class:`Timescape`."""
 
-    def __init__(self, timescape: Timescape, *, cold_after: timedelta = timedelta(days=30)) -> None:
+    def __init__(
+        self,
+        timescape: Timescape,
+        *,
+        cold_after: timedelta | None = None,
+        hot_within: timedelta | None = None,
+    ) -> None:
         """Bind to a facade.
 
         Args:
             timescape: The facade.
-            cold_after: Idle time after which a live version may be retired.
+            cold_after: Idle time after which a live version is cold (default: the facade's
+                ``usage_policy``, i.e. ``[lifecycle] cold_after``, 30 days).
+            hot_within: A request this recent makes a version hot (default: the facade's).
+
+        Raises:
+            ValueError: When ``cold_after`` is not longer than ``hot_within``.
         """
         self.timescape = timescape
-        self.cold_after = cold_after
+        base = timescape.usage_policy
+        self.policy = UsagePolicy(hot_within or base.hot_within, cold_after or base.cold_after)
+
+    @property
+    def cold_after(self) -> timedelta:
+        """Idle time after which a live version is cold."""
+        return self.policy.cold_after
 
     def by_status(self, status: UsageStatus) -> list[VersionInfo]:
-        """Versions currently in ``status`` (read-only)."""
-        return [v for v in self.timescape.versions() if v.status == status]
+        """Versions currently in ``status``, judged with this lifecycle's thresholds (read-only)."""
+        if status == UsageStatus.INACTIVE:
+            return [v for v in self.timescape.versions() if not v.active]
+        return [c.version for c in self.candidates() if c.verdict.status == status]
 
     def candidates(self, *, now: datetime | None = None) -> list[RetirementCandidate]:
-        """Judge every live version for retirement (read-only).
+        """Judge every live version for retirement (read-only, no lock).
 
         Args:
             now: The reference time (default: now, UTC).
 
         Returns:
-            One entry per live version, with the verdict and its reason.
+            One entry per live version, in ``version list`` order, with the verdict and its reason.
         """
         moment = now or datetime.now(UTC)
         live = [v for v in self.timescape.versions() if v.active]
-        newest: dict[str, VersionInfo] = {}
-        for version in live:
-            if (
-                version.handler not in newest
-                or version.timestamp > newest[version.handler].timestamp
-            ):
-                newest[version.handler] = version
-        protected = set(self.timescape.protected_tags)
-        result = []
-        for version in live:
-            idle_since = version.last_accessed or version.activated_at
-            if newest[version.handler].tsv == version.tsv:
-                verdict = (False, "newest live version of its handler")
-            elif protected & set(version.tags):
-                verdict = (
-                    False,
-                    f"protected tag {', '.join(sorted(protected & set(version.tags)))}",
-                )
-            elif idle_since is not None and moment - idle_since < self.cold_after:
-                verdict = (False, f"used within the last {self.cold_after}")
-            else:
-                verdict = (True, f"no request for {self.cold_after} or more")
-            result.append(RetirementCandidate(version, *verdict))
-        return result
+        verdicts = judge_retirement(
+            (
+                LiveVersion(v.tsv, v.handler, v.timestamp, v.tags, v.last_accessed, v.activated_at)
+                for v in live
+            ),
+            protected_tags=self.timescape.protected_tags,
+            policy=self.policy,
+            moment=moment,
+        )
+        return [RetirementCandidate(v, verdict) for v, verdict in zip(live, verdicts, strict=True)]
 
-    def retire_cold(self, *, dry_run: bool = False) -> list[OperationResult]:
+    def retire_cold(
+        self, *, dry_run: bool = False, now: datetime | None = None
+    ) -> list[RetirementOutcome]:
         """Deactivate every cold, unprotected, non-newest live version (smart rollback applies).
 
+        Each retirement is one :meth:`Timescape.deactivate` (its own lock, drain and rollback);
+        one that fails (an irreversible schema, a drain that timed out) is reported in its
+        outcome and the others still run.
+
         Args:
-            dry_run: Plan only.
+            dry_run: Plan only; change nothing.
+            now: The reference time (default: now, UTC).
 
         Returns:
-            One result per retired version.
+            One outcome per version retired (or, for a dry run, that would be).
         """
-        return [
-            self.timescape.deactivate(candidate.version.tsv, dry_run=dry_run)
-            for candidate in self.candidates()
-            if candidate.retire
-        ]
+        outcomes = []
+        for candidate in self.candidates(now=now):
+            if not candidate.retire:
+                continue
+            try:
+                result = self.timescape.deactivate(candidate.version.tsv, dry_run=dry_run)
+            except TimescapeError as exc:
+                logger.warning("could not retire %s: %s", candidate.version.tsv, exc)
+                outcomes.append(RetirementOutcome(candidate, None, exc))
+                continue
+            if not dry_run:
+                logger.info("retired %s (%s)", candidate.version.tsv, candidate.reason)
+            outcomes.append(RetirementOutcome(candidate, result))
+        return outcomes
+
+
+def run_auto_retirement(
+    timescape: Timescape, settings: LifecycleSettings, *, now: datetime | None = None
+) -> list[RetirementOutcome] | None:
+    """One automatic retirement round, for a serving instance to call on a timer.
+
+    Does nothing when ``settings.auto_retire`` is off (the default). Otherwise claims the round
+    under the database lock: when another instance (or this one) recorded a round less than
+    ``auto_retire_interval`` ago it returns None; else it records a ``lifecycle_round`` event,
+    releases the lock and retires the cold versions through :meth:`Lifecycle.retire_cold`. So
+    however many instances call it, one round runs per interval, and the audit log names the
+    instance that ran it. Every retirement and every failure is logged on ``timescape.lifecycle``.
+
+    The serving core calls it from its background loop, off the request path (it takes the lock
+    and may drain): e.g. every ``auto_retire_interval / 4``.
+
+    Args:
+        timescape: The instance's facade.
+        settings: The project's ``[lifecycle]`` settings.
+        now: The reference time (default: now, UTC).
+
+    Returns:
+        None when disabled or another round is recent; else the outcomes (empty when nothing is
+        cold).
+
+    Raises:
+        LockTimeoutError: When the lock stays held by a long migration (try again next tick).
+    """
+    if not settings.auto_retire:
+        return None
+    moment = now or datetime.now(UTC)
+    if not timescape.claim_round(
+        AUTO_RETIRE_EVENT,
+        interval=settings.auto_retire_interval,
+        detail={"cold_after_s": int(settings.cold_after.total_seconds())},
+        now=moment,
+    ):
+        logger.debug(
+            "automatic retirement: a round ran less than %s ago", settings.auto_retire_interval
+        )
+        return None
+    lifecycle = Lifecycle(timescape, cold_after=settings.cold_after, hot_within=settings.hot_within)
+    outcomes = lifecycle.retire_cold(now=moment)
+    logger.info(
+        "automatic retirement round: %d retired, %d failed",
+        sum(1 for o in outcomes if o.error is None),
+        sum(1 for o in outcomes if o.error is not None),
+    )
+    return outcomes

@@ -49,6 +49,7 @@ from timescape.model.plan import (
 )
 from timescape.model.schema import SchemaVersion
 from timescape.model.state import StateSnapshot
+from timescape.model.usage import UsagePolicy
 from timescape.recovery import Recovery
 from timescape.reports import OperationResult
 from timescape.store.backends import create_backend
@@ -85,6 +86,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         application_name: str = "timescape",
         base_dir: Path | None = None,
         infer_compatibility: bool = True,
+        usage_policy: UsagePolicy | None = None,
     ) -> None:
         """Configure Timescape; nothing connects until the first operation.
 
@@ -101,6 +103,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             application_name: Name shown to the server (``pg_stat_activity``, process list).
             base_dir: Folder for relative SQLite paths (the project folder).
             infer_compatibility: Judge undeclared schemas by analysing their SQL (needs sqlglot).
+            usage_policy: The hot and cold thresholds (``[lifecycle]``; default 1 hour, 30 days).
 
         Raises:
             InputError: On a bad URL, prefix or timeout.
@@ -125,6 +128,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         self.table_prefix = validate_prefix(table_prefix)
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
+        self.usage_policy = usage_policy or UsagePolicy()
         Definitions.__init__(self, schemas, versions)
         self._backend: Backend | None = None
         self._store: StateStore | None = None
