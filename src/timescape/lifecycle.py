@@ -131,7 +131,9 @@ class Lifecycle:
             One entry per live version, in ``version list`` order, with the verdict and its reason.
         """
         moment = now or datetime.now(UTC)
-        live = [v for v in self.timescape.versions() if v.active]
+        # A retiring version is already on its way out (draining); it is neither judged nor the
+        # newest live version its handler keeps.
+        live = [v for v in self.timescape.versions() if v.active and v.status != "retiring"]
         verdicts = judge_retirement(
             (
                 LiveVersion(v.tsv, v.handler, v.timestamp, v.tags, v.last_accessed, v.activated_at)

@@ -25,6 +25,7 @@ from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
 from timescape.model.usage import UsagePolicy, UsageStatus, classify
 
 if TYPE_CHECKING:  # the executor (and the backends under it) load only when a run happens
+    from timescape.engine.drain import DrainOutcome
     from timescape.executor import SchemaOutcome
 
 _DEFAULT_POLICY = UsagePolicy()
@@ -49,7 +50,7 @@ __all__ = [
 def usage_status(
     row: VersionState | None, moment: datetime, policy: UsagePolicy = _DEFAULT_POLICY
 ) -> UsageStatus:
-    """Classify a version as hot, warm, cold or inactive (see :mod:`timescape.model.usage`).
+    """Classify a version: hot, warm, cold, retiring or inactive (:mod:`timescape.model.usage`).
 
     Args:
         row: The version's state row (None: never activated).
@@ -67,6 +68,7 @@ def usage_status(
         activated_at=row.activated_at,
         moment=moment,
         policy=policy,
+        retiring=row.retiring_generation is not None,
     )
 
 
@@ -81,6 +83,7 @@ class OperationResult:
         outcomes: What happened to each schema.
         duration_ms: Wall time including the lock wait.
         dry_run: True when nothing was executed.
+        drain: How the serving instances were drained first (None when none were registered).
     """
 
     operation: str
@@ -89,6 +92,7 @@ class OperationResult:
     outcomes: tuple[SchemaOutcome, ...] = ()
     duration_ms: int = 0
     dry_run: bool = False
+    drain: DrainOutcome | None = None
 
     @property
     def changed(self) -> bool:
@@ -165,12 +169,13 @@ class VersionInfo:
         handler: Handler path.
         timestamp: Its timestamp.
         schema: The schema it needs.
-        active: Whether it is live.
-        status: hot, warm, cold or inactive.
+        active: Whether it is live (a retiring version still is, until drained).
+        status: hot, warm, cold, retiring or inactive.
         tags: Its tags.
         request_count: Requests counted.
         last_accessed: Last request time.
         activated_at: Last activation.
+        retiring_since: When it was marked retiring (None unless retiring).
     """
 
     tsv: str
@@ -183,6 +188,7 @@ class VersionInfo:
     request_count: int
     last_accessed: datetime | None
     activated_at: datetime | None
+    retiring_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +404,7 @@ def build_version_infos(
                 request_count=row.request_count if row else 0,
                 last_accessed=row.last_accessed if row else None,
                 activated_at=row.activated_at if row else None,
+                retiring_since=row.retiring_at if row and row.is_retiring else None,
             )
         )
     return infos

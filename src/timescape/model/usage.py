@@ -50,6 +50,8 @@ class UsageStatus(StrEnum):
     """Live, not hot, and idle for less than ``cold_after`` (or activated less than that ago)."""
     COLD = "cold"
     """Live and idle (no request, no activation) for ``cold_after`` or more (default 30 days)."""
+    RETIRING = "retiring"
+    """Being deactivated: no longer routed, its schemas kept until every instance drained it."""
     INACTIVE = "inactive"
     """Not live."""
 
@@ -156,11 +158,13 @@ def classify(
     activated_at: datetime | None,
     moment: datetime,
     policy: UsagePolicy,
+    retiring: bool = False,
 ) -> UsageStatus:
-    """Classify a version as hot, warm, cold or inactive.
+    """Classify a version as hot, warm, cold, retiring or inactive.
 
     Args:
         active: Whether it is live.
+        retiring: Whether its deactivation has begun (it is draining).
         last_accessed: Its last flushed request.
         activated_at: Its last activation.
         moment: Now.
@@ -172,6 +176,8 @@ def classify(
     """
     if not active:
         return UsageStatus.INACTIVE
+    if retiring:
+        return UsageStatus.RETIRING
     if last_accessed is not None and moment - last_accessed <= policy.hot_within:
         return UsageStatus.HOT
     since = idle_since(last_accessed, activated_at)

@@ -1,0 +1,234 @@
+"""Two-phase retirement: mark versions retiring, drain every live instance, then roll back.
+
+Phase (a), under the lock: plan the deactivation from fresh state (so a protected tag or an
+irreversible schema is refused before anything changes); if live instances are registered, one
+transaction marks the versions *retiring* at generation G and announces it. Phase (b), with no
+lock held: wait until every live instance has loaded G and finished its in-flight requests on
+them (:mod:`timescape.engine.drain`). Phase (c), under the lock again: re-plan from fresh state
+and run the smart rollback exactly as a one-phase deactivation would, which also clears the mark.
+
+A crash or a drain timeout between the phases leaves the versions retiring: not routed, their
+schemas still applied and protected by the gate. The next deactivation finds the mark and
+continues from (b); an activation of such a version clears the mark instead. Two deactivations
+racing both drain and then serialise on the lock in (c): the second finds the version inactive
+and does nothing. With no live instance registered, (a) costs one read of the instances table
+and the deactivation runs as it always did.
+
+Added in 0.2.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from timescape.engine.drain import DrainOutcome, DrainProgress, wait_for_drain
+from timescape.engine.instances import Instances
+from timescape.errors import RetirementCancelledError
+from timescape.model.plan import Plan
+from timescape.model.state import StateSnapshot
+from timescape.reports import OperationResult
+from timescape.store.state import StateStore
+
+__all__ = ["NO_DRAIN", "Retirement"]
+
+NO_DRAIN = "drain skipped (--no-drain)"
+"""The note a deactivation without a drain leaves in ``Plan.forced`` and the event log."""
+
+Work = Callable[[StateSnapshot], OperationResult]
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one retirement carries from phase to phase."""
+
+    plan_for: Callable[[StateSnapshot], Plan]
+    drain: bool
+    marked: set[str] = field(default_factory=set)
+    """Versions this run marked retiring (if one is no longer marked, it was activated again)."""
+    drained: dict[str, int] = field(default_factory=dict)
+    """Versions drained, with the generation their drain waited for."""
+    need: dict[str, int] = field(default_factory=dict)
+    """Versions to drain next, with the generation the instances must load."""
+    outcome: DrainOutcome | None = None
+
+
+class Retirement:
+    """Runs deactivating plans in two phases around a drain (owned by the facade)."""
+
+    def __init__(
+        self,
+        *,
+        instances: Instances,
+        store: Callable[[], StateStore],
+        locked: Callable[[Work], OperationResult],
+        execute: Callable[[Plan, StateSnapshot], OperationResult],
+        actor: str,
+    ) -> None:
+        """Bind to the facade's parts.
+
+        Args:
+            instances: The serving-instances part.
+            store: Returns the state store.
+            locked: Runs work under the lock on freshly read state (the facade's runner).
+            execute: Executes a plan (the facade's executor entry).
+            actor: Who acts, for the event log.
+        """
+        self.instances = instances
+        self._store = store
+        self._locked = locked
+        self._execute = execute
+        self.actor = actor
+
+    def run(
+        self,
+        plan_for: Callable[[StateSnapshot], Plan],
+        *,
+        drain: bool = True,
+        timeout: float | None = None,
+        progress: DrainProgress | None = None,
+    ) -> OperationResult:
+        """Execute the plan ``plan_for`` makes, draining the versions it deactivates first.
+
+        ``plan_for`` is called under the lock on fresh state, once per phase; what it returns in
+        the last phase is what runs.
+
+        Args:
+            plan_for: Plans the operation from a snapshot (may raise to refuse it).
+            drain: False to skip the drain (``--no-drain``; logged as forced).
+            timeout: Seconds the drain may take (default: the ``drain_timeout`` setting).
+            progress: Told who still holds what while draining.
+
+        Returns:
+            The result, with ``drain`` set when instances were waited for or the drain skipped.
+
+        Raises:
+            DrainTimeoutError: Nothing rolled back; the versions stay retiring.
+            RetirementCancelledError: A version was activated again while draining.
+        """
+        settings = self.instances.settings
+        budget = settings.drain_timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        run = _Run(plan_for, drain=drain)
+        while True:
+            run.need = {}
+            result = self._locked(lambda snapshot: self._phase(run, snapshot))
+            if not run.need:
+                return result
+            remaining = max(0.0, deadline - time.monotonic())
+            outcome = wait_for_drain(
+                self.instances,
+                run.need,
+                timeout=remaining,
+                poll_interval=settings.poll_interval,
+                progress=progress,
+            )
+            run.outcome = replace(outcome, waited_s=budget - remaining + outcome.waited_s)
+            run.drained.update(run.need)
+
+    def _phase(self, run: _Run, snapshot: StateSnapshot) -> OperationResult:
+        """One pass under the lock: execute the plan, or mark what still needs draining."""
+        plan = run.plan_for(snapshot)
+        tsvs = [t for t in plan.deactivate if snapshot.is_active(t)]
+        if plan.is_noop or not tsvs:
+            return self._execute(plan, snapshot)
+        if not run.drain:
+            plan = replace(plan, forced=(*plan.forced, NO_DRAIN))
+            skipped = DrainOutcome(tuple(tsvs), snapshot.generation, forced=True)
+            return replace(self._execute(plan, snapshot), drain=skipped)
+        rows = snapshot.versions
+        cancelled = [t for t in tsvs if t in run.marked and not rows[t].is_retiring]
+        if cancelled:
+            raise RetirementCancelledError(cancelled)
+        live = self.instances.live()
+        if live:
+            unmarked = [t for t in tsvs if not rows[t].is_retiring]
+            if unmarked:
+                generation = self._mark(unmarked, plan.operation, len(live))
+                run.marked.update(unmarked)
+                run.need.update(dict.fromkeys(unmarked, generation))
+            for tsv in tsvs:
+                mark = rows[tsv].retiring_generation
+                if mark is not None and run.drained.get(tsv, -1) < mark:
+                    run.need[tsv] = mark
+            if run.need:
+                waiting = Plan(plan.operation, plan.target)
+                return OperationResult(plan.operation, plan.target, waiting)
+        outcome = run.outcome
+        if outcome is not None:
+            self._record_drain(outcome)
+        result = self._execute(plan, snapshot)
+        return result if outcome is None else replace(result, drain=outcome)
+
+    def _mark(self, tsvs: list[str], operation: str, instances: int) -> int:
+        """Mark versions retiring in one transaction; return the generation it commits at."""
+        store = self._store()
+        backend = store.backend
+        backend.begin()
+        try:
+            generation = store.generation() + 1
+            for tsv in tsvs:
+                store.set_version_retiring(tsv, generation=generation)
+                store.record_event(
+                    "version_retiring",
+                    tsv,
+                    actor=self.actor,
+                    detail={
+                        "generation": generation,
+                        "operation": operation,
+                        "instances": instances,
+                    },
+                )
+            store.bump_generation()
+            backend.commit()
+        except BaseException:
+            backend.rollback()
+            raise
+        return generation
+
+    def _record_drain(self, outcome: DrainOutcome) -> None:
+        """Log the drain that just ended (its own small transaction, before the rollback)."""
+        store = self._store()
+        backend = store.backend
+        backend.begin()
+        try:
+            for tsv in outcome.tsvs:
+                store.record_event(
+                    "version_drained",
+                    tsv,
+                    actor=self.actor,
+                    duration_ms=int(outcome.waited_s * 1000),
+                    detail=outcome.as_dict(),
+                )
+            backend.commit()
+        except BaseException:
+            backend.rollback()
+            raise
+
+    def reactivate(self, tsv: str) -> OperationResult:
+        """Route a retiring version again (its deactivation is cancelled), under the lock.
+
+        Args:
+            tsv: A retiring version.
+
+        Returns:
+            The result of the activation.
+        """
+        store = self._store()
+        backend = store.backend
+        backend.begin()
+        try:
+            store.set_version_retiring(tsv, generation=None)
+            store.record_event(
+                "version_activated", tsv, actor=self.actor, detail={"cancelled_retirement": True}
+            )
+            store.bump_generation()
+            backend.commit()
+        except BaseException:
+            backend.rollback()
+            raise
+        note = f"{tsv} was retiring; it is routed again (its deactivation is cancelled)"
+        return OperationResult(
+            "activate", tsv, Plan("activate", tsv, activate=(tsv,), notes=(note,))
+        )
