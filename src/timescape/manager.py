@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from timescape._faults import fault_point
 from timescape.bookkeeping import Bookkeeping
@@ -39,6 +39,7 @@ from timescape.engine.retirement import Retirement
 from timescape.errors import (
     ConnectionFailedError,
     DefinitionError,
+    DrainTimeoutError,
     InputError,
     StateError,
     TimescapeError,
@@ -434,7 +435,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
         if dry_run:
             return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
-        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+        return self._drained(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
 
     def apply_schema(
         self, name: str, *, force: bool = False, dry_run: bool = False
@@ -502,7 +503,23 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
         # With force, the live versions that need it are deactivated: drained first, like any
         # deactivation, so no instance still serves them when their schema goes.
-        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout)
+        return self._drained(plan_for, drain=drain, timeout=drain_timeout)
+
+    def _drained(
+        self, plan_for: Callable[[StateSnapshot], Plan], **options: Any
+    ) -> OperationResult:
+        """Run a deactivating plan through the drain; tell ``on_version_drained`` how it went."""
+        try:
+            result = self._retirement.run(plan_for, **options)
+        except DrainTimeoutError as exc:
+            drained = {"tsvs": exc.tsvs, "waited_s": exc.waited_s, "drained": False}
+            self._emit("on_version_drained", drained)
+            raise
+        outcome = result.drain
+        if outcome is not None and not outcome.forced:
+            drained = {"tsvs": list(outcome.tsvs), "waited_s": outcome.waited_s, "drained": True}
+            self._emit("on_version_drained", drained)
+        return result
 
     # -- serving instances (delegated to timescape.engine.instances) ---------------------------
 

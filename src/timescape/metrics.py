@@ -319,7 +319,7 @@ class Metrics:
     # -- hooks --------------------------------------------------------------------------------
 
     def attach(self, timescape: Timescape) -> Metrics:
-        """Record the facade's migration durations and failures (through its callbacks).
+        """Record the facade's migration durations, failures and drain waits (its callbacks).
 
         Callbacks run after each schema commits, so recording never slows or breaks a migration.
 
@@ -342,6 +342,13 @@ class Metrics:
             self.migration_failure(operation=str(payload.get("kind", "apply")))
 
         timescape.on("on_schema_failed", failed)
+
+        def drained(**payload: Any) -> None:
+            waited = payload.get("waited_s")
+            if isinstance(waited, int | float):
+                self.drain_wait(float(waited), drained=bool(payload.get("drained")))
+
+        timescape.on("on_version_drained", drained)
         return self
 
     # -- exposition ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from tests.dbutil import TestDB
 from timescape import MigrationError, Timescape
+from timescape.errors import DrainTimeoutError
 from timescape.metrics import (
     INSTRUMENTS,
     PROMETHEUS_CONTENT_TYPE,
@@ -180,3 +181,48 @@ def test_metrics_asgi_app__get_text_post_405() -> None:
     assert got.headers["content-type"] == PROMETHEUS_CONTENT_TYPE
     assert 'timescape_view_refresh_lag_seconds_bucket{le="0.5"} 1' in got.text
     assert posted.status_code == 405
+
+
+def test_metrics__real_drains__waits_recorded_drained_and_timeout(
+    db: TestDB, otel: tuple[MeterProvider, InMemoryMetricReader]
+) -> None:
+    provider, reader = otel
+    ts = _facade(db)
+    ts.add_version("/api/items", "2025-02-01T00:00:00Z", "s1")
+    metrics = Metrics(meter_provider=provider).attach(ts)
+    v1, v2 = (v.tsv for v in ts.catalog.versions)
+    ts.activate(v1)
+    ts.activate(v2)
+    serving = Timescape(db.url)
+    instance = serving.register_instance(label="metrics-test")
+    stop = threading.Event()
+
+    def acknowledge() -> None:  # an idle serving instance: heartbeat every generation it sees
+        while not stop.is_set():
+            serving.heartbeat(instance, generation=serving.state_generation(), in_flight={})
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=acknowledge)
+    thread.start()
+    try:
+        result = ts.deactivate(v1)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert result.drain is not None
+    assert db.active_versions() == {v2}
+    # The instance now stops acknowledging: the next drain times out.
+    serving.heartbeat(instance, generation=0, in_flight={v2: 1})
+    with pytest.raises(DrainTimeoutError):
+        ts.deactivate(v2, drain_timeout=0.3)
+    serving.unregister_instance(instance)
+    serving.close()
+
+    drains = {p.attributes["timescape.outcome"]: p for p in _points(reader)["timescape.drain.wait"]}
+    assert drains["drained"].count == 1
+    assert drains["timeout"].count == 1
+    assert drains["timeout"].sum > 0  # the waited time the DrainTimeoutError reported
+    text = metrics.prometheus_text()
+    assert 'timescape_drain_wait_seconds_count{outcome="drained"} 1' in text
+    assert 'timescape_drain_wait_seconds_count{outcome="timeout"} 1' in text
+    ts.close()

@@ -14,8 +14,10 @@ import pytest
 
 from tests.cli.conftest import TSV1, run_cli, write_project
 from tests.dbutil import TestDB
+from timescape import Timescape
 from timescape.cli._context import secret_forms
 from timescape.config import load_project
+from timescape.errors import DrainTimeoutError
 from timescape.web.dashboard import DashboardServer
 
 SECRET = "Zk9#p@ss:w0rd/?"
@@ -94,7 +96,8 @@ def test_dashboard_state__live_database__versions_schemas_graph_history_verify(
         assert 'data-schema="s1" data-status="applied"' in state["graph_svg"]
         assert [e["kind"] for e in state["history"]][:2] == ["version_activated", "schema_applied"]
         assert state["verify"]["ok"]
-        assert state["instances"]["items"] == []
+        assert state["instances"] == []
+        assert state["drains"] == []
         page = _request(server, "GET", "/")
         assert page[0] == 200
         assert b'<script src="/app.js"' in page[2]
@@ -148,3 +151,26 @@ def test_dashboard__password_in_database_url__never_in_any_response(
             text = body.decode() + json.dumps(headers)
             for form in (SECRET, ENCODED, "Zk9", "w0rd"):
                 assert form not in text
+
+
+def test_dashboard_state__instance_and_timed_out_drain__shown(db: TestDB, tmp_path: Path) -> None:
+    with _serving(_server(db, tmp_path)) as server:
+        serving = Timescape(db.url)
+        instance = serving.register_instance(label="web-1")
+        serving.heartbeat(instance, generation=0, in_flight={TSV1: 2})
+        with pytest.raises(DrainTimeoutError):
+            server.timescape.deactivate(TSV1, drain_timeout=0.2)
+        state = json.loads(_request(server, "GET", "/api/state")[2])
+        (shown,) = state["instances"]
+        assert shown["id"] == instance
+        assert shown["label"] == "web-1"
+        assert shown["in_flight"] == {TSV1: 2}
+        assert not shown["stale"]
+        (drain,) = state["drains"]
+        assert drain["tsv"] == TSV1
+        assert drain["in_flight"] == 2
+        assert drain["holders"] == [shown["name"]]
+        rows = {v["tsv"]: v for v in state["handlers"][0]["versions"]}
+        assert rows[TSV1]["state"] == "retiring"
+        serving.unregister_instance(instance)
+        serving.close()

@@ -175,13 +175,13 @@ SCRIPT = r"""
 
   function renderCards(state) {
     const s = state.stats;
-    const live = state.instances.items.filter((i) => !i.stale).length;
+    const live = state.instances.filter((i) => !i.stale).length;
     const cards = [
       [s.live_versions + " / " + s.versions, "live versions"],
       [s.applied_schemas + " / " + s.schemas, "applied schemas"],
       [s.pending_schemas, "pending schemas"],
       [s.failed_schemas, "failed or uncertain"],
-      [state.instances.supported ? live : "\u2013", "serving instances"],
+      [live, "serving instances"],
       [state.verify.ok ? "OK" : state.verify.problems.length, "verify"],
     ];
     replace("cards", ...cards.map(([value, label]) =>
@@ -227,23 +227,29 @@ SCRIPT = r"""
   }
 
   function renderInstances(state) {
-    const items = state.instances.items;
+    const items = state.instances;
     if (!items.length) {
       replace("instances", el("p", { className: "muted", id: "no-instances" },
         "No registered instances: serving processes appear here once they start."));
     } else {
-      replace("instances", table(["ID", "HOST", "PID", "STARTED", "HEARTBEAT", "GENERATION",
-        "IN FLIGHT", ""], items.map((i) => [
-          { mono: i.id.slice(0, 12) }, i.host, i.pid, ago(i.started_at), ago(i.heartbeat_at),
-          i.generation, Object.entries(i.in_flight).map(([t, n]) => t + ": " + n).join(", ") || "0",
-          { node: i.stale ? chip("stale", "failed") : chip("live") },
-        ])));
+      replace("instances", table(["INSTANCE", "LABEL", "STARTED", "HEARTBEAT", "GENERATION",
+        "IN FLIGHT", ""], items.map((i) => {
+          const row = [
+            { mono: i.name }, i.label || "\u2013", ago(i.started_at),
+            i.heartbeat_age_s + " s ago", i.generation,
+            Object.entries(i.in_flight).map(([t, n]) => t + ": " + n).join(", ") || "0",
+            { node: i.stale ? chip("stale", "failed") : chip("live") },
+          ];
+          row.attrs = { "data-instance": i.id, "data-stale": String(i.stale) };
+          return row;
+        }), { id: "instances-table" }));
     }
     if (!state.drains.length) {
       replace("drains", el("p", { className: "muted" }, "No drain in progress."));
     } else {
-      replace("drains", table(["RETIRING VERSION", "HANDLER", "IN FLIGHT"],
-        state.drains.map((d) => [{ mono: d.tsv }, d.handler, d.in_flight])));
+      replace("drains", table(["RETIRING VERSION", "HANDLER", "SINCE", "IN FLIGHT", "HELD BY"],
+        state.drains.map((d) => [{ mono: d.tsv }, d.handler, ago(d.retiring_since), d.in_flight,
+          d.holders.join(", ") || "\u2013"]), { id: "drains-table" }));
     }
   }
 

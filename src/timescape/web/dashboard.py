@@ -33,8 +33,6 @@ from timescape.web import _page
 from timescape.web.picture import SchemaNode, schema_svg
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from timescape.manager import Timescape
 
 __all__ = ["DEFAULT_PORT", "DashboardServer", "dashboard_state"]
@@ -51,31 +49,36 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds") if moment is not None else None
 
 
+def _state(active: bool, status: str) -> str:  # noqa: FBT001 - values, not options
+    if status == "retiring":
+        return "retiring"
+    return "live" if active else "inactive"
+
+
 def _contract(steps: int, done: bool) -> str:  # noqa: FBT001 - a value, not an option
     if done:
         return "done"
     return "pending" if steps else "none"
 
 
-def _instances(ts: Timescape) -> dict[str, Any]:
-    """Registered serving instances, when this Timescape records them."""
-    lister: Callable[[], list[Any]] | None = getattr(ts, "instances", None)
-    if lister is None:
-        return {"supported": False, "items": []}
-    items = [
+def _instances(ts: Timescape) -> list[dict[str, Any]]:
+    """Registered serving instances (stale ones included, marked)."""
+    return [
         {
             "id": info.id,
+            "name": info.name,
+            "label": info.label,
             "host": info.host,
             "pid": info.pid,
             "started_at": _iso(info.started_at),
             "heartbeat_at": _iso(info.heartbeat_at),
+            "heartbeat_age_s": round(info.age_s, 1),
             "generation": info.generation,
             "in_flight": dict(info.in_flight),
             "stale": info.is_stale,
         }
-        for info in lister()
+        for info in ts.instances()
     ]
-    return {"supported": True, "items": items}
 
 
 def dashboard_state(ts: Timescape, *, history_limit: int = _HISTORY_LIMIT) -> dict[str, Any]:
@@ -104,7 +107,7 @@ def dashboard_state(ts: Timescape, *, history_limit: int = _HISTORY_LIMIT) -> di
                 "schema": v.schema,
                 "schema_status": statuses.get(v.schema, "pending"),
                 "active": v.active,
-                "state": getattr(v, "state", "live" if v.active else "inactive"),
+                "state": _state(v.active, v.status),
                 "status": v.status,
                 "tags": list(v.tags),
                 "request_count": v.request_count,
@@ -125,8 +128,19 @@ def dashboard_state(ts: Timescape, *, history_limit: int = _HISTORY_LIMIT) -> di
     report = ts.verify()
     stats = ts.stats()
     instances = _instances(ts)
+    since = {v.tsv: v.retiring_since for v in versions}
     drains = [
-        {"tsv": v["tsv"], "handler": h, "in_flight": _in_flight(instances, v["tsv"])}
+        {
+            "tsv": v["tsv"],
+            "handler": h,
+            "retiring_since": _iso(since.get(v["tsv"])),
+            "in_flight": sum(
+                int(i["in_flight"].get(v["tsv"], 0)) for i in instances if not i["stale"]
+            ),
+            "holders": [
+                i["name"] for i in instances if not i["stale"] and i["in_flight"].get(v["tsv"])
+            ],
+        }
         for h, rows in handlers.items()
         for v in rows
         if v["state"] == "retiring"
@@ -186,10 +200,6 @@ def dashboard_state(ts: Timescape, *, history_limit: int = _HISTORY_LIMIT) -> di
             ],
         },
     }
-
-
-def _in_flight(instances: dict[str, Any], tsv: str) -> int:
-    return sum(int(i["in_flight"].get(tsv, 0)) for i in instances["items"] if not i["stale"])
 
 
 class DashboardServer(ThreadingHTTPServer):
