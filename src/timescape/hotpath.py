@@ -199,6 +199,15 @@ class HotPath(Host):
         """True when the version is live and routed (from memory; False while retiring)."""
         return tsv in self._current_view().active
 
+    def view(self) -> View:
+        """The immutable in-memory view (read from the database only if none is loaded yet).
+
+        Serving integrations build their routing tables from it after :meth:`refresh`.
+
+        Added in 0.5.
+        """
+        return self._current_view()
+
     def version_state(self, tsv: str) -> str:
         """``"live"``, ``"retiring"`` or ``"inactive"``, from memory: what the router needs.
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from timescape._faults import fault_point
 from timescape.errors import LockTimeoutError
@@ -30,6 +30,7 @@ from timescape.store.urls import DatabaseURL
 __all__ = [
     "Backend",
     "ErrorKind",
+    "Listener",
     "LockInfo",
     "Watchdog",
     "actor",
@@ -60,6 +61,27 @@ class ErrorKind:
     SNAPSHOT_STALE = "snapshot_stale"
     """A table was created or renamed after the reader's snapshot began (MySQL error 1412)."""
     OTHER = "other"
+
+
+class Listener(Protocol):
+    """A dedicated connection waiting for state-change notifications (see ``open_listener``)."""
+
+    @property
+    def connection_id(self) -> int:
+        """The server's id for the listening session (PostgreSQL backend pid)."""
+        ...
+
+    def wait(self, timeout: float) -> list[str]:
+        """Block up to ``timeout`` seconds; return the payloads received (empty on timeout).
+
+        Raises:
+            ConnectionFailedError: When the connection is lost; the caller reconnects.
+        """
+        ...
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +324,27 @@ class Backend:
 
     def _prepare_session(self) -> None:
         """Set session options after connecting (override per dialect)."""
+
+    def open_listener(self, channel: str) -> Listener | None:
+        """Open a dedicated connection that waits for notifications on ``channel``.
+
+        Serving instances use it to learn about state changes the moment they commit, instead of
+        polling. The connection is separate from this backend's own (a listener blocks in a wait
+        that would stall every state read on a shared one) and is owned by the caller.
+
+        Args:
+            channel: The notification channel (a validated identifier).
+
+        Returns:
+            The listener, or None where the database has no notifications (then poll).
+
+        Raises:
+            ConnectionFailedError: If the server cannot be reached.
+
+        Added in 0.5.
+        """
+        del channel
+        return None
 
     # -- the execute() choke point ------------------------------------------------------------
 
