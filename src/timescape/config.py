@@ -211,7 +211,7 @@ class Project:
             table_prefix=settings.table_prefix,
             application_name=settings.application_name,
             base_dir=self.root,
-            usage_policy=self.lifecycle.policy,
+            lifecycle=self.lifecycle,
             heartbeat_interval=settings.heartbeat_interval,
             stale_after=settings.stale_after,
             poll_interval=settings.poll_interval,

@@ -18,6 +18,7 @@ and newest; :func:`run_auto_retirement`.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +36,7 @@ from timescape.reports import OperationResult, VersionInfo
 
 __all__ = [
     "AUTO_RETIRE_EVENT",
+    "AutoRetirer",
     "Lifecycle",
     "RetirementCandidate",
     "RetirementOutcome",
@@ -225,3 +227,75 @@ def run_auto_retirement(
         sum(1 for o in outcomes if o.error is not None),
     )
     return outcomes
+
+
+class AutoRetirer:
+    """Calls :func:`run_auto_retirement` on a timer, in a daemon thread of a serving instance.
+
+    Does nothing unless ``settings.auto_retire`` is on. The timer ticks every quarter of
+    ``auto_retire_interval`` (between 1 s and 60 s), so a round runs soon after another instance's
+    interval has passed; the claim under the lock keeps it to one round per interval overall.
+    Errors (a lock held by a long migration, a lost connection) are logged and retried at the next
+    tick; they never stop the thread or reach the requests being served.
+    """
+
+    def __init__(
+        self, timescape: Timescape, settings: LifecycleSettings, *, tick: float | None = None
+    ) -> None:
+        """Configure; nothing runs until :meth:`start`.
+
+        Args:
+            timescape: The instance's facade.
+            settings: The ``[lifecycle]`` settings.
+            tick: Seconds between attempts (default: a quarter of the interval, 1 s to 60 s).
+        """
+        self.timescape = timescape
+        self.settings = settings
+        quarter = settings.auto_retire_interval.total_seconds() / 4
+        self.tick = tick if tick is not None else min(max(quarter, 1.0), 60.0)
+        self.rounds = 0
+        """Rounds this instance ran (claimed), for tests and diagnostics."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_running(self) -> bool:
+        """True while the thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the thread (when automatic retirement is on; idempotent)."""
+        if not self.settings.auto_retire or self.is_running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, name="timescape-auto-retire", daemon=True
+        )
+        self._thread.start()
+        logger.info(
+            "automatic retirement on: cold after %s, one round per %s",
+            self.settings.cold_after,
+            self.settings.auto_retire_interval,
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread, waiting up to ``timeout`` seconds for a round in progress."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def run_once(self) -> list[RetirementOutcome] | None:
+        """One attempt now (what each tick does); errors are logged, never raised."""
+        try:
+            outcomes = run_auto_retirement(self.timescape, self.settings)
+        except TimescapeError as exc:
+            logger.warning("automatic retirement round failed, retrying later: %s", exc)
+            return None
+        if outcomes is not None:
+            self.rounds += 1
+        return outcomes
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.tick):
+            self.run_once()

@@ -60,7 +60,7 @@ from timescape.model.plan import (
 )
 from timescape.model.schema import SchemaVersion
 from timescape.model.state import StateSnapshot
-from timescape.model.usage import UsagePolicy
+from timescape.model.usage import LifecycleSettings
 from timescape.recovery import Recovery
 from timescape.reports import OperationResult
 from timescape.store.backends import create_backend
@@ -97,7 +97,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         application_name: str = "timescape",
         base_dir: Path | None = None,
         infer_compatibility: bool = True,
-        usage_policy: UsagePolicy | None = None,
+        lifecycle: LifecycleSettings | None = None,
         heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
         stale_after: float | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -118,7 +118,8 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             application_name: Name shown to the server (``pg_stat_activity``, process list).
             base_dir: Folder for relative SQLite paths (the project folder).
             infer_compatibility: Judge undeclared schemas by analysing their SQL (needs sqlglot).
-            usage_policy: The hot and cold thresholds (``[lifecycle]``; default 1 hour, 30 days).
+            lifecycle: Hot/cold thresholds and automatic retirement (``[lifecycle]``; default
+                hot within 1 hour, cold after 30 days, no automatic retirement).
             heartbeat_interval: Seconds between a serving instance's heartbeats.
             stale_after: Seconds without a heartbeat after which an instance counts as gone
                 (default: three heartbeat intervals).
@@ -151,7 +152,8 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         self.table_prefix = validate_prefix(table_prefix)
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
-        self.usage_policy = usage_policy or UsagePolicy()
+        self.lifecycle = lifecycle or LifecycleSettings()
+        self.usage_policy = self.lifecycle.policy
         Definitions.__init__(self, schemas, versions)
         self._backend: Backend | None = None
         self._store: StateStore | None = None

@@ -31,7 +31,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # OpenTelemetry is an optional extra, imported only when a provider is given
+    from datetime import datetime
+
     from timescape.manager import Timescape
+    from timescape.model.state import StateSnapshot
 
 __all__ = [
     "DURATION_BUCKETS",
@@ -42,6 +45,7 @@ __all__ = [
     "Metrics",
     "NullRecorder",
     "Recorder",
+    "latest_change",
     "metrics_asgi_app",
     "metrics_wsgi_app",
 ]
@@ -375,6 +379,34 @@ class Metrics:
                 elif self._instances is not None:
                     lines.append(f"{name} {self._instances}")
         return "\n".join(lines) + "\n"
+
+
+def latest_change(snapshot: StateSnapshot) -> datetime | None:
+    """The newest change a snapshot records: (de)activation, retiring mark, schema run.
+
+    The serving core measures its refresh lag as the time from this moment (written by the
+    process that committed the change, so hosts' clocks should agree) to serving from the
+    snapshot. Changes that carry no time (a tag moved) are not measured.
+
+    Args:
+        snapshot: The state just loaded.
+
+    Returns:
+        The newest time, or None when the snapshot records none.
+    """
+    moments = [
+        moment
+        for row in snapshot.versions.values()
+        for moment in (row.activated_at, row.deactivated_at, row.retiring_at)
+        if moment is not None
+    ]
+    moments.extend(
+        moment
+        for row in snapshot.schemas.values()
+        for moment in (row.applied_at, row.rolled_back_at)
+        if moment is not None
+    )
+    return max(moments, default=None)
 
 
 def _otel_instruments(provider: Any, instances: Callable[[], int | None]) -> dict[str, Any]:
