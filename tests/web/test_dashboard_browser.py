@@ -25,6 +25,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.cli.conftest import TSV1, TSV2, run_cli, write_project
 from tests.dbutil import TestDB
+from timescape import Timescape
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -126,7 +127,7 @@ def _rows_if_only(driver: webdriver.Chrome, kind: str) -> Any:
 
 
 def test_dashboard_in_chromium__live_data_updates_after_cli_activation_without_reload(
-    browser: webdriver.Chrome, dashboard: tuple[str, Path], tmp_path: Path
+    browser: webdriver.Chrome, dashboard: tuple[str, Path], db: TestDB, tmp_path: Path
 ) -> None:
     url, project = dashboard
     browser.get(url)
@@ -146,6 +147,29 @@ def test_dashboard_in_chromium__live_data_updates_after_cli_activation_without_r
     _wait(browser, '#graph g.schema[data-schema="s2"][data-status="applied"]')
     assert browser.execute_script("return window.timescapeLoadedAt") == loaded_at  # no reload
 
+    # A serving instance registers and v2 gets traffic: both show up, still without a reload.
+    serving = Timescape(db.url)
+    instance = serving.register_instance(label="web-1")
+    try:
+        serving.heartbeat(instance, generation=serving.state_generation(), in_flight={TSV2: 3})
+        for _ in range(5):
+            serving.record_request(TSV2)
+        serving.flush_usage()
+        _wait(browser, f'#instances-table tr[data-instance="{instance}"][data-stale="false"]')
+        hot = f'tr[data-tsv="{TSV2}"] .chip.hot'
+        _wait(browser, hot)
+        assert "web-1" in browser.find_element(By.ID, "instances-table").text
+        assert browser.execute_script("return window.timescapeLoadedAt") == loaded_at
+        _check_history_and_shoot(browser, tmp_path)
+    finally:
+        serving.unregister_instance(instance)
+        serving.close()
+
+    severe = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert severe == []
+
+
+def _check_history_and_shoot(browser: webdriver.Chrome, tmp_path: Path) -> None:
     Select(browser.find_element(By.ID, "kind-filter")).select_by_value("schema_applied")
     rows = WebDriverWait(browser, 10, poll_frequency=0.1).until(
         lambda d: _rows_if_only(d, "schema_applied")
@@ -161,6 +185,3 @@ def test_dashboard_in_chromium__live_data_updates_after_cli_activation_without_r
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get(SCREENSHOT_ENV):
         shutil.copyfile(shot, os.environ[SCREENSHOT_ENV])
-
-    severe = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
-    assert severe == []

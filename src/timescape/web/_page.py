@@ -117,6 +117,7 @@ td.mono, .mono { font-family:ui-monospace,Menlo,Consolas,monospace; font-size:12
 .legend { margin-bottom:8px; color:var(--muted); font-size:12px; }
 .graph { overflow:auto; max-height:520px; border:1px solid var(--line); border-radius:6px;
   background:#fff; }
+.graph svg { display:block; margin:8px auto; }
 .filters { display:flex; gap:16px; align-items:center; margin-bottom:8px; flex-wrap:wrap; }
 .filters select, .filters input[type=search] { font:inherit; padding:2px 6px; }
 .banner { background:#ffe3e3; color:#c92a2a; border:1px solid #c92a2a; border-radius:6px;
