@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,12 +19,13 @@ from urllib.parse import quote
 import pytest
 
 from tests.cli.conftest import TSV1, run_cli, write_project
+from tests.clirun import assert_one_line_error
 from tests.dbutil import TestDB
 from timescape import Timescape
 from timescape.cli._context import secret_forms
 from timescape.config import load_project
 from timescape.errors import DrainTimeoutError
-from timescape.web.dashboard import DashboardServer
+from timescape.web.dashboard import DashboardServer, dashboard_state
 
 SECRET = "Zk9#p@ss:w0rd/?"
 ENCODED = quote(SECRET, safe="")
@@ -174,3 +181,77 @@ def test_dashboard_state__instance_and_timed_out_drain__shown(db: TestDB, tmp_pa
         assert rows[TSV1]["state"] == "retiring"
         serving.unregister_instance(instance)
         serving.close()
+
+
+@pytest.mark.dialects("sqlite")
+def test_dashboard_state__large_dag__picture_capped_with_a_note(db: TestDB) -> None:
+    ts = Timescape(db.url)
+    for i in range(305):
+        parent = f"s{i - 1}" if i else None
+        ts.add_schema(
+            f"s{i}", [f"CREATE TABLE t{i} (id INTEGER)"], [f"DROP TABLE t{i}"], parent=parent
+        )
+    state = dashboard_state(ts)
+    assert len(state["schemas"]) == 305
+    assert state["graph_svg"].count('class="schema"') == 300
+    assert 'data-schema="s304"' in state["graph_svg"]
+    assert 'data-schema="s4"' not in state["graph_svg"]
+    assert "newest 300 of 305" in state["graph_note"]
+    ts.close()
+
+
+def test_dashboard_cli__port_in_use__exit_2_one_line(db: TestDB, tmp_path: Path) -> None:
+    path = write_project(tmp_path, db.url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("--project", str(path), "dashboard", "--port", str(port))
+    assert result.exit_code == 2
+    assert_one_line_error(result, f"127.0.0.1:{port}", "--port")
+
+
+def test_dashboard_cli__json__first_line_is_a_document_then_sigterm_stops_it(
+    db: TestDB, tmp_path: Path
+) -> None:
+    path = write_project(tmp_path, db.url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESCAPE_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "timescape",
+            "--project",
+            str(path),
+            "dashboard",
+            "--port",
+            "0",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            assert selector.select(30), "no output within 30 s"
+        text = ""
+        while not text.endswith("}\n"):  # the document is indented: read to its closing brace
+            line = process.stdout.readline()
+            assert line, "the output ended before the document did"
+            text += line
+        document = json.loads(text)
+        assert document["format"] == 1
+        assert document["read_only"] is True
+        assert document["url"].startswith("http://127.0.0.1:")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=15)
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()
+        process.stderr.close()
+    assert code == 0

@@ -62,14 +62,18 @@ def dashboard_command(app: App, port: int, host: str, refresh: float) -> None:
             f"Warning: the dashboard is bound to {host}: anyone who can reach this address can "
             "read it. Use the default 127.0.0.1 unless you mean that."
         )
-    app.echo(f"Timescape dashboard on {server.url} (read-only; Ctrl-C to stop)")
-    sys.stdout.flush()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         # shutdown() waits for serve_forever() to return: call it from another thread.
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    # The handler is in place before the address is printed: whoever read it may stop us at once.
     previous = signal.signal(signal.SIGTERM, stop)
+    if app.json:
+        app.emit_json({"format": 1, "url": server.url, "read_only": True})
+    else:
+        app.echo(f"Timescape dashboard on {server.url} (read-only; Ctrl-C to stop)")
+    sys.stdout.flush()
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

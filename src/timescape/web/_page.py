@@ -49,6 +49,7 @@ _HTML = """<!doctype html>
       <span class="chip dashed">contract pending</span>
       <span class="badge">n</span> live versions on it
     </div>
+    <p id="graph-note" class="muted" hidden></p>
     <div id="graph" class="graph"></div>
   </section>
   <section>
@@ -220,6 +221,9 @@ SCRIPT = r"""
   }
 
   function renderGraph(state) {
+    const note = document.getElementById("graph-note");
+    note.hidden = !state.graph_note;
+    note.textContent = state.graph_note || "";
     const holder = document.getElementById("graph");
     if (holder.dataset.svg === state.graph_svg) return;
     const svg = new DOMParser().parseFromString(state.graph_svg, "image/svg+xml").documentElement;

@@ -43,6 +43,8 @@ DEFAULT_PORT = 8765
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _HISTORY_LIMIT = 500
 _CACHE_S = 0.2
+_GRAPH_LIMIT = 300
+"""The picture shows at most this many schemas (the newest); a larger DAG would not be readable."""
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -115,6 +117,7 @@ def dashboard_state(ts: Timescape, *, history_limit: int = _HISTORY_LIMIT) -> di
                 "activated_at": _iso(v.activated_at),
             }
         )
+    shown = schemas[-_GRAPH_LIMIT:] if len(schemas) > _GRAPH_LIMIT else schemas
     nodes = [
         SchemaNode(
             s.name,
@@ -123,8 +126,14 @@ def dashboard_state(ts: Timescape, *, history_limit: int = _HISTORY_LIMIT) -> di
             _contract(s.contract_steps, s.contract_done),
             live_by_schema.get(s.name, 0),
         )
-        for s in schemas
+        for s in shown
     ]
+    graph_note = (
+        f"showing the newest {len(shown)} of {len(schemas)} schemas; "
+        "timescape schema graph --format svg draws them all"
+        if len(shown) < len(schemas)
+        else None
+    )
     report = ts.verify()
     stats = ts.stats()
     instances = _instances(ts)
@@ -177,6 +186,7 @@ def dashboard_state(ts: Timescape, *, history_limit: int = _HISTORY_LIMIT) -> di
             for s in schemas
         ],
         "graph_svg": schema_svg(nodes),
+        "graph_note": graph_note,
         "instances": instances,
         "drains": drains,
         "history": [
@@ -237,6 +247,8 @@ class DashboardServer(ThreadingHTTPServer):
         self.refresh_s = refresh_s
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         self._state_lock = threading.Lock()
+        # Several tabs polling share one computation per half refresh interval.
+        self._cache_s = max(_CACHE_S, refresh_s / 2)
         self._cached: tuple[float, bytes] | None = None
         super().__init__((host, port), _Handler)
         self.host = host
@@ -264,10 +276,10 @@ class DashboardServer(ThreadingHTTPServer):
         return text
 
     def state_body(self) -> bytes:
-        """The ``/api/state`` document, computed at most once per 0.2 s across all clients."""
+        """The ``/api/state`` document, computed at most once per half refresh interval."""
         with self._state_lock:
             cached = self._cached
-            if cached is not None and time.monotonic() - cached[0] < _CACHE_S:
+            if cached is not None and time.monotonic() - cached[0] < self._cache_s:
                 return cached[1]
             try:
                 document = dashboard_state(self.timescape)
