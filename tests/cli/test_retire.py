@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import PROJECT, TSV1, TSV2, run_cli, write_project
 from tests.clirun import assert_one_line_error
 from tests.dbutil import TestDB
+from timescape.config import load_project
+from timescape.errors import DrainTimeoutError
 
 
 def _age(db: TestDB, tsv: str, days: int) -> None:
@@ -126,3 +130,22 @@ def test_retire__bad_option__usage_error_exit_2(db: TestDB, tmp_path: Path) -> N
     assert "--cold-after" in result.stderr
     assert "30d" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_retire__retiring_version__listed_as_retiring_never_judged(
+    db: TestDB, tmp_path: Path
+) -> None:
+    ts = _activate_two(db, tmp_path)
+    _age(db, TSV1, 45)
+    facade = load_project(Path(ts[1])).timescape()
+    instance = facade.register_instance(label="holder")
+    facade.heartbeat(instance, generation=0, in_flight={TSV1: 1})
+    with pytest.raises(DrainTimeoutError):
+        facade.deactivate(TSV1, drain_timeout=0.2)
+    listing = run_cli(*ts, "version", "list", "--status", "retiring", "--json")
+    assert [v["tsv"] for v in listing.json()["versions"]] == [TSV1]
+    verdicts = run_cli(*ts, "version", "retire", "--json").json()
+    assert [v["tsv"] for v in verdicts["versions"]] == [TSV2]
+    assert verdicts["retired"] == []
+    facade.unregister_instance(instance)
+    facade.close()

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the model loads when a command runs, not for --help
 
 __all__ = ["version_group"]
 
-_STATUSES = ("hot", "warm", "cold", "inactive")
+_STATUSES = ("hot", "warm", "cold", "retiring", "inactive")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
