@@ -244,6 +244,8 @@ class Metrics:
         self._otel: dict[str, Any] = {}
         if meter_provider is not None:
             self._otel = _otel_instruments(meter_provider, lambda: self._instances)
+        self._requests = self._counters[REQUESTS.prom_name]
+        self._otel_requests = self._otel.get(REQUESTS.otel_name)
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -277,12 +279,18 @@ class Metrics:
             recorder.record(value, otel)
 
     def request(self, tsv: str, handler: str) -> None:
-        """Count one request routed to ``tsv`` (the serving core calls this per request)."""
-        self._count(
-            REQUESTS,
-            {"handler": handler, "version": tsv},
-            {"timescape.handler": handler, "timescape.version": tsv},
-        )
+        """Count one request routed to ``tsv`` (the serving core calls this per request).
+
+        The per-request path: one tuple and one dict update under the lock (about 0.5 us), and
+        the OpenTelemetry counter only when a provider was given.
+        """
+        key = (("handler", handler), ("version", tsv))
+        with self._lock:
+            series = self._requests
+            series[key] = series.get(key, 0) + 1
+        counter = self._otel_requests
+        if counter is not None:
+            counter.add(1, {"timescape.handler": handler, "timescape.version": tsv})
 
     def resolve_failure(self, status: int, handler: str) -> None:
         """Count one request answered 404 (unknown ref) or 410 (retired version)."""
