@@ -59,7 +59,7 @@ def test_retire__cold_old_version__dry_run_then_retired_schema_kept(
     dry = run_cli(*ts, "version", "retire", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "would retire" in dry.stdout
-    assert f"Would retire {TSV1}" in dry.stdout
+    assert f"Would retire {TSV1} (its schemas are still needed)" in dry.stdout
     assert "newest live version" in dry.stdout
     assert db.active_versions() == {TSV1, TSV2}
     assert db.count("timescape_events") == events_before

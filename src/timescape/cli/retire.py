@@ -161,6 +161,9 @@ def _print(
             app.echo(f"{style('Failed', 'red', 'bold')} to retire {tsv}: {outcome.error.message}")
         elif outcome.result is not None:
             verb = "Would retire" if dry_run else "Retired"
-            app.echo(f"{verb} {tsv}: {outcome.result.message}")
+            gone = [a.name for a in outcome.result.plan.actions if a.kind == "rollback"]
+            rolled = "would roll back" if dry_run else "rolled back"
+            detail = f"{rolled} {', '.join(gone)}" if gone else "its schemas are still needed"
+            app.echo(f"{verb} {tsv} ({detail})")
     if dry_run:
         app.echo("Dry run: nothing was changed.")
