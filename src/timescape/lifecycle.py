@@ -21,9 +21,9 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from timescape.errors import TimescapeError
-from timescape.manager import Timescape
 from timescape.model.usage import (
     LifecycleSettings,
     LiveVersion,
@@ -33,6 +33,9 @@ from timescape.model.usage import (
     judge_retirement,
 )
 from timescape.reports import OperationResult, VersionInfo
+
+if TYPE_CHECKING:  # the serving core imports this module: it need not load the whole facade
+    from timescape.manager import Timescape
 
 __all__ = [
     "AUTO_RETIRE_EVENT",
