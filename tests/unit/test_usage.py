@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from timescape.model.usage import (
     LiveVersion,
@@ -116,3 +118,42 @@ def test_judge_retirement__cold_protected_newest_young() -> None:
     assert by["d"].is_newest
     assert by["d"].status == UsageStatus.COLD
     assert "newest live version" in by["d"].reason
+
+
+@st.composite
+def _live_sets(draw: st.DrawFn) -> list[LiveVersion]:
+    count = draw(st.integers(min_value=1, max_value=12))
+    versions = []
+    for i in range(count):
+        handler = draw(st.sampled_from(["/api/a", "/api/b", "/api/c"]))
+        idle = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=90)))
+        requested = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=90)))
+        versions.append(
+            LiveVersion(
+                f"tsv:{i}",
+                handler,
+                datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=i),
+                tuple(draw(st.lists(st.sampled_from(["stable", "beta"]), max_size=1))),
+                NOW - timedelta(days=requested) if requested is not None else None,
+                NOW - timedelta(days=idle) if idle is not None else None,
+            )
+        )
+    return versions
+
+
+@given(_live_sets())
+def test_judge_retirement__any_live_set__never_empties_a_handler_or_drops_protected(
+    live: list[LiveVersion],
+) -> None:
+    verdicts = judge_retirement(live, protected_tags=("stable",), policy=POLICY, moment=NOW)
+    by_tsv = {v.tsv: v for v in live}
+    kept = {by_tsv[v.tsv].handler for v in verdicts if not v.retire}
+    assert kept == {v.handler for v in live}  # every handler keeps a live version
+    for verdict in verdicts:
+        version = by_tsv[verdict.tsv]
+        if verdict.retire:
+            assert verdict.status == UsageStatus.COLD
+            assert "stable" not in version.tags
+            assert not verdict.is_newest
+        newest = max((v for v in live if v.handler == version.handler), key=lambda v: v.timestamp)
+        assert verdict.is_newest == (newest.tsv == version.tsv)
