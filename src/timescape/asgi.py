@@ -1,4 +1,4 @@
-"""Backward-compatible import path for :mod:`timescape.web.asgi` (moved there in 0.5)."""
+"""Backward-compatible import path for :mod:`timescape.web.asgi` (moved there in 0.2)."""
 
 from __future__ import annotations
 

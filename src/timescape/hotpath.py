@@ -204,7 +204,7 @@ class HotPath(Host):
 
         Serving integrations build their routing tables from it after :meth:`refresh`.
 
-        Added in 0.5.
+        Added in 0.2.
         """
         return self._current_view()
 

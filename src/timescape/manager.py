@@ -474,6 +474,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         dry_run: bool = False,
         drain: bool = True,
         drain_timeout: float | None = None,
+        progress: DrainProgress | None = None,
     ) -> OperationResult:
         """Roll back a schema and its applied descendants; refused while in use unless forced.
 
@@ -484,6 +485,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             dry_run: Plan only.
             drain: False to skip the drain of the versions deactivated with ``force``.
             drain_timeout: Seconds to wait for the drain (default: the setting).
+            progress: Told, while draining, which instances still hold the versions and why.
 
         Returns:
             What was (or would be) done.
@@ -505,7 +507,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
         # With force, the live versions that need it are deactivated: drained first, like any
         # deactivation, so no instance still serves them when their schema goes.
-        return self._drained(plan_for, drain=drain, timeout=drain_timeout)
+        return self._drained(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
 
     def _drained(
         self, plan_for: Callable[[StateSnapshot], Plan], **options: Any

@@ -176,6 +176,7 @@ class VersionInfo:
         last_accessed: Last request time.
         activated_at: Last activation.
         retiring_since: When it was marked retiring (None unless retiring).
+        retiring_generation: The generation every instance must load to drain it.
     """
 
     tsv: str
@@ -189,6 +190,7 @@ class VersionInfo:
     last_accessed: datetime | None
     activated_at: datetime | None
     retiring_since: datetime | None = None
+    retiring_generation: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +407,7 @@ def build_version_infos(
                 last_accessed=row.last_accessed if row else None,
                 activated_at=row.activated_at if row else None,
                 retiring_since=row.retiring_at if row and row.is_retiring else None,
+                retiring_generation=row.retiring_generation if row and row.is_retiring else None,
             )
         )
     return infos

@@ -9,9 +9,9 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from tests.dbutil import TestDB
+from tests.dbutil import TestDB, admin_connection
 from timescape import Timescape
-from timescape.errors import InputError, StateError
+from timescape.errors import DrainTimeoutError, InputError, StateError
 from timescape.web.serving import ServingInstance
 
 HANDLER = "/api/products"
@@ -179,3 +179,112 @@ def test_close__twice__idempotent_and_stops_threads(ts: Timescape) -> None:
     assert not instance.is_open
     assert instance.propagation_mode == "closed"
     assert not any(t.is_alive() for t in started)
+
+
+def test_drain__request_in_flight__version_retiring_410_until_released_then_rolled_back(
+    db: TestDB, ts: Timescape, serving: ServingInstance
+) -> None:
+    v1, v2 = ts.resolve("v1", HANDLER), ts.resolve("v2", HANDLER)
+    ts.activate(v1)
+    ts.activate(v2)
+    serving.open()
+    held = serving.admit(HANDLER, "v2")
+    assert held.is_served
+    control = make(db.url)
+    try:
+        with pytest.raises(DrainTimeoutError) as caught:
+            control.deactivate("v2", handler=HANDLER, drain_timeout=0.6)
+        assert serving.instance_id is not None
+        assert serving.instance_id[:8] in "; ".join(caught.value.holders)
+        # Retiring: no new request gets it, the one in flight goes on, the schema is still there.
+        decision = serving.decide(HANDLER, "v2")
+        assert (decision.status, decision.body["error"]["state"]) == (410, "retiring")  # type: ignore[index]
+        headers = dict(decision.headers)
+        assert "Deprecation" in headers
+        assert "Sunset" not in headers
+        assert "price_cents" in db.columns("products")
+        assert serving.in_flight() == {v2: 1}
+        serving.release(held)  # wakes the heartbeat at once: the re-run drains immediately
+        result = control.deactivate("v2", handler=HANDLER, drain_timeout=10)
+        assert result.drain is not None
+    finally:
+        control.close()
+    assert "price_cents" not in db.columns("products")
+    wait_for(lambda: dict(serving.decide(HANDLER, "v2").headers).get("Sunset") is not None, "inactive")
+
+
+def test_heartbeat__registered_instance__reports_generation_and_in_flight(
+    db: TestDB, ts: Timescape, serving: ServingInstance
+) -> None:
+    v1 = ts.resolve("v1", HANDLER)
+    ts.activate(v1)
+    serving.open()
+    control = make(db.url)
+    try:
+        (info,) = control.instances()
+        assert info.id == serving.instance_id
+        assert info.label == serving.label
+        assert info.generation == serving.generation
+        with serving.request(HANDLER, "v1"):
+            wait_for(lambda: control.instances()[0].in_flight == {v1: 1}, "in flight reported")
+        wait_for(lambda: control.instances()[0].in_flight == {}, "release reported")
+        serving.close()
+        assert control.instances() == []
+    finally:
+        control.close()
+
+
+@pytest.mark.dialects("postgresql")
+def test_listen__backend_terminated__converges_by_polling_then_reconnects(
+    db: TestDB, ts: Timescape
+) -> None:
+    # Poll interval long enough that only a notification explains a fast change: 30 s.
+    serving = ServingInstance(ts, poll_interval=30, heartbeat_interval=30)
+    serving.open()
+    control = make(db.url)
+    try:
+        wait_for(lambda: serving.propagation_mode == "notify", "listening")
+        first = serving.listener_connection_id
+        assert first is not None
+        control.activate("v1", handler=HANDLER)
+        wait_for(lambda: serving.decide(HANDLER, "v1").is_served, "notified", timeout=5)
+        db.execute("SELECT pg_terminate_backend(?)", (first,))
+        wait_for(
+            lambda: serving.listener_connection_id not in (None, first), "reconnected", timeout=10
+        )
+        assert serving.propagation_mode == "notify"
+        control.deactivate("v1", handler=HANDLER)
+        wait_for(lambda: serving.decide(HANDLER, "v1").status == 410, "notified again", timeout=5)
+    finally:
+        serving.close()
+        control.close()
+
+
+@pytest.mark.dialects("postgresql")
+def test_listen__notification_connection_lost_and_refused__polls_then_reconnects(
+    db: TestDB, ts: Timescape
+) -> None:
+    serving = ServingInstance(ts, poll_interval=0.1, heartbeat_interval=30)
+    serving.open()
+    control = make(db.url)
+    control.instances()  # connected now: the database will refuse new sessions for a while
+    try:
+        wait_for(lambda: serving.propagation_mode == "notify", "listening")
+        with admin_connection("postgresql") as admin:
+            admin.cursor().execute(f"ALTER DATABASE {db.name} ALLOW_CONNECTIONS false")
+            pid = serving.listener_connection_id
+            admin.cursor().execute("SELECT pg_terminate_backend(%s)", (pid,))
+        wait_for(lambda: serving.propagation_mode == "poll", "lost")
+        control.activate("v1", handler=HANDLER)  # notified to nobody: the listener is gone
+        wait_for(lambda: serving.decide(HANDLER, "v1").is_served, "converged by polling")
+        assert serving.propagation_mode == "poll"
+        with admin_connection("postgresql") as admin:
+            admin.cursor().execute(f"ALTER DATABASE {db.name} ALLOW_CONNECTIONS true")
+        wait_for(lambda: serving.propagation_mode == "notify", "reconnected", timeout=15)
+        control.deactivate("v1", handler=HANDLER)
+        wait_for(lambda: serving.decide(HANDLER, "v1").status == 410, "notified again")
+    finally:
+        with admin_connection("postgresql") as admin:
+            admin.cursor().execute(f"ALTER DATABASE {db.name} ALLOW_CONNECTIONS true")
+        serving.close()
+        control.close()

@@ -57,17 +57,17 @@ app = TimescapeMiddleware(slow_products, timescape=timescape)
 """
 
 
-def copy_example(tmp_path: Path, *, serving: str = "") -> Path:
+def copy_example(tmp_path: Path, *, settings: str = "") -> Path:
     """The example in a temporary folder, plus ``slowapp.py`` (a ``?slow=1`` request sleeps).
 
-    ``serving`` is appended to its project file as a ``[serving]`` table.
+    ``settings`` (TOML lines) go into its project file's ``[database]`` table.
     """
     folder = tmp_path / "products_api"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("*.db", "*.lock", "__pycache__"))
     (folder / "slowapp.py").write_text(SLOW_APP)
-    if serving:
-        with (folder / "timescape.toml").open("a") as project:
-            project.write(f"\n[serving]\n{serving}\n")
+    if settings:
+        project = folder / "timescape.toml"
+        project.write_text(project.read_text().replace("[database]\n", f"[database]\n{settings}\n", 1))
     return folder
 
 

@@ -68,6 +68,7 @@ from timescape import Timescape, TimescapeError
 from timescape.model.tsv import parse_timestamp
 
 EXIT_BUG = 70
+SERVING_KEYS = ("heartbeat_interval", "stale_after", "poll_interval", "drain_timeout")
 
 __all__ = [
     "build_timescape",
@@ -100,7 +101,7 @@ def build_timescape(spec: dict[str, Any], **overrides: Any) -> Timescape:
     options: dict[str, Any] = {
         key: spec[key]
         for key in ("table_prefix", "lock_timeout", "migration_timeout", "ddl_lock_timeout",
-                    "rollback_on_deactivate")
+                    "rollback_on_deactivate", *SERVING_KEYS)
         if key in spec
     }
     options.update(overrides)
@@ -129,7 +130,7 @@ def write_project(spec: dict[str, Any], folder: str | Path) -> Path:
         return json.dumps(value)
 
     options = ("lock_timeout", "migration_timeout", "ddl_lock_timeout", "table_prefix",
-               "rollback_on_deactivate")
+               "rollback_on_deactivate", *SERVING_KEYS)
     lines = ["[database]", f"url = {s(spec['url'])}"]
     lines += [f"{key} = {s(spec[key])}" for key in options if key in spec]
     for schema in spec.get("schemas", []):

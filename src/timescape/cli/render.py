@@ -525,6 +525,7 @@ def result_json(
         "duration_ms": result.duration_ms,
         "plan": plan_json(result.plan, transactional_ddl=transactional_ddl),
         "outcomes": jsonable(result.outcomes),
+        "drain": result.drain.as_dict() if result.drain is not None else None,
     }
 
 
@@ -614,6 +615,7 @@ def result_lines(
                 f"({outcome.steps_run} step{'s' if outcome.steps_run != 1 else ''}, "
                 f"{outcome.duration_ms} ms)"
             )
+        lines.extend(_drain_lines(result))
         for tsv in plan.deactivate:
             lines.append(f"  deactivated  {tsv}")
         for tsv in plan.activate:
@@ -628,6 +630,14 @@ def result_lines(
         lines.append(style("Forced:", "yellow"))
         lines.extend(f"  - {f}" for f in plan.forced)
     return lines
+
+
+def _drain_lines(result: OperationResult) -> list[str]:
+    drain = result.drain
+    if drain is None or drain.forced or not drain.instances:
+        return []
+    count = len(drain.instances)
+    return [f"  drained      waited {drain.waited_s:.2f} s for {count} instance(s)"]
 
 
 def strip_ansi(text: str) -> str:

@@ -34,7 +34,7 @@ class DrainOutcome:
     Attributes:
         tsvs: The versions drained.
         generation: The highest generation the instances had to load.
-        instances: The instances that were waited for (``host pid N (id)``).
+        instances: The live instances that had to acknowledge (``host pid N (id)``).
         waited_s: Seconds spent waiting.
         forced: True when the drain was skipped (``--no-drain``).
     """
@@ -113,7 +113,10 @@ def wait_for_drain(
     tsvs = tuple(sorted(need))
     generation = max(need.values(), default=0)
     while True:
-        pending = holders(instances.live(), need)
+        live = instances.live()
+        if not waited_for:  # every instance alive at the start had to acknowledge
+            waited_for.update((i.name, None) for i in live)
+        pending = holders(live, need)
         waited_for.update((i.name, None) for i, _ in pending)
         elapsed = time.monotonic() - started
         if not pending:

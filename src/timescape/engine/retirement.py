@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from timescape._faults import fault_point
 from timescape.engine.drain import DrainOutcome, DrainProgress, wait_for_drain
 from timescape.engine.instances import Instances
 from timescape.errors import RetirementCancelledError
@@ -111,11 +112,14 @@ class Retirement:
         budget = settings.drain_timeout if timeout is None else timeout
         deadline = time.monotonic() + budget
         run = _Run(plan_for, drain=drain)
+        started = time.monotonic()
         while True:
             run.need = {}
             result = self._locked(lambda snapshot: self._phase(run, snapshot))
             if not run.need:
-                return result
+                if run.outcome is None:
+                    return result
+                return replace(result, duration_ms=int((time.monotonic() - started) * 1000))
             remaining = max(0.0, deadline - time.monotonic())
             outcome = wait_for_drain(
                 self.instances,
@@ -146,6 +150,7 @@ class Retirement:
             unmarked = [t for t in tsvs if not rows[t].is_retiring]
             if unmarked:
                 generation = self._mark(unmarked, plan.operation, len(live))
+                fault_point("after_retiring")
                 run.marked.update(unmarked)
                 run.need.update(dict.fromkeys(unmarked, generation))
             for tsv in tsvs:

@@ -341,7 +341,7 @@ class Backend:
         Raises:
             ConnectionFailedError: If the server cannot be reached.
 
-        Added in 0.5.
+        Added in 0.2.
         """
         del channel
         return None

@@ -132,29 +132,34 @@ class Propagation:
         retry_at = 0.0
         probed = time.monotonic()
         while not self._stop.is_set():
-            if (
-                self._channel is not None
-                and self._listener is None
-                and time.monotonic() >= retry_at
-            ):
+            reconnect = self._channel is not None and self._listener is None
+            if reconnect and time.monotonic() >= retry_at:
                 if self._connect():
                     backoff = _BACKOFF_FIRST
+                    probed = time.monotonic()
                 else:
                     retry_at = time.monotonic() + backoff
                     backoff = min(backoff * 2, _BACKOFF_MAX)
             listener = self._listener
             if listener is None:
-                if self._stop.wait(self.poll_interval):
+                # Polling: wake for the next probe, or the next reconnect attempt if sooner.
+                next_probe = probed + self.poll_interval
+                wake = next_probe if self._channel is None else min(next_probe, retry_at)
+                if self._stop.wait(max(0.0, wake - time.monotonic())):
                     return
-                self._changed()
+                if time.monotonic() >= next_probe:
+                    probed = time.monotonic()
+                    self._changed()
                 continue
             try:
                 payloads = listener.wait(_WAIT_SLICE)
             except TimescapeError as exc:
-                logger.warning("notification connection lost (%s); polling until it is back", exc)
+                logger.warning("%s; polling until it is back", getattr(exc, "reason", exc))
                 self._listener = None
                 listener.close()
                 retry_at = time.monotonic() + backoff
+                backoff = min(backoff * 2, _BACKOFF_MAX)
+                probed = time.monotonic()
                 self._changed()
                 continue
             # A safety probe every heartbeat interval: cheap, and it covers a notification

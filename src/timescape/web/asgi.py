@@ -17,7 +17,7 @@ body and background tasks run after it are covered), and a drain waits for it.
 
 Pure ASGI: no web-framework imports.
 
-Added in 0.2. Changed in 0.5: built on the serving core; 410 Gone; lifespan start-up; heartbeats
+Added in 0.1. Changed in 0.2: built on the serving core; 410 Gone; lifespan start-up; heartbeats
 and PostgreSQL ``LISTEN`` propagation.
 """
 
@@ -77,7 +77,7 @@ class TimescapeMiddleware:
             timescape: A configured facade (its definitions registered).
             header: Request header carrying the version ref (case-insensitive).
             query_param: Query parameter carrying the ref, or None to ignore the query string.
-            refresh_interval: Seconds between writes of the request counters. (Before 0.5 it
+            refresh_interval: Seconds between writes of the request counters. (Before 0.2 it
                 also paced the state refresh, which now follows every change at once.)
             count_requests: Count requests per version (flushed every ``refresh_interval``).
             heartbeat_interval: Seconds between heartbeats (default: the project's setting).
@@ -88,7 +88,7 @@ class TimescapeMiddleware:
             label: Name shown by ``timescape instances``.
             serving: A serving instance to share (its other options then apply).
 
-        Changed in 0.5: the keyword options from ``heartbeat_interval`` on.
+        Changed in 0.2: the keyword options from ``heartbeat_interval`` on.
         """
         self.app = app
         self.timescape = timescape
@@ -198,7 +198,7 @@ class TimescapeMiddleware:
         Raises:
             TimescapeError: When the database cannot be reached; the app should not start.
 
-        Added in 0.5.
+        Added in 0.2.
         """
         if not self.serving.is_open:
             await asyncio.to_thread(self.serving.open)

@@ -151,13 +151,16 @@ class RoutingTable:
                 "alternatives": [self._describe(t) for t in live],
             }
         }
+        headers = [("Cache-Control", "no-store")]
+        if live:
+            headers.append(("X-Timescape-Alternatives", ", ".join(live)))
         return Decision(
             "unknown",
             404,
             handler,
             tsv=tsv,
             body=body,
-            headers=(("Cache-Control", "no-store"),),
+            headers=tuple(headers),
             generation=self.generation,
         )
 

@@ -20,19 +20,19 @@ version before it rolls the schema back (the drain). The table swap and the in-f
 share one lock, so a heartbeat never reports a generation whose table a request has not seen yet,
 and a request admitted on the old table is counted before that heartbeat is sent.
 
-Added in 0.5.
+Added in 0.2.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from timescape.errors import InputError, StateError, TimescapeError
@@ -87,14 +87,15 @@ class ServingInstance:
         Args:
             timescape: The facade, its definitions registered.
             heartbeat_interval: Seconds between heartbeats (default: the project's
-                ``[serving] heartbeat_interval``, else 2).
+                ``[database] heartbeat_interval``, else 2).
             poll_interval: Seconds between change probes when no notification connection is up
-                (default: the project's ``[serving] poll_interval``, else 0.5).
+                (default: the project's ``[database] poll_interval``, else 0.5).
             flush_interval: Seconds between writes of the request counters.
             listen: Use PostgreSQL ``LISTEN`` where available (else poll only).
             register: Register as a serving instance (False: route only, never drained for).
             count_requests: Count requests per version (flushed every ``flush_interval``).
-            label: A name shown by ``timescape instances`` (default: ``host:pid``).
+            label: A name shown by ``timescape instances`` (default: the command line, e.g.
+                ``uvicorn app:app --port 8001``, cut to 100 characters).
             recorder: Told of requests, 404/410 answers, refresh lag and the instance count
                 (a :class:`timescape.metrics.Metrics`; default: records nothing).
             lifecycle: ``[lifecycle]`` settings (default: the facade's); with ``auto_retire``
@@ -116,7 +117,7 @@ class ServingInstance:
         self.listen = listen
         self.register = register
         self.count_requests = count_requests
-        self.label = label or f"{socket.gethostname()}:{os.getpid()}"
+        self.label = label or _command_line()
         self._lock = threading.Lock()
         self._open_lock = threading.Lock()
         self._table: RoutingTable | None = None
@@ -375,6 +376,13 @@ class ServingInstance:
         if table is None:
             raise StateError("the serving instance is not open: call open() at start-up first")
         return table
+
+
+def _command_line() -> str:
+    """What started this process, as an operator recognises it (host and pid are shown apart)."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    text = " ".join([program, *sys.argv[1:]])
+    return text if len(text) <= 100 else text[:99] + "…"
 
 
 def _positive(name: str, value: object) -> float:

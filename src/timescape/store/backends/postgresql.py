@@ -28,6 +28,8 @@ from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 
 __all__ = ["PostgreSQLBackend", "PostgreSQLListener"]
 
+logger = logging.getLogger("timescape")
+
 _CANCELED = "57014"
 _LOCK_NOT_AVAILABLE = "55P03"
 _DISK_FULL = "53100"
@@ -385,22 +387,36 @@ class PostgreSQLBackend(Backend):
 
     # -- notifications ------------------------------------------------------------------------
 
-    def open_listener(self, channel: str) -> PostgreSQLListener:
+    def open_listener(self, channel: str) -> PostgreSQLListener | None:
         """Open a dedicated autocommit connection that has run ``LISTEN channel``.
 
         Args:
             channel: The notification channel (a validated identifier).
 
         Returns:
-            The listener; the caller closes it.
+            The listener (the caller closes it), or None through a connection pooler, whose
+            sessions cannot hold a LISTEN.
 
         Raises:
             ConnectionFailedError: If the server cannot be reached or refuses the LISTEN.
 
-        Added in 0.5.
+        Added in 0.2.
         """
         conn = self._open()
         try:
+            told = int(conn.info.backend_pid)
+            server = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+            if told != server:
+                # A transaction pooler hands each statement to any server session: the LISTEN
+                # would land on one session and the wait on another. Poll instead.
+                conn.close()
+                logger.warning(
+                    "the connection goes through a pooler (backend pid %d, server pid %d): "
+                    "no LISTEN, serving instances poll for changes",
+                    told,
+                    server,
+                )
+                return None
             conn.execute(f"LISTEN {self.quote(channel)}")
         except Exception as exc:
             conn.close()
