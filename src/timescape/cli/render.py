@@ -526,6 +526,7 @@ def result_json(
         "plan": plan_json(result.plan, transactional_ddl=transactional_ddl),
         "outcomes": jsonable(result.outcomes),
         "drain": result.drain.as_dict() if result.drain is not None else None,
+        "irreversible": list(result.irreversible),
     }
 
 
