@@ -32,7 +32,7 @@ from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step, validate_name
-from timescape.model.usage import LifecycleSettings, UsagePolicy, parse_duration
+from timescape.model.usage import LifecycleSettings, format_duration, parse_duration
 from timescape.store.state import validate_prefix
 
 __all__ = [
@@ -329,7 +329,7 @@ def _cached_project(file: Path, key: str, label: str, prefix: str, text: str) ->
     return project
 
 
-_URL_LINE = re.compile(r"""^\s*url\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""", re.MULTILINE)
+_URL_VALUE = re.compile(r"""\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""")
 
 
 def _database_url(text: str) -> str | None:
@@ -338,7 +338,17 @@ def _database_url(text: str) -> str | None:
     Only to decide, before a cached load, whether the project holds a password: a URL in any
     table that looks secret counts (a false positive costs only the cache).
     """
-    found = [m.group("url") for m in _URL_LINE.finditer(text)]
+    found = []
+    # Only where ``url`` starts a line's text: a regex scan of every line of a 3 MB file cost
+    # 30 ms per command at 10,000 schemas; str.find jumps between the few places that matter.
+    at = text.find("url")
+    while at >= 0:
+        line_start = text.rfind("\n", 0, at) + 1
+        if not text[line_start:at].strip():
+            match = _URL_VALUE.match(text, at + 3)
+            if match is not None:
+                found.append(match.group("url"))
+        at = text.find("url", at + 3)
     return " ".join(found) if found else None
 
 
@@ -809,8 +819,10 @@ class _Reader:
             except ValueError as exc:
                 raise self.error(str(exc), key) from None
         settings = LifecycleSettings(**options)
-        try:
-            UsagePolicy(settings.hot_within, settings.cold_after)
-        except ValueError as exc:
-            raise self.error(str(exc), "lifecycle.cold_after") from None
+        if settings.cold_after <= settings.hot_within:
+            raise self.error(
+                f"cold_after ({format_duration(settings.cold_after)}) must be longer than "
+                f"hot_within ({format_duration(settings.hot_within)})",
+                "lifecycle.cold_after",
+            )
         return settings

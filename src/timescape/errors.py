@@ -365,6 +365,46 @@ class MigrationTimeoutError(MigrationError):
         self.timeout_s = timeout_s
 
 
+class MigrationInterruptedError(MigrationError):
+    """Ctrl-C stopped a step: the running statement was cancelled on the server (exit 130).
+
+    The schema is recorded ``interrupted`` (nothing of the step remains: retry it) or
+    ``uncertain`` (the statement may have written: check, then ``schema resolve``). In the Python
+    API it takes the place of the ``KeyboardInterrupt`` of the first Ctrl-C during a run, when
+    the run is in the main thread and SIGINT has Python's default handler; a second Ctrl-C
+    raises ``KeyboardInterrupt``.
+
+    Added in 0.2.
+    """
+
+    exit_code = 130
+
+    def __init__(
+        self,
+        *,
+        schema: str,
+        step: int | None,
+        statement: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        phase: str = "apply",
+        detail: str | None = None,
+    ) -> None:
+        """Build the message: interrupted in step k, and what to run next."""
+        super().__init__(
+            schema=schema,
+            step=step,
+            reason=f"interrupted (Ctrl-C) in step {step}; the statement was cancelled on the "
+            "server",
+            statement=statement,
+            file=file,
+            line=line,
+            phase=phase,
+            detail=detail
+            or "Run timescape verify to see the state, then run the command again to retry",
+        )
+
+
 class DrainTimeoutError(TimescapeError):
     """Serving instances still held a retiring version when the drain timeout ran out.
 
@@ -408,46 +448,6 @@ class RetirementCancelledError(TimescapeError):
             "instances to drain; it stays live. Deactivate it again if that is still wanted"
         )
         self.tsvs = list(tsvs)
-
-
-class MigrationInterruptedError(MigrationError):
-    """Ctrl-C stopped a step: the running statement was cancelled on the server (exit 130).
-
-    The schema is recorded ``interrupted`` (nothing of the step remains: retry it) or
-    ``uncertain`` (the statement may have written: check, then ``schema resolve``). In the Python
-    API it takes the place of the ``KeyboardInterrupt`` of the first Ctrl-C during a run, when
-    the run is in the main thread and SIGINT has Python's default handler; a second Ctrl-C
-    raises ``KeyboardInterrupt``.
-
-    Added in 0.2.
-    """
-
-    exit_code = 130
-
-    def __init__(
-        self,
-        *,
-        schema: str,
-        step: int | None,
-        statement: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        phase: str = "apply",
-        detail: str | None = None,
-    ) -> None:
-        """Build the message: interrupted in step k, and what to run next."""
-        super().__init__(
-            schema=schema,
-            step=step,
-            reason=f"interrupted (Ctrl-C) in step {step}; the statement was cancelled on the "
-            "server",
-            statement=statement,
-            file=file,
-            line=line,
-            phase=phase,
-            detail=detail
-            or "Run timescape verify to see the state, then run the command again to retry",
-        )
 
 
 class StateError(TimescapeError):

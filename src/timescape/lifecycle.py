@@ -113,7 +113,11 @@ class Lifecycle:
         """
         self.timescape = timescape
         base = timescape.usage_policy
-        self.policy = UsagePolicy(hot_within or base.hot_within, cold_after or base.cold_after)
+        cold = base.cold_after if cold_after is None else cold_after
+        hot = base.hot_within if hot_within is None else hot_within
+        if hot_within is None and cold <= hot:
+            hot = cold / 2  # a short cold_after given alone narrows the hot band with it
+        self.policy = UsagePolicy(hot, cold)
 
     @property
     def cold_after(self) -> timedelta:
@@ -136,19 +140,23 @@ class Lifecycle:
             One entry per live version, in ``version list`` order, with the verdict and its reason.
         """
         moment = now or datetime.now(UTC)
-        # A retiring version is already on its way out (draining); it is neither judged nor the
-        # newest live version its handler keeps.
-        live = [v for v in self.timescape.versions() if v.active and v.status != "retiring"]
+        live = [v for v in self.timescape.versions() if v.active]
+        # A retiring version is already on its way out: it is not judged, nor the newest live
+        # version its handler keeps; its unfinished deactivation (a drain that timed out, a
+        # process that died) is continued, as `version deactivate` would.
+        routed = [v for v in live if v.status != UsageStatus.RETIRING]
         verdicts = judge_retirement(
             (
                 LiveVersion(v.tsv, v.handler, v.timestamp, v.tags, v.last_accessed, v.activated_at)
-                for v in live
+                for v in routed
             ),
             protected_tags=self.timescape.protected_tags,
             policy=self.policy,
             moment=moment,
         )
-        return [RetirementCandidate(v, verdict) for v, verdict in zip(live, verdicts, strict=True)]
+        judged = {v.tsv: RetirementCandidate(v, d) for v, d in zip(routed, verdicts, strict=True)}
+        protected = set(self.timescape.protected_tags)
+        return [judged.get(v.tsv) or _retiring(v, protected) for v in live]
 
     def retire_cold(
         self, *, dry_run: bool = False, now: datetime | None = None
@@ -180,6 +188,26 @@ class Lifecycle:
                 logger.info("retired %s (%s)", candidate.version.tsv, candidate.reason)
             outcomes.append(RetirementOutcome(candidate, result))
         return outcomes
+
+
+def _retiring(version: VersionInfo, protected: set[str]) -> RetirementCandidate:
+    guarded = sorted(protected.intersection(version.tags))
+    reason = (
+        f"retiring, but protected by tag {', '.join(guarded)}: finish it with "
+        "version deactivate --force"
+        if guarded
+        else "retiring: its deactivation did not finish; retiring it again continues it"
+    )
+    verdict = RetirementVerdict(
+        tsv=version.tsv,
+        handler=version.handler,
+        status=UsageStatus.RETIRING,
+        retire=not guarded,
+        is_protected=bool(guarded),
+        is_newest=False,
+        reason=reason,
+    )
+    return RetirementCandidate(version, verdict)
 
 
 def run_auto_retirement(

@@ -248,7 +248,7 @@ class Problem:
 
     Attributes:
         kind: ``drift``, ``missing``, ``failed``, ``interrupted``, ``uncertain``,
-            ``in_progress``, ``live_version_unmet``, ``state``.
+            ``in_progress``, ``live_version_unmet``, ``state``, ``retiring``.
         subject: The schema or TSV.
         message: One line.
         facts: Structured detail.
@@ -274,8 +274,11 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found (``in_progress`` alone is not a problem)."""
-        return all(p.kind == "in_progress" for p in self.problems)
+        """True when nothing was found (``in_progress`` and ``retiring`` alone are not problems).
+
+        A retiring version is a deactivation under way or stopped safely: nothing is broken.
+        """
+        return all(p.kind in ("in_progress", "retiring") for p in self.problems)
 
 
 def _schema_checksum(step_sums: Sequence[str]) -> str | None:

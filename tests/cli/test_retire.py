@@ -132,11 +132,10 @@ def test_retire__bad_option__usage_error_exit_2(db: TestDB, tmp_path: Path) -> N
     assert "Traceback" not in result.output
 
 
-def test_retire__retiring_version__listed_as_retiring_never_judged(
+def test_retire__retiring_version__listed_as_retiring_and_finished(
     db: TestDB, tmp_path: Path
 ) -> None:
     ts = _activate_two(db, tmp_path)
-    _age(db, TSV1, 45)
     facade = load_project(Path(ts[1])).timescape()
     instance = facade.register_instance(label="holder")
     facade.heartbeat(instance, generation=0, in_flight={TSV1: 1})
@@ -144,8 +143,14 @@ def test_retire__retiring_version__listed_as_retiring_never_judged(
         facade.deactivate(TSV1, drain_timeout=0.2)
     listing = run_cli(*ts, "version", "list", "--status", "retiring", "--json")
     assert [v["tsv"] for v in listing.json()["versions"]] == [TSV1]
-    verdicts = run_cli(*ts, "version", "retire", "--json").json()
-    assert [v["tsv"] for v in verdicts["versions"]] == [TSV2]
-    assert verdicts["retired"] == []
-    facade.unregister_instance(instance)
+    facade.unregister_instance(instance)  # the holder is gone: the drain can finish
+    result = run_cli(*ts, "version", "retire", "--json")
+    assert result.exit_code == 0, result.output
+    verdicts = {v["tsv"]: v for v in result.json()["versions"]}
+    assert verdicts[TSV1]["status"] == "retiring"  # warm by its traffic, but on its way out
+    assert verdicts[TSV1]["retire"]
+    assert "continues it" in verdicts[TSV1]["reason"]
+    assert not verdicts[TSV2]["retire"]
+    assert [r["tsv"] for r in result.json()["retired"]] == [TSV1]
+    assert db.active_versions() == {TSV2}
     facade.close()

@@ -23,7 +23,13 @@ import pytest
 from tests.dbutil import TestDB
 from tests.reliability.driver import build_timescape, tsv_of, write_project, write_spec
 from tests.reliability.invariants import check_invariants, object_exists
-from tests.reliability.scenarios import create_witness, make_spec, version, witness_schema
+from tests.reliability.scenarios import (
+    count,
+    create_witness,
+    make_spec,
+    version,
+    witness_schema,
+)
 
 pytestmark = [pytest.mark.timeout(180)]
 
@@ -247,25 +253,32 @@ def test_t49_drain_times_out__nothing_rolled_back__rerun_continues(setup: Setup)
     check_invariants(setup.db, setup.spec, api=True)
 
 
+@pytest.mark.stress
 def test_t48_two_deactivations_racing__one_outcome(setup: Setup) -> None:
-    holder = setup.start("--hold", setup.v2)
-    first = setup.cli("version", "deactivate", setup.v2, "--json")
-    second = setup.cli("version", "deactivate", setup.v2, "--json")
-    _wait(lambda: setup.version_row(setup.v2)[1] is not None, "version marked retiring")
-    time.sleep(0.5)
-    assert first.poll() is None
-    assert second.poll() is None
-    holder.touch("release")
-    results = []
-    for proc in (first, second):
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-        results.append(json.loads(out))
-    assert sorted(r["changed"] for r in results) == [False, True]
-    assert _events(setup.db, "schema_rolled_back") == ["s2"]
-    assert _events(setup.db, "version_retiring") == [setup.v2]
-    assert not setup.s2_applied()
-    check_invariants(setup.db, setup.spec, api=True)
+    report = None
+    for round_ in range(count(2, 20)):
+        if round_:
+            code, _, err = setup.run("version", "activate", setup.v2)
+            assert code == 0, err
+        holder = setup.start("--hold", setup.v2)
+        first = setup.cli("version", "deactivate", setup.v2, "--json")
+        second = setup.cli("version", "deactivate", setup.v2, "--json")
+        _wait(lambda: setup.version_row(setup.v2)[1] is not None, "version marked retiring")
+        time.sleep(0.3)
+        assert first.poll() is None
+        assert second.poll() is None
+        holder.touch("release")
+        results = []
+        for proc in (first, second):
+            out, err = proc.communicate(timeout=30)
+            assert proc.returncode == 0, err
+            results.append(json.loads(out))
+        assert sorted(r["changed"] for r in results) == [False, True]
+        assert _events(setup.db, "schema_rolled_back") == ["s2"] * (round_ + 1)
+        assert _events(setup.db, "version_retiring") == [setup.v2] * (round_ + 1)
+        assert not setup.s2_applied()
+        report = check_invariants(setup.db, setup.spec, api=True, previous=report)
+        holder.stop()
 
 
 def test_t48_activation_during_drain__cancels_the_retirement(setup: Setup) -> None:

@@ -6,7 +6,7 @@ import enum
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,9 @@ def test_dumps__table_of_dicts_one_shape__same_text_as_json_dumps_of_jsonable(
             Row,
             st.text(),
             st.lists(st.text(), max_size=3).map(tuple),
-            st.none() | st.datetimes(timezones=st.just(UTC)),
+            st.none() | st.datetimes(timezones=st.just(UTC)) | st.datetimes() | st.datetimes(
+                timezones=st.sampled_from([timezone(timedelta(hours=-5, minutes=-30))])
+            ),
             st.lists(st.integers(), max_size=2).map(tuple),
         ),
         min_size=8,

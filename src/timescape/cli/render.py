@@ -397,6 +397,7 @@ def _encode_object(
 _NONE = type(None)
 _STR_OR_NONE = frozenset({str, _NONE})
 _SEQUENCES = frozenset({tuple, list})
+_DATETIME_OR_NONE = frozenset({datetime, _NONE})
 _ROWS_MIN = 8  # below this, checking the shape costs more than it saves
 
 
@@ -445,7 +446,7 @@ def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> l
     return [template % row for row in zip(*columns, strict=True)]
 
 
-def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:
+def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:  # noqa: PLR0911 - one return per column kind
     """One column's values, encoded as :func:`_encode_object` encodes each of them."""
     kinds = set(map(type, values))
     if kinds <= _STR:
@@ -456,6 +457,9 @@ def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:
         return list(map(int.__repr__, values))
     if kinds == {bool}:
         return ["true" if v else "false" for v in values]
+    if kinds <= _DATETIME_OR_NONE:
+        # Timestamps (activated_at, applied_at...): ISO text needs no escaping, so no encoder.
+        return ["null" if v is None else f'"{iso(v)}"' for v in values]
     if kinds <= _SEQUENCES and set(map(type, chain.from_iterable(values))) <= _STR:
         return [_strings(v, inner, deeper) for v in values]
     encoded = []
@@ -525,8 +529,8 @@ def result_json(
         "duration_ms": result.duration_ms,
         "plan": plan_json(result.plan, transactional_ddl=transactional_ddl),
         "outcomes": jsonable(result.outcomes),
-        "drain": result.drain.as_dict() if result.drain is not None else None,
         "irreversible": list(result.irreversible),
+        "drain": result.drain.as_dict() if result.drain is not None else None,
     }
 
 

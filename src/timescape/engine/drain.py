@@ -87,7 +87,8 @@ def wait_for_drain(
     timeout: float,
     poll_interval: float,
     progress: DrainProgress | None = None,
-) -> DrainOutcome:
+    abandon: Callable[[], bool] | None = None,
+) -> DrainOutcome | None:
     """Wait, without any lock, until no live instance holds a version of ``need``.
 
     Looks quickly at first (an idle instance acknowledges within a few milliseconds of the
@@ -99,9 +100,11 @@ def wait_for_drain(
         timeout: Seconds to wait at most.
         poll_interval: The longest pause between two looks (capped at 0.25 s).
         progress: Told, at each look that finds holders, who still holds what.
+        abandon: Asked at each look that finds holders: True stops the wait (another run
+            activated or deactivated a version meanwhile; the caller decides again).
 
     Returns:
-        The outcome.
+        The outcome, or None when abandoned.
 
     Raises:
         DrainTimeoutError: When instances still hold a version after ``timeout`` seconds.
@@ -127,5 +130,7 @@ def wait_for_drain(
             )
         if progress is not None:
             progress(elapsed, pending)
+        if abandon is not None and abandon():
+            return None
         time.sleep(max(0.0, min(pause, timeout - elapsed)))
         pause = min(pause * 2, longest)

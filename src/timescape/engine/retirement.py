@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from timescape._faults import fault_point
-from timescape.engine.drain import DrainOutcome, DrainProgress, wait_for_drain
+from timescape.engine.drain import DrainOutcome, DrainProgress, holders, wait_for_drain
 from timescape.engine.instances import Instances
 from timescape.errors import RetirementCancelledError
 from timescape.model.plan import Plan
@@ -48,8 +48,6 @@ class _Run:
     drain: bool
     marked: set[str] = field(default_factory=set)
     """Versions this run marked retiring (if one is no longer marked, it was activated again)."""
-    drained: dict[str, int] = field(default_factory=dict)
-    """Versions drained, with the generation their drain waited for."""
     need: dict[str, int] = field(default_factory=dict)
     """Versions to drain next, with the generation the instances must load."""
     outcome: DrainOutcome | None = None
@@ -127,9 +125,28 @@ class Retirement:
                 timeout=remaining,
                 poll_interval=settings.poll_interval,
                 progress=progress,
+                abandon=self._abandon(run.need),
             )
+            if outcome is None:
+                continue  # another run changed a mark: decide again under the lock
             run.outcome = replace(outcome, waited_s=budget - remaining + outcome.waited_s)
-            run.drained.update(run.need)
+
+    def _abandon(self, need: dict[str, int]) -> Callable[[], bool]:
+        """A check that another run activated or deactivated a version being drained.
+
+        It costs one generation read per look, and one more read when the generation moved.
+        """
+        seen = [self.instances.generation()]
+        tsvs = sorted(need)
+
+        def changed() -> bool:
+            generation = self.instances.generation()
+            if generation == seen[0]:
+                return False
+            seen[0] = generation
+            return self.instances.retiring_marks(tsvs) != need
+
+        return changed
 
     def _phase(self, run: _Run, snapshot: StateSnapshot) -> OperationResult:
         """One pass under the lock: execute the plan, or mark what still needs draining."""
@@ -145,21 +162,33 @@ class Retirement:
         cancelled = [t for t in tsvs if t in run.marked and not rows[t].is_retiring]
         if cancelled:
             raise RetirementCancelledError(cancelled)
+        # Retiring when this run saw them (marked by it or by a run it continues): if one is
+        # routed again later, an activation cancelled the retirement; it is not marked again.
+        run.marked.update(t for t in tsvs if rows[t].is_retiring)
         live = self.instances.live()
         if live:
+            marks = {t: rows[t].retiring_generation for t in tsvs if rows[t].is_retiring}
             unmarked = [t for t in tsvs if not rows[t].is_retiring]
             if unmarked:
                 generation = self._mark(unmarked, plan.operation, len(live))
                 fault_point("after_retiring")
                 run.marked.update(unmarked)
-                run.need.update(dict.fromkeys(unmarked, generation))
-            for tsv in tsvs:
-                mark = rows[tsv].retiring_generation
-                if mark is not None and run.drained.get(tsv, -1) < mark:
-                    run.need[tsv] = mark
+                marks.update(dict.fromkeys(unmarked, generation))
+            # Decided here, under the lock, on instance rows read under it: a drain that ended
+            # while an instance's heartbeats were held up (and came back behind) waits again.
+            pending = holders(live, {t: g for t, g in marks.items() if g is not None})
+            run.need = {
+                t: g
+                for t, g in marks.items()
+                if g is not None and any(i.holds(t, g) is not None for i, _ in pending)
+            }
             if run.need:
                 waiting = Plan(plan.operation, plan.target)
                 return OperationResult(plan.operation, plan.target, waiting)
+            if run.outcome is None and marks:  # every instance had let go already
+                generation = max(g for g in marks.values() if g is not None)
+                names = tuple(i.name for i in live)
+                run.outcome = DrainOutcome(tuple(sorted(marks)), generation, names)
         outcome = run.outcome
         if outcome is not None:
             self._record_drain(outcome)

@@ -105,14 +105,17 @@ class UsagePolicy:
     cold_after: timedelta = DEFAULT_COLD_AFTER
 
     def __post_init__(self) -> None:
-        """Refuse thresholds that would make ``warm`` an empty band or go backwards.
+        """Refuse thresholds that go backwards (the project file asks for more: see ``config``).
+
+        ``cold_after == 0`` is allowed from Python (everything live and not requested this very
+        moment is cold: what a test or a one-off clean-up wants).
 
         Raises:
-            ValueError: When ``hot_within`` is not positive or not shorter than ``cold_after``.
+            ValueError: When ``hot_within`` is negative or longer than ``cold_after``.
         """
-        if self.hot_within <= timedelta(0):
-            raise ValueError("hot_within must be a positive duration")
-        if self.cold_after <= self.hot_within:
+        if self.hot_within < timedelta(0):
+            raise ValueError("hot_within must not be negative")
+        if self.cold_after < self.hot_within:
             raise ValueError(
                 f"cold_after ({format_duration(self.cold_after)}) must be longer than hot_within "
                 f"({format_duration(self.hot_within)})"

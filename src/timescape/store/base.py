@@ -10,16 +10,14 @@ executor notices, so a statement started in the gap between two checks is cancel
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
 import math
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from timescape._faults import fault_point
 from timescape.errors import DriverMissingError, LockTimeoutError
@@ -43,12 +41,40 @@ _RECANCEL_S = 0.1
 
 
 def actor() -> str:
-    """Return who is acting, for the event log: ``user@host pid N`` (never a URL or password)."""
+    """Return who is acting, for the event log: ``user@host pid N`` (never a URL or password).
+
+    Every ``Timescape`` computes it, read-only commands included, so it avoids getpass (which
+    imports termios) and socket: the same environment variables getpass reads, then the password
+    database, and the node name socket.gethostname() would return.
+    """
+    user = (
+        next((value for name in _USER_VARIABLES if (value := os.environ.get(name))), None)
+        or _account_name()
+    )
+    return f"{user}@{host_name()} pid {os.getpid()}"
+
+
+def host_name() -> str:
+    """This machine's name, as ``socket.gethostname()`` gives it, without importing socket."""
+    return os.uname().nodename if hasattr(os, "uname") else _gethostname()
+
+
+_USER_VARIABLES: Final = ("LOGNAME", "USER", "LNAME", "USERNAME")  # getpass.getuser's order
+
+
+def _account_name() -> str:
     try:
-        user = getpass.getuser()
-    except Exception:  # pragma: no cover - no user database in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+        import pwd  # noqa: PLC0415 - POSIX only
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except Exception:  # no user database in some containers
+        return "unknown"
+
+
+def _gethostname() -> str:  # pragma: no cover - platforms without os.uname
+    import socket  # noqa: PLC0415
+
+    return socket.gethostname()
 
 
 class ErrorKind:

@@ -973,6 +973,17 @@ class StateStore:
 
         self._record(patch)
 
+    def retiring_marks(self, tsvs: Sequence[str]) -> dict[str, int]:
+        """The retiring generation of each of ``tsvs`` still marked retiring (one query)."""
+        if not tsvs:
+            return {}
+        rows = self.backend.query(
+            f"SELECT tsv, retiring_generation FROM {self.versions_table} WHERE active = 1 AND "
+            f"retiring_generation IS NOT NULL AND tsv IN ({', '.join('?' for _ in tsvs)})",
+            list(tsvs),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def set_version_retiring(self, tsv: str, *, generation: int | None) -> None:
         """Mark a live version retiring at ``generation`` (None: live and routed again).
 
