@@ -23,7 +23,9 @@ import argparse
 import json
 import random
 import statistics
+import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -135,6 +137,83 @@ def measure(dialect: str, mode: str, *, instances: int, samples: int, poll_inter
     )
 
 
+def child(url: str, mode: str, poll_interval: float) -> int:
+    """One serving process: print ``ready``, then ``<0|1> <monotonic>`` whenever v2's routing flips.
+
+    ``time.monotonic()`` is the system-wide CLOCK_MONOTONIC on Linux, so the parent can compare it
+    with its own commit time. Stops when stdin closes.
+    """
+    instance = ServingInstance(_facade(url), listen=mode == "notify", poll_interval=poll_interval,
+                               count_requests=False)
+    instance.open()
+    while mode == "notify" and instance.propagation_mode != "notify":
+        time.sleep(0.01)
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    print("ready", flush=True)
+    last = instance.decide(HANDLER, "v2").is_served
+    while not stop.is_set():
+        served = instance.decide(HANDLER, "v2").is_served
+        if served != last:
+            print(f"{int(served)} {time.monotonic()}", flush=True)
+            last = served
+        time.sleep(0.0002)
+    instance.close()
+    instance.timescape.close()
+    return 0
+
+
+def measure_processes(dialect: str, mode: str, *, instances: int, samples: int,
+                      poll_interval: float) -> PropagationResult:
+    """Like :func:`measure`, with each instance in a process of its own (no shared GIL)."""
+    with _dbs.fresh(dialect) as target:
+        url = target.timescape_url
+        control = _facade(url)
+        control.activate("v1", handler=HANDLER)
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.propagation", "--child", url, mode, str(poll_interval)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            for _ in range(instances)
+        ]
+        try:
+            for proc in procs:
+                assert proc.stdout is not None
+                if proc.stdout.readline().strip() != "ready":
+                    raise RuntimeError("a serving process did not start")
+            latencies: list[float] = []
+            deactivations: list[float] = []
+            rng = random.Random(7)
+            for _ in range(samples):
+                time.sleep(rng.uniform(0, poll_interval if mode == "poll" else 0.05))
+                control.activate("v2", handler=HANDLER)
+                committed = time.monotonic()
+                seen = [float(p.stdout.readline().split()[1]) for p in procs]  # type: ignore[union-attr]
+                latencies.append((max(seen) - committed) * 1000)
+                started = time.monotonic()
+                control.deactivate("v2", handler=HANDLER)
+                deactivations.append((time.monotonic() - started) * 1000)
+                for p in procs:
+                    p.stdout.readline()  # type: ignore[union-attr]
+        finally:
+            for proc in procs:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            for proc in procs:
+                proc.wait(timeout=30)
+            control.close()
+    return PropagationResult(
+        dialect, f"{mode} (processes)", instances, samples, poll_interval,
+        p50_ms=round(statistics.median(latencies), 1),
+        p99_ms=round(_pct(latencies, 0.99), 1),
+        max_ms=round(max(latencies), 1),
+        deactivate_p50_ms=round(statistics.median(deactivations), 1),
+        deactivate_max_ms=round(max(deactivations), 1),
+        heartbeats_per_minute=0.0,
+    )
+
+
 def render(results: list[PropagationResult], skipped: list[str]) -> str:
     lines = [
         f"# Propagation latency — {datetime.now().strftime('%Y-%m-%d %H:%M')}",
@@ -149,9 +228,9 @@ def render(results: list[PropagationResult], skipped: list[str]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {_dbs.LABELS[r.dialect]} | {r.mode}{'' if r.mode == 'notify' else f' {r.poll_interval:g} s'} "
+        f"| {_dbs.LABELS[r.dialect]} | {r.mode}{'' if r.mode.startswith('notify') else f' {r.poll_interval:g} s'} "
         f"| {r.instances} | {r.samples} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} "
-        f"| {r.deactivate_p50_ms} | {r.deactivate_max_ms} | {r.heartbeats_per_minute} | {r.idle_heartbeats_per_minute} |"
+        f"| {r.deactivate_p50_ms} | {r.deactivate_max_ms} | {r.heartbeats_per_minute or '-'} | {r.idle_heartbeats_per_minute or '-'} |"
         for r in results
     ]
     if skipped:
@@ -168,6 +247,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--drain-instances", type=int, default=4, help="instances of the extra drain row (0: none)")
     parser.add_argument("--quick", action="store_true", help="10 samples per mode")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--processes", action="store_true",
+                        help="also measure with each instance in its own process (PostgreSQL notify)")
+    if argv[:1] == ["--child"]:
+        return child(argv[1], argv[2], float(argv[3]))
     args = parser.parse_args(argv)
     _dbs.drop_leftovers()
     results: list[PropagationResult] = []
@@ -182,6 +265,12 @@ def main(argv: list[str]) -> int:
             samples = args.samples or (10 if args.quick else (100 if mode == "notify" else 40))
             result = measure(dialect, mode, instances=args.instances, samples=samples,
                              poll_interval=args.poll_interval, idle_seconds=4.0 if args.quick else 10.0)
+            print(json.dumps(asdict(result)), flush=True)
+            results.append(result)
+        if args.processes and dialect == "postgresql":
+            result = measure_processes(dialect, "notify", instances=args.instances,
+                                       samples=10 if args.quick else 100,
+                                       poll_interval=args.poll_interval)
             print(json.dumps(asdict(result)), flush=True)
             results.append(result)
         if args.drain_instances and dialect == "postgresql":

@@ -250,6 +250,27 @@ class HotPath(Host):
         """Live TSVs that need the schema (from memory)."""
         return list(self._current_view().used_by.get(name, ()))
 
+    def active_schemas(self) -> list[str]:
+        """Names of the applied schemas, in definition order (from memory, no I/O).
+
+        Returns:
+            Every schema whose status is ``applied`` in the in-memory view; a schema the state
+            knows but the definitions no longer name comes last, sorted.
+
+        Added in 0.5.
+        """
+        rows = self._current_view().snapshot.schemas
+        applied = {name for name, row in rows.items() if row.status is _APPLIED}
+        ordered = [s.name for s in self.catalog.schemas if s.name in applied]
+        return ordered + sorted(applied.difference(ordered))
+
+    def version_tags(self, tsv: str) -> list[str]:
+        """The tags pointing at a version now, declared and runtime ones (from memory), sorted.
+
+        Added in 0.5.
+        """
+        return self._current_view().index.tags_of(tsv)
+
     def active_versions(self, handler: str | None = None) -> list[Version]:
         """Live versions (from memory), oldest first per handler."""
         view = self._current_view()

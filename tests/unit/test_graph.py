@@ -53,7 +53,11 @@ def test_closure__names__themselves_plus_ancestors(graph):
 
 def test_topological__subset__parents_first_ties_in_definition_order(graph):
     assert graph.topological(["leaf", "base", "right", "left", "merge"]) == [
-        "base", "left", "right", "merge", "leaf"
+        "base",
+        "left",
+        "right",
+        "merge",
+        "leaf",
     ]
     assert graph.names.index("base") < graph.names.index("left") < graph.names.index("merge")
 

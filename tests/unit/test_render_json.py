@@ -51,12 +51,14 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=4).map(tuple)
-    | st.frozensets(st.text(max_size=3), max_size=3)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=4)
-    | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=3)
-    | st.builds(Row, st.text(), st.lists(st.text()).map(tuple), st.none() | st.datetimes()),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.frozensets(st.text(max_size=3), max_size=3)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=3)
+        | st.builds(Row, st.text(), st.lists(st.text()).map(tuple), st.none() | st.datetimes())
+    ),
     max_leaves=25,
 )
 
@@ -99,7 +101,9 @@ def test_dumps__dataclasses_of_one_and_no_field__same_as_jsonable() -> None:
     assert record_json(One(datetime(2025, 1, 1, tzinfo=UTC))) == {"at": "2025-01-01T00:00:00Z"}
 
 
-table_cells = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=4)
+table_cells = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=4
+)
 
 
 @given(
