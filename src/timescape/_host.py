@@ -15,6 +15,7 @@ from timescape.model.catalog import Catalog
 from timescape.model.plan import Judge
 from timescape.model.state import StateSnapshot
 from timescape.model.tsv import VersionIndex
+from timescape.model.usage import UsagePolicy
 from timescape.recovery import Recovery
 from timescape.reports import OperationResult
 from timescape.store.base import Backend
@@ -28,6 +29,8 @@ class Host:
 
     _mutex: threading.RLock
     _actor: str
+    protected_tags: tuple[str, ...]
+    usage_policy: UsagePolicy
 
     if TYPE_CHECKING:
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from timescape._host import Host
 from timescape.errors import InputError, UnknownRefError
@@ -175,3 +177,55 @@ class Bookkeeping(Host):
             )
 
         return self._locked(work, dry_run=False)
+
+    def claim_round(
+        self,
+        kind: str,
+        *,
+        interval: timedelta,
+        detail: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Claim a periodic job's round for this process, at most once per ``interval`` overall.
+
+        Under the database lock: when the newest ``kind`` event is younger than ``interval``
+        nothing is written and False is returned; otherwise one ``kind`` event (naming this
+        process as its actor) is appended and True returned. Several instances calling it on the
+        same timer therefore take turns: the lock serialises them, and the event log says who
+        ran each round. The state generation does not move (nothing a view reads changed).
+
+        Args:
+            kind: The event kind naming the job (``lifecycle_round``).
+            interval: The least time between two rounds.
+            detail: Detail recorded with the event.
+            now: The reference time (default: now, UTC).
+
+        Returns:
+            True when this call claimed the round.
+
+        Raises:
+            LockTimeoutError: When another process holds the lock too long.
+
+        Added in 0.2.
+        """
+        moment = now or datetime.now(UTC)
+        claimed = False
+
+        def work(_snapshot: StateSnapshot) -> OperationResult:
+            nonlocal claimed
+            last = self.store.events(limit=1, kinds=[kind])
+            if last and moment - last[0].at < interval:
+                return OperationResult(kind, kind, Plan(kind, kind, notes=("not due",)))
+            backend = self.backend
+            backend.begin()
+            try:
+                self.store.record_event(kind, kind, actor=self._actor, detail=detail, at=moment)
+                backend.commit()
+            except BaseException:
+                backend.rollback()
+                raise
+            claimed = True
+            return OperationResult(kind, kind, Plan(kind, kind, notes=("claimed",)))
+
+        self._locked(work, dry_run=False)
+        return claimed

@@ -23,6 +23,7 @@ CALLBACKS = (
     "on_schema_contract",
     "on_version_activated",
     "on_version_deactivated",
+    "on_version_drained",
 )
 
 
@@ -75,8 +76,16 @@ class Callbacks:
         """Register a callback for deactivated versions (``tsv``)."""
         return self.on("on_version_deactivated", callback)
 
+    def on_version_drained(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a callback for drains (``tsvs``, ``waited_s``, ``drained``: False on timeout).
+
+        Added in 0.2.
+        """
+        return self.on("on_version_drained", callback)
+
     def _emit(self, event: str, payload: dict[str, Any]) -> None:
-        logger.info("%s %s", event.removeprefix("on_"), payload.get("schema") or payload.get("tsv"))
+        subject = payload.get("schema") or payload.get("tsv") or payload.get("tsvs")
+        logger.info("%s %s", event.removeprefix("on_"), subject)
         for callback in self._callbacks.get(event, ()):
             try:
                 callback(**payload)

@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step, validate_name
+from timescape.model.usage import LifecycleSettings, format_duration, parse_duration
 from timescape.store.state import validate_prefix
 
 __all__ = [
@@ -50,7 +51,7 @@ PYPROJECT_FILE = "pyproject.toml"
 URL_ENV = "TIMESCAPE_DATABASE_URL"
 DEFAULT_URL = "sqlite:///timescape.db"
 
-_TOP_KEYS = ("database", "schemas", "versions", "lint")
+_TOP_KEYS = ("database", "schemas", "versions", "lint", "lifecycle")
 _DATABASE_KEYS = (
     "url",
     "migration_timeout",
@@ -90,6 +91,7 @@ _SCHEMA_KEYS = (
 )
 _VERSION_KEYS = ("handler", "timestamp", "schema", "tags", "description")
 _LINT_KEYS = ("disabled", "enabled")
+_LIFECYCLE_KEYS = ("hot_within", "cold_after", "auto_retire", "auto_retire_interval")
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -154,6 +156,7 @@ class Project:
         versions: Version declarations in file order.
         lint: The ``[lint]`` settings.
         catalog: The definitions validated as a whole.
+        lifecycle: The ``[lifecycle]`` settings (hot/cold thresholds, automatic retirement).
     """
 
     path: Path
@@ -163,6 +166,7 @@ class Project:
     versions: tuple[VersionSpec, ...]
     lint: LintSettings
     catalog: Catalog = field(repr=False)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
 
     def database_url(self, override: str | None = None) -> tuple[str, str]:
         """Pick the database URL by precedence.
@@ -209,6 +213,7 @@ class Project:
             table_prefix=settings.table_prefix,
             application_name=settings.application_name,
             base_dir=self.root,
+            lifecycle=self.lifecycle,
             heartbeat_interval=settings.heartbeat_interval,
             stale_after=settings.stale_after,
             poll_interval=settings.poll_interval,
@@ -540,7 +545,8 @@ class _Reader:
         schemas = self.schemas(document.get("schemas", []), file.parent, database)
         versions = self.versions(document.get("versions", []))
         lint = self.lint(document.get("lint", {}))
-        return self.assemble(file, database, schemas, versions, lint)
+        lifecycle = self.lifecycle(document.get("lifecycle", {}))
+        return self.assemble(file, database, schemas, versions, lint, lifecycle=lifecycle)
 
     def assemble(
         self,
@@ -549,6 +555,8 @@ class _Reader:
         schemas: list[SchemaVersion],
         versions: list[VersionSpec],
         lint: LintSettings,
+        *,
+        lifecycle: LifecycleSettings,
     ) -> Project:
         try:
             catalog = Catalog(schemas, versions)
@@ -562,6 +570,7 @@ class _Reader:
             versions=tuple(versions),
             lint=lint,
             catalog=catalog,
+            lifecycle=lifecycle,
         )
 
     # -- the parsed-project cache ---------------------------------------------------------------
@@ -575,6 +584,12 @@ class _Reader:
             },
             "lint": project.lint.disabled,
             "lint_enabled": project.lint.enabled,
+            "lifecycle": (
+                project.lifecycle.hot_within.total_seconds(),
+                project.lifecycle.cold_after.total_seconds(),
+                project.lifecycle.auto_retire,
+                project.lifecycle.auto_retire_interval.total_seconds(),
+            ),
             "schemas": [
                 ("dir", self.dir_tables[i])
                 if i in self.dir_tables
@@ -598,6 +613,10 @@ class _Reader:
             lint = LintSettings(
                 disabled=tuple(payload["lint"]), enabled=tuple(payload.get("lint_enabled", ()))
             )
+            hot, cold, auto, interval = payload["lifecycle"]
+            lifecycle = LifecycleSettings(
+                timedelta(seconds=hot), timedelta(seconds=cold), auto, timedelta(seconds=interval)
+            )
             entries = [(kind, data) for kind, data in payload["schemas"]]
             versions = [_cache.version_from_data(v) for v in payload["versions"]]
             if any(kind not in ("sql", "dir") for kind, _ in entries):
@@ -613,7 +632,7 @@ class _Reader:
             inline[i] if kind == "sql" else self.schema_at(i, data, file.parent, database)
             for i, (kind, data) in enumerate(entries)
         ]
-        return self.assemble(file, database, schemas, versions, lint)
+        return self.assemble(file, database, schemas, versions, lint, lifecycle=lifecycle)
 
     def catalog_error(self, exc: DefinitionError, schemas: Sequence[SchemaVersion]) -> Exception:
         if exc.file is not None:
@@ -828,3 +847,25 @@ class _Reader:
                     f"({optional})",
                     key,
                 )
+
+    def lifecycle(self, value: object) -> LifecycleSettings:
+        table = self.table(value, "lifecycle")
+        self.check_keys(table, _LIFECYCLE_KEYS, "lifecycle")
+        options: dict[str, Any] = {}
+        for name, raw in table.items():
+            key = f"lifecycle.{name}"
+            if name == "auto_retire":
+                options[name] = self.flag(raw, key)
+                continue
+            try:
+                options[name] = parse_duration(raw)
+            except ValueError as exc:
+                raise self.error(str(exc), key) from None
+        settings = LifecycleSettings(**options)
+        if settings.cold_after <= settings.hot_within:
+            raise self.error(
+                f"cold_after ({format_duration(settings.cold_after)}) must be longer than "
+                f"hot_within ({format_duration(settings.hot_within)})",
+                "lifecycle.cold_after",
+            )
+        return settings

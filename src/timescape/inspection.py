@@ -107,7 +107,14 @@ class Inspection(Host):
             snapshot = self.store.read_versions()
         index = self._index_for(snapshot)
         tags = {(v.handler, t): v.tsv for v in self.catalog.versions for t in index.tags_of(v.tsv)}
-        return build_version_infos(self.catalog, snapshot, tags, datetime.now(UTC), handler=handler)
+        return build_version_infos(
+            self.catalog,
+            snapshot,
+            tags,
+            datetime.now(UTC),
+            handler=handler,
+            policy=self.usage_policy,
+        )
 
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""

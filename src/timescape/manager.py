@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from timescape._faults import fault_point
 from timescape.bookkeeping import Bookkeeping
@@ -39,6 +39,7 @@ from timescape.engine.retirement import Retirement
 from timescape.errors import (
     ConnectionFailedError,
     DefinitionError,
+    DrainTimeoutError,
     InputError,
     StateError,
     TimescapeError,
@@ -58,6 +59,7 @@ from timescape.model.plan import (
 )
 from timescape.model.schema import SchemaVersion
 from timescape.model.state import StateSnapshot
+from timescape.model.usage import LifecycleSettings
 from timescape.recovery import Recovery
 from timescape.reports import OperationResult
 from timescape.store.backends import create_backend
@@ -94,6 +96,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         application_name: str = "timescape",
         base_dir: Path | None = None,
         infer_compatibility: bool = True,
+        lifecycle: LifecycleSettings | None = None,
         heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
         stale_after: float | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -114,6 +117,8 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             application_name: Name shown to the server (``pg_stat_activity``, process list).
             base_dir: Folder for relative SQLite paths (the project folder).
             infer_compatibility: Judge undeclared schemas by analysing their SQL (needs sqlglot).
+            lifecycle: Hot/cold thresholds and automatic retirement (``[lifecycle]``; default
+                hot within 1 hour, cold after 30 days, no automatic retirement).
             heartbeat_interval: Seconds between a serving instance's heartbeats.
             stale_after: Seconds without a heartbeat after which an instance counts as gone
                 (default: three heartbeat intervals).
@@ -146,6 +151,8 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         self.table_prefix = validate_prefix(table_prefix)
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
+        self.lifecycle = lifecycle or LifecycleSettings()
+        self.usage_policy = self.lifecycle.policy
         Definitions.__init__(self, schemas, versions)
         self._backend: Backend | None = None
         self._store: StateStore | None = None
@@ -440,7 +447,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
         if dry_run:
             return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
-        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+        return self._drained(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
 
     def apply_schema(
         self, name: str, *, force: bool = False, dry_run: bool = False
@@ -510,7 +517,23 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
         # With force, the live versions that need it are deactivated: drained first, like any
         # deactivation, so no instance still serves them when their schema goes.
-        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+        return self._drained(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+
+    def _drained(
+        self, plan_for: Callable[[StateSnapshot], Plan], **options: Any
+    ) -> OperationResult:
+        """Run a deactivating plan through the drain; tell ``on_version_drained`` how it went."""
+        try:
+            result = self._retirement.run(plan_for, **options)
+        except DrainTimeoutError as exc:
+            drained = {"tsvs": exc.tsvs, "waited_s": exc.waited_s, "drained": False}
+            self._emit("on_version_drained", drained)
+            raise
+        outcome = result.drain
+        if outcome is not None and not outcome.forced:
+            drained = {"tsvs": list(outcome.tsvs), "waited_s": outcome.waited_s, "drained": True}
+            self._emit("on_version_drained", drained)
+        return result
 
     # -- serving instances (delegated to timescape.engine.instances) ---------------------------
 
