@@ -14,8 +14,9 @@ import pytest
 
 from tests.cli.conftest import S1_SQL, run_cli, write_project
 from tests.dbutil import TestDB
-from timescape import _cache, config
-from timescape.config import Project, load_project
+from timescape.project import cache as _cache
+from timescape.project import config
+from timescape.project.config import Project, load_project
 
 
 @pytest.fixture(autouse=True)

@@ -21,12 +21,12 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from timescape import _cache
-from timescape._sqlfile import decode_text, load_steps, read_bytes, read_text
 from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step, validate_name
+from timescape.project import cache as _cache
+from timescape.project.sqlfile import decode_text, load_steps, read_bytes, read_text
 from timescape.store.state import validate_prefix
 
 __all__ = [
@@ -225,7 +225,7 @@ def load_project(path: Path | None, *, start: Path | None = None, cache: bool = 
 
     Reads only the project file and the migration files it names; opens no connection. With
     ``cache``, definitions validated by an earlier load of the very same bytes are taken from
-    ``.timescape/`` beside the file instead of parsing it again (see :mod:`timescape._cache`:
+    ``.timescape/`` beside the file instead of parsing it again (see :mod:`timescape.project.cache`:
     schemas with a ``dir`` are always read from disk again, and any problem with the cache is a
     miss), and a fresh parse is stored there for the next load.
 
@@ -479,7 +479,7 @@ class _Reader:
     # -- the parsed-project cache ---------------------------------------------------------------
 
     def payload(self, project: Project) -> dict[str, Any]:
-        """The validated project as plain data for :mod:`timescape._cache`."""
+        """The validated project as plain data for :mod:`timescape.project.cache`."""
         return {
             "database": {
                 f.name: getattr(project.database, f.name)
