@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from timescape._faults import fault_point
 from timescape.bookkeeping import Bookkeeping
@@ -54,7 +54,7 @@ from timescape.reports import OperationResult
 from timescape.store.backends import create_backend
 from timescape.store.base import Backend, ErrorKind, actor
 from timescape.store.state import StateStore, validate_prefix
-from timescape.store.urls import DatabaseURL, parse_url
+from timescape.store.urls import DatabaseURL, parse_url, url_text
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 
@@ -72,7 +72,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
     def __init__(
         self,
-        database: str | DatabaseURL = "sqlite:///timescape.db",
+        database: str | DatabaseURL | Any = "sqlite:///timescape.db",
         *,
         schemas: Iterable[SchemaVersion] = (),
         versions: Iterable[VersionSpec] = (),
@@ -89,7 +89,8 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         """Configure Timescape; nothing connects until the first operation.
 
         Args:
-            database: Database URL (``sqlite:///app.db``, ``postgresql://…``, ``mysql://…``).
+            database: Database URL (``sqlite:///app.db``, ``postgresql://…``, ``mysql://…``,
+                SQLAlchemy's ``postgresql+psycopg2://…`` forms), or a SQLAlchemy ``URL`` object.
             schemas: Schema versions to register.
             versions: Version declarations to register.
             migration_timeout: Seconds each schema may take; cancelled on the server after.
@@ -108,7 +109,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         self.url = (
             database
             if isinstance(database, DatabaseURL)
-            else parse_url(database, base_dir=base_dir)
+            else parse_url(url_text(database), base_dir=base_dir)
         )
         for label, value in (
             ("migration_timeout", migration_timeout),
