@@ -1,10 +1,11 @@
 """The project file, ``timescape.toml`` or ``[tool.timescape]`` in ``pyproject.toml``: definitions.
 
-TOML is the only input. Nothing in it is evaluated, imported or expanded (no ``${VAR}``, no Python
-callables: a ``callable`` key is just an unknown key). Loading validates everything, including the
-schema DAG and the versions as a whole (the :class:`~timescape.model.catalog.Catalog` is built),
-so a broken file is reported with its name, the key and, where known, the line, before any database
-connection opens.
+TOML is the only input. Nothing in it is evaluated or expanded (no ``${VAR}``); a step may name a
+Python function (``{ python = "module:function" }``) or an Alembic revision, found and checksummed
+by its source at load and imported only when it runs (:mod:`timescape.project.steps`). Loading
+validates everything, including the schema DAG and the versions as a whole (the
+:class:`~timescape.model.catalog.Catalog` is built), so a broken file is reported with its name,
+the key and, where known, the line, before any database connection opens.
 
 Precedence of the database URL: ``--database`` > ``TIMESCAPE_DATABASE_URL`` > ``[database] url`` >
 ``sqlite:///timescape.db`` beside the project file.
@@ -24,9 +25,10 @@ from typing import Any
 from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
-from timescape.model.schema import SchemaVersion, Step, validate_name
+from timescape.model.schema import SchemaVersion, Step, StepCallable, validate_name
 from timescape.project import cache as _cache
 from timescape.project.sqlfile import decode_text, load_steps, read_bytes, read_text
+from timescape.project.steps import step_script
 from timescape.store.state import validate_prefix
 
 __all__ = [
@@ -384,6 +386,14 @@ class _Lines:
         return None
 
 
+def _names_python(table: Mapping[str, Any]) -> bool:
+    for name in ("migrations", "rollback"):
+        items = table.get(name)
+        if isinstance(items, list) and any(isinstance(item, dict) for item in items):
+            return True
+    return False
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -576,7 +586,8 @@ class _Reader:
         key = f"schemas[{index}]"
         table = self.table(item, key)
         self.check_keys(table, _SCHEMA_KEYS, key)
-        if "dir" in table:
+        if "dir" in table or _names_python(table):
+            # Read again on every load: SQL files and Python sources may change on their own.
             self.dir_tables[index] = table
         try:
             return self.schema(table, key, root, database)
@@ -622,7 +633,7 @@ class _Reader:
                 )
             contract = contract or files
         else:
-            steps = self.inline_steps(table, key, name)
+            steps = self.inline_steps(table, key, name, root)
         breaking = table.get("breaking")
         return SchemaVersion.build(
             name,
@@ -636,9 +647,11 @@ class _Reader:
             key=key,
         )
 
-    def inline_steps(self, table: dict[str, Any], key: str, name: str) -> tuple[Step, ...]:
-        migrations = self.texts(table.get("migrations", []), f"{key}.migrations")
-        rollbacks = self.texts(table.get("rollback", []), f"{key}.rollback")
+    def inline_steps(
+        self, table: dict[str, Any], key: str, name: str, root: Path
+    ) -> tuple[Step, ...]:
+        migrations = self.scripts(table.get("migrations", []), f"{key}.migrations", root)
+        rollbacks = self.scripts(table.get("rollback", []), f"{key}.rollback", root)
         if rollbacks and len(rollbacks) != len(migrations):
             raise self.error(
                 f"schema {name!r} has {len(migrations)} migrations but {len(rollbacks)} rollback "
@@ -646,9 +659,34 @@ class _Reader:
                 f"{key}.rollback",
             )
         return tuple(
-            Step(m, rollbacks[i] if rollbacks else None, f"step{i + 1}")
+            Step(
+                m,
+                rollbacks[i] if rollbacks else None,
+                f"step{i + 1}",
+                file=getattr(m, "file", None),
+                rollback_file=getattr(rollbacks[i], "file", None) if rollbacks else None,
+            )
             for i, m in enumerate(migrations)
         )
+
+    def scripts(self, value: object, key: str, root: Path) -> tuple[str | StepCallable, ...]:
+        """SQL texts, or ``{ python = "module:function" }`` / ``{ alembic = "file" }`` tables."""
+        if not isinstance(value, list):
+            raise self.error(f"must be a list of SQL strings, not {_short(value)}", key)
+        if all(isinstance(item, str) for item in value):
+            return tuple(value)
+        rollback = key.endswith(".rollback")
+        out: list[str | StepCallable] = []
+        for i, item in enumerate(value):
+            try:
+                out.append(
+                    step_script(item, root, rollback=rollback, key=f"{key}[{i}]", label=self.label)
+                )
+            except DefinitionError as exc:
+                if exc.file not in (None, self.label):
+                    raise
+                raise self.error(exc.problem, f"{key}[{i}]".removeprefix(self.prefix)) from None
+        return tuple(out)
 
     def contract_steps(self, table: dict[str, Any], key: str) -> tuple[Step, ...]:
         contract = self.texts(table.get("contract", []), f"{key}.contract")

@@ -1,0 +1,1 @@
+"""What the facade owns: executor, recovery, verification, reports, the in-memory view."""
