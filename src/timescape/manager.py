@@ -18,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from timescape._faults import fault_point
 from timescape.bookkeeping import Bookkeeping
@@ -55,6 +55,9 @@ from timescape.store.backends import create_backend
 from timescape.store.base import Backend, ErrorKind, actor
 from timescape.store.state import StateStore, validate_prefix
 from timescape.store.urls import DatabaseURL, parse_url, url_text
+
+if TYPE_CHECKING:
+    from timescape.engine.adoption import AdoptionReport
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 
@@ -423,6 +426,29 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
 
         return self._locked(work, dry_run=dry_run)
+
+    def adopt(self, names: Sequence[str], *, dry_run: bool = False) -> AdoptionReport:
+        """Record schemas as applied for objects the database already has (checked first).
+
+        See :mod:`timescape.engine.adoption`: the catalog is checked for the tables, columns,
+        indexes and views the schemas' migrations (and their unapplied ancestors') leave behind;
+        when anything is missing nothing is recorded and the report lists it. Under the lock, one
+        transaction with a ``schema_adopted`` event per schema. Added in 0.5.
+
+        Args:
+            names: The schemas to adopt (their ancestors come along).
+            dry_run: Check and report only.
+
+        Returns:
+            The report (``ok``, ``adopted``, per-schema found/missing/unchecked).
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+            InputError: For a failed, interrupted or uncertain schema.
+        """
+        from timescape.engine.adoption import adopt  # noqa: PLC0415 - loads sqlglot
+
+        return adopt(self, names, dry_run=dry_run)
 
     def _plan_only(self, plan: Plan) -> OperationResult:
         self._check_statements(plan)

@@ -24,6 +24,7 @@ import click
 from timescape import __version__
 from timescape.cli._context import App, global_options, pass_app
 from timescape.cli.demo import demo_command
+from timescape.cli.importing import adopt_command, import_command
 from timescape.cli.init import init_command
 from timescape.cli.render import Cell, jsonable, table, when
 from timescape.cli.schema import schema_group
@@ -162,6 +163,8 @@ cli.add_command(init_command)
 cli.add_command(demo_command)
 cli.add_command(schema_group)
 cli.add_command(version_group)
+cli.add_command(import_command)
+schema_group.add_command(adopt_command)
 
 
 @cli.command("history")
