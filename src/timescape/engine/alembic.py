@@ -8,9 +8,10 @@ batch mode on SQLite, ``op.get_bind()`` data steps and ``op.execute`` all behave
 
 SQLAlchemy gets Timescape's DB-API connection, not a new one: the revision's statements run inside
 the schema's transaction (where the database has transactional DDL), under the same server-side
-timeout. The connection is lent through a proxy whose ``commit``, ``rollback`` and ``close`` do
-nothing, because SQLAlchemy ends its own transactions and returns connections to its pool, and
-neither may end Timescape's transaction or close its connection.
+timeout. The engine is made for this one call, and its dialect's ``do_commit``, ``do_rollback``
+and ``do_close`` are turned into no-ops, because SQLAlchemy ends its own transactions and closes
+what its pool holds, and neither may end Timescape's transaction or close its connection. (A
+proxy object cannot be lent instead: psycopg checks the connection's class.)
 """
 
 from __future__ import annotations
@@ -32,26 +33,8 @@ _SQLALCHEMY_URL = {
 }
 
 
-class _LentConnection:
-    """Timescape's DB-API connection as SQLAlchemy sees it: it cannot end or close it."""
-
-    def __init__(self, raw: Any) -> None:
-        object.__setattr__(self, "_raw", raw)
-
-    def commit(self) -> None:
-        """Leave the transaction to Timescape."""
-
-    def rollback(self) -> None:
-        """Leave the transaction to Timescape (a failure raises; the executor rolls back)."""
-
-    def close(self) -> None:
-        """Leave the connection to Timescape."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(object.__getattribute__(self, "_raw"), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(object.__getattribute__(self, "_raw"), name, value)
+def _leave_alone(_dbapi_connection: Any) -> None:
+    """Stand-in for SQLAlchemy's commit, rollback and close: the connection is Timescape's."""
 
 
 def run_revision(path: Path, direction: str, connection: Any) -> None:
@@ -79,13 +62,15 @@ def run_revision(path: Path, direction: str, connection: Any) -> None:
     function = getattr(module, direction, None)
     if not callable(function):
         raise InputError(f"Alembic revision {path} defines no {direction}() function")
-    lent = _LentConnection(connection.raw)
+    raw = connection.raw
     engine = sqlalchemy.create_engine(
         _SQLALCHEMY_URL[connection.dialect],
-        creator=lambda: lent,
+        creator=lambda: raw,
         poolclass=StaticPool,
         pool_reset_on_return=None,
     )
+    dialect: Any = engine.dialect
+    dialect.do_commit = dialect.do_rollback = dialect.do_close = _leave_alone
     with engine.connect() as bind:
         context = MigrationContext.configure(connection=bind)
         with Operations.context(context):
