@@ -57,7 +57,8 @@ def _report_lines(report: AdoptionReport) -> list[str]:
         lines.append(f"already applied: {', '.join(report.already_applied)}")
     if not report.ok:
         lines.append(
-            f"Nothing adopted: {len(report.missing)} object(s) missing. Apply those schemas with "
+            f"Nothing adopted: {len(report.missing)} object(s) missing. Adopt only the schemas the "
+            "database has and apply the rest with "
             "'timescape schema migrate', or fix the database and adopt again."
         )
     elif not report.adopted:

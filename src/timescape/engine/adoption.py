@@ -117,8 +117,10 @@ def expected_objects(
     for schema in schemas:
         for number, step in enumerate(schema.steps, start=1):
             if not isinstance(step.migration, str):
-                label = f"python:{getattr(step.migration, '__module__', '?')}."
-                label += str(getattr(step.migration, "__qualname__", "?"))
+                label = getattr(step.migration, "step_label", None) or (
+                    f"python:{getattr(step.migration, '__module__', '?')}."
+                    f"{getattr(step.migration, '__qualname__', '?')}"
+                )
                 unchecked[schema.name].append(f"step {number}: {label} (Python step)")
                 continue
             for statement in split_statements(step.migration, cast("Dialect", dialect)):

@@ -95,6 +95,11 @@ class PythonStep:
         self.__qualname__ = function
 
     @property
+    def step_label(self) -> str:
+        """How plans, dry runs and JSON name the step: ``python:module.function``."""
+        return f"python:{self._module}.{self._function}"
+
+    @property
     def checksum_source(self) -> str:
         """The text the step's checksum is computed from: the name and the function's source."""
         return f"python:{self.target}\n{self.source}"
@@ -167,8 +172,13 @@ class AlembicRevisionStep:
                 f"alembic revision file {file!r} does not exist", file=label, key=key
             )
         self.text = read_text(self.path, label=self.file, key=key)
-        self.__module__ = f"alembic:{self.file}"
+        self.__module__ = "alembic"
         self.__qualname__ = direction
+
+    @property
+    def step_label(self) -> str:
+        """How plans, dry runs and JSON name the step: ``alembic:<file>:upgrade``."""
+        return f"alembic:{self.file}:{self.direction}"
 
     @property
     def checksum_source(self) -> str:
