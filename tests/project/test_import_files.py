@@ -247,3 +247,46 @@ def test_dir__flyway_repeatable__definition_error(tmp_path: Path, db: TestDB) ->
     path = write_project(tmp_path / "app", text, files, url=db.url)
     result = run_cli("--project", str(path), "schema", "list")
     assert_one_line_error(result, "R__report_view.sql", "repeatable", exit_code=2)
+
+
+def test_import__adopt_without_a_tool_table__refused_before_writing(
+    tmp_path: Path, db: TestDB
+) -> None:
+    source = tmp_path / "source"
+    write_project(source, "", SQL)
+    (source / "timescape.toml").unlink()
+    project = _project(tmp_path, db)
+    before = project.read_text()
+    result = run_cli("--project", str(project), "import", "sql", str(source), "--adopt")
+    assert_one_line_error(result, "keeps no history table", "schema adopt", exit_code=2)
+    assert project.read_text() == before
+    assert not (tmp_path / "app" / "migrations").exists()
+
+
+def test_import__adopt_but_the_table_is_missing__says_the_import_was_written(
+    tmp_path: Path, db: TestDB
+) -> None:
+    source = tmp_path / "source"
+    write_project(source, "", _files(FLYWAY, db.dialect))
+    (source / "timescape.toml").unlink()
+    project = _project(tmp_path, db)
+    result = run_cli("--project", str(project), "import", "flyway", str(source), "--adopt")
+    assert_one_line_error(result, "are written to", "no flyway_schema_history table", exit_code=2)
+    assert "V10__orders" in project.read_text()
+
+
+def test_import__into_pyproject__tool_timescape_tables_that_load(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    write_project(source, "", SQL)
+    (source / "timescape.toml").unlink()
+    app = tmp_path / "app"
+    app.mkdir()
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "shop"\n\n[tool.timescape.database]\nurl = "sqlite:///x.db"\n'
+    )
+    result = run_cli("--project", str(pyproject), "import", "sql", str(source))
+    assert result.exit_code == 0, result.output
+    listing = run_cli("--project", str(pyproject), "--json", "schema", "list")
+    assert listing.exit_code == 0, listing.output
+    assert [s["name"] for s in listing.json()["schemas"]] == ["m001_init", "m002_title"]

@@ -142,7 +142,15 @@ def import_command(
         find_project_file,
     )
     from timescape.project.importers import read_history, write_history  # noqa: PLC0415
+    from timescape.project.importers.applied import TABLES  # noqa: PLC0415
 
+    if adopt and tool not in TABLES:
+        from timescape.errors import InputError  # noqa: PLC0415
+
+        raise InputError(
+            f"{tool} keeps no history table to adopt from: import without --adopt, then run "
+            "'timescape schema adopt NAME' with the last schema the database has"
+        )
     history = read_history(tool, path, prefix=prefix)
     project_file = _project_file(app.project_path, find_project_file, PROJECT_FILE)
     existing: list[str] = []
@@ -202,21 +210,24 @@ def _project_file(given: Path | None, find: Any, default_name: str) -> Path:
 
 
 def _adopt(app: App, project_file: Path, tool: str, history: Any) -> AdoptionReport:
+    from timescape.errors import InputError  # noqa: PLC0415
     from timescape.project.importers.applied import applied_tool_ids  # noqa: PLC0415
 
     app.project_path = project_file
     app._project = None  # noqa: SLF001 - the file was just appended to: read it again
     ts = app.timescape()
     ts.backend.connect()
-    ids = applied_tool_ids(ts.backend, tool)
+    written = f"the {len(history.schemas)} schema(s) are written to {project_file}, but"
+    try:
+        ids = applied_tool_ids(ts.backend, tool)
+    except InputError as exc:
+        raise InputError(f"{written} nothing was adopted: {exc.message}") from None
     by_id = history.by_tool_id()
     unknown = [i for i in ids if i not in by_id]
     if unknown:
-        from timescape.errors import InputError  # noqa: PLC0415
-
         raise InputError(
-            f"the database's {tool} table records {unknown[0]!r}, which is not in "
-            f"{history.source}; import the folder the database was migrated from"
+            f"{written} nothing was adopted: the database's {tool} table records "
+            f"{unknown[0]!r}, which is not in {history.source}"
         )
     names = [by_id[i] for i in ids]
     if not names:
