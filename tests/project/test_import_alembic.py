@@ -5,10 +5,11 @@ database. Also adoption from ``alembic_version``, failures, drift and dry runs o
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from tests.cli.conftest import run_cli
-from tests.clirun import write_project
+from tests.clirun import imported_modules, run_process, write_project
 from tests.dbutil import TestDB
 from tests.project.alembic_history import build_history, upgrade
 from tests.project.conftest import catalog, sqlalchemy_url
@@ -117,3 +118,15 @@ def test_import_alembic__dry_run_failure_and_drift__like_any_step(
         assert db.schema_row("rev_c3")["status"] == "applied"  # type: ignore[index]
         revision.write_text(original + "\n# edited after it was applied\n")
         assert run_cli(*ts, "verify").exit_code == 1
+
+
+def test_alembic_steps__listing_and_dry_run__import_neither_alembic_nor_sqlalchemy(
+    tmp_path: Path, db: TestDB
+) -> None:
+    ts, _, _ = _import(tmp_path, db)
+    for args in (("schema", "list"), ("schema", "migrate", "rev_m5", "--dry-run")):
+        command = (sys.executable, "-X", "importtime", "-m", "timescape")
+        done = run_process(*ts, *args, command=command)
+        assert done.exit_code == 0, done.stderr[-2000:]
+        heavy = {m for m in imported_modules(done) if m.split(".")[0] in ("alembic", "sqlalchemy")}
+        assert not heavy, (args, sorted(heavy)[:5])
