@@ -130,3 +130,32 @@ def test_alembic_steps__listing_and_dry_run__import_neither_alembic_nor_sqlalche
         assert done.exit_code == 0, done.stderr[-2000:]
         heavy = {m for m in imported_modules(done) if m.split(".")[0] in ("alembic", "sqlalchemy")}
         assert not heavy, (args, sorted(heavy)[:5])
+
+
+def test_import_alembic__render_sql__offline_revisions_become_sql_the_rest_run_alembic(
+    tmp_path: Path, db: TestDB, other_db: TestDB
+) -> None:
+    ts, ini, document = _import(tmp_path, db, "--render-sql", db.dialect)
+    not_rendered = sorted(n.split(":")[0] for n in document["notes"] if "render offline" in n)
+    # c3 reads rows (a data step); on SQLite, b2's downgrade and c3 need batch mode's reflection.
+    assert not_rendered == (["rev_b2", "rev_c3"] if db.dialect == "sqlite" else ["rev_c3"])
+    text = (tmp_path / "app" / "timescape.toml").read_text()
+    assert 'dir = "migrations/rev_a1"' in text
+    assert 'migrations = [{ alembic = "alembic/versions/c3_price_in_cents.py" }]' in text
+    a1 = (tmp_path / "app" / "migrations" / "rev_a1" / "001_a1.sql").read_text()
+    assert "CREATE TABLE products" in a1
+    assert "CREATE INDEX ix_products_name" in a1
+    check = run_cli(*ts, "--json", "schema", "adopt", "rev_a1", "--dry-run")
+    assert check.json()["schemas"][0]["missing"] == [
+        "table products",
+        "column products.id",
+        "column products.name",
+        "index ix_products_name",
+    ]
+    result = run_cli(*ts, "schema", "migrate", "rev_m5")
+    assert result.exit_code == 0, result.output
+    upgrade(ini, sqlalchemy_url(other_db))
+    assert catalog(db) == catalog(other_db)
+    back = run_cli(*ts, "schema", "rollback", "rev_d4", "--force")
+    assert back.exit_code == 0, back.output
+    assert "orders" not in db.user_tables()

@@ -111,6 +111,12 @@ def adopt_command(ctx: click.Context, app: App, names: tuple[str, ...], *, dry_r
     help="Folder (in the project) for the schemas' dir folders.",
 )
 @click.option(
+    "--render-sql",
+    type=click.Choice(("sqlite", "postgresql", "mysql")),
+    help="Alembic: turn revisions that render offline (alembic upgrade --sql) into SQL steps "
+    "for this database; the others keep running through Alembic.",
+)
+@click.option(
     "--adopt",
     "adopt",
     is_flag=True,
@@ -129,6 +135,7 @@ def import_command(
     dry_run: bool,
     prefix: str | None,
     migrations_dir: str,
+    render_sql: str | None,
     adopt: bool,
 ) -> None:
     """Write another tool's migration history into the project file.
@@ -151,7 +158,7 @@ def import_command(
             f"{tool} keeps no history table to adopt from: import without --adopt, then run "
             "'timescape schema adopt NAME' with the last schema the database has"
         )
-    history = read_history(tool, path, prefix=prefix)
+    history = read_history(tool, path, prefix=prefix, render_sql=render_sql)
     project_file = _project_file(app.project_path, find_project_file, PROJECT_FILE)
     existing: list[str] = []
     if project_file.exists():

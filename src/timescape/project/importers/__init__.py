@@ -27,13 +27,17 @@ TOOLS = {
 """Tool name (as on the command line) → the module whose ``read(path, prefix=…)`` reads it."""
 
 
-def read_history(tool: str, path: Path, *, prefix: str | None = None) -> History:
+def read_history(
+    tool: str, path: Path, *, prefix: str | None = None, render_sql: str | None = None
+) -> History:
     """Read another tool's history from ``path``; touches no database.
 
     Args:
         tool: A key of :data:`TOOLS`.
         path: The tool's folder (or, for Alembic, ``alembic.ini`` or the script directory).
         prefix: Put before every schema name (default: the tool's own, e.g. ``rev_``).
+        render_sql: Alembic only: render the revisions that render offline as SQL steps for this
+            dialect (``sqlite``, ``postgresql``, ``mysql``).
 
     Returns:
         The history.
@@ -46,6 +50,12 @@ def read_history(tool: str, path: Path, *, prefix: str | None = None) -> History
         raise InputError(f"unknown tool {tool!r}; expected one of {', '.join(TOOLS)}")
     if not path.exists():
         raise InputError(f"{path} does not exist; give the {tool} migrations folder")
+    if render_sql is not None and tool != "alembic":
+        raise InputError(f"--render-sql applies to Alembic histories only, not to {tool}")
     module = import_module(module_name)
-    history: History = module.read(path, prefix=prefix)
+    history: History = (
+        module.read(path, prefix=prefix, render_sql=render_sql)
+        if render_sql is not None
+        else module.read(path, prefix=prefix)
+    )
     return history

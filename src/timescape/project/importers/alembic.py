@@ -4,9 +4,15 @@ A merge revision (``down_revision`` a tuple) becomes a schema with several paren
 branches (two schemas with the same parent). Each schema has one step,
 ``{ alembic = "<revision file>" }``, that runs the revision's own ``upgrade()`` through Alembic's
 operations on Timescape's connection (:mod:`timescape.engine.alembic`), and, unless its
-``downgrade()`` does nothing (just ``pass``), a rollback that runs ``downgrade()``. Revisions are
-not rendered to SQL: batch operations on SQLite and data steps read the live database, which
-Alembic's offline mode cannot do. The revision files stay where they are.
+``downgrade()`` does nothing (just ``pass``), a rollback that runs ``downgrade()``. The revision
+files stay where they are.
+
+With ``render_sql`` (a dialect), each revision whose ``upgrade()`` and ``downgrade()`` both render
+in Alembic's offline mode (``alembic upgrade --sql``) becomes SQL steps instead, written to the
+schema's ``dir``: the gate and ``schema check`` can then judge them and ``schema adopt`` check
+their objects, but the project is tied to that dialect and the SQL, once written, no longer follows
+the revision file. Revisions that cannot render (batch mode on SQLite reflects the live table, a
+data step reads rows) stay revision steps.
 
 Reading the history needs Alembic (the ``alembic`` extra); nothing here touches a database.
 """
@@ -14,6 +20,8 @@ Reading the history needs Alembic (the ``alembic`` extra); nothing here touches 
 from __future__ import annotations
 
 import ast
+import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +31,14 @@ from timescape.project.importers.history import History, ImportedSchema, schema_
 __all__ = ["read"]
 
 
-def read(path: Path, *, prefix: str | None = None) -> History:
+def read(path: Path, *, prefix: str | None = None, render_sql: str | None = None) -> History:
     """Read an Alembic history from ``alembic.ini``, its folder, or the script directory.
 
     Args:
         path: ``alembic.ini``, the folder holding it, or the script directory (with ``env.py``
             and ``versions/``).
         prefix: Put before every schema name (default ``rev_``).
+        render_sql: ``sqlite``, ``postgresql`` or ``mysql``: render what renders offline as SQL.
 
     Returns:
         The history, parents first.
@@ -58,18 +67,33 @@ def read(path: Path, *, prefix: str | None = None) -> History:
         file = Path(revision.path).resolve()
         item = {"alembic": str(file)}
         reversible = _has_downgrade(file)
+        name = names[revision.revision]
         if not reversible:
-            notes.append(
-                f"{names[revision.revision]}: downgrade() does nothing; imported as irreversible"
-            )
+            notes.append(f"{name}: downgrade() does nothing; imported as irreversible")
+        rendered = (
+            _render(revision.module, render_sql, reversible=reversible) if render_sql else None
+        )
+        if render_sql and rendered is None:
+            notes.append(f"{name}: does not render offline; runs the revision's functions")
+        files: dict[str, str] = {}
+        inline: tuple[str | dict[str, str], ...] = (item,)
+        if rendered is not None:
+            up, down = rendered
+            stem = _UNSAFE_FILE.sub("_", f"001_{revision.revision}")
+            inline = ()
+            if up:
+                files[f"{stem}.sql"] = up
+                if down:
+                    files[f"{stem}.rollback.sql"] = down
         schemas.append(
             ImportedSchema(
-                name=names[revision.revision],
+                name=name,
                 parents=tuple(dict.fromkeys(names[p] for p in parents)),
                 source=file.name,
                 tool_id=revision.revision,
-                inline=(item,),
-                inline_rollback=(item,) if reversible else (),
+                files=files,
+                inline=inline,
+                inline_rollback=(item,) if reversible and rendered is None else (),
                 description=_first_line(revision.doc) or f"alembic {revision.revision}",
             )
         )
@@ -77,6 +101,37 @@ def read(path: Path, *, prefix: str | None = None) -> History:
     return History(
         tool="alembic", source=path, schemas=tuple(schemas), heads=heads, notes=tuple(notes)
     )
+
+
+_UNSAFE_FILE = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def _render(module: Any, dialect: str, *, reversible: bool) -> tuple[str, str] | None:
+    """``(upgrade SQL, downgrade SQL)`` as Alembic's offline mode renders them, or None."""
+    up = _render_one(module, "upgrade", dialect)
+    if up is None:
+        return None
+    down = _render_one(module, "downgrade", dialect) if reversible else ""
+    if down is None:
+        return None
+    return up, down
+
+
+def _render_one(module: Any, function: str, dialect: str) -> str | None:
+    from alembic.migration import MigrationContext  # noqa: PLC0415 - optional extra
+    from alembic.operations import Operations  # noqa: PLC0415
+
+    buffer = io.StringIO()
+    context = MigrationContext.configure(
+        dialect_name=dialect,
+        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
+    )
+    try:
+        with Operations.context(context):
+            getattr(module, function)()
+    except Exception:  # any failure means "cannot render offline": the revision step runs it
+        return None
+    return buffer.getvalue().strip()
 
 
 def _script_directory(path: Path) -> Any:
