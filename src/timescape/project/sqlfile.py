@@ -311,6 +311,8 @@ class _DirLoader:
             groups = match.groupdict()
             number = groups.get("version") or groups["number"]
             order = tuple(int(part) for part in re.split(r"[._]", number))
+            while len(order) > 1 and order[-1] == 0:
+                order = order[:-1]  # Flyway: 1.0 is version 1
             is_undo = groups.get("kind") == "U" or groups.get("direction") == "down"
             if "kind" in groups:
                 stem = f"V{number}__{match['label']}"
