@@ -285,8 +285,10 @@ def test_import__into_pyproject__tool_timescape_tables_that_load(tmp_path: Path)
     pyproject.write_text(
         '[project]\nname = "shop"\n\n[tool.timescape.database]\nurl = "sqlite:///x.db"\n'
     )
-    result = run_cli("--project", str(pyproject), "import", "sql", str(source))
+    # --project names the folder: the pyproject.toml in it is the project file.
+    result = run_cli("--project", str(app), "import", "sql", str(source))
     assert result.exit_code == 0, result.output
-    listing = run_cli("--project", str(pyproject), "--json", "schema", "list")
+    assert not (app / "timescape.toml").exists()
+    listing = run_cli("--project", str(app), "--json", "schema", "list")
     assert listing.exit_code == 0, listing.output
     assert [s["name"] for s in listing.json()["schemas"]] == ["m001_init", "m002_title"]

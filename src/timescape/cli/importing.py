@@ -210,8 +210,18 @@ def import_command(
 
 
 def _project_file(given: Path | None, find: Any, default_name: str) -> Path:
+    """The project file to append to: as ``--project`` names it, or found upwards, or created."""
+    if given is not None and given.is_file():
+        return given
+    if given is not None and (given.is_dir() or not given.suffix):
+        inner = given / default_name
+        if not inner.is_file():
+            pyproject = given / "pyproject.toml"
+            if pyproject.is_file() and find(given) == pyproject:
+                return pyproject
+        return inner
     if given is not None:
-        return given / default_name if given.is_dir() or not given.suffix else given
+        return given
     found: Path | None = find(Path.cwd())
     return found if found is not None else Path.cwd() / default_name
 
