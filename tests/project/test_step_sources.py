@@ -121,3 +121,58 @@ def test_python_step__cached_project__function_edit_changes_the_checksum(
     assert load_project(path, cache=True).schemas[0].checksums == first
     module.write_text(module.read_text().replace("SELECT 1", "SELECT 10"))
     assert load_project(path, cache=True).schemas[0].checksums != first
+
+
+@pytest.mark.parametrize(
+    "target", ["os:system", "shutil:rmtree", "subprocess:run", "json:loads", "pkg.steps:undo"]
+)
+def test_python_step__module_outside_the_project__refused_naming_the_key(
+    tmp_path: Path, target: str
+) -> None:
+    """RELIABILITY T39: a reference to a module outside the project is refused, and loading runs
+    nothing (the package's __init__ below would write a file if it were imported)."""
+    outside = tmp_path / "outside"
+    (outside / "pkg").mkdir(parents=True)
+    (outside / "pkg" / "__init__.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    (outside / "pkg" / "steps.py").write_text(MODULE)
+    project = tmp_path / "project"
+    text = f'[[schemas]]\nname = "s1"\nmigrations = [{{ python = "{target}" }}]\n'
+    path = write_project(project, text)
+    sys.path.insert(0, str(outside))
+    try:
+        with pytest.raises(DefinitionError) as info:
+            load_project(path)
+    finally:
+        sys.path.remove(str(outside))
+    assert "not found in the project" in info.value.message
+    assert "allow_outside_project" in info.value.message
+    assert info.value.key == "schemas[0].migrations[0]"
+    assert not (tmp_path / "ran").exists()
+    assert "pkg" not in sys.modules
+
+
+def test_python_step__outside_allowed__found_on_sys_path_without_importing(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "pkg").mkdir(parents=True)
+    (outside / "pkg" / "__init__.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    (outside / "pkg" / "steps.py").write_text(MODULE)
+    text = (
+        "[database]\nallow_outside_project = true\n\n"
+        '[[schemas]]\nname = "s1"\nmigrations = [{ python = "pkg.steps:undo" }]\n'
+    )
+    path = write_project(tmp_path / "project", text)
+    sys.path.insert(0, str(outside))
+    try:
+        (step,) = load_project(path).schemas[0].steps
+    finally:
+        sys.path.remove(str(outside))
+    assert "def undo(connection)" in step.migration.source  # type: ignore[union-attr]
+    assert not (tmp_path / "ran").exists()
+
+
+def test_alembic_step__revision_outside_the_project__refused(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.py").write_text("def upgrade():\n    pass\n")
+    text = '[[schemas]]\nname = "s1"\nmigrations = [{ alembic = "../elsewhere.py" }]\n'
+    path = write_project(tmp_path / "project", text)
+    with pytest.raises(DefinitionError, match="outside the project folder"):
+        load_project(path)

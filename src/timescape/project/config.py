@@ -633,7 +633,9 @@ class _Reader:
                 )
             contract = contract or files
         else:
-            steps = self.inline_steps(table, key, name, root)
+            steps = self.inline_steps(
+                table, key, name, root, allow_outside=database.allow_outside_project
+            )
         breaking = table.get("breaking")
         return SchemaVersion.build(
             name,
@@ -648,10 +650,14 @@ class _Reader:
         )
 
     def inline_steps(
-        self, table: dict[str, Any], key: str, name: str, root: Path
+        self, table: dict[str, Any], key: str, name: str, root: Path, *, allow_outside: bool
     ) -> tuple[Step, ...]:
-        migrations = self.scripts(table.get("migrations", []), f"{key}.migrations", root)
-        rollbacks = self.scripts(table.get("rollback", []), f"{key}.rollback", root)
+        migrations = self.scripts(
+            table.get("migrations", []), f"{key}.migrations", root, allow_outside=allow_outside
+        )
+        rollbacks = self.scripts(
+            table.get("rollback", []), f"{key}.rollback", root, allow_outside=allow_outside
+        )
         if rollbacks and len(rollbacks) != len(migrations):
             raise self.error(
                 f"schema {name!r} has {len(migrations)} migrations but {len(rollbacks)} rollback "
@@ -669,7 +675,9 @@ class _Reader:
             for i, m in enumerate(migrations)
         )
 
-    def scripts(self, value: object, key: str, root: Path) -> tuple[str | StepCallable, ...]:
+    def scripts(
+        self, value: object, key: str, root: Path, *, allow_outside: bool
+    ) -> tuple[str | StepCallable, ...]:
         """SQL texts, or ``{ python = "module:function" }`` / ``{ alembic = "file" }`` tables."""
         if not isinstance(value, list):
             raise self.error(f"must be a list of SQL strings, not {_short(value)}", key)
@@ -680,7 +688,14 @@ class _Reader:
         for i, item in enumerate(value):
             try:
                 out.append(
-                    step_script(item, root, rollback=rollback, key=f"{key}[{i}]", label=self.label)
+                    step_script(
+                        item,
+                        root,
+                        rollback=rollback,
+                        key=f"{key}[{i}]",
+                        label=self.label,
+                        allow_outside=allow_outside,
+                    )
                 )
             except DefinitionError as exc:
                 if exc.file not in (None, self.label):

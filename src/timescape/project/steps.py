@@ -10,10 +10,13 @@ A step in ``migrations`` / ``rollback`` may be a table instead of SQL text:
   ``migrations``) or ``downgrade()`` (in ``rollback``) through Alembic's operations (see
   :mod:`timescape.engine.alembic`; needs the ``alembic`` extra only when it runs).
 
-Loading the project imports nothing: the function's source is found with :mod:`ast` in the module's
-file, and the checksum covers that source (plus the ``module:function`` name), so editing the
-function is drift while editing the rest of the module is not. The module is imported only when the
-step runs, with the project folder first on ``sys.path`` for the duration of the import.
+Loading the project imports nothing and runs nothing: the module's file is looked up by path (in
+the project folder; on ``sys.path`` only with ``allow_outside_project = true``, as for ``dir``), the
+function's source is found with :mod:`ast`, and the checksum covers that source (plus the
+``module:function`` name), so editing the function is drift while editing the rest of the module is
+not. A reference to a module outside the project (``os:system``, ``shutil:rmtree``) is refused,
+naming the key (RELIABILITY T39). The module is imported only when the step runs, with the project
+folder first on ``sys.path`` for the duration of the import.
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ class PythonStep:
         file: The module's file relative to the project folder (or absolute), for messages.
     """
 
-    def __init__(self, target: str, root: Path, *, key: str, label: str) -> None:
+    def __init__(
+        self, target: str, root: Path, *, key: str, label: str, allow_outside: bool = False
+    ) -> None:
         """Find the function's source without importing the module.
 
         Args:
@@ -53,10 +58,11 @@ class PythonStep:
             root: The project folder; searched first for the module.
             key: The project-file key, for errors.
             label: How to name the project file in errors.
+            allow_outside: ``allow_outside_project``: also look on ``sys.path``.
 
         Raises:
-            DefinitionError: For a malformed target, a module that cannot be found or a function
-                it does not define.
+            DefinitionError: For a malformed target, a module outside the project (unless
+                allowed), a module that cannot be found or a function it does not define.
         """
         module, colon, function = target.partition(":")
         if not colon or not module or not function or not _is_dotted(module):
@@ -70,11 +76,16 @@ class PythonStep:
         self.root = root
         self._module = module
         self._function = function
-        path = _module_file(module, root)
+        path = _module_file(module, root, allow_outside=allow_outside)
         if path is None:
+            where = "in the project folder or on sys.path" if allow_outside else "in the project"
+            hint = (
+                ""
+                if allow_outside
+                else ("; a module outside it needs allow_outside_project = true in [database]")
+            )
             raise DefinitionError(
-                f"python step {target!r}: module {module!r} not found in the project folder "
-                f"{root} or on sys.path",
+                f"python step {target!r}: module {module!r} not found {where} {root}{hint}",
                 file=label,
                 key=key,
             )
@@ -150,7 +161,16 @@ class AlembicRevisionStep:
         text: The file's text; the checksum covers the whole file.
     """
 
-    def __init__(self, file: str, root: Path, *, direction: str, key: str, label: str) -> None:
+    def __init__(
+        self,
+        file: str,
+        root: Path,
+        *,
+        direction: str,
+        key: str,
+        label: str,
+        allow_outside: bool = False,
+    ) -> None:
         """Read the revision file (nothing is imported until the step runs).
 
         Args:
@@ -159,11 +179,20 @@ class AlembicRevisionStep:
             direction: ``upgrade`` (a migration) or ``downgrade`` (a rollback).
             key: The project-file key, for errors.
             label: How to name the project file in errors.
+            allow_outside: ``allow_outside_project``: the file may resolve outside the project.
 
         Raises:
-            DefinitionError: When the file is missing or unreadable.
+            DefinitionError: When the file is outside the project (unless allowed), missing or
+                unreadable.
         """
         self.path = (root / file).resolve()
+        if not allow_outside and not self.path.is_relative_to(root.resolve()):
+            raise DefinitionError(
+                f"alembic revision file {file!r} resolves to {self.path}, outside the project "
+                f"folder {root}; set allow_outside_project = true in [database] to allow it",
+                file=label,
+                key=key,
+            )
         self.root = root
         self.file = _shown(self.path, root)
         self.direction = direction
@@ -214,7 +243,13 @@ class AlembicRevisionStep:
 
 
 def step_script(
-    item: object, root: Path, *, rollback: bool, key: str, label: str
+    item: object,
+    root: Path,
+    *,
+    rollback: bool,
+    key: str,
+    label: str,
+    allow_outside: bool = False,
 ) -> str | PythonStep | AlembicRevisionStep:
     """Turn one ``migrations``/``rollback`` item into a step script.
 
@@ -224,6 +259,7 @@ def step_script(
         rollback: Whether the item is in ``rollback`` (an Alembic revision then downgrades).
         key: The item's key, for errors.
         label: How to name the project file in errors.
+        allow_outside: ``allow_outside_project``.
 
     Returns:
         The SQL text or the callable step.
@@ -244,9 +280,11 @@ def step_script(
     if not isinstance(value, str) or not value.strip():
         raise DefinitionError(f"{kind} must be a non-empty string", file=label, key=key)
     if kind == "python":
-        return PythonStep(value, root, key=key, label=label)
+        return PythonStep(value, root, key=key, label=label, allow_outside=allow_outside)
     direction = "downgrade" if rollback else "upgrade"
-    return AlembicRevisionStep(value, root, direction=direction, key=key, label=label)
+    return AlembicRevisionStep(
+        value, root, direction=direction, key=key, label=label, allow_outside=allow_outside
+    )
 
 
 def source_digest(script: object) -> str | None:
@@ -268,15 +306,22 @@ def _is_dotted(name: str) -> bool:
     return all(part.isidentifier() for part in name.split("."))
 
 
-def _module_file(module: str, root: Path) -> Path | None:
-    base = root.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    with contextlib.suppress(ImportError, ValueError), _on_path(root):
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin and spec.origin.endswith(".py"):
-            return Path(spec.origin)
+def _module_file(module: str, root: Path, *, allow_outside: bool) -> Path | None:
+    """The module's source file, found by path: nothing is imported.
+
+    ``importlib.util.find_spec`` would import the parent packages, running their code at load.
+    """
+    folders = [root]
+    if allow_outside:
+        folders += [Path(entry or ".") for entry in sys.path]
+    resolved_root = root.resolve()
+    for folder in folders:
+        base = folder.joinpath(*module.split("."))
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                if not allow_outside and not candidate.resolve().is_relative_to(resolved_root):
+                    return None  # a symlink out of the project
+                return candidate
     return None
 
 
