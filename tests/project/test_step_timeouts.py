@@ -60,3 +60,26 @@ def test_step__runs_past_migration_timeout__cancelled_and_schema_failed(
     assert row["status"] in ("failed", "uncertain")
     if db.dialect != "mysql":
         assert "marker" not in db.user_tables()
+
+
+def test_alembic_step__database_error__reported_as_the_drivers_error(
+    tmp_path: Path, db: TestDB
+) -> None:
+    files = {
+        "rev.py": (
+            "from alembic import op\n\nrevision = 'r1'\ndown_revision = None\n\n\n"
+            "def upgrade():\n    op.execute('INSERT INTO no_such_table VALUES (1)')\n"
+        )
+    }
+    text = PROJECT.replace("migration_timeout = 1", "migration_timeout = 20").replace(
+        "STEP", '{ alembic = "rev.py" }'
+    )
+    project = write_project(tmp_path / "p", text, files, url=db.url)
+    result = run_cli("--project", str(project), "schema", "migrate", "s1")
+    assert result.exit_code == 1, result.output
+    assert "no_such_table" in result.stderr
+    assert "sqlalche.me" not in result.stderr
+    assert "Traceback" not in result.output
+    row = db.schema_row("s1")
+    assert row is not None
+    assert row["status"] == "failed"

@@ -71,10 +71,17 @@ def run_revision(path: Path, direction: str, connection: Any) -> None:
     )
     dialect: Any = engine.dialect
     dialect.do_commit = dialect.do_rollback = dialect.do_close = _leave_alone
-    with engine.connect() as bind:
-        context = MigrationContext.configure(connection=bind)
-        with Operations.context(context):
-            function()
+    try:
+        with engine.connect() as bind:
+            context = MigrationContext.configure(connection=bind)
+            with Operations.context(context):
+                function()
+    except sqlalchemy.exc.DBAPIError as exc:
+        if exc.orig is None:  # pragma: no cover - SQLAlchemy always wraps a driver error
+            raise
+        # The driver's own error, as a SQL step raises it: the executor classifies it (lost
+        # connection, lock timeout, cancelled statement) and reports it the same way.
+        raise exc.orig from exc
 
 
 def _load(path: Path) -> ModuleType:
