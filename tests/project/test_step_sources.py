@@ -176,3 +176,11 @@ def test_alembic_step__revision_outside_the_project__refused(tmp_path: Path) -> 
     path = write_project(tmp_path / "project", text)
     with pytest.raises(DefinitionError, match="outside the project folder"):
         load_project(path)
+
+
+def test_old_import_path__timescape_config__is_the_moved_module() -> None:
+    import timescape.config as old  # noqa: PLC0415 - the old path is what is under test
+    import timescape.project.config as new  # noqa: PLC0415
+
+    assert old is new
+    assert old.load_project is new.load_project

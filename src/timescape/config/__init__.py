@@ -2,10 +2,16 @@
 
 A package rather than a ``config.py`` file: the module itself moved to ``project/config.py``, and a
 file left at the old path would stop git from following the rename when other branches edit it.
+At run time ``timescape.config`` *is* :mod:`timescape.project.config` (the same module object, so
+every name, private ones included, and monkeypatching reach it); the imports below are what type
+checkers read.
 """
 
 from __future__ import annotations
 
+import sys
+
+from timescape.project import config as _moved
 from timescape.project.config import (
     DEFAULT_URL as DEFAULT_URL,
 )
@@ -41,3 +47,5 @@ __all__ = [
     "find_project_file",
     "load_project",
 ]
+
+sys.modules[__name__] = _moved
