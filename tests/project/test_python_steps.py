@@ -146,3 +146,60 @@ def test_python_step__bad_targets__one_line_definition_error(tmp_path: Path, db:
         assert result.exit_code == 2, result.output
         assert_one_line_error(result, problem)
         assert "schemas[1].migrations[1]" in result.stderr
+
+
+DIR_PROJECT = """\
+[database]
+url = "{url}"
+
+[[schemas]]
+name = "s1"
+dir = "migrations/s1"
+"""
+
+DIR_FILES = {
+    "migrations/s1/001_products.sql": (
+        "CREATE TABLE products (id INTEGER PRIMARY KEY, price VARCHAR(20) NOT NULL, "
+        "price_in_cents INTEGER);\nINSERT INTO products (id, price) VALUES (1, '2.50');\n"
+    ),
+    "migrations/s1/001_products.rollback.sql": "DROP TABLE products;\n",
+    "migrations/s1/002_backfill.py": (
+        "from decimal import Decimal\n\n\n"
+        "def apply(connection):\n"
+        "    for product_id, price in connection.query('SELECT id, price FROM products'):\n"
+        "        cents = int(Decimal(price) * 100)\n"
+        "        connection.execute(\n"
+        "            'UPDATE products SET price_in_cents = ? WHERE id = ?', (cents, product_id)\n"
+        "        )\n\n\n"
+        "def rollback(connection):\n"
+        "    connection.execute('UPDATE products SET price_in_cents = NULL')\n"
+    ),
+}
+
+
+def test_python_step_file_in_dir__apply_drift_and_rollback(tmp_path: Path, db: TestDB) -> None:
+    path = write_project(tmp_path / "p", DIR_PROJECT, DIR_FILES, url=db.url)
+    ts = ("--project", str(path))
+    dry = run_cli(*ts, "schema", "migrate", "s1", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "python:migrations/s1/002_backfill.py:apply" in dry.stdout
+    result = run_cli(*ts, "schema", "migrate", "s1")
+    assert result.exit_code == 0, result.output
+    assert db.query("SELECT price_in_cents FROM products") == [(250,)]
+    assert run_cli(*ts, "verify").exit_code == 0
+    step_file = tmp_path / "p" / "migrations" / "s1" / "002_backfill.py"
+    original = step_file.read_text()
+    step_file.write_text(original.replace("* 100", "* 1000"))
+    assert run_cli(*ts, "verify").exit_code == 1
+    step_file.write_text(original)
+    back = run_cli(*ts, "schema", "rollback", "s1")
+    assert back.exit_code == 0, back.output
+    assert "products" not in db.user_tables()
+
+
+def test_python_step_file_in_dir__no_apply_function__definition_error(tmp_path: Path) -> None:
+    files = dict(DIR_FILES)
+    files["migrations/s1/002_backfill.py"] = "def upgrade(connection):\n    pass\n"
+    path = write_project(tmp_path / "p", DIR_PROJECT, files, url="sqlite:///x.db")
+    result = run_cli("--project", str(path), "schema", "list")
+    assert_one_line_error(result, "002_backfill.py", "must define apply(connection)", exit_code=2)

@@ -30,6 +30,7 @@ _STEP_FILE = re.compile(
 # Other tools' conventions, accepted as they are: Flyway's versioned and undo migrations, and
 # golang-migrate's up/down pairs. dbmate's single files (``-- migrate:up`` / ``-- migrate:down``)
 # have the NNN_name.sql shape and are told apart by their content.
+_PYTHON_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+)\.py$")
 _FLYWAY_FILE = re.compile(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<label>.+)\.sql$")
 _FLYWAY_REPEATABLE = re.compile(r"^R__.+\.sql$")
 _GOLANG_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+)\.(?P<direction>up|down)\.sql$")
@@ -342,12 +343,28 @@ class _DirLoader:
             contract_rollbacks={},
         )
 
+    def add(self, kind: dict[str, Path], stem: str, entry: Path) -> None:
+        """File ``entry`` as step ``stem`` (contained; one file per step and kind)."""
+        shown = _shown(entry, self.root)
+        self.contain(entry.resolve(), "resolves to", shown)
+        if stem in kind:
+            raise self.error(
+                f"two files for step {stem}: {kind[stem].name} and {entry.name}", shown
+            )
+        kind[stem] = entry
+
     def scan_native(self, base: Path) -> _Found:
         kinds: dict[tuple[bool, bool], dict[str, Path]] = {
             (contract, rollback): {} for contract in (False, True) for rollback in (False, True)
         }
         widths: set[int] = set()
         for entry in sorted(base.iterdir()):
+            python = _PYTHON_FILE.match(entry.name)
+            if python is not None:
+                # A Python step file: apply(connection), and rollback(connection) to undo it.
+                widths.add(len(python["number"]))
+                self.add(kinds[False, False], f"{python['number']}_{python['label']}", entry)
+                continue
             if entry.name.startswith(".") or not entry.name.endswith(".sql"):
                 continue
             shown = _shown(entry, self.root)
@@ -358,10 +375,9 @@ class _DirLoader:
                     "NNN_name.contract.sql or NNN_name.contract.rollback.sql",
                     shown,
                 )
-            self.contain(entry.resolve(), "resolves to", shown)
             widths.add(len(match["number"]))
-            stem = f"{match['number']}_{match['label']}"
-            kinds[bool(match["contract"]), bool(match["rollback"])][stem] = entry
+            kind = kinds[bool(match["contract"]), bool(match["rollback"])]
+            self.add(kind, f"{match['number']}_{match['label']}", entry)
         for contract in (False, True):
             migrations, rollbacks = kinds[contract, False], kinds[contract, True]
             orphans = sorted(set(rollbacks) - set(migrations))
@@ -386,6 +402,8 @@ class _DirLoader:
         )
 
     def step(self, stem: str, migration: Path, rollback: Path | None) -> Step:
+        if migration.suffix == ".py":
+            return self.python_step(stem, migration, rollback)
         shown = _shown(migration, self.root)
         text = read_text(migration, label=shown, key=self.key)
         if not text.strip():
@@ -399,6 +417,25 @@ class _DirLoader:
             if not undo.strip():
                 raise self.error("rollback file is empty", undo_shown)
         return Step(migration=text, rollback=undo, name=stem, file=shown, rollback_file=undo_shown)
+
+    def python_step(self, stem: str, path: Path, rollback: Path | None) -> Step:
+        """A ``NNN_name.py`` step: ``apply(connection)``, undone by ``rollback(connection)``."""
+        from timescape.project.steps import python_file_steps  # noqa: PLC0415 - imports sqlfile
+
+        shown = _shown(path, self.root)
+        apply, undo = python_file_steps(path, shown, self.root, key=self.key)
+        if rollback is not None:
+            if undo is not None:
+                raise self.error(
+                    f"{shown} defines rollback() and {_shown(rollback, self.root)} exists too; "
+                    "keep one",
+                    shown,
+                )
+            undo_text = read_text(rollback, label=_shown(rollback, self.root), key=self.key)
+            return Step(
+                apply, undo_text, stem, file=shown, rollback_file=_shown(rollback, self.root)
+            )
+        return Step(apply, undo, stem, file=shown, rollback_file=shown if undo else None)
 
     def dbmate_step(self, stem: str, text: str, shown: str, rollback: Path | None) -> Step:
         """A dbmate file: ``-- migrate:up`` then ``-- migrate:down`` sections in one file."""

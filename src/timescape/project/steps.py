@@ -34,7 +34,13 @@ from typing import Any
 from timescape.errors import DefinitionError
 from timescape.project.sqlfile import read_text
 
-__all__ = ["AlembicRevisionStep", "PythonStep", "step_script"]
+__all__ = [
+    "AlembicRevisionStep",
+    "PythonFileStep",
+    "PythonStep",
+    "python_file_steps",
+    "step_script",
+]
 
 _STEP_KEYS = ("python", "alembic")
 
@@ -240,6 +246,102 @@ class AlembicRevisionStep:
     def __hash__(self) -> int:
         """Hash of file, direction and text."""
         return hash((self.file, self.direction, self.text))
+
+
+class PythonFileStep:
+    """A ``NNN_name.py`` step file of a ``dir``: its ``apply`` or ``rollback`` function.
+
+    Attributes:
+        path: The file.
+        file: The file relative to the project folder.
+        function: ``apply`` or ``rollback``.
+        source: The function's source text (what the checksum covers).
+    """
+
+    def __init__(self, path: Path, file: str, function: str, source: str, root: Path) -> None:
+        """Remember the file and the function's source; nothing is imported until it runs."""
+        self.path = path
+        self.file = file
+        self.function = function
+        self.source = source
+        self.root = root
+        self.__module__ = file
+        self.__qualname__ = function
+
+    @property
+    def step_label(self) -> str:
+        """How plans, dry runs and JSON name the step: ``python:<file>:apply``."""
+        return f"python:{self.file}:{self.function}"
+
+    @property
+    def checksum_source(self) -> str:
+        """The text the checksum is computed from: the file, the function and its source."""
+        return f"{self.step_label}\n{self.source}"
+
+    def __call__(self, connection: Any) -> None:
+        """Load the file afresh (project folder first on ``sys.path``) and call the function.
+
+        Args:
+            connection: The migration connection.
+        """
+        name = "_timescape_step_" + hashlib.sha256(str(self.path).encode()).hexdigest()[:16]
+        spec = importlib.util.spec_from_file_location(name, self.path)
+        if spec is None or spec.loader is None:  # pragma: no cover - a .py path has a spec
+            msg = f"cannot load {self.file}"
+            raise ImportError(msg)
+        module = importlib.util.module_from_spec(spec)
+        with _on_path(self.root):
+            spec.loader.exec_module(module)
+        getattr(module, self.function)(connection)
+
+    def __repr__(self) -> str:
+        """``PythonFileStep('file', 'apply')``."""
+        return f"PythonFileStep({self.file!r}, {self.function!r})"
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when file, function and source are."""
+        return isinstance(other, PythonFileStep) and (other.file, other.function, other.source) == (
+            self.file,
+            self.function,
+            self.source,
+        )
+
+    def __hash__(self) -> int:
+        """Hash of file, function and source."""
+        return hash((self.file, self.function, self.source))
+
+
+def python_file_steps(
+    path: Path, file: str, root: Path, *, key: str
+) -> tuple[PythonFileStep, PythonFileStep | None]:
+    """The ``apply`` and (if defined) ``rollback`` steps of a ``NNN_name.py`` step file.
+
+    Args:
+        path: The file.
+        file: The file relative to the project folder, for messages.
+        root: The project folder.
+        key: The project-file key of the ``dir``, for errors.
+
+    Returns:
+        ``(apply, rollback or None)``.
+
+    Raises:
+        DefinitionError: When the file defines no ``apply`` function.
+    """
+    text = read_text(path, label=file, key=key)
+    apply = _function_source(text, "apply")
+    if apply is None:
+        raise DefinitionError(
+            "a Python step file must define apply(connection) (and rollback(connection) to "
+            "be reversible)",
+            file=file,
+            key=key,
+        )
+    undo = _function_source(text, "rollback")
+    return (
+        PythonFileStep(path, file, "apply", apply, root),
+        PythonFileStep(path, file, "rollback", undo, root) if undo is not None else None,
+    )
 
 
 def step_script(
