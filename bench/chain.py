@@ -48,6 +48,10 @@ class ChainSummary:
     runs: int
     cpu_apply_s: float = 0.0  # median CPU seconds of the process during apply
     apply_all: list[float] = field(default_factory=list)
+    # Median over rounds of this tool's time / Timescape's time in the same round: above 1 means
+    # Timescape was faster. Paired per round, like the ratios to raw, so machine drift cancels.
+    apply_vs_timescape: float = float("nan")
+    rollback_vs_timescape: float = float("nan")
 
 
 def run_one(tool: str, dialect: str, n: int, timeout: float = 1800) -> dict[str, Any]:
@@ -94,12 +98,15 @@ def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
     for dialect, n in keys:
         group = [r for r in runs if r.dialect == dialect and r.n == n]
         raw = {r.round: r for r in group if r.tool == "raw"}
+        ts = {r.round: r for r in group if r.tool == "timescape"}
         for tool in TOOLS:
             mine = [r for r in group if r.tool == tool]
             if not mine:
                 continue
             ratios_a = [r.apply_s / raw[r.round].apply_s for r in mine if r.round in raw]
             ratios_r = [r.rollback_s / raw[r.round].rollback_s for r in mine if r.round in raw]
+            vs_a = [r.apply_s / ts[r.round].apply_s for r in mine if r.round in ts]
+            vs_r = [r.rollback_s / ts[r.round].rollback_s for r in mine if r.round in ts]
             out.append(ChainSummary(
                 dialect=dialect, n=n, tool=tool,
                 apply_s=statistics.median(r.apply_s for r in mine),
@@ -110,5 +117,7 @@ def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
                 runs=len(mine),
                 cpu_apply_s=statistics.median(r.cpu_apply_s for r in mine),
                 apply_all=[r.apply_s for r in mine],
+                apply_vs_timescape=statistics.median(vs_a) if vs_a else float("nan"),
+                rollback_vs_timescape=statistics.median(vs_r) if vs_r else float("nan"),
             ))
     return out

@@ -83,6 +83,21 @@ def chain_table(rows: list[ChainSummary], n: int | None = None) -> list[str]:
     return out
 
 
+def versus(theirs_over_mine: float) -> str:
+    """Say how Timescape compares with a peer, from the paired per-round ratio peer / Timescape.
+
+    Above 1 Timescape was faster, below 1 slower; within 2 % either way it is "level" (the rounds'
+    own spread is larger than that).
+    """
+    if math.isnan(theirs_over_mine) or theirs_over_mine <= 0:
+        return "-"
+    if abs(theirs_over_mine - 1) < 0.02:
+        return "level"
+    if theirs_over_mine > 1:
+        return f"{theirs_over_mine:.2f}x faster"
+    return f"{1 / theirs_over_mine:.2f}x slower"
+
+
 def summary_lines(res: Results) -> list[str]:
     """The short table for the README: Timescape against each peer, per database."""
     out = ["| workload | SQLite | PostgreSQL | MariaDB |", "|---|---:|---:|---:|"]
@@ -96,9 +111,7 @@ def summary_lines(res: Results) -> list[str]:
             return "-"
         if tool == "raw":
             return _x(ts.apply_ratio if what == "apply" else ts.rollback_ratio)
-        mine_s = ts.apply_s if what == "apply" else ts.rollback_s
-        theirs = other.apply_s if what == "apply" else other.rollback_s
-        return f"{theirs / mine_s:.1f}x faster"
+        return versus(other.apply_vs_timescape if what == "apply" else other.rollback_vs_timescape)
 
     if res.chain:
         for tool, what, label in (

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from timescape.errors import ConnectionFailedError as ConnectionFailedError
     from timescape.errors import DefinitionError as DefinitionError
     from timescape.errors import DriftError as DriftError
+    from timescape.errors import DriverMissingError as DriverMissingError
     from timescape.errors import InputError as InputError
     from timescape.errors import InterruptedMigrationError as InterruptedMigrationError
     from timescape.errors import LockTimeoutError as LockTimeoutError
     from timescape.errors import MigrationError as MigrationError
+    from timescape.errors import MigrationInterruptedError as MigrationInterruptedError
     from timescape.errors import MigrationTimeoutError as MigrationTimeoutError
     from timescape.errors import ProtectedVersionError as ProtectedVersionError
     from timescape.errors import RollbackRefusedError as RollbackRefusedError
@@ -48,10 +50,12 @@ _LAZY = {
     "ConnectionFailedError": "timescape.errors",
     "DefinitionError": "timescape.errors",
     "DriftError": "timescape.errors",
+    "DriverMissingError": "timescape.errors",
     "InputError": "timescape.errors",
     "InterruptedMigrationError": "timescape.errors",
     "LockTimeoutError": "timescape.errors",
     "MigrationError": "timescape.errors",
+    "MigrationInterruptedError": "timescape.errors",
     "MigrationTimeoutError": "timescape.errors",
     "ProtectedVersionError": "timescape.errors",
     "RollbackRefusedError": "timescape.errors",
@@ -103,10 +107,12 @@ __all__ = [
     "ConnectionFailedError",
     "DefinitionError",
     "DriftError",
+    "DriverMissingError",
     "InputError",
     "InterruptedMigrationError",
     "LockTimeoutError",
     "MigrationError",
+    "MigrationInterruptedError",
     "MigrationTimeoutError",
     "OperationResult",
     "Plan",

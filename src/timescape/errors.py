@@ -7,14 +7,16 @@ exit code through :attr:`TimescapeError.exit_code`, so a caller never parses mes
     ├─ InputError                  exit 2  bad input: usage, definitions, refs, SQL text
     │  ├─ DefinitionError          file, key
     │  ├─ UnknownRefError          ref, handler            (also LookupError)
-    │  └─ SQLSplitError            line, reason
+    │  ├─ SQLSplitError            line, reason
+    │  └─ DriverMissingError       dialect, module, extra
     ├─ ConnectionFailedError       url (redacted)
     ├─ LockTimeoutError            holder, waited_s
     ├─ CompatibilityError          schema, broken_versions
     ├─ RollbackRefusedError        schema, used_by
     ├─ ProtectedVersionError       tsv, tags
     ├─ MigrationError              schema, step, file, line, statement
-    │  └─ MigrationTimeoutError    timeout_s
+    │  ├─ MigrationTimeoutError    timeout_s
+    │  └─ MigrationInterruptedError  Ctrl-C (exit 130)
     └─ StateError                  the timescape_* tables disagree with reality
        ├─ DriftError               schema, step, stored, current
        ├─ InterruptedMigrationError  schema, status
@@ -34,10 +36,12 @@ __all__ = [
     "ConnectionFailedError",
     "DefinitionError",
     "DriftError",
+    "DriverMissingError",
     "InputError",
     "InterruptedMigrationError",
     "LockTimeoutError",
     "MigrationError",
+    "MigrationInterruptedError",
     "MigrationTimeoutError",
     "ProtectedVersionError",
     "RollbackRefusedError",
@@ -154,6 +158,29 @@ class SQLSplitError(InputError):
         super().__init__(f"cannot split SQL at line {line}: {reason}")
         self.reason = reason
         self.line = line
+
+
+class DriverMissingError(InputError):
+    """The database driver for a URL's scheme cannot be imported (exit 2).
+
+    Attributes:
+        dialect: ``postgresql`` or ``mysql``.
+        module: The module that failed to import (``psycopg``, ``pymysql``).
+        extra: The ``timescape-db`` extra that installs it.
+
+    Added in 0.2.
+    """
+
+    def __init__(self, *, dialect: str, module: str, extra: str, reason: str | None = None) -> None:
+        """Build the message: which driver is missing and the command that installs it."""
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"the {dialect} driver {module} is not installed{why}; install it with: "
+            f"pip install 'timescape-db[{extra}]'"
+        )
+        self.dialect = dialect
+        self.module = module
+        self.extra = extra
 
 
 class ConnectionFailedError(TimescapeError):
@@ -332,6 +359,46 @@ class MigrationTimeoutError(MigrationError):
             detail=detail,
         )
         self.timeout_s = timeout_s
+
+
+class MigrationInterruptedError(MigrationError):
+    """Ctrl-C stopped a step: the running statement was cancelled on the server (exit 130).
+
+    The schema is recorded ``interrupted`` (nothing of the step remains: retry it) or
+    ``uncertain`` (the statement may have written: check, then ``schema resolve``). In the Python
+    API it takes the place of the ``KeyboardInterrupt`` of the first Ctrl-C during a run, when
+    the run is in the main thread and SIGINT has Python's default handler; a second Ctrl-C
+    raises ``KeyboardInterrupt``.
+
+    Added in 0.2.
+    """
+
+    exit_code = 130
+
+    def __init__(
+        self,
+        *,
+        schema: str,
+        step: int | None,
+        statement: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        phase: str = "apply",
+        detail: str | None = None,
+    ) -> None:
+        """Build the message: interrupted in step k, and what to run next."""
+        super().__init__(
+            schema=schema,
+            step=step,
+            reason=f"interrupted (Ctrl-C) in step {step}; the statement was cancelled on the "
+            "server",
+            statement=statement,
+            file=file,
+            line=line,
+            phase=phase,
+            detail=detail
+            or "Run timescape verify to see the state, then run the command again to retry",
+        )
 
 
 class StateError(TimescapeError):

@@ -21,8 +21,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from timescape._faults import armed, fault_point
+from timescape.engine.interrupt import InterruptGuard
+from timescape.engine.outcome import may_have_written
 from timescape.errors import (
     MigrationError,
+    MigrationInterruptedError,
     MigrationTimeoutError,
     TimescapeError,
 )
@@ -109,6 +112,17 @@ class _StepFailedError(Exception):
         self.uncertain = uncertain
 
 
+class _CtrlCError(Exception):
+    """Internal: Ctrl-C was pressed between two statements of a step."""
+
+
+def _failed_status(error: TimescapeError) -> SchemaStatus:
+    """``interrupted`` after Ctrl-C (nothing of the step remains), else ``failed``."""
+    if isinstance(error, MigrationInterruptedError):
+        return SchemaStatus.INTERRUPTED
+    return SchemaStatus.FAILED
+
+
 class Executor:
     """Runs plans for one backend and state store. Call only while holding the Timescape lock."""
 
@@ -142,11 +156,18 @@ class Executor:
         self._fault: Callable[[str], None] = fault_point
         self._deadline = time.monotonic() + migration_timeout
         self._forced: tuple[str, ...] = ()
+        self._guard: InterruptGuard | None = None
+        # Whether steps commit on their own (then what a failed step left matters).
+        self._stepwise = True
 
     # -- entry point --------------------------------------------------------------------------
 
     def run(self, plan: Plan, catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaOutcome]:
         """Execute ``plan``; return the outcomes, or raise the first failure after recording it.
+
+        While it runs, Ctrl-C cancels the running statement on the server and ends the run
+        with :class:`MigrationInterruptedError` once the outcome is recorded (see
+        :mod:`timescape.engine.interrupt`).
 
         Args:
             plan: The plan, made under the lock from ``snapshot``.
@@ -157,9 +178,18 @@ class Executor:
             One outcome per action.
 
         Raises:
-            MigrationError: A step failed or timed out (recorded in the state tables first).
+            MigrationError: A step failed, timed out or was interrupted (recorded in the state
+                tables first).
             TimescapeError: A state write failed.
         """
+        with InterruptGuard(self.backend) as guard:
+            self._guard = guard
+            try:
+                return self._run(plan, catalog, snapshot)
+            finally:
+                self._guard = None
+
+    def _run(self, plan: Plan, catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaOutcome]:
         # Fault points cost an environment lookup each; a run without faults skips them all.
         self._fault = fault_point if armed() else _no_fault
         self._rows = dict(snapshot.schemas)
@@ -177,6 +207,7 @@ class Executor:
         stepwise = (not self.backend.transactional_ddl) or any(
             not a.schema.transactional for a in plan.actions
         )
+        self._stepwise = stepwise
         self._begin()
         self.store.sync_versions(catalog, snapshot)
         self.store.set_run_marker(marker)
@@ -299,7 +330,7 @@ class Executor:
         if action.kind is ActionKind.APPLY:
             new = SchemaState(
                 name=action.name,
-                status=SchemaStatus.FAILED,
+                status=_failed_status(error),
                 steps_done=action.steps_done_before,
                 checksums=row.checksums if row else (),
                 rollback_checksums=row.rollback_checksums if row else (),
@@ -449,7 +480,7 @@ class Executor:
                 f"{failure.statements_done} statement(s) of step {failure.step} committed "
                 "before the failure"
                 if failure.statements_done
-                else f"step {failure.step} may have completed on the server"
+                else f"step {failure.step} may have changed the database, in part or in full"
             )
             error = _uncertain_error(
                 error,
@@ -468,7 +499,7 @@ class Executor:
         else:
             new = replace(
                 row,
-                status=SchemaStatus.FAILED,
+                status=_failed_status(error),
                 steps_done=done,
                 step_in_flight=None,
                 attempt_started_at=None,
@@ -524,7 +555,8 @@ class Executor:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _run_step(self, action: SchemaAction, step: PlannedStep) -> None:
+    def _enter_step(self, action: SchemaAction, step: PlannedStep) -> None:
+        """Fault point, progress record, and Ctrl-C pressed between two steps."""
         point = (
             f"during_rollback:{step.index}"
             if action.kind is ActionKind.ROLLBACK
@@ -539,6 +571,11 @@ class Executor:
                 step.index,
                 extra={"timescape_step": (action, step)},
             )
+        if self._interrupted():
+            raise self._interrupt_failure(action, step, None, statements_done=0, uncertain=False)
+
+    def _run_step(self, action: SchemaAction, step: PlannedStep) -> None:
+        self._enter_step(action, step)
         budget = max(self._deadline - time.monotonic(), 0.0)
         deadline = self.backend.arm_timeout(budget)
         statements_done = 0
@@ -551,26 +588,23 @@ class Executor:
                     current = statement
                     if time.monotonic() >= deadline:
                         raise TimeoutError
+                    if self._interrupted():
+                        raise _CtrlCError
                     self.backend.execute(statement.text, None)
                     statements_done += 1
         except BaseException as exc:
             fired = self.backend.disarm_timeout()
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
+            if self._interrupted():
+                raise self._cancelled_by_ctrl_c(
+                    action, step, current, exc, statements_done
+                ) from exc
             raise self._step_failure(
                 action, step, current, exc, fired=fired, statements_done=statements_done
             ) from exc
         if self.backend.disarm_timeout():
-            # The deadline passed while the last statement finished: on MySQL a killed SLEEP()
-            # returns normally, and a DDL may or may not have landed before the KILL.
-            error = self._timeout_error(action, step, current)
-            read_only = current is not None and _is_read_only(current.text)
-            raise _StepFailedError(
-                error,
-                step=step.index,
-                statements_done=max(statements_done - 1, 0),
-                uncertain=not self.backend.transactional_ddl and not read_only,
-            )
+            raise self._fired_after_return(action, step, current, statements_done)
         if action.kind is not ActionKind.ROLLBACK:
             self._fault(f"after_step:{step.index}")
 
@@ -585,6 +619,79 @@ class Executor:
             file=step.file,
             line=current.line if current else None,
             phase="rollback" if action.kind is ActionKind.ROLLBACK else "apply",
+        )
+
+    def _cancelled_by_ctrl_c(
+        self,
+        action: SchemaAction,
+        step: PlannedStep,
+        current: PlannedStatement | None,
+        exc: BaseException,
+        statements_done: int,
+    ) -> _StepFailedError:
+        """The step ended in an error after Ctrl-C: the statement was cancelled (or never ran)."""
+        uncertain = False
+        if not isinstance(exc, _CtrlCError):
+            lost = self.backend.classify_error(exc) == ErrorKind.CONNECTION_LOST
+            uncertain = may_have_written(
+                self.backend,
+                current.text if current else None,
+                ending="lost" if lost else "cancelled",
+            )
+        return self._interrupt_failure(
+            action, step, current, statements_done=statements_done, uncertain=uncertain
+        )
+
+    def _fired_after_return(
+        self,
+        action: SchemaAction,
+        step: PlannedStep,
+        current: PlannedStatement | None,
+        statements_done: int,
+    ) -> _StepFailedError:
+        """The deadline passed, or Ctrl-C cancelled, while the last statement returned normally.
+
+        On MySQL a killed SLEEP() returns normally, and a DDL may or may not have landed before
+        the KILL: the statement ran, perhaps to its end, so only a proven read changed nothing.
+        """
+        uncertain = may_have_written(self.backend, current.text if current else None, ending="lost")
+        done = max(statements_done - 1, 0)
+        if self._interrupted():
+            return self._interrupt_failure(
+                action, step, current, statements_done=done, uncertain=uncertain
+            )
+        return _StepFailedError(
+            self._timeout_error(action, step, current),
+            step=step.index,
+            statements_done=self._writes_before(step, done),
+            uncertain=uncertain,
+        )
+
+    def _interrupted(self) -> bool:
+        return self._guard is not None and self._guard.requested
+
+    def _interrupt_failure(
+        self,
+        action: SchemaAction,
+        step: PlannedStep,
+        current: PlannedStatement | None,
+        *,
+        statements_done: int,
+        uncertain: bool,
+    ) -> _StepFailedError:
+        error = MigrationInterruptedError(
+            schema=action.name,
+            step=step.index,
+            statement=current.text if current else None,
+            file=step.file,
+            line=current.line if current else None,
+            phase="rollback" if action.kind is ActionKind.ROLLBACK else "apply",
+        )
+        return _StepFailedError(
+            error,
+            step=step.index,
+            statements_done=self._writes_before(step, statements_done),
+            uncertain=uncertain,
         )
 
     def _step_failure(
@@ -604,7 +711,15 @@ class Executor:
         )
         phase = "rollback" if action.kind is ActionKind.ROLLBACK else "apply"
         error: MigrationError
-        uncertain = False
+        text = current.text if current is not None else None
+        if kind == ErrorKind.CONNECTION_LOST:
+            ending = "lost"
+        elif fired or kind == ErrorKind.TIMEOUT:
+            ending = "cancelled"
+        else:
+            ending = "failed"
+        # Never guessed from the first keyword (issue 11): SELECT f(), DO f(), NEXTVAL() write.
+        uncertain = self._stepwise and may_have_written(self.backend, text, ending=ending)
         if fired or kind == ErrorKind.TIMEOUT:
             error = self._timeout_error(action, step, current)
         else:
@@ -630,17 +745,26 @@ class Executor:
                 phase=phase,
                 detail=detail,
             )
-            # A lost connection says nothing about the server: the step may still finish there,
-            # unless the statement it lost was a plain read (nothing to land).
-            uncertain = (
-                kind == ErrorKind.CONNECTION_LOST
-                and not self.backend.transactional_ddl
-                and not (current is not None and _is_read_only(current.text))
-            )
         if kind == ErrorKind.CONNECTION_LOST:
             self.backend.drop_broken()
         return _StepFailedError(
-            error, step=step.index, statements_done=statements_done, uncertain=uncertain
+            error,
+            step=step.index,
+            statements_done=self._writes_before(step, statements_done),
+            uncertain=uncertain,
+        )
+
+    def _writes_before(self, step: PlannedStep, count: int) -> int:
+        """How many of the step's first ``count`` statements (all finished) may have written.
+
+        Finished reads leave nothing behind, so a step whose earlier statements only read is as
+        clean as one that failed on its first statement.
+        """
+        if count == 0 or step.is_callable or not self._stepwise:
+            return count
+        return sum(
+            may_have_written(self.backend, statement.text, ending="lost")
+            for statement in step.statements[:count]
         )
 
     # -- state rows ---------------------------------------------------------------------------
@@ -832,6 +956,16 @@ def _uncertain_error(
             phase=error.phase,
             detail=detail,
         )
+    if isinstance(error, MigrationInterruptedError):
+        return MigrationInterruptedError(
+            schema=schema,
+            step=step,
+            statement=error.statement,
+            file=error.file,
+            line=error.line,
+            phase=error.phase,
+            detail=detail,
+        )
     if isinstance(error, MigrationError):
         return MigrationError(
             schema=schema,
@@ -844,8 +978,3 @@ def _uncertain_error(
             detail=detail,
         )
     return MigrationError(schema=schema, step=step, reason=error.message, detail=detail)
-
-
-def _is_read_only(statement: str) -> bool:
-    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-    return head in {"SELECT", "SHOW", "DO"} and " INTO " not in statement.upper()

@@ -78,7 +78,10 @@ class Inspection(Host):
         with self._mutex, self._store_boundary():
             self.backend.connect()
             self.store.check_readable()
-            return self.store.read_for_reports()
+            snapshot = self.store.read_for_reports()
+            # The effective status (a dead run's in-flight step, its schemas): the same
+            # derivation as verify's, so every surface says the same (issue 11).
+            return self._recovery().effective(snapshot, self.store.read_for_reports)
 
     def schemas(self) -> list[SchemaInfo]:
         """Every schema with status, usage and checksums (read-only, no lock)."""
@@ -130,7 +133,7 @@ class Inspection(Host):
         catalog = self.catalog
         with self._mutex, self._store_boundary():
             self.backend.connect()
-            return verify_state(self.store, catalog, self._recovery())
+            return verify_state(self.store, catalog)
 
     def dry_run_statements(self, plan: Plan) -> list[str]:
         """The SQL a plan would send, in order (for rendering)."""

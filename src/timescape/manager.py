@@ -248,6 +248,13 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             return OperationResult(plan.operation, plan.target, plan)
         if plan.forced:
             logger.warning("forced: %s", "; ".join(plan.forced))
+        for action in plan.actions:
+            if action.kind == "apply" and not action.schema.is_reversible:
+                logger.warning(
+                    "schema %s has no rollback scripts: once applied it cannot be rolled back "
+                    "(deactivating its versions will keep it)",
+                    action.name,
+                )
         executor = Executor(
             self.backend,
             self.store,

@@ -9,12 +9,14 @@ holding the lock therefore belongs to a run that died. Its schemas are recorded 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from timescape.errors import StateError
 from timescape.model.catalog import Catalog
 from timescape.model.schema import CHECKSUM_ALGORITHM, upgraded_checksums
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
+from timescape.model.status import DeadRun, effective_snapshot
 from timescape.store.state import StateStore
 
 __all__ = ["Recovery"]
@@ -56,6 +58,46 @@ class Recovery:
         if marker is None:
             return snapshot
         return self.mark_interrupted(snapshot, marker.schemas, marker.operation, write=False)
+
+    def effective(
+        self, snapshot: StateSnapshot, reread: Callable[[], StateSnapshot]
+    ) -> StateSnapshot:
+        """Show ``snapshot`` with the effective status of every schema, writing nothing.
+
+        Only a run marker or a step marked in flight can make a stored status differ from the
+        effective one; without either, ``snapshot`` is returned as is (no lock, one query). With
+        one, the lock is taken if free and the state re-read under it, so a run that finished
+        meanwhile is not called dead; a run holding the lock is alive and its rows are shown as
+        stored.
+
+        Args:
+            snapshot: The state as read without the lock.
+            reread: Reads the same state again (under the lock).
+
+        Returns:
+            The snapshot every report shows (see :mod:`timescape.model.status`).
+        """
+        marker = self.store.run_marker() if snapshot.format_version else None
+        if marker is None and not any(
+            r.step_in_flight is not None and r.status is not SchemaStatus.UNCERTAIN
+            for r in snapshot.schemas.values()
+        ):
+            return snapshot
+        try:
+            held = self.backend.try_lock()
+        except StateError:
+            # Behind a transaction pooler no session lock works, so dead and alive runs cannot
+            # be told apart: show the rows as stored (reading through a pooler stays possible).
+            return snapshot
+        if not held:
+            return snapshot
+        try:
+            snapshot = reread()
+            marker = self.store.run_marker()
+        finally:
+            self.backend.release_lock()
+        dead = DeadRun(marker.operation, marker.schemas) if marker is not None else None
+        return effective_snapshot(snapshot, dead)[0]
 
     def upgrade_checksums(self, snapshot: StateSnapshot) -> StateSnapshot:
         """Under the lock: re-store checksums of an older algorithm that still verify.
@@ -145,6 +187,9 @@ class Recovery:
     ) -> StateSnapshot:
         """Show (and, with ``write``, record) a dead run's schemas as interrupted or uncertain.
 
+        The rules are :func:`timescape.model.status.effective_row`'s, so what every report shows
+        before this run is exactly what it records.
+
         Args:
             snapshot: The state as read.
             names: The schemas the dead run was going to touch.
@@ -154,36 +199,11 @@ class Recovery:
         Returns:
             The snapshot with those rows replaced.
         """
-        schemas = dict(snapshot.schemas)
-        catalog = self.catalog
-        for name in names:
-            row = schemas.get(name)
-            if row is not None and row.step_in_flight is not None:
-                new = replace(
-                    row,
-                    status=SchemaStatus.UNCERTAIN,
-                    error=f"the run died during step {row.step_in_flight}; it may or may not "
-                    "have completed",
-                )
-            elif operation in ("activate", "migrate") and (row is None or not row.is_applied):
-                base = row or SchemaState(name=name, status=SchemaStatus.PENDING)
-                new = replace(
-                    base,
-                    status=SchemaStatus.INTERRUPTED,
-                    error="the run died before recording its outcome",
-                )
-            elif row is not None and row.status is SchemaStatus.ROLLED_BACK and row.steps_done > 0:
-                # A step-by-step rollback (MySQL/MariaDB) died between two steps.
-                new = replace(
-                    row,
-                    status=SchemaStatus.INTERRUPTED,
-                    error=f"the run died while rolling it back, with {row.steps_done} step(s) "
-                    "still in place",
-                )
-            else:
-                continue
-            schemas[name] = new
-            if write:
+        updated, changed = effective_snapshot(snapshot, DeadRun(operation, tuple(names)))
+        if write:
+            catalog = self.catalog
+            for new, known in changed:
+                name = new.name
                 steps = len(catalog.schema(name).steps) if catalog.has_schema(name) else 0
-                self.store.write_schema(new, step_count=steps, known=row is not None)
-        return replace(snapshot, schemas=schemas)
+                self.store.write_schema(new, step_count=steps, known=known)
+        return updated

@@ -108,6 +108,18 @@ class OperationResult:
         return not self.dry_run and not self.plan.is_noop
 
     @property
+    def irreversible(self) -> tuple[str, ...]:
+        """Schemas this operation applies (or would apply) that have no rollback scripts.
+
+        Once applied they stay: deactivating their versions cannot roll them back.
+
+        Added in 0.2.
+        """
+        return tuple(
+            a.name for a in self.plan.actions if a.kind == "apply" and not a.schema.is_reversible
+        )
+
+    @property
     def message(self) -> str:
         """One line for humans."""
         if self.plan.is_noop:

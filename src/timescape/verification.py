@@ -5,14 +5,14 @@ from __future__ import annotations
 from timescape.errors import StateError
 from timescape.model.catalog import Catalog
 from timescape.model.state import SchemaStatus
-from timescape.recovery import Recovery
+from timescape.model.status import DeadRun, effective_snapshot
 from timescape.reports import Problem, VerifyReport, drift_problems, inconsistency_problems
 from timescape.store.state import StateStore
 
 __all__ = ["verify_state"]
 
 
-def verify_state(store: StateStore, catalog: Catalog, recovery: Recovery) -> VerifyReport:
+def verify_state(store: StateStore, catalog: Catalog) -> VerifyReport:
     """Check the database against the definitions without changing anything.
 
     Reports drift (per step, migration and rollback scripts), applied schemas no longer
@@ -23,7 +23,6 @@ def verify_state(store: StateStore, catalog: Catalog, recovery: Recovery) -> Ver
     Args:
         store: The state store (connected).
         catalog: The definitions.
-        recovery: Recovery helper (to show a dead run's schemas as the next run will record them).
 
     Returns:
         The report; ``ok`` is False when anything needs attention.
@@ -59,13 +58,11 @@ def verify_state(store: StateStore, catalog: Catalog, recovery: Recovery) -> Ver
     finally:
         if held:
             backend.release_lock()
+    # The effective status, derived as every report derives it (model.status): a dead run's
+    # schemas as the next run will record them, a step in flight with no run as uncertain.
+    dead = DeadRun(marker.operation, marker.schemas) if marker is not None and held else None
+    snapshot = effective_snapshot(snapshot, dead, live_run=marker is not None and not held)[0]
     if marker is not None:
-        if held:
-            # The run died: show its schemas as the next run will record them (a
-            # step in flight becomes uncertain), without writing anything.
-            snapshot = recovery.mark_interrupted(
-                snapshot, marker.schemas, marker.operation, write=False
-            )
         holder = None if held else backend.lock_holder()
         kind = "interrupted" if held else "in_progress"
         text = (
@@ -108,12 +105,20 @@ def verify_state(store: StateStore, catalog: Catalog, recovery: Recovery) -> Ver
         needed = catalog.graph.closure([schema]) if schema in catalog.graph else {schema}
         unmet = sorted(n for n in needed if snapshot.status_of(n) is not SchemaStatus.APPLIED)
         if unmet:
+            lost = [n for n in unmet if n not in snapshot.schemas]
+            hint = (
+                f"; the state row of {', '.join(lost)} is missing: check the database, then run "
+                f"timescape schema resolve {lost[0]} --steps-done K"
+                if lost
+                else ""
+            )
             problems.append(
                 Problem(
                     "live_version_unmet",
                     tsv,
-                    f"live version {tsv} needs schema(s) {', '.join(unmet)}, which are not applied",
-                    {"schemas": unmet},
+                    f"live version {tsv} needs schema(s) {', '.join(unmet)}, which are not "
+                    f"applied{hint}",
+                    {"schemas": unmet, "missing_rows": lost},
                 )
             )
     return VerifyReport(tuple(problems), len(catalog.schemas))

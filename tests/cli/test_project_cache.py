@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import S1_SQL, run_cli, write_project
+from tests.clirun import run_process
 from tests.dbutil import TestDB
 from timescape.project import cache as _cache
 from timescape.project import config
@@ -249,3 +250,69 @@ def test_schema_list__sql_file_edited_after_apply__drift_reported_through_the_ca
     assert drifted.json()["schemas"][0]["drifted_steps"] == [1]
     uncached = run_cli(*ts, "schema", "list", "--json", env={_cache.NO_CACHE_ENV: "1"})
     assert uncached.stdout == drifted.stdout
+
+
+# -- secrets and containment (issue 11) -------------------------------------------------------
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def test_load__password_in_project_url__nothing_written_and_old_cache_deleted(
+    tmp_path: Path,
+) -> None:
+    secret = "s3cr3t-Pa55word"
+    path = write_project(tmp_path / "shop", f"postgresql://app:{secret}@127.0.0.1:1/shop")
+    folder = path.parent / ".timescape"
+    # A cache an older Timescape wrote for this very file, password included.
+    key = _cache.cache_key(path.read_bytes())
+    fresh = load_project(path)
+    reader_payload = config._Reader("x", "", config._Lines("", "")).payload(fresh)
+    _cache.save(path.resolve(), key, reader_payload)
+    assert any(secret.encode() in p.read_bytes() for p in _files_under(folder))
+
+    for _ in range(2):
+        project = load_project(path, cache=True)
+        assert project.database.url == fresh.database.url  # still works, from the file
+    assert not (folder / "timescape.toml.cache").exists()
+    leaked = [p for p in _files_under(tmp_path) if p.name != "timescape.toml"
+              and secret.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+def test_cli__password_in_project_url__no_file_beside_the_project_holds_it(
+    tmp_path: Path,
+) -> None:
+    secret = "hunter2-xyz"
+    path = write_project(tmp_path / "shop", f"postgresql://app:{secret}@127.0.0.1:1/shop")
+    for _ in range(2):
+        result = run_process("--project", str(path), "schema", "check", cwd=path.parent)
+        assert secret not in result.output, result.describe()
+    leaked = [p for p in _files_under(tmp_path) if p.name != "timescape.toml"
+              and secret.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_load__symlinked_cache_out_of_the_project__never_followed(
+    tmp_path: Path, what: str
+) -> None:
+    path = _project(tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    folder = path.parent / ".timescape"
+    if what == "folder":
+        folder.symlink_to(outside, target_is_directory=True)
+    else:
+        folder.mkdir()
+        (folder / "timescape.toml.cache").symlink_to(outside / "victim")
+
+    first = load_project(path, cache=True)
+    second = load_project(path, cache=True)
+
+    _same(second, first)
+    assert list(outside.iterdir()) == []
+    assert folder.is_symlink() == (what == "folder")
+    if what == "file":
+        assert (folder / "timescape.toml.cache").is_symlink()

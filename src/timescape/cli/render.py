@@ -533,6 +533,7 @@ def result_json(
         "duration_ms": result.duration_ms,
         "plan": plan_json(result.plan, transactional_ddl=transactional_ddl),
         "outcomes": jsonable(result.outcomes),
+        "irreversible": list(result.irreversible),
     }
 
 

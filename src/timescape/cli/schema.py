@@ -57,6 +57,15 @@ def _schema_document(info: SchemaInfo, fields: dict[str, Any]) -> dict[str, Any]
     return {"name": info.name, "parent": parent, **fields, "contract": contract_state(info)}
 
 
+def _name_cell(info: SchemaInfo) -> str:
+    """The name, flagged when it is gone from the project or cannot be rolled back."""
+    if not info.defined:
+        return f"{info.name} (not defined)"
+    if not info.reversible:
+        return f"{info.name} (no rollback)"
+    return info.name
+
+
 def _short(checksum: str | None) -> str:
     if not checksum:
         return "-"
@@ -99,7 +108,7 @@ def list_command(app: App) -> None:
     now = datetime.now(UTC)
     rows: list[list[str | Cell]] = [
         [
-            i.name if i.defined else f"{i.name} (not defined)",
+            _name_cell(i),
             ", ".join(i.parents) or "-",
             Cell(i.status, style.status),
             _users(i.used_by),

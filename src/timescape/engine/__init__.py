@@ -1,1 +1,1 @@
-"""What the facade owns: executor, recovery, verification, reports, the in-memory view."""
+"""What the facade owns: the parts that run plans, recover from crashes and report."""

@@ -535,10 +535,14 @@ def plan_activation(
         InterruptedMigrationError: If a schema it needs is ``uncertain``.
     """
     version = catalog.version(tsv)
-    if snapshot.is_active(tsv):
-        return Plan("activate", tsv, notes=(f"{tsv} is already active; nothing to do",))
-    forced: list[str] = []
     needed = catalog.graph.closure([version.schema])
+    if snapshot.is_active(tsv):
+        _refuse_lost_rows(catalog, snapshot, tsv, needed)
+        if all(snapshot.status_of(n) is SchemaStatus.APPLIED for n in needed):
+            return Plan("activate", tsv, notes=(f"{tsv} is already active; nothing to do",))
+        # Live, but a schema it needs is recorded as not (fully) applied, e.g. rolled back with
+        # --force: the state says what is missing, so apply it, as for an inactive version.
+    forced: list[str] = []
     applies = _plan_applies(catalog, snapshot, needed, split, force=force, forced=forced)
     live = [t for t in snapshot.active_tsvs() if t != tsv]
     _gate(catalog, snapshot, applies, live, judge, force=force, forced=forced)
@@ -555,6 +559,32 @@ def plan_activation(
         activate=(tsv,),
         notes=notes,
         forced=tuple(forced),
+    )
+
+
+def _refuse_lost_rows(
+    catalog: Catalog, snapshot: StateSnapshot, tsv: str, needed: set[str] | frozenset[str]
+) -> None:
+    """Refuse to touch a live version whose schemas have no state row (a deleted row).
+
+    Whether the objects of such a schema exist is unknown: re-applying could fail half-way or
+    apply data changes twice, and saying "already active" would hide the damage (issue 11).
+    The operator states the truth with ``schema resolve``, as for an uncertain step.
+
+    Raises:
+        StateError: Naming the schemas, ``timescape verify`` and the repair.
+    """
+    lost = sorted(n for n in needed if n not in snapshot.schemas)
+    if not lost:
+        return
+    first = lost[0]
+    steps = len(catalog.schema(first).steps)
+    raise StateError(
+        f"version {tsv} is live but the state row of schema(s) {', '.join(lost)} is missing "
+        "(the state tables were edited or restored); Timescape will not guess whether their "
+        "objects exist. Run timescape verify, check the database, then record the truth with: "
+        f"timescape schema resolve {first} --steps-done K ({steps} if its objects exist, 0 if "
+        "not), and activate again"
     )
 
 

@@ -14,6 +14,13 @@ version and the Python version, so any edit (even one that keeps size and mtime)
 Schemas with a ``dir`` are not cached at all: their table is kept as written, and their SQL files
 are listed, read and validated again on every load, exactly as without the cache.
 
+Secret-free: a project whose database URL holds a password (or a password-like query parameter)
+is never cached, and an older cache of it is deleted, so the password stays in the one file the
+user wrote (keep it out of that file, e.g. in ``TIMESCAPE_DATABASE_URL``, to get the cache).
+
+Contained: a ``.timescape`` that is a symbolic link, or a cache file that is one, is never
+followed: nothing is read or written through it (issue 11).
+
 Safe: the payload is ``marshal`` of plain data only (strings, numbers, tuples, lists, dicts; never
 ``pickle``: nothing from disk is ever called or instantiated by name), behind a SHA-256 of itself,
 so a truncated or corrupt file is detected before it is decoded. Every problem (missing,
@@ -46,6 +53,8 @@ __all__ = [
     "NO_CACHE_ENV",
     "cache_file",
     "cache_key",
+    "forget",
+    "holds_secret",
     "is_enabled",
     "load",
     "save",
@@ -110,6 +119,8 @@ def load(project_file: Path, key: str) -> Any | None:
         The payload :func:`save` stored, or None.
     """
     path = cache_file(project_file)
+    if not _contained(path):
+        return None
     try:
         # read_bytes never blocks on a FIFO and refuses anything but a regular file.
         data = read_bytes(path, label=str(path))
@@ -138,6 +149,8 @@ def save(project_file: Path, key: str, payload: Any) -> None:
         payload: Plain data (what ``marshal`` can hold).
     """
     path = cache_file(project_file)
+    if not _contained(path):
+        return
     try:
         body = marshal.dumps(payload)
     except ValueError:  # pragma: no cover - callers pass plain data only
@@ -157,6 +170,49 @@ def save(project_file: Path, key: str, payload: Any) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             Path(temporary).unlink()
+
+
+def forget(project_file: Path) -> None:
+    """Delete the cache of ``project_file`` if there is one (it may hold what must not be kept).
+
+    Args:
+        project_file: The resolved project file.
+    """
+    path = cache_file(project_file)
+    if _contained(path):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def holds_secret(url: str | None) -> bool:
+    """Tell whether a database URL carries a password, which must never be copied to disk.
+
+    Args:
+        url: The URL as written in the project file.
+
+    Returns:
+        True when masking it changes it (a userinfo password or a password-like parameter).
+    """
+    if not url:
+        return False
+    from timescape.store.urls import redact  # noqa: PLC0415 - only for projects with a URL
+
+    return redact(url) != url
+
+
+def _contained(path: Path) -> bool:
+    """Whether the cache folder and file are what they seem: not symbolic links out of the project.
+
+    A ``.timescape`` link could send the cache (and anything written there) outside the project,
+    or onto a file of someone else's; a miss costs only a parse.
+    """
+    folder = path.parent
+    try:
+        if folder.is_symlink() or path.is_symlink():
+            return False
+    except OSError:
+        return False
+    return not folder.exists() or folder.resolve().parent == folder.parent.resolve()
 
 
 def _ensure_folder(folder: Path) -> None:

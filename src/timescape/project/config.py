@@ -250,14 +250,11 @@ def load_project(path: Path | None, *, start: Path | None = None, cache: bool = 
     data = read_bytes(file, label=label)
     text = decode_text(data, label=label)
     prefix = "tool.timescape." if file.name == PYPROJECT_FILE else ""
-    key = _cache.cache_key(data) if cache and _cache.is_enabled() else None
+    key = _usable_cache_key(file, data, text) if cache and _cache.is_enabled() else None
     if key is not None:
-        payload = _cache.load(file, key)
-        if payload is not None:
-            reader = _Reader(label, prefix, _Lines(text, prefix))
-            project = reader.cached_project(payload, file)
-            if project is not None:
-                return project
+        project = _cached_project(file, key, label, prefix, text)
+        if project is not None:
+            return project
     document = _parse(text, label)
     if prefix:
         tool = document.get("tool", {})
@@ -268,9 +265,47 @@ def load_project(path: Path | None, *, start: Path | None = None, cache: bool = 
             raise DefinitionError("must be a table", file=label, key="tool.timescape")
     reader = _Reader(label, prefix, _Lines(text, prefix))
     project = reader.project(document, file)
+    if key is not None and _cache.holds_secret(project.database.url):
+        _cache.forget(file)
+        key = None
     if key is not None:
         _cache.save(file, key, reader.payload(project))
     return project
+
+
+def _usable_cache_key(file: Path, data: bytes, text: str) -> str | None:
+    """The cache key of the file's bytes, or None when the file must not be cached."""
+    if _cache.holds_secret(_database_url(text)):
+        # Never copy a password to disk (issue 11); an older cache may hold it: delete that.
+        _cache.forget(file)
+        return None
+    return _cache.cache_key(data)
+
+
+def _cached_project(file: Path, key: str, label: str, prefix: str, text: str) -> Project | None:
+    """The project from its cache, or None on a miss."""
+    payload = _cache.load(file, key)
+    if payload is None:
+        return None
+    reader = _Reader(label, prefix, _Lines(text, prefix))
+    project = reader.cached_project(payload, file)
+    if project is not None and _cache.holds_secret(project.database.url):
+        _cache.forget(file)  # written by an older Timescape: a password on disk
+        return None
+    return project
+
+
+_URL_LINE = re.compile(r"""^\s*url\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""", re.MULTILINE)
+
+
+def _database_url(text: str) -> str | None:
+    """Every ``url = "..."`` value of the file joined, read without parsing TOML (cheap).
+
+    Only to decide, before a cached load, whether the project holds a password: a URL in any
+    table that looks secret counts (a false positive costs only the cache).
+    """
+    found = [m.group("url") for m in _URL_LINE.finditer(text)]
+    return " ".join(found) if found else None
 
 
 def _project_path(path: Path | None, start: Path | None) -> Path:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from timescape._faults import fault_point
-from timescape.errors import LockTimeoutError
+from timescape.errors import DriverMissingError, LockTimeoutError
 from timescape.store.breakers import transaction_breaker
 from timescape.store.split import Dialect, Statement, split_statements
 from timescape.store.urls import DatabaseURL
@@ -130,6 +130,17 @@ class Watchdog:
                 self._cond.wait()
             return fired
 
+    def fire_now(self) -> None:
+        """Cancel now, as if the deadline had passed (Ctrl-C); a no-op while disarmed.
+
+        Safe from any thread. Only an armed watchdog cancels, so a request arriving while the
+        executor writes its state tables never cancels those writes.
+        """
+        with self._cond:
+            if self._deadline is not None:
+                self._deadline = min(self._deadline, time.monotonic())
+                self._cond.notify_all()
+
     @property
     def fired(self) -> bool:
         """True once the current deadline has passed."""
@@ -185,6 +196,13 @@ class Backend:
     dialect: ClassVar[Dialect]
     transactional_ddl: ClassVar[bool] = True
     """Whether DDL can run inside a transaction (False on MySQL/MariaDB: implicit commits)."""
+    DRIVER_MODULE: ClassVar[str] = ""
+    """The driver's import name (``psycopg``, ``pymysql``)."""
+    DRIVER_EXTRA: ClassVar[str | None] = None
+    """The ``timescape-db`` extra installing the driver; None for a stdlib driver."""
+    statements_may_be_partial: ClassVar[bool] = False
+    """Whether a statement that ended in an error may keep part of its work (MySQL/MariaDB:
+    non-transactional engines, DDL); False where every statement is atomic."""
     placeholder: ClassVar[str] = "?"
 
     # Column types for the state tables.
@@ -252,7 +270,19 @@ class Backend:
             ConnectionFailedError: If the server cannot be reached; the URL is redacted.
         """
         if self._conn is None:
-            self._conn = self._open()
+            try:
+                self._conn = self._open()
+            except ImportError as exc:
+                if self.DRIVER_EXTRA is None:
+                    raise
+                # A driver is an extra; say which one to install, not "this is a bug".
+                plain = isinstance(exc, ModuleNotFoundError) and exc.name == self.DRIVER_MODULE
+                raise DriverMissingError(
+                    dialect=self.dialect,
+                    module=self.DRIVER_MODULE,
+                    extra=self.DRIVER_EXTRA,
+                    reason=None if plain else str(exc),
+                ) from exc
             self._prepare_session()
 
     def close(self) -> None:
@@ -604,6 +634,16 @@ class Backend:
         """Stop the timer; True when it fired (the work must be treated as timed out)."""
         return self._watchdog.disarm() if self._watchdog is not None else False
 
+    def interrupt_statement(self) -> None:
+        """Cancel the running migration statement on the server now (Ctrl-C), from any thread.
+
+        Uses the timeout's mechanism, so it reaches only statements run under
+        :meth:`arm_timeout`; :meth:`disarm_timeout` then reports it as fired.
+        """
+        watchdog = self._watchdog
+        if watchdog is not None:
+            watchdog.fire_now()
+
     def _on_arm(self, seconds: float) -> None:
         """Dialect hook: also bound the transaction on the server (e.g. SET LOCAL)."""
 
@@ -623,6 +663,27 @@ class Backend:
             The names found.
         """
         raise NotImplementedError
+
+    def non_transactional(
+        self,
+        tables: Sequence[str],  # noqa: ARG002 - per dialect
+        *,
+        unknown: bool = True,  # noqa: ARG002
+    ) -> set[str]:
+        """Which of ``tables`` cannot roll a statement back (non-transactional engine, a trigger).
+
+        Asked after a statement failed, to tell ``failed`` from ``uncertain``. Every table is
+        transactional here.
+
+        Args:
+            tables: Names as a statement gives them (``name`` or ``database.name``).
+            unknown: Whether a table the catalog does not list (a temporary table, or one that
+                does not exist) is in the answer: no proof either way.
+
+        Returns:
+            The names that may keep part of a failed statement's work.
+        """
+        return set()
 
     def server_version(self) -> str:
         """The server's version string."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError, StateError
@@ -43,7 +43,10 @@ class MySQLBackend(Backend):
     """MySQL/MariaDB: per-step progress, ``GET_LOCK``, ``KILL QUERY`` to cancel."""
 
     dialect = "mysql"
+    DRIVER_MODULE = "pymysql"
+    DRIVER_EXTRA = "mysql"
     transactional_ddl = False
+    statements_may_be_partial = True
     placeholder = "%s"
     TYPE_NAME: ClassVar[str] = "VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
     TYPE_KEY: ClassVar[str] = "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
@@ -57,6 +60,14 @@ class MySQLBackend(Backend):
     TABLES_SQL: ClassVar[str] = (
         "SELECT table_name FROM information_schema.tables "
         "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+    )
+    ENGINE_SQL: ClassVar[str] = (
+        "SELECT e.transactions, "
+        "(SELECT COUNT(*) FROM information_schema.triggers g WHERE "
+        "g.event_object_schema = t.table_schema AND g.event_object_table = t.table_name) "
+        "FROM information_schema.tables t "
+        "LEFT JOIN information_schema.engines e ON e.engine = t.engine "
+        "WHERE t.table_schema = COALESCE(?, DATABASE()) AND t.table_name = ?"
     )
     HOLDER_SQL: ClassVar[str] = (
         "SELECT id, user, host, time, command FROM information_schema.processlist WHERE id = ?"
@@ -214,6 +225,23 @@ class MySQLBackend(Backend):
         # per call at 10,000 tables).
         sql = f"{self.TABLES_SQL} AND table_name = ?"
         return {name for name in only if self.query(sql, (name,))}
+
+    def non_transactional(self, tables: Sequence[str], *, unknown: bool = True) -> set[str]:
+        """Tables on an engine without transactions (MyISAM, Aria, MEMORY), or with triggers.
+
+        A view counts as one, and so, with ``unknown``, does a temporary table or a name the
+        server does not know: nothing proves a statement on it was rolled back.
+        """
+        found = set()
+        for name in tables:
+            database, _, table = name.rpartition(".")
+            rows = self.query(self.ENGINE_SQL, (database or None, table))
+            if not rows:
+                if unknown:
+                    found.add(name)
+            elif rows[0][0] != "YES" or int(rows[0][1] or 0) > 0:
+                found.add(name)
+        return found
 
     def server_version(self) -> str:
         """The server version string."""

@@ -39,6 +39,8 @@ class PostgreSQLBackend(Backend):
     """PostgreSQL: transactional DDL, advisory lock, server-side statement cancel."""
 
     dialect = "postgresql"
+    DRIVER_MODULE = "psycopg"
+    DRIVER_EXTRA = "postgresql"
     transactional_ddl = True
     placeholder = "%s"
     TYPE_EVENT_ID: ClassVar[str] = "BIGSERIAL PRIMARY KEY"
