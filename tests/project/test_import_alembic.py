@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.cli.conftest import run_cli
-from tests.clirun import imported_modules, run_process, write_project
+from tests.clirun import assert_one_line_error, imported_modules, run_process, write_project
 from tests.dbutil import TestDB
 from tests.project.alembic_history import build_history, upgrade
 from tests.project.conftest import catalog, sqlalchemy_url
@@ -159,3 +159,24 @@ def test_import_alembic__render_sql__offline_revisions_become_sql_the_rest_run_a
     back = run_cli(*ts, "schema", "rollback", "rev_d4", "--force")
     assert back.exit_code == 0, back.output
     assert "orders" not in db.user_tables()
+
+
+def test_import_alembic__history_outside_the_project__nothing_written(
+    tmp_path: Path, db: TestDB
+) -> None:
+    ini = build_history(tmp_path / "tool")
+    project = write_project(tmp_path / "app", '[database]\nurl = "{url}"\n', url=db.url)
+    before = project.read_text()
+    result = run_cli(
+        "--project", str(project), "import", "alembic", str(ini), "--render-sql", db.dialect
+    )
+    line = assert_one_line_error(result, "nothing imported", "allow_outside_project", exit_code=2)
+    assert "outside the project folder" in line
+    assert project.read_text() == before
+    assert not (tmp_path / "app" / "migrations").exists()
+    allowed = '[database]\nurl = "{url}"\nallow_outside_project = true\n'
+    write_project(tmp_path / "app", allowed, url=db.url)
+    again = run_cli("--project", str(project), "import", "alembic", str(ini))
+    assert again.exit_code == 0, again.output
+    assert "../tool/alembic/versions/a1_create_products.py" in project.read_text()
+    assert run_cli("--project", str(project), "schema", "migrate", "rev_m5").exit_code == 0

@@ -141,6 +141,56 @@ def schemas_toml(history: History, dirs: dict[str, str]) -> str:
     return "\n".join(blocks)
 
 
+def _write_checked(
+    project_file: Path, text: str, files: dict[Path, str], *, dirs: set[Path]
+) -> None:
+    """Write the files and append ``text``, then load the project; undo it all if it fails.
+
+    A project file that no longer loads (a name equal to an existing one but for case, say) is
+    worse than no import: every command would refuse to run. So the import is validated as any
+    load is, and on a definition error the project file and the written folders are put back.
+
+    Raises:
+        InputError: Naming what the load reported, after everything was put back.
+    """
+    import contextlib  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    from timescape.errors import DefinitionError  # noqa: PLC0415
+    from timescape.project.config import load_project  # noqa: PLC0415 - config imports us
+
+    created = not project_file.exists()
+    before = None if created else project_file.read_text(encoding="utf-8")
+    root = project_file.parent
+    new_folders = {
+        folder
+        for path in files
+        for folder in path.parents
+        if folder.is_relative_to(root) and folder != root and not folder.exists()
+    }
+    try:
+        for path, content in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+        if before is None:
+            project_file.write_text('[database]\nurl = "sqlite:///timescape.db"\n\n' + text)
+        else:
+            separator = "" if before.endswith("\n\n") else "\n" if before.endswith("\n") else "\n\n"
+            project_file.write_text(before + separator + text, encoding="utf-8")
+        load_project(project_file)
+    except (DefinitionError, OSError) as exc:
+        if before is None:
+            project_file.unlink(missing_ok=True)
+        else:
+            project_file.write_text(before, encoding="utf-8")
+        for folder in dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+        for folder in sorted(new_folders, key=lambda f: len(f.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only what this import created, and only when empty
+        raise InputError(f"nothing imported: the project would not load: {exc}") from None
+
+
 def _relative_to(history: History, root: Path) -> History:
     """Point ``{ alembic = "…" }`` items at their files relative to the project folder."""
     import dataclasses  # noqa: PLC0415
@@ -204,10 +254,12 @@ def write_history(
         What was (or would be) written.
 
     Raises:
-        InputError: On a name clash or an existing ``dir`` folder.
+        InputError: On a name clash, an existing ``dir`` folder, or a project that would not
+            load with the import (then nothing stays written).
     """
     root = project_file.parent
-    taken = sorted(set(existing) & {s.name for s in history.schemas})
+    known = {name.casefold() for name in existing}
+    taken = sorted(s.name for s in history.schemas if s.name.casefold() in known)
     if taken:
         raise InputError(
             f"the project already defines schema {taken[0]!r}"
@@ -233,17 +285,7 @@ def write_history(
         text = text.replace("[[schemas]]", "[[tool.timescape.schemas]]")
     created = not project_file.exists()
     if not dry_run:
-        for path, content in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content, encoding="utf-8")
-        if created:
-            project_file.write_text('[database]\nurl = "sqlite:///timescape.db"\n\n' + text)
-        else:
-            current = project_file.read_text(encoding="utf-8")
-            separator = (
-                "" if current.endswith("\n\n") else "\n" if current.endswith("\n") else "\n\n"
-            )
-            project_file.write_text(current + separator + text, encoding="utf-8")
+        _write_checked(project_file, text, files, dirs={root / d for d in dirs.values()})
     return Written(
         project_file=project_file,
         created_project=created,
