@@ -28,10 +28,11 @@ CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 ALTER TABLE products ADD COLUMN price INTEGER;
 CREATE TABLE flyway_schema_history (
     installed_rank INTEGER PRIMARY KEY, version VARCHAR(50), description VARCHAR(200),
-    script VARCHAR(1000), success BOOLEAN NOT NULL
+    type VARCHAR(20), script VARCHAR(1000), success BOOLEAN NOT NULL
 );
-INSERT INTO flyway_schema_history VALUES (1, '1', 'create products', 'V1__create_products.sql', 1);
-INSERT INTO flyway_schema_history VALUES (2, '1.1', 'add price', 'V1.1__add_price.sql', 1);
+INSERT INTO flyway_schema_history VALUES
+    (1, '1', 'create products', 'SQL', 'V1__create_products.sql', 1),
+    (2, '1.1', 'add price', 'SQL', 'V1.1__add_price.sql', 1);
 """
 
 

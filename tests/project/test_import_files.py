@@ -58,6 +58,11 @@ SQL = {
     "002_title.rollback.sql": "ALTER TABLE notes DROP COLUMN title;\n",
 }
 TOOLS = {"flyway": FLYWAY, "golang-migrate": GOLANG, "dbmate": DBMATE, "sql": SQL}
+FLYWAY_TABLE = (
+    "CREATE TABLE flyway_schema_history (installed_rank INTEGER PRIMARY KEY, version VARCHAR(50), "
+    "description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, "
+    "success BOOLEAN NOT NULL)"
+)
 HEADS = {
     "flyway": "V10__orders",
     "golang-migrate": "m000010_add_name",
@@ -168,15 +173,16 @@ def test_import__adopt__reads_the_tools_table_and_applies_only_what_is_missing(
     if tool == "flyway":
         partial = {n: files[n] for n in files if not n.startswith("V10")}
         _run_like_the_tool(tool, partial, db)
-        db.execute(
-            "CREATE TABLE flyway_schema_history (installed_rank INTEGER PRIMARY KEY, "
-            "version VARCHAR(50), description VARCHAR(200), success BOOLEAN NOT NULL)"
-        )
+        db.execute(FLYWAY_TABLE)
         for rank, version in enumerate(["1", "1.1", "2"], start=1):
             db.execute(
-                "INSERT INTO flyway_schema_history VALUES (?, ?, ?, ?)", (rank, version, "x", True)
+                "INSERT INTO flyway_schema_history VALUES (?, ?, ?, 'SQL', ?, ?)",
+                (rank, version, "x", f"V{version}__x.sql", True),
             )
-        db.execute("INSERT INTO flyway_schema_history VALUES (4, NULL, 'report view', 1 = 1)")
+        db.execute(
+            "INSERT INTO flyway_schema_history VALUES "
+            "(4, NULL, 'report view', 'SQL', 'R__report_view.sql', 1 = 1)"
+        )
         last = "V10__orders"
     elif tool == "golang-migrate":
         partial = {n: files[n] for n in files if not n.startswith("000010")}
@@ -202,6 +208,38 @@ def test_import__adopt__reads_the_tools_table_and_applies_only_what_is_missing(
     migrate = run_cli(*ts, "--json", "schema", "migrate", last)
     assert migrate.exit_code == 0, migrate.output
     assert [a["schema"] for a in migrate.json()["plan"]["actions"]] == [last]
+
+
+def test_import__flyway_baseline_and_undo__adopts_what_the_history_leaves_applied(
+    tmp_path: Path, db: TestDB
+) -> None:
+    files = _files(FLYWAY, db.dialect)
+    source = tmp_path / "source"
+    write_project(source, "", files)
+    (source / "timescape.toml").unlink()
+    # Baselined at 1 (the products table was there before Flyway), then 1.1 and 2 ran, and 2 was
+    # undone: the database has V1 and V1.1.
+    _run_like_the_tool("flyway", {n: files[n] for n in ("V1__create_products.sql",)}, db)
+    _run_like_the_tool("flyway", {n: files[n] for n in ("V1.1__add_price.sql",)}, db)
+    db.execute(FLYWAY_TABLE)
+    for row in (
+        (1, "1", "<< Flyway Baseline >>", "BASELINE", "<< Flyway Baseline >>", True),
+        (2, "1.1", "add price", "SQL", "V1.1__add_price.sql", True),
+        (3, "2", "index name", "SQL", "V2__index_name.sql", True),
+        (4, "2", "index name", "UNDO_SQL", "U2__index_name.sql", True),
+        (5, "10", "orders", "SQL", "V10__orders.sql", False),
+    ):
+        db.execute("INSERT INTO flyway_schema_history VALUES (?, ?, ?, ?, ?, ?)", row)
+    ts = ("--project", str(_project(tmp_path, db)))
+    result = run_cli(*ts, "--json", "import", "flyway", str(source), "--adopt")
+    assert result.exit_code == 0, result.output
+    assert result.json()["adoption"]["adopted"] == ["V1__create_products", "V1.1__add_price"]
+    migrate = run_cli(*ts, "--json", "schema", "migrate", "V10__orders")
+    assert migrate.exit_code == 0, migrate.output
+    assert [a["schema"] for a in migrate.json()["plan"]["actions"]] == [
+        "V2__index_name",
+        "V10__orders",
+    ]
 
 
 def test_import__golang_migrate_dirty__refused(tmp_path: Path, db: TestDB) -> None:

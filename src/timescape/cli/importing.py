@@ -228,7 +228,10 @@ def _project_file(given: Path | None, find: Any, default_name: str) -> Path:
 
 def _adopt(app: App, project_file: Path, tool: str, history: Any) -> AdoptionReport:
     from timescape.errors import InputError  # noqa: PLC0415
-    from timescape.project.importers.applied import applied_tool_ids  # noqa: PLC0415
+    from timescape.project.importers.applied import (  # noqa: PLC0415
+        applied_tool_ids,
+        schemas_for,
+    )
 
     app.project_path = project_file
     app._project = None  # noqa: SLF001 - the file was just appended to: read it again
@@ -239,14 +242,12 @@ def _adopt(app: App, project_file: Path, tool: str, history: Any) -> AdoptionRep
         ids = applied_tool_ids(ts.backend, tool)
     except InputError as exc:
         raise InputError(f"{written} nothing was adopted: {exc.message}") from None
-    by_id = history.by_tool_id()
-    unknown = [i for i in ids if i not in by_id]
+    names, unknown = schemas_for(ids, history)
     if unknown:
         raise InputError(
             f"{written} nothing was adopted: the database's {tool} table records "
             f"{unknown[0]!r}, which is not in {history.source}"
         )
-    names = [by_id[i] for i in ids]
     if not names:
         from timescape.engine.adoption import AdoptionReport  # noqa: PLC0415
 

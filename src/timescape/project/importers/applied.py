@@ -10,15 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from timescape.errors import InputError
+from timescape.project.importers.history import History
 from timescape.store.introspect import read_objects
 
-__all__ = ["TABLES", "applied_tool_ids"]
+__all__ = ["TABLES", "applied_tool_ids", "schemas_for"]
 
 TABLES = {
     "alembic": ("alembic_version", "SELECT version_num FROM alembic_version"),
     "flyway": (
         "flyway_schema_history",
-        "SELECT version FROM flyway_schema_history WHERE version IS NOT NULL AND success",
+        (
+            "SELECT version, type FROM flyway_schema_history "
+            "WHERE version IS NOT NULL AND success ORDER BY installed_rank"
+        ),
     ),
     "golang-migrate": ("schema_migrations", "SELECT version, dirty FROM schema_migrations"),
     "dbmate": ("schema_migrations", "SELECT version FROM schema_migrations"),
@@ -67,5 +71,58 @@ def applied_tool_ids(backend: Any, tool: str) -> list[str]:
             )
         return [str(int(version)) for version, _ in rows]
     if tool == "flyway":
-        return [str(version) for (version,) in rows]
+        return _flyway_applied(rows)
     return [str(value) for (value,) in rows]
+
+
+def _flyway_applied(rows: list[tuple[Any, ...]]) -> list[str]:
+    """Replay ``flyway_schema_history`` in rank order.
+
+    Migrations add their version, undo (and repair's ``DELETE``) rows take it away, and a
+    ``BASELINE`` row stands for every version up to it (``<=version``).
+    """
+    applied: dict[str, None] = {}
+    for version, kind in rows:
+        name = str(kind or "SQL").upper()
+        if name in ("UNDO_SQL", "UNDO_JDBC", "UNDO_SCRIPT", "DELETE"):
+            applied.pop(str(version), None)
+        elif name == "BASELINE":
+            applied[f"<={version}"] = None
+        else:
+            applied[str(version)] = None
+    return list(applied)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    parts = [int(p) for p in version.replace("_", ".").split(".") if p.isdigit()]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def schemas_for(ids: list[str], history: History) -> tuple[list[str], list[str]]:
+    """Map the tool's identifiers to schema names.
+
+    A Flyway baseline (``<=1.5``, from :func:`applied_tool_ids`) stands for the last imported
+    version at or below it.
+
+    Args:
+        ids: What :func:`applied_tool_ids` returned.
+        history: The imported history.
+
+    Returns:
+        ``(schema names, identifiers not in the history)``.
+    """
+    by_id = history.by_tool_id()
+    names: list[str] = []
+    unknown: list[str] = []
+    for tool_id in ids:
+        if tool_id.startswith("<="):
+            bound = _version_key(tool_id[2:])
+            below = [s.name for s in history.schemas if _version_key(s.tool_id) <= bound]
+            names.extend(below[-1:])
+        elif tool_id in by_id:
+            names.append(by_id[tool_id])
+        else:
+            unknown.append(tool_id)
+    return names, unknown
