@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from timescape.errors import CompatibilityError as CompatibilityError
     from timescape.errors import ConnectionFailedError as ConnectionFailedError
     from timescape.errors import DefinitionError as DefinitionError
+    from timescape.errors import DrainTimeoutError as DrainTimeoutError
     from timescape.errors import DriftError as DriftError
     from timescape.errors import DriverMissingError as DriverMissingError
     from timescape.errors import InputError as InputError
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from timescape.errors import MigrationInterruptedError as MigrationInterruptedError
     from timescape.errors import MigrationTimeoutError as MigrationTimeoutError
     from timescape.errors import ProtectedVersionError as ProtectedVersionError
+    from timescape.errors import RetirementCancelledError as RetirementCancelledError
     from timescape.errors import RollbackRefusedError as RollbackRefusedError
     from timescape.errors import SQLSplitError as SQLSplitError
     from timescape.errors import StateError as StateError
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from timescape.errors import UnknownRefError as UnknownRefError
     from timescape.manager import Timescape as Timescape
     from timescape.model.catalog import VersionSpec as VersionSpec
+    from timescape.model.instance import InstanceInfo as InstanceInfo
     from timescape.model.plan import Plan as Plan
     from timescape.model.schema import SchemaVersion as SchemaVersion
     from timescape.model.schema import Step as Step
@@ -49,6 +52,7 @@ _LAZY = {
     "CompatibilityError": "timescape.errors",
     "ConnectionFailedError": "timescape.errors",
     "DefinitionError": "timescape.errors",
+    "DrainTimeoutError": "timescape.errors",
     "DriftError": "timescape.errors",
     "DriverMissingError": "timescape.errors",
     "InputError": "timescape.errors",
@@ -58,6 +62,7 @@ _LAZY = {
     "MigrationInterruptedError": "timescape.errors",
     "MigrationTimeoutError": "timescape.errors",
     "ProtectedVersionError": "timescape.errors",
+    "RetirementCancelledError": "timescape.errors",
     "RollbackRefusedError": "timescape.errors",
     "SQLSplitError": "timescape.errors",
     "StateError": "timescape.errors",
@@ -66,6 +71,7 @@ _LAZY = {
     "UnknownRefError": "timescape.errors",
     "Timescape": "timescape.manager",
     "VersionSpec": "timescape.model.catalog",
+    "InstanceInfo": "timescape.model.instance",
     "Plan": "timescape.model.plan",
     "SchemaVersion": "timescape.model.schema",
     "Step": "timescape.model.schema",
@@ -106,9 +112,11 @@ __all__ = [
     "CompatibilityError",
     "ConnectionFailedError",
     "DefinitionError",
+    "DrainTimeoutError",
     "DriftError",
     "DriverMissingError",
     "InputError",
+    "InstanceInfo",
     "InterruptedMigrationError",
     "LockTimeoutError",
     "MigrationError",
@@ -117,6 +125,7 @@ __all__ = [
     "OperationResult",
     "Plan",
     "ProtectedVersionError",
+    "RetirementCancelledError",
     "RollbackRefusedError",
     "SQLSplitError",
     "SchemaInfo",

@@ -13,7 +13,8 @@
 Points: ``lock_busy`` (the first try-lock found the lock taken; the process now polls),
 ``after_lock``, ``before_schema:NAME``, ``before_step:K``, ``after_step:K``, ``before_commit``,
 ``after_commit_before_release``, ``during_rollback:K`` (before rollback step K),
-``after_run_marker``.
+``after_run_marker``, ``after_retiring`` (a deactivation committed the retiring mark and has not
+drained yet).
 """
 
 from __future__ import annotations

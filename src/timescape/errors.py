@@ -14,6 +14,8 @@ exit code through :attr:`TimescapeError.exit_code`, so a caller never parses mes
     ├─ CompatibilityError          schema, broken_versions
     ├─ RollbackRefusedError        schema, used_by
     ├─ ProtectedVersionError       tsv, tags
+    ├─ DrainTimeoutError           tsvs, holders, waited_s
+    ├─ RetirementCancelledError    tsvs
     ├─ MigrationError              schema, step, file, line, statement
     │  ├─ MigrationTimeoutError    timeout_s
     │  └─ MigrationInterruptedError  Ctrl-C (exit 130)
@@ -35,6 +37,7 @@ __all__ = [
     "CompatibilityError",
     "ConnectionFailedError",
     "DefinitionError",
+    "DrainTimeoutError",
     "DriftError",
     "DriverMissingError",
     "InputError",
@@ -44,6 +47,7 @@ __all__ = [
     "MigrationInterruptedError",
     "MigrationTimeoutError",
     "ProtectedVersionError",
+    "RetirementCancelledError",
     "RollbackRefusedError",
     "SQLSplitError",
     "StateError",
@@ -399,6 +403,51 @@ class MigrationInterruptedError(MigrationError):
             detail=detail
             or "Run timescape verify to see the state, then run the command again to retry",
         )
+
+
+class DrainTimeoutError(TimescapeError):
+    """Serving instances still held a retiring version when the drain timeout ran out.
+
+    Nothing was rolled back: the version stays *retiring* (no instance routes new requests to it)
+    and running the same command again continues the drain.
+
+    Attributes:
+        tsvs: The versions being retired.
+        holders: One entry per instance that did not let go: ``host pid N (id): why``.
+        waited_s: Seconds waited.
+
+    Added in 0.2.
+    """
+
+    def __init__(self, tsvs: Sequence[str], holders: Sequence[str], *, waited_s: float) -> None:
+        """Build the message naming every instance that did not acknowledge."""
+        super().__init__(
+            f"{', '.join(tsvs)} is still held after {waited_s:.1f} s by "
+            f"{len(holders)} instance(s): {'; '.join(holders)}. Nothing was rolled back; the "
+            "version stays retiring (not routed). Run the command again to keep waiting, raise "
+            "--drain-timeout, or pass --no-drain to roll back anyway"
+        )
+        self.tsvs = list(tsvs)
+        self.holders = list(holders)
+        self.waited_s = round(waited_s, 3)
+
+
+class RetirementCancelledError(TimescapeError):
+    """A version being drained was activated again by another run; it was not deactivated.
+
+    Attributes:
+        tsvs: The versions that are live again.
+
+    Added in 0.2.
+    """
+
+    def __init__(self, tsvs: Sequence[str]) -> None:
+        """Build the message."""
+        super().__init__(
+            f"{', '.join(tsvs)} was activated again while its deactivation waited for the "
+            "instances to drain; it stays live. Deactivate it again if that is still wanted"
+        )
+        self.tsvs = list(tsvs)
 
 
 class StateError(TimescapeError):

@@ -30,6 +30,7 @@ class View:
 
     index: VersionIndex
     active: frozenset[str]
+    """The routed versions: live and not retiring."""
     latest_live: dict[str, str]
     generation: int
     catalog: Catalog
@@ -77,7 +78,8 @@ class HotPath(Host):
     def _rebuild_view(self, catalog: Catalog, snapshot: StateSnapshot | None = None) -> View:
         snap = snapshot if snapshot is not None else self._read_quietly()
         self.store.prime_sync(catalog, snap)
-        active = snap.live()
+        # Routed only: a retiring version keeps its schemas but gets no new request.
+        active = snap.routed()
         latest: dict[str, Version] = {}
         for tsv in active:
             if catalog.has_version(tsv):
@@ -194,8 +196,34 @@ class HotPath(Host):
         return row is not None and row.status is _APPLIED
 
     def is_version_active(self, tsv: str) -> bool:
-        """True when the version is live (from memory)."""
+        """True when the version is live and routed (from memory; False while retiring)."""
         return tsv in self._current_view().active
+
+    def version_state(self, tsv: str) -> str:
+        """``"live"``, ``"retiring"`` or ``"inactive"``, from memory: what the router needs.
+
+        A retiring version (being deactivated, draining) and an inactive one both get no new
+        request; a TSV that is not defined at all counts as inactive.
+
+        Added in 0.2.
+        """
+        view = self._current_view()
+        if tsv in view.active:
+            return "live"
+        row = view.snapshot.versions.get(tsv)
+        return "retiring" if row is not None and row.is_retiring else "inactive"
+
+    def live_alternatives(self, handler: str) -> list[str]:
+        """The handler's routed versions, newest first, from memory (for a 410 body).
+
+        Added in 0.2.
+        """
+        view = self._current_view()
+        return [
+            v.tsv
+            for v in reversed(self.catalog.versions)
+            if v.handler == handler and v.tsv in view.active
+        ]
 
     def view_generation(self) -> int:
         """The state generation the in-memory view was built from (changes after a refresh)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -27,6 +27,15 @@ from timescape._faults import fault_point
 from timescape.bookkeeping import Bookkeeping
 from timescape.callbacks import CALLBACKS, Callbacks
 from timescape.definitions import Definitions
+from timescape.engine.drain import DrainProgress
+from timescape.engine.instances import (
+    DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+    Instances,
+    ServingSettings,
+)
+from timescape.engine.retirement import Retirement
 from timescape.errors import (
     ConnectionFailedError,
     DefinitionError,
@@ -38,6 +47,7 @@ from timescape.executor import Executor
 from timescape.hotpath import HotPath
 from timescape.inspection import Inspection
 from timescape.model.catalog import VersionSpec
+from timescape.model.instance import InstanceInfo
 from timescape.model.plan import (
     Judge,
     Plan,
@@ -88,6 +98,10 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         application_name: str = "timescape",
         base_dir: Path | None = None,
         infer_compatibility: bool = True,
+        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        stale_after: float | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     ) -> None:
         """Configure Timescape; nothing connects until the first operation.
 
@@ -105,9 +119,17 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             application_name: Name shown to the server (``pg_stat_activity``, process list).
             base_dir: Folder for relative SQLite paths (the project folder).
             infer_compatibility: Judge undeclared schemas by analysing their SQL (needs sqlglot).
+            heartbeat_interval: Seconds between a serving instance's heartbeats.
+            stale_after: Seconds without a heartbeat after which an instance counts as gone
+                (default: three heartbeat intervals).
+            poll_interval: Seconds between change probes where there is no ``NOTIFY``.
+            drain_timeout: Seconds a deactivation waits for the instances to drain a version.
 
         Raises:
             InputError: On a bad URL, prefix or timeout.
+
+        Changed in 0.2: ``heartbeat_interval``, ``stale_after``, ``poll_interval`` and
+        ``drain_timeout``.
         """
         self.url = (
             database
@@ -135,6 +157,25 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         Callbacks.__init__(self)
         HotPath.__init__(self)
         self._actor = actor()
+        self.serving = ServingSettings(
+            heartbeat_interval=heartbeat_interval,
+            stale_after=stale_after,
+            poll_interval=poll_interval,
+            drain_timeout=drain_timeout,
+        )
+        self._instances = Instances(
+            store=lambda: self.store,
+            mutex=self._mutex,
+            boundary=self._store_boundary,
+            settings=self.serving,
+        )
+        self._retirement = Retirement(
+            instances=self._instances,
+            store=lambda: self.store,
+            locked=lambda work: self._locked(work, dry_run=False),
+            execute=self._execute,
+            actor=self._actor,
+        )
 
     def _catalog_changed(self) -> None:
         # Definitions' hook, overridden here because Definitions precedes HotPath in the MRO.
@@ -324,6 +365,9 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
         def work(snapshot: StateSnapshot) -> OperationResult:
             tsv = self._resolve_locked(ref, handler, guess, snapshot)
+            row = snapshot.versions.get(tsv)
+            if row is not None and row.is_retiring and not dry_run:
+                return self._retirement.reactivate(tsv)
             plan = plan_activation(
                 self.catalog, snapshot, tsv, self.backend.split, force=force, judge=self._judge()
             )
@@ -339,8 +383,17 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         force: bool = False,
         keep_schema: bool = False,
         dry_run: bool = False,
+        drain: bool = True,
+        drain_timeout: float | None = None,
+        progress: DrainProgress | None = None,
     ) -> OperationResult:
         """Take a version out of service, rolling back schemas no other live version needs.
+
+        Two phases when serving instances are registered (:mod:`timescape.engine.retirement`):
+        one transaction marks the version *retiring* (no instance routes a new request to it),
+        then, holding no lock, this waits until every live instance has loaded that state and
+        finished its requests on the version, and only then rolls back. With no live instance
+        registered it is one phase, as it always was.
 
         Atomic on PostgreSQL and SQLite: if a rollback step fails, the version stays live and its
         schemas stay applied. On MySQL/MariaDB the version is marked inactive first and the
@@ -352,22 +405,30 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             force: Allow protected tags and drifted rollback scripts (logged).
             keep_schema: Deactivate without rolling anything back.
             dry_run: Plan only; change nothing.
+            drain: False to skip the drain (``--no-drain``; logged as forced).
+            drain_timeout: Seconds to wait for the drain (default: the ``drain_timeout`` setting).
+            progress: Told, while draining, which instances still hold the version and why.
 
         Returns:
-            What was (or would be) done.
+            What was (or would be) done; ``drain`` says how the instances were drained.
 
         Raises:
             UnknownRefError: For a ref that resolves to nothing.
             ProtectedVersionError: For a protected tag without force.
             RollbackRefusedError: For an irreversible schema.
             MigrationError: When a rollback step fails (nothing changed on PG/SQLite).
+            DrainTimeoutError: When instances still hold it after the drain timeout (nothing
+                rolled back; the version stays retiring, and running this again continues).
+            RetirementCancelledError: When another run activated it again during the drain.
+
+        Changed in 0.2: the drain (``drain``, ``drain_timeout``, ``progress``).
         """
         guess = self._resolve_fresh(ref, handler)
 
-        def work(snapshot: StateSnapshot) -> OperationResult:
+        def plan_for(snapshot: StateSnapshot) -> Plan:
             index = self._index_for(snapshot)
             tsv = self._resolve_locked(ref, handler, guess, snapshot, index=index)
-            plan = plan_deactivation(
+            return plan_deactivation(
                 self.catalog,
                 snapshot,
                 tsv,
@@ -377,9 +438,10 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
                 rollback=self.rollback_on_deactivate and not keep_schema,
                 force=force,
             )
-            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
 
-        return self._locked(work, dry_run=dry_run)
+        if dry_run:
+            return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
+        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
 
     def apply_schema(
         self, name: str, *, force: bool = False, dry_run: bool = False
@@ -409,14 +471,25 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         return self._locked(work, dry_run=dry_run)
 
     def rollback_schema(
-        self, name: str, *, force: bool = False, dry_run: bool = False
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        drain: bool = True,
+        drain_timeout: float | None = None,
+        progress: DrainProgress | None = None,
     ) -> OperationResult:
         """Roll back a schema and its applied descendants; refused while in use unless forced.
 
         Args:
             name: The schema.
-            force: Roll back although live versions need it; they are deactivated.
+            force: Roll back although live versions need it; they are deactivated (and drained
+                from every serving instance first, as :meth:`deactivate` does).
             dry_run: Plan only.
+            drain: False to skip the drain of the versions deactivated with ``force``.
+            drain_timeout: Seconds to wait for the drain (default: the setting).
+            progress: Told, while draining, which instances still hold the versions and why.
 
         Returns:
             What was (or would be) done.
@@ -424,15 +497,96 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         Raises:
             RollbackRefusedError: While in use (without force) or when irreversible.
             MigrationError: When a rollback step fails.
+            DrainTimeoutError: When instances still serve a version it would deactivate.
+
+        Changed in 0.2: ``drain`` and ``drain_timeout``.
         """
 
-        def work(snapshot: StateSnapshot) -> OperationResult:
-            plan = plan_schema_rollback(
+        def plan_for(snapshot: StateSnapshot) -> Plan:
+            return plan_schema_rollback(
                 self.catalog, snapshot, name, self.backend.split, force=force
             )
-            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
 
-        return self._locked(work, dry_run=dry_run)
+        if dry_run:
+            return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
+        # With force, the live versions that need it are deactivated: drained first, like any
+        # deactivation, so no instance still serves them when their schema goes.
+        return self._retirement.run(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+
+    # -- serving instances (delegated to timescape.engine.instances) ---------------------------
+
+    def register_instance(self, *, label: str | None = None, generation: int = 0) -> str:
+        """Register this process as an instance serving versions; return its id.
+
+        One autocommitted insert (the table is created if this runs before any migration); no
+        Timescape lock, so start-up never waits for a migration. Stale instances are pruned.
+        Register before loading the view: a deactivation then waits for this instance too.
+
+        Args:
+            label: What the process calls itself (``uvicorn app:app``), shown by ``instances``.
+            generation: The generation of the view it has loaded already, if any.
+
+        Returns:
+            The instance id (32 hex digits).
+
+        Added in 0.2.
+        """
+        return self._instances.register(label=label, generation=generation)
+
+    def heartbeat(self, instance_id: str, *, generation: int, in_flight: Mapping[str, int]) -> None:
+        """Report that the instance is alive, what it has loaded and what it is still serving.
+
+        One small autocommitted upsert (re-inserting the row if it was pruned); it never takes
+        the Timescape lock. Send one every ``heartbeat_interval`` seconds, and at once after the
+        view changed and when the in-flight count of a retiring version drops to zero.
+
+        Args:
+            instance_id: The id :meth:`register_instance` returned.
+            generation: The generation of the loaded view (:meth:`view_generation`).
+            in_flight: Requests in flight per TSV.
+
+        Added in 0.2.
+        """
+        self._instances.heartbeat(instance_id, generation=generation, in_flight=in_flight)
+
+    def unregister_instance(self, instance_id: str) -> None:
+        """Remove the instance's row (a clean shutdown; a drain no longer waits for it).
+
+        Added in 0.2.
+        """
+        self._instances.unregister(instance_id)
+
+    def instances(self) -> list[InstanceInfo]:
+        """Every registered instance, stale ones included (read-only), by the database clock.
+
+        Added in 0.2.
+        """
+        return self._instances.rows()
+
+    def state_generation(self) -> int:
+        """The state's generation counter: the cheap change probe for serving instances.
+
+        One indexed read; on SQLite ``PRAGMA data_version`` first, which skips even that while
+        no other connection committed. Compare with :meth:`view_generation` and :meth:`refresh`
+        when it moved.
+
+        Added in 0.2.
+        """
+        return self._instances.generation()
+
+    @property
+    def notification_channel(self) -> str | None:
+        """The PostgreSQL ``LISTEN`` channel announcing each state change (None elsewhere).
+
+        Every state-changing transaction sends ``pg_notify(channel, '<generation>')`` before it
+        commits, so listeners hear of it the moment it commits. Listen on a connection of your
+        own (this facade's connection is shared with its other work).
+
+        Added in 0.2.
+        """
+        if self.backend.NOTIFY_SQL is None:
+            return None
+        return self.store.notification_channel
 
     def adopt(self, names: Sequence[str], *, dry_run: bool = False) -> AdoptionReport:
         """Record schemas as applied for objects the database already has (checked first).
@@ -440,7 +594,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         See :mod:`timescape.engine.adoption`: the catalog is checked for the tables, columns,
         indexes and views the schemas' migrations (and their unapplied ancestors') leave behind;
         when anything is missing nothing is recorded and the report lists it. Under the lock, one
-        transaction with a ``schema_adopted`` event per schema. Added in 0.5.
+        transaction with a ``schema_adopted`` event per schema. Added in 0.2.
 
         Args:
             names: The schemas to adopt (their ancestors come along).

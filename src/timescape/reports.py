@@ -25,6 +25,7 @@ from timescape.model.schema import (
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
 
 if TYPE_CHECKING:  # the executor (and the backends under it) load only when a run happens
+    from timescape.engine.drain import DrainOutcome
     from timescape.executor import SchemaOutcome
 
 __all__ = [
@@ -56,6 +57,8 @@ class UsageStatus(StrEnum):
     """Live and requested within the last day."""
     COLD = "cold"
     """Live but not requested for a day or more (or never)."""
+    RETIRING = "retiring"
+    """Being deactivated: no longer routed, its schemas kept until every instance drained it."""
     INACTIVE = "inactive"
     """Not live."""
 
@@ -72,6 +75,8 @@ def usage_status(row: VersionState | None, moment: datetime) -> UsageStatus:
     """
     if row is None or not row.active:
         return UsageStatus.INACTIVE
+    if row.retiring_generation is not None:
+        return UsageStatus.RETIRING
     if row.last_accessed is None:
         return UsageStatus.COLD
     age = moment - row.last_accessed
@@ -93,6 +98,7 @@ class OperationResult:
         outcomes: What happened to each schema.
         duration_ms: Wall time including the lock wait.
         dry_run: True when nothing was executed.
+        drain: How the serving instances were drained first (None when none were registered).
     """
 
     operation: str
@@ -101,6 +107,7 @@ class OperationResult:
     outcomes: tuple[SchemaOutcome, ...] = ()
     duration_ms: int = 0
     dry_run: bool = False
+    drain: DrainOutcome | None = None
 
     @property
     def changed(self) -> bool:
@@ -189,12 +196,14 @@ class VersionInfo:
         handler: Handler path.
         timestamp: Its timestamp.
         schema: The schema it needs.
-        active: Whether it is live.
-        status: hot, warm, cold or inactive.
+        active: Whether it is live (a retiring version still is, until drained).
+        status: hot, warm, cold, retiring or inactive.
         tags: Its tags.
         request_count: Requests counted.
         last_accessed: Last request time.
         activated_at: Last activation.
+        retiring_since: When it was marked retiring (None unless retiring).
+        retiring_generation: The generation every instance must load to drain it.
     """
 
     tsv: str
@@ -207,6 +216,8 @@ class VersionInfo:
     request_count: int
     last_accessed: datetime | None
     activated_at: datetime | None
+    retiring_since: datetime | None = None
+    retiring_generation: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +263,7 @@ class Problem:
 
     Attributes:
         kind: ``drift``, ``missing``, ``failed``, ``interrupted``, ``uncertain``,
-            ``in_progress``, ``live_version_unmet``, ``state``.
+            ``in_progress``, ``live_version_unmet``, ``state``, ``retiring``.
         subject: The schema or TSV.
         message: One line.
         facts: Structured detail.
@@ -278,8 +289,11 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found (``in_progress`` alone is not a problem)."""
-        return all(p.kind == "in_progress" for p in self.problems)
+        """True when nothing was found (``in_progress`` and ``retiring`` alone are not problems).
+
+        A retiring version is a deactivation under way or stopped safely: nothing is broken.
+        """
+        return all(p.kind in ("in_progress", "retiring") for p in self.problems)
 
 
 def _schema_checksum(step_sums: Sequence[str]) -> str | None:
@@ -421,6 +435,8 @@ def build_version_infos(
                 request_count=row.request_count if row else 0,
                 last_accessed=row.last_accessed if row else None,
                 activated_at=row.activated_at if row else None,
+                retiring_since=row.retiring_at if row and row.is_retiring else None,
+                retiring_generation=row.retiring_generation if row and row.is_retiring else None,
             )
         )
     return infos

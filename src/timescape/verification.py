@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from timescape.errors import StateError
 from timescape.model.catalog import Catalog
-from timescape.model.state import SchemaStatus
+from timescape.model.state import SchemaStatus, StateSnapshot
 from timescape.model.status import DeadRun, effective_snapshot
 from timescape.reports import Problem, VerifyReport, drift_problems, inconsistency_problems
 from timescape.store.state import StateStore
@@ -121,4 +121,24 @@ def verify_state(store: StateStore, catalog: Catalog) -> VerifyReport:
                     {"schemas": unmet, "missing_rows": lost},
                 )
             )
+    problems.extend(_retiring_problems(snapshot))
     return VerifyReport(tuple(problems), len(catalog.schemas))
+
+
+def _retiring_problems(snapshot: StateSnapshot) -> list[Problem]:
+    """Versions left retiring: a drain under way, or one that stopped safely (not a failure)."""
+    problems = []
+    for tsv in sorted(snapshot.retiring()):
+        row = snapshot.versions[tsv]
+        since = row.retiring_at.isoformat() if row.retiring_at else "?"
+        problems.append(
+            Problem(
+                "retiring",
+                tsv,
+                f"version {tsv} is retiring since {since}: a deactivation is draining it, or one "
+                "stopped (drain timeout, crash). Run `timescape version deactivate` on it to "
+                "finish, or `timescape version activate` to keep it",
+                {"generation": row.retiring_generation},
+            )
+        )
+    return problems

@@ -457,3 +457,38 @@ def test_definition_error__python_api__carries_file_key_and_line(tmp_path: Path)
     assert caught.value.line == 3
     assert caught.value.file is not None
     assert caught.value.file.endswith("timescape.toml")
+
+
+@pytest.mark.parametrize("key", ["heartbeat_interval", "stale_after", "poll_interval",
+                                 "drain_timeout"])
+@pytest.mark.parametrize("value", ["-1", '"abc"', "0"])
+def test_load__bad_serving_seconds__exit_2(tmp_path: Path, key: str, value: str) -> None:
+    _bad(
+        tmp_path,
+        f'[database]\nurl = "{CLOSED}"\n{key} = {value}\n',
+        f"database.{key}",
+        "positive number of seconds",
+        "timescape.toml:3",
+    )
+
+
+def test_load__stale_after_not_above_heartbeat_interval__exit_2(tmp_path: Path) -> None:
+    _bad(
+        tmp_path,
+        f'[database]\nurl = "{CLOSED}"\nheartbeat_interval = 5\nstale_after = 5\n',
+        "database.stale_after",
+        "longer than heartbeat_interval",
+    )
+
+
+def test_load__serving_keys__reach_the_facade(tmp_path: Path) -> None:
+    path = tmp_path / "timescape.toml"
+    path.write_text(
+        '[database]\nurl = "sqlite:///app.db"\nheartbeat_interval = 0.5\n'
+        "poll_interval = 0.2\ndrain_timeout = 7\n" + GOOD_SCHEMA
+    )
+    ts = load_project(path).timescape()
+    assert ts.serving.heartbeat_interval == 0.5
+    assert ts.serving.effective_stale_after == 1.5
+    assert ts.serving.poll_interval == 0.2
+    assert ts.serving.drain_timeout == 7.0

@@ -9,7 +9,9 @@ Timescape's own belief) and asserts:
    ``step_in_flight`` of an ``uncertain`` schema, which may go either way. On PostgreSQL and SQLite
    a (transactional) schema is all or nothing: ``steps_done`` is 0 or all, ``applied`` ⇔ all, and
    it is never ``uncertain``. ``applied`` always means every step.
-2. **Usage.** Every live version's schema and its ancestors are ``applied``. With ``api=True``,
+2. **Usage.** Every live version's schema and its ancestors are ``applied``; a *retiring* version
+   (being drained before its rollback) counts as live here, and only a live version may be
+   retiring, at a generation the state has reached. With ``api=True``,
    ``Timescape.schemas()`` ``used_by`` and ``Timescape.stats()`` equal a recomputation from the
    raw rows.
 3. **Event log.** Ids strictly increase, times never go backwards along the ids, and, given the
@@ -66,7 +68,8 @@ class InvariantReport:
 
     Attributes:
         schemas: ``name → (status, steps_done, step_in_flight)`` (``pending``, 0, None if no row).
-        active: Live TSVs.
+        active: Live TSVs (retiring ones included: they still hold their schemas).
+        retiring: TSVs marked retiring.
         event_ids: Every event id, ascending.
         events: ``(id, kind, subject)`` in id order.
         marker: The run marker (a dict) if one is left, else None.
@@ -76,6 +79,7 @@ class InvariantReport:
 
     schemas: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
     active: set[str] = field(default_factory=set)
+    retiring: set[str] = field(default_factory=set)
     event_ids: list[int] = field(default_factory=list)
     events: list[tuple[int, str, str]] = field(default_factory=list)
     marker: dict[str, Any] | None = None
@@ -233,9 +237,11 @@ def _read_state(db: TestDB, prefix: str) -> tuple[dict[str, Any], dict[str, Any]
         for r in db.query(
             f"SELECT name, status, steps_done, step_in_flight, step_count FROM {prefix}schemas")
     }
+    retiring = ("retiring_generation" if "retiring_generation" in db.columns(f"{prefix}versions")
+                else "NULL")
     versions = {
-        r[0]: {"schema": r[1], "active": bool(r[2])}
-        for r in db.query(f"SELECT tsv, schema_name, active FROM {prefix}versions")
+        r[0]: {"schema": r[1], "active": bool(r[2]), "retiring": r[3]}
+        for r in db.query(f"SELECT tsv, schema_name, active, {retiring} FROM {prefix}versions")
     }
     events = db.query(f"SELECT id, at, kind, subject FROM {prefix}events ORDER BY id")
     meta = dict(db.query(f"SELECT key_name, value FROM {prefix}meta"))
@@ -312,6 +318,15 @@ def check_invariants(
     known = set(aliases.values())
     active = {tsv for tsv, v in versions.items() if v["active"]}
     report.active = active
+    # A retiring version is being deactivated: still live as far as its schemas go (they must
+    # stay applied until every instance drained it), and only a live version can be retiring.
+    report.retiring = {tsv for tsv, v in versions.items() if v["retiring"] is not None}
+    problems.extend(f"{tsv}: marked retiring but not live"
+                    for tsv in sorted(report.retiring - active))
+    problems.extend(f"{tsv}: retiring at generation {versions[tsv]['retiring']}, beyond the "
+                    f"state's generation {generation}"
+                    for tsv in sorted(report.retiring)
+                    if int(versions[tsv]["retiring"]) > generation)
     used_by: dict[str, list[str]] = {}
     for tsv in sorted(active):
         for needed in _closure(spec, versions[tsv]["schema"]):

@@ -19,6 +19,7 @@ from tests.reliability.scenarios import (
     witness_schema,
 )
 from tests.reliability.seeded import assert_unchanged, seed
+from timescape.store.state import FORMAT_VERSION
 
 pytestmark = [pytest.mark.stress, pytest.mark.timeout(2400 if SOAK else 240)]
 
@@ -80,10 +81,11 @@ def test_t02_bootstrap_race_on_empty_database__tables_created_once(db: TestDB,
                 assert bad not in r.stderr + r.stdout, r.describe()
         state_tables = sorted(t for t in db.tables() if t.startswith(prefix))
         assert state_tables == sorted(f"{prefix}{t}" for t in
-                                      ("meta", "schemas", "versions", "tags", "events"))
+                                      ("meta", "schemas", "versions", "tags", "events",
+                                       "instances"))
         rows = db.query(f"SELECT key_name, value FROM {prefix}meta WHERE key_name = "
                         "'format_version'")
-        assert rows == [("format_version", "1")]
+        assert rows == [("format_version", str(FORMAT_VERSION))]
         report = check_invariants(db, spec, api=True)
         assert report.kinds().count("schema_applied") == 1
         assert db.count(f"witness WHERE iter = {100 + i}") == 1

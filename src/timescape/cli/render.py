@@ -534,6 +534,7 @@ def result_json(
         "plan": plan_json(result.plan, transactional_ddl=transactional_ddl),
         "outcomes": jsonable(result.outcomes),
         "irreversible": list(result.irreversible),
+        "drain": result.drain.as_dict() if result.drain is not None else None,
     }
 
 
@@ -623,6 +624,7 @@ def result_lines(
                 f"({outcome.steps_run} step{'s' if outcome.steps_run != 1 else ''}, "
                 f"{outcome.duration_ms} ms)"
             )
+        lines.extend(_drain_lines(result))
         for tsv in plan.deactivate:
             lines.append(f"  deactivated  {tsv}")
         for tsv in plan.activate:
@@ -637,6 +639,14 @@ def result_lines(
         lines.append(style("Forced:", "yellow"))
         lines.extend(f"  - {f}" for f in plan.forced)
     return lines
+
+
+def _drain_lines(result: OperationResult) -> list[str]:
+    drain = result.drain
+    if drain is None or drain.forced or not drain.instances:
+        return []
+    count = len(drain.instances)
+    return [f"  drained      waited {drain.waited_s:.2f} s for {count} instance(s)"]
 
 
 def strip_ansi(text: str) -> str:

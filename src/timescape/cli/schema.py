@@ -11,6 +11,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
+from timescape.cli.instances import DrainReporter, drain_options
 from timescape.cli.render import (
     Cell,
     Style,
@@ -249,14 +250,34 @@ def migrate_command(app: App, name: str, *, dry_run: bool, force: bool) -> None:
     "--force", is_flag=True, help="Roll back although live versions need it (they are deactivated)."
 )
 @click.option("--dry-run", is_flag=True, help="Print the exact plan and change nothing.")
+@drain_options
 @global_options
 @pass_app
-def rollback_command(app: App, name: str, *, force: bool, dry_run: bool) -> None:
+def rollback_command(
+    app: App,
+    name: str,
+    *,
+    force: bool,
+    dry_run: bool,
+    drain_timeout: float | None,
+    no_drain: bool,
+) -> None:
     """Roll back a schema and its applied descendants.
 
-    Refused while a live version needs them, unless --force (which deactivates those versions).
+    Refused while a live version needs them, unless --force (which deactivates those versions,
+    draining them from every serving instance first, as version deactivate does).
     """
-    run_operation(app, lambda ts: ts.rollback_schema(name, dry_run=dry_run, force=force))
+    run_operation(
+        app,
+        lambda ts: ts.rollback_schema(
+            name,
+            dry_run=dry_run,
+            force=force,
+            drain=not no_drain,
+            drain_timeout=drain_timeout,
+            progress=DrainReporter(app),
+        ),
+    )
 
 
 @schema_group.command("resolve")

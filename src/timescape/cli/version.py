@@ -10,6 +10,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
+from timescape.cli.instances import DrainReporter, drain_options, holders_of
 from timescape.cli.render import Cell, jsonable, result_json, table, when
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # the model loads when a command runs, not for --help
 
 __all__ = ["version_group"]
 
-_STATUSES = ("hot", "warm", "cold", "inactive")
+_STATUSES = ("hot", "warm", "cold", "retiring", "inactive")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -131,17 +132,23 @@ def status_command(app: App, ref: str, handler: str | None) -> None:
     chain = catalog.graph.topological(catalog.graph.closure([info.schema]))
     statuses = {s.name: s.status for s in ts.schemas()}
     description = catalog.version(info.tsv).description
+    holders = holders_of(info, ts.instances()) if info.active else []
     if app.json:
         document: dict[str, Any] = jsonable(info)
         document["description"] = description
         document["schema_chain"] = [
             {"name": n, "status": statuses.get(n, "pending")} for n in chain
         ]
+        document["held_by"] = [
+            {"id": i.id, "host": i.host, "pid": i.pid, "reason": why} for i, why in holders
+        ]
         app.emit_json(document)
         return
     style = app.style
     now = datetime.now(UTC)
     live = style("live", "green") if info.active else style("not live", "dim")
+    if info.retiring_generation is not None:
+        live = style("retiring", "yellow") + " (not routed; draining)"
     since = f" since {when(info.activated_at, now)}" if info.active and info.activated_at else ""
     app.echo(f"{style(info.tsv, 'bold')}  {info.handler}")
     if description:
@@ -155,6 +162,12 @@ def status_command(app: App, ref: str, handler: str | None) -> None:
         ("tags", ", ".join(info.tags) or "-"),
         ("requests", f"{info.request_count}, last {last}"),
     ]
+    if info.retiring_generation is not None:
+        fields.append(
+            ("held by", "; ".join(f"{i.name}: {why}" for i, why in holders) or "no instance")
+        )
+    elif holders:
+        fields.append(("in flight", "; ".join(f"{i.name}: {why}" for i, why in holders)))
     for label, value in fields:
         app.echo(f"  {label:<10} {value}")
 
@@ -187,12 +200,27 @@ def activate_command(
     "--force", is_flag=True, help="Allow protected tags and drifted rollback scripts (logged)."
 )
 @click.option("--keep-schema", is_flag=True, help="Deactivate without rolling anything back.")
+@drain_options
 @global_options
 @pass_app
 def deactivate_command(
-    app: App, ref: str, handler: str | None, *, dry_run: bool, force: bool, keep_schema: bool
+    app: App,
+    ref: str,
+    handler: str | None,
+    *,
+    dry_run: bool,
+    force: bool,
+    keep_schema: bool,
+    drain_timeout: float | None,
+    no_drain: bool,
 ) -> None:
     """Take a version out of service.
+
+    With serving instances registered, the version is first marked retiring (no instance
+    routes a new request to it), then Timescape waits until every live instance has loaded
+    that change and finished its requests on it, and only then rolls back. If the drain times
+    out, nothing is rolled back, the command exits 1 naming the instances, and running it again
+    continues.
 
     Schemas that no other live version needs are rolled back (descendants first), unless
     --keep-schema or rollback_on_deactivate = false.
@@ -200,7 +228,14 @@ def deactivate_command(
     run_operation(
         app,
         lambda ts: ts.deactivate(
-            ref, handler=handler, dry_run=dry_run, force=force, keep_schema=keep_schema
+            ref,
+            handler=handler,
+            dry_run=dry_run,
+            force=force,
+            keep_schema=keep_schema,
+            drain=not no_drain,
+            drain_timeout=drain_timeout,
+            progress=DrainReporter(app),
         ),
     )
 

@@ -89,6 +89,12 @@ class VersionState:
         deactivated_at: When it was last deactivated.
         request_count: Requests served, as flushed by the app instances.
         last_accessed: Last request time flushed.
+        retiring_generation: While the version is *retiring* (being deactivated: no longer
+            routed, its schemas still applied until every serving instance has drained it),
+            the state generation that marked it so; None otherwise.
+        retiring_at: When it was marked retiring.
+
+    Changed in 0.3: ``retiring_generation`` and ``retiring_at``.
     """
 
     tsv: str
@@ -100,6 +106,18 @@ class VersionState:
     deactivated_at: datetime | None = None
     request_count: int = 0
     last_accessed: datetime | None = None
+    retiring_generation: int | None = None
+    retiring_at: datetime | None = None
+
+    @property
+    def is_retiring(self) -> bool:
+        """True while the version is being deactivated: not routed, its schemas still held."""
+        return self.active and self.retiring_generation is not None
+
+    @property
+    def is_routed(self) -> bool:
+        """True when instances route new requests to it (live and not retiring)."""
+        return self.active and self.retiring_generation is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +143,26 @@ class StateSnapshot:
     _applied: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def live(self) -> frozenset[str]:
-        """TSVs of the live versions (computed once per snapshot)."""
+        """TSVs of the versions that hold their schemas: live and retiring (computed once).
+
+        A retiring version is no longer routed, but its schemas stay applied (and the gate keeps
+        protecting it) until every serving instance has drained it; see :meth:`routed`.
+        """
         cached = self._live
         if cached is None:
             cached = frozenset(tsv for tsv, v in self.versions.items() if v.active)
             object.__setattr__(self, "_live", cached)
         return cached
+
+    def routed(self) -> frozenset[str]:
+        """TSVs that instances route new requests to: :meth:`live` minus the retiring ones."""
+        live = self.live()
+        versions = self.versions
+        return frozenset(t for t in live if versions[t].retiring_generation is None)
+
+    def retiring(self) -> frozenset[str]:
+        """TSVs being deactivated: no longer routed, their schemas still applied."""
+        return self.live() - self.routed()
 
     def applied(self) -> frozenset[str]:
         """Names of the schemas whose every step is in place (computed once per snapshot)."""

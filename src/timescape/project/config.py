@@ -22,6 +22,11 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from timescape.engine.instances import (
+    DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+)
 from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
@@ -58,6 +63,19 @@ _DATABASE_KEYS = (
     "table_prefix",
     "allow_outside_project",
     "application_name",
+    "heartbeat_interval",
+    "stale_after",
+    "poll_interval",
+    "drain_timeout",
+)
+_SECONDS_KEYS = (
+    "migration_timeout",
+    "lock_timeout",
+    "ddl_lock_timeout",
+    "heartbeat_interval",
+    "stale_after",
+    "poll_interval",
+    "drain_timeout",
 )
 _SCHEMA_KEYS = (
     "name",
@@ -91,6 +109,11 @@ class DatabaseSettings:
         table_prefix: Prefix of the state tables.
         allow_outside_project: Allow ``dir`` paths outside the project folder.
         application_name: Name shown to the server.
+        heartbeat_interval: Seconds between a serving instance's heartbeats.
+        stale_after: Seconds without a heartbeat before an instance counts as gone (None: three
+            heartbeat intervals).
+        poll_interval: Seconds between change probes where there is no ``NOTIFY``.
+        drain_timeout: Seconds a deactivation waits for the instances to drain a version.
     """
 
     url: str | None = field(default=None, repr=False)
@@ -102,6 +125,10 @@ class DatabaseSettings:
     table_prefix: str = "timescape_"
     allow_outside_project: bool = False
     application_name: str = "timescape"
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    stale_after: float | None = None
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +209,10 @@ class Project:
             table_prefix=settings.table_prefix,
             application_name=settings.application_name,
             base_dir=self.root,
+            heartbeat_interval=settings.heartbeat_interval,
+            stale_after=settings.stale_after,
+            poll_interval=settings.poll_interval,
+            drain_timeout=settings.drain_timeout,
         )
         if not ts._adopt_catalog(self.catalog):  # noqa: SLF001 - validated once, at load
             _ = ts.catalog  # pragma: no cover - the facade registers exactly these definitions
@@ -589,7 +620,7 @@ class _Reader:
         options: dict[str, Any] = {}
         for name, raw in table.items():
             key = f"database.{name}"
-            if name in ("migration_timeout", "lock_timeout", "ddl_lock_timeout"):
+            if name in _SECONDS_KEYS:
                 options[name] = self.seconds(raw, key)
             elif name in ("rollback_on_deactivate", "allow_outside_project"):
                 options[name] = self.flag(raw, key)
@@ -608,7 +639,18 @@ class _Reader:
                 options[name] = raw
             else:
                 options[name] = self.text(raw, key)
+        self.check_stale_after(options)
         return DatabaseSettings(**options)
+
+    def check_stale_after(self, options: Mapping[str, Any]) -> None:
+        interval = options.get("heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL)
+        stale = options.get("stale_after")
+        if stale is not None and stale <= interval:
+            raise self.error(
+                f"must be longer than heartbeat_interval ({interval:g} s), or every serving "
+                "instance would count as gone",
+                "database.stale_after",
+            )
 
     def schemas(self, value: object, root: Path, database: DatabaseSettings) -> list[SchemaVersion]:
         if not isinstance(value, list):

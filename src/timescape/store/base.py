@@ -216,6 +216,16 @@ class Backend:
     TYPE_EVENT_ID: ClassVar[str] = "INTEGER PRIMARY KEY"
     TABLE_OPTIONS: ClassVar[str] = ""
 
+    # Serving instances (issue 10). Heartbeats are stamped and judged by the database clock, so
+    # instances on hosts whose clocks disagree are never taken for dead (or alive) by mistake.
+    NOW_MS_SQL: ClassVar[str] = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+    """The database's current time in Unix milliseconds."""
+    UPSERT_SQL: ClassVar[str] = " ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    """Appended to an INSERT to update the row instead when its key exists."""
+    UPSERT_SET_SQL: ClassVar[str] = "{column} = excluded.{column}"
+    NOTIFY_SQL: ClassVar[str | None] = None
+    """Sends the new generation to listeners inside the state transaction (PostgreSQL only)."""
+
     def __init__(
         self,
         url: DatabaseURL,
@@ -468,6 +478,17 @@ class Backend:
     def _transaction_ended(self, *, committed: bool) -> None:
         for listener in self._end_listeners:
             listener(committed)
+
+    def change_token(self) -> int | None:
+        """A counter that moves when another connection commits, if the database has one.
+
+        Lets a change probe skip the generation read when nothing was committed at all
+        (SQLite's ``PRAGMA data_version``). None where no such counter exists.
+
+        Returns:
+            The counter, or None.
+        """
+        return None
 
     READ_SNAPSHOT_SQL: ClassVar[str] = "BEGIN"
     """Starts a read-only transaction whose SELECTs all see one snapshot."""

@@ -21,10 +21,12 @@ from timescape.model.schema import CHECKSUM_ALGORITHM
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot, VersionState
 from timescape.model.tsv import Version
 from timescape.store.base import Backend, ErrorKind
+from timescape.store.instances import InstanceTable
 
 __all__ = ["FORMAT_VERSION", "Event", "RunMarker", "StateStore", "now", "validate_prefix"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Format 2 (issue 10): versions may be *retiring*; the ``instances`` table of serving processes."""
 _SNAPSHOT_ATTEMPTS = 5
 _T = TypeVar("_T")
 _MAX_ERROR = 4000
@@ -195,6 +197,7 @@ class _Draft:
 
 
 _Patch = Callable[[_Draft], None]
+_NOT_RETIRING: dict[str, Any] = {"retiring_generation": None, "retiring_at": None}
 
 
 class StateStore:
@@ -223,6 +226,9 @@ class StateStore:
         self.versions_table = f"{p}versions"
         self.tags_table = f"{p}tags"
         self.events_table = f"{p}events"
+        self.instances = InstanceTable(backend)
+        self._format_current = False
+        """True once the tables were seen at :data:`FORMAT_VERSION` (upgrades never go back)."""
         self._cache: StateSnapshot | None = None
         self._pending: list[_Patch] = []
         self._pending_bumps = 0
@@ -328,7 +334,8 @@ class StateStore:
                 f"CREATE TABLE IF NOT EXISTS {self.versions_table} (tsv {name} PRIMARY KEY, "
                 f"handler {key} NOT NULL, ts {name} NOT NULL, schema_name {name} NOT NULL, "
                 f"active {i} NOT NULL DEFAULT 0, activated_at {name}, deactivated_at {name}, "
-                f"request_count {big} NOT NULL DEFAULT 0, last_accessed {name}){opts}"
+                f"request_count {big} NOT NULL DEFAULT 0, last_accessed {name}, "
+                f"retiring_generation {big}, retiring_at {name}){opts}"
             ),
             (
                 f"CREATE TABLE IF NOT EXISTS {self.tags_table} (handler {key} NOT NULL, "
@@ -366,6 +373,7 @@ class StateStore:
                 "restore it from a backup (Timescape will not guess)"
             )
         meta_ddl, *others = self._ddl()
+        others.append(self.instances.ddl())
         rows = (("format_version", str(FORMAT_VERSION)), ("generation", "0"))
         if not self.backend.transactional_ddl:
             staging = f"{self.meta}_boot"
@@ -402,7 +410,7 @@ class StateStore:
             )
         if found > FORMAT_VERSION:
             raise StateFormatError(found=found, supported=FORMAT_VERSION)
-        if found < FORMAT_VERSION:  # pragma: no cover - no upgrade exists yet
+        if found < FORMAT_VERSION:
             self._upgrade(found)
         missing = set(self.table_names) - self.backend.table_names(self.table_names)
         if missing:
@@ -411,9 +419,58 @@ class StateStore:
                 f"{self.meta} exists; restore them from a backup (Timescape will not guess)"
             )
 
-    def _upgrade(self, found: int) -> None:  # pragma: no cover - placeholder for format 2
-        """Run numbered upgrades from ``found`` to :data:`FORMAT_VERSION`."""
-        del found
+    def _upgrade(self, found: int) -> None:
+        """Run the numbered upgrades from ``found`` to :data:`FORMAT_VERSION`, under the lock.
+
+        Each upgrade and its new format number commit together on PostgreSQL and SQLite. On
+        MySQL/MariaDB each ``ALTER`` commits on its own, so every upgrade step checks whether it
+        already ran: an upgrade that died half-way is completed by the next run.
+        """
+        if found < 2:
+            self._upgrade_to_2()
+        self._invalidate()
+
+    def _upgrade_to_2(self) -> None:
+        """Format 2: ``retiring_generation``/``retiring_at`` on versions, the instances table."""
+        b = self.backend
+        columns = (("retiring_generation", b.TYPE_BIGINT), ("retiring_at", b.TYPE_NAME))
+        statements = [
+            f"ALTER TABLE {self.versions_table} ADD COLUMN {column} {kind}"
+            for column, kind in columns
+            if b.transactional_ddl or not self._has_column(self.versions_table, column)
+        ]
+        statements.append(self.instances.ddl())
+        if b.transactional_ddl:
+            b.begin()
+        try:
+            for statement in statements:
+                b.execute(statement, None)
+            b.execute(
+                f"UPDATE {self.meta} SET value = ? WHERE key_name = ?", ("2", "format_version")
+            )
+            if b.transactional_ddl:
+                b.commit()
+        except BaseException:
+            if b.in_transaction:
+                b.rollback()
+            raise
+
+    def _has_column(self, table: str, column: str) -> bool:
+        """Whether ``table`` has ``column`` (MySQL/MariaDB upgrades only: outside a transaction)."""
+        try:
+            self.backend.query(f"SELECT {column} FROM {table} WHERE 1 = 0")
+        except Exception as exc:
+            if not self.backend.is_driver_error(exc):
+                raise
+            return False
+        return True
+
+    def _is_current_format(self) -> bool:
+        """Whether the tables have format 2's columns (older ones are read without them)."""
+        if not self._format_current:
+            found = self.format_version()
+            self._format_current = found is not None and found >= FORMAT_VERSION
+        return self._format_current
 
     def format_version(self) -> int | None:
         """The stored format version, or None when the row is missing."""
@@ -611,9 +668,11 @@ class StateStore:
         """Version rows (only the live ones with ``live_only``) and tags (none then)."""
         versions = {}
         where = " WHERE active = 1" if live_only else ""
+        # Tables of format 1 (not upgraded yet: nothing wrote since) have no retiring columns.
+        retiring = "retiring_generation, retiring_at" if self._is_current_format() else "NULL, NULL"
         for row in self.backend.query(
             f"SELECT tsv, handler, ts, schema_name, active, activated_at, deactivated_at, "
-            f"request_count, last_accessed FROM {self.versions_table}{where}"
+            f"request_count, last_accessed, {retiring} FROM {self.versions_table}{where}"
         ):
             versions[row[0]] = VersionState(
                 tsv=row[0],
@@ -625,6 +684,8 @@ class StateStore:
                 deactivated_at=_parse(row[6]) if row[6] else None,
                 request_count=int(row[7] or 0),
                 last_accessed=_parse(row[8]) if row[8] else None,
+                retiring_generation=None if row[9] is None else int(row[9]),
+                retiring_at=_parse(row[10]) if row[10] else None,
             )
         if live_only:
             return versions, {}
@@ -763,6 +824,19 @@ class StateStore:
             f"{self._text_cast()}) WHERE key_name = ?",
             ("generation",),
         )
+        notify = self.backend.NOTIFY_SQL
+        if notify is not None:
+            # In the same transaction: listeners hear of the change exactly when it commits.
+            self.backend.defer(notify.format(meta=self.meta), (self.notification_channel,))
+
+    @property
+    def notification_channel(self) -> str:
+        """The ``LISTEN`` channel every state change is announced on (PostgreSQL).
+
+        Derived from the table prefix (a validated identifier), so two Timescape states in one
+        database never hear each other. The payload is the new generation.
+        """
+        return f"{self.backend.table_prefix}changes"
 
     def _int_cast(self) -> str:
         return "SIGNED" if self.backend.dialect == "mysql" else "BIGINT"
@@ -875,11 +949,12 @@ class StateStore:
         self._record(patch)
 
     def set_version_active(self, tsv: str, *, active: bool) -> None:
-        """Mark a version live or not, stamping the time."""
+        """Mark a version live or not, stamping the time; either way it is no longer retiring."""
         column = "activated_at" if active else "deactivated_at"
         stamp = _iso(now())
         self.backend.execute(
-            f"UPDATE {self.versions_table} SET active = ?, {column} = ? WHERE tsv = ?",
+            f"UPDATE {self.versions_table} SET active = ?, {column} = ?, "
+            "retiring_generation = NULL, retiring_at = NULL WHERE tsv = ?",
             (int(active), stamp, tsv),
         )
 
@@ -890,10 +965,45 @@ class StateStore:
                 return  # the UPDATE matched no row
             moment = _parse(stamp)
             rows[tsv] = (
-                replace(row, active=True, activated_at=moment)
+                replace(row, active=True, activated_at=moment, **_NOT_RETIRING)
                 if active
-                else replace(row, active=False, deactivated_at=moment)
+                else replace(row, active=False, deactivated_at=moment, **_NOT_RETIRING)
             )
+            draft.touched_versions.add(tsv)
+
+        self._record(patch)
+
+    def retiring_marks(self, tsvs: Sequence[str]) -> dict[str, int]:
+        """The retiring generation of each of ``tsvs`` still marked retiring (one query)."""
+        if not tsvs:
+            return {}
+        rows = self.backend.query(
+            f"SELECT tsv, retiring_generation FROM {self.versions_table} WHERE active = 1 AND "
+            f"retiring_generation IS NOT NULL AND tsv IN ({', '.join('?' for _ in tsvs)})",
+            list(tsvs),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def set_version_retiring(self, tsv: str, *, generation: int | None) -> None:
+        """Mark a live version retiring at ``generation`` (None: live and routed again).
+
+        Args:
+            tsv: The version (a live one: the row is matched on ``active = 1``).
+            generation: The generation the caller's transaction commits at, or None to clear.
+        """
+        stamp = None if generation is None else _iso(now())
+        self.backend.execute(
+            f"UPDATE {self.versions_table} SET retiring_generation = ?, retiring_at = ? "
+            "WHERE tsv = ? AND active = 1",
+            (generation, stamp, tsv),
+        )
+
+        def patch(draft: _Draft) -> None:
+            rows = draft.version_rows()
+            row = rows.get(tsv)
+            if row is None or not row.active:
+                return  # the UPDATE matched no row
+            rows[tsv] = replace(row, retiring_generation=generation, retiring_at=_parse(stamp))
             draft.touched_versions.add(tsv)
 
         self._record(patch)

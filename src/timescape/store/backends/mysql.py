@@ -54,6 +54,9 @@ class MySQLBackend(Backend):
     TYPE_INT: ClassVar[str] = "INT"
     TYPE_EVENT_ID: ClassVar[str] = "BIGINT AUTO_INCREMENT PRIMARY KEY"
     TABLE_OPTIONS: ClassVar[str] = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+    NOW_MS_SQL: ClassVar[str] = "CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)"
+    UPSERT_SQL: ClassVar[str] = " ON DUPLICATE KEY UPDATE {sets}"
+    UPSERT_SET_SQL: ClassVar[str] = "{column} = VALUES({column})"
     BEGIN_SQL: ClassVar[str] = "START TRANSACTION"
     READ_SNAPSHOT_SQL: ClassVar[str] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
 

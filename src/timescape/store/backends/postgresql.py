@@ -48,6 +48,12 @@ class PostgreSQLBackend(Backend):
     defers_writes: ClassVar[bool] = True
     READ_SNAPSHOT_SQL: ClassVar[str] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
+    NOW_MS_SQL: ClassVar[str] = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    # pg_notify rather than NOTIFY: the payload is a value, not a literal. Delivered at COMMIT,
+    # never for a rolled-back transaction (https://www.postgresql.org/docs/current/sql-notify.html).
+    NOTIFY_SQL: ClassVar[str | None] = (
+        "SELECT pg_notify(?, (SELECT value FROM {meta} WHERE key_name = 'generation'))"
+    )
     LOCK_SQL: ClassVar[str] = "SELECT pg_try_advisory_lock(?)"
     UNLOCK_SQL: ClassVar[str] = "SELECT pg_advisory_unlock(?)"
     HOLDER_SQL: ClassVar[str] = (

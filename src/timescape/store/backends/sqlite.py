@@ -245,6 +245,16 @@ class SQLiteBackend(Backend):
         """The SQLite library version."""
         return sqlite3.sqlite_version
 
+    def change_token(self) -> int | None:
+        """``PRAGMA data_version``: moves when another connection commits to the file.
+
+        Reading it touches no table and takes no lock
+        (https://www.sqlite.org/pragma.html#pragma_data_version); this connection's own commits
+        do not move it, so the caller also watches its own transactions.
+        """
+        self.connect()
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
 
 # CREATE [TEMP|TEMPORARY|UNIQUE] TABLE|INDEX|VIEW|TRIGGER, after any leading comments. A comment
 # between the words fails to match, which only costs the check.
