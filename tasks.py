@@ -75,6 +75,13 @@ def task_bench(args: list[str]) -> int:
     return run(PY, "-m", "bench", *args)
 
 
+def task_docs(args: list[str]) -> int:
+    setup()
+    command = args[:1] or ["build"]  # `docs serve` previews on 127.0.0.1:8000
+    extra = ["--strict"] if command == ["build"] else []
+    return run(PY, "-m", "mkdocs", *command, *extra, *args[1:], env={"NO_MKDOCS_2_WARNING": "1"})
+
+
 def task_ci(args: list[str]) -> int:
     return task_test(args) or task_lint([])
 
@@ -85,6 +92,7 @@ TASKS = {
     "lint": (task_lint, "ruff check, ruff format --check, mypy --strict src"),
     "soak": (task_soak, "the long race and soak variants (stress marker, full counts)"),
     "bench": (task_bench, "run the benchmarks against the raw driver, Alembic and yoyo"),
+    "docs": (task_docs, "build the documentation site into site/ (mkdocs --strict); 'docs serve'"),
     "ci": (task_ci, "what .ci/run does: test, then lint"),
 }
 

@@ -18,7 +18,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.unit.test_analysis import confusion_table
+from tests.unit.test_analysis import confusion_table, hazard_table
 from timescape.analysis import RULES, Effect, classify
 from timescape.model.catalog import Catalog
 from timescape.project.config import load_project
@@ -161,7 +161,7 @@ def test_compatibility_doc__text_blocks__are_real_output() -> None:
         timeout=120,
         check=True,
     )
-    sources = (result.stdout, confusion_table() + "\n")
+    sources = (result.stdout, confusion_table() + "\n", hazard_table() + "\n")
     blocks = _blocks(_doc(), "text")
     assert blocks
     stale = [b for b in blocks if not any(_is_excerpt(b, s) for s in sources)]

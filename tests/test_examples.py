@@ -54,6 +54,7 @@ def test_products_example__expand_contract_walkthrough__columns_follow_live_vers
     latest = asyncio.run(get({}))
     assert v1["products"] == [{"id": 1, "name": "pen", "price": "1.50"}]
     assert latest["products"] == [{"id": 1, "name": "pen", "price_cents": 150}]
+    asyncio.run(module.app.aclose())  # stop the serving threads the first request started
     module.timescape.close()
 
     timescape(folder, "version", "deactivate", "v1.0.0")

@@ -14,6 +14,9 @@ from __future__ import annotations
 # mypy and pyright treat any name ``TYPE_CHECKING`` as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from timescape.callbacks import CALLBACKS as CALLBACKS
+    from timescape.config import Project as Project
+    from timescape.config import load_project as load_project
     from timescape.errors import CompatibilityError as CompatibilityError
     from timescape.errors import ConnectionFailedError as ConnectionFailedError
     from timescape.errors import DefinitionError as DefinitionError
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     from timescape.errors import StateFormatError as StateFormatError
     from timescape.errors import TimescapeError as TimescapeError
     from timescape.errors import UnknownRefError as UnknownRefError
+    from timescape.lifecycle import Lifecycle as Lifecycle
+    from timescape.lifecycle import RetirementCandidate as RetirementCandidate
     from timescape.manager import Timescape as Timescape
     from timescape.model.catalog import VersionSpec as VersionSpec
     from timescape.model.instance import InstanceInfo as InstanceInfo
@@ -43,12 +48,24 @@ if TYPE_CHECKING:
     from timescape.model.state import SchemaStatus as SchemaStatus
     from timescape.model.tsv import Version as Version
     from timescape.reports import OperationResult as OperationResult
+    from timescape.reports import Problem as Problem
     from timescape.reports import SchemaInfo as SchemaInfo
     from timescape.reports import Stats as Stats
+    from timescape.reports import UsageStatus as UsageStatus
     from timescape.reports import VerifyReport as VerifyReport
     from timescape.reports import VersionInfo as VersionInfo
+    from timescape.store.state import Event as Event
+    from timescape.web.asgi import TimescapeMiddleware as TimescapeMiddleware
+    from timescape.web.asgi import current_version as current_version
+    from timescape.web.request import ResolvedVersion as ResolvedVersion
+    from timescape.web.routing import Decision as Decision
+    from timescape.web.serving import ServingInstance as ServingInstance
+    from timescape.web.wsgi import TimescapeWSGIMiddleware as TimescapeWSGIMiddleware
 
 _LAZY = {
+    "CALLBACKS": "timescape.callbacks",
+    "Project": "timescape.config",
+    "load_project": "timescape.config",
     "CompatibilityError": "timescape.errors",
     "ConnectionFailedError": "timescape.errors",
     "DefinitionError": "timescape.errors",
@@ -69,6 +86,8 @@ _LAZY = {
     "StateFormatError": "timescape.errors",
     "TimescapeError": "timescape.errors",
     "UnknownRefError": "timescape.errors",
+    "Lifecycle": "timescape.lifecycle",
+    "RetirementCandidate": "timescape.lifecycle",
     "Timescape": "timescape.manager",
     "VersionSpec": "timescape.model.catalog",
     "InstanceInfo": "timescape.model.instance",
@@ -78,10 +97,19 @@ _LAZY = {
     "SchemaStatus": "timescape.model.state",
     "Version": "timescape.model.tsv",
     "OperationResult": "timescape.reports",
+    "Problem": "timescape.reports",
     "SchemaInfo": "timescape.reports",
     "Stats": "timescape.reports",
+    "UsageStatus": "timescape.reports",
     "VerifyReport": "timescape.reports",
     "VersionInfo": "timescape.reports",
+    "Event": "timescape.store.state",
+    "TimescapeMiddleware": "timescape.web.asgi",
+    "current_version": "timescape.web.asgi",
+    "ResolvedVersion": "timescape.web.request",
+    "Decision": "timescape.web.routing",
+    "ServingInstance": "timescape.web.serving",
+    "TimescapeWSGIMiddleware": "timescape.web.wsgi",
 }
 
 
@@ -109,38 +137,52 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CALLBACKS",
     "CompatibilityError",
     "ConnectionFailedError",
+    "Decision",
     "DefinitionError",
     "DrainTimeoutError",
     "DriftError",
     "DriverMissingError",
+    "Event",
     "InputError",
     "InstanceInfo",
     "InterruptedMigrationError",
+    "Lifecycle",
     "LockTimeoutError",
     "MigrationError",
     "MigrationInterruptedError",
     "MigrationTimeoutError",
     "OperationResult",
     "Plan",
+    "Problem",
+    "Project",
     "ProtectedVersionError",
+    "ResolvedVersion",
     "RetirementCancelledError",
+    "RetirementCandidate",
     "RollbackRefusedError",
     "SQLSplitError",
     "SchemaInfo",
     "SchemaStatus",
     "SchemaVersion",
+    "ServingInstance",
     "StateError",
     "StateFormatError",
     "Stats",
     "Step",
     "Timescape",
     "TimescapeError",
+    "TimescapeMiddleware",
+    "TimescapeWSGIMiddleware",
     "UnknownRefError",
+    "UsageStatus",
     "VerifyReport",
     "Version",
     "VersionInfo",
     "VersionSpec",
     "__version__",
+    "current_version",
+    "load_project",
 ]

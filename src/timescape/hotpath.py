@@ -199,6 +199,15 @@ class HotPath(Host):
         """True when the version is live and routed (from memory; False while retiring)."""
         return tsv in self._current_view().active
 
+    def view(self) -> View:
+        """The immutable in-memory view (read from the database only if none is loaded yet).
+
+        Serving integrations build their routing tables from it after :meth:`refresh`.
+
+        Added in 0.2.
+        """
+        return self._current_view()
+
     def version_state(self, tsv: str) -> str:
         """``"live"``, ``"retiring"`` or ``"inactive"``, from memory: what the router needs.
 
@@ -240,6 +249,27 @@ class HotPath(Host):
     def schema_usage(self, name: str) -> list[str]:
         """Live TSVs that need the schema (from memory)."""
         return list(self._current_view().used_by.get(name, ()))
+
+    def active_schemas(self) -> list[str]:
+        """Names of the applied schemas, in definition order (from memory, no I/O).
+
+        Returns:
+            Every schema whose status is ``applied`` in the in-memory view; a schema the state
+            knows but the definitions no longer name comes last, sorted.
+
+        Added in 0.5.
+        """
+        rows = self._current_view().snapshot.schemas
+        applied = {name for name, row in rows.items() if row.status is _APPLIED}
+        ordered = [s.name for s in self.catalog.schemas if s.name in applied]
+        return ordered + sorted(applied.difference(ordered))
+
+    def version_tags(self, tsv: str) -> list[str]:
+        """The tags pointing at a version now, declared and runtime ones (from memory), sorted.
+
+        Added in 0.5.
+        """
+        return self._current_view().index.tags_of(tsv)
 
     def active_versions(self, handler: str | None = None) -> list[Version]:
         """Live versions (from memory), oldest first per handler."""

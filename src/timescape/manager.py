@@ -43,7 +43,6 @@ from timescape.errors import (
     StateError,
     TimescapeError,
 )
-from timescape.executor import Executor
 from timescape.hotpath import HotPath
 from timescape.inspection import Inspection
 from timescape.model.catalog import VersionSpec
@@ -296,6 +295,10 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
                     "(deactivating its versions will keep it)",
                     action.name,
                 )
+        # Imported here: read-only commands (list, status, stats) never run a plan, and the
+        # executor pulls in the interrupt machinery (socket, selectors) at import.
+        from timescape.executor import Executor  # noqa: PLC0415
+
         executor = Executor(
             self.backend,
             self.store,

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from timescape.errors import DefinitionError, SQLSplitError
 from timescape.model.plan import Splitter
 from timescape.model.schema import SchemaVersion
+
+if TYPE_CHECKING:
+    from timescape.analysis import Knowledge
+    from timescape.compat import SchemaReader
 
 __all__ = ["SchemaLintIssue", "SourceStatement", "lint_schema", "schema_statements"]
 
@@ -132,6 +137,8 @@ def lint_schema(
     *,
     ancestors: Sequence[SchemaVersion] = (),
     disabled: Collection[str] = (),
+    enabled: Collection[str] = (),
+    reader: SchemaReader | None = None,
 ) -> list[SchemaLintIssue]:
     """Lint a schema's steps, then its contract steps.
 
@@ -147,6 +154,9 @@ def lint_schema(
         split: The dialect's statement splitter.
         ancestors: Its ancestors, parents first.
         disabled: Rule ids silenced for the whole project (``[lint] disabled``).
+        enabled: Optional rules turned on for the whole project (``[lint] enabled``).
+        reader: Reads the ancestors once per run (then ``ancestors`` is not read): the
+            knowledge before the schema comes from it. Added in 0.3.
 
     Returns:
         The issues, steps first, in statement order.
@@ -156,7 +166,12 @@ def lint_schema(
     """
     from timescape.analysis import lint  # noqa: PLC0415 - keeps import light
 
-    applied = [s.text for a in ancestors for s in schema_statements(a, dialect, split)[0]]
+    priors: tuple[Knowledge | None, Knowledge | None] = (None, None)
+    if reader is not None:
+        applied: list[str] = []
+        priors = (reader.before(schema.name), reader.after(schema.name))
+    else:
+        applied = [s.text for a in ancestors for s in schema_statements(a, dialect, split)[0]]
     issues: list[SchemaLintIssue] = []
     for contract in (False, True):
         statements, _ = schema_statements(schema, dialect, split, contract=contract)
@@ -166,12 +181,16 @@ def lint_schema(
             [s.text for s in statements],
             dialect,
             disabled=disabled,
-            applied=applied,
+            enabled=enabled,
+            applied=applied if priors[contract] is None else (),
             ignored=[s.ignored for s in statements],
+            prior=priors[contract],
+            transactional=schema.transactional,
         )
         issues.extend(
             SchemaLintIssue(statements[i.index], i.rule, str(i.level), i.reason, i.fix)
             for i in found
         )
-        applied = [*applied, *(s.text for s in statements)]
+        if priors[0] is None:
+            applied = [*applied, *(s.text for s in statements)]
     return issues

@@ -11,7 +11,16 @@ from tests.cli.conftest import TSV1, run_cli, toml
 from tests.clirun import write_project
 from tests.dbutil import TestDB
 
-REPORT_KEYS = {"ok", "live_versions", "schemas", "sections", "failed_sections"}
+REPORT_KEYS = {
+    "format",
+    "ok",
+    "verdict_ok",
+    "lint_ok",
+    "live_versions",
+    "schemas",
+    "sections",
+    "failed_sections",
+}
 ANALYSIS_KEYS = {"strict", "schemas", "contradicted", "contracts"}
 SCHEMA_ANALYSIS_KEYS = {
     "schema",
@@ -24,7 +33,7 @@ SCHEMA_ANALYSIS_KEYS = {
     "statements",
 }
 STATEMENT_KEYS = {"step", "file", "line", "where", "sql", "effect", "reason", "objects"}
-LINT_KEYS = {"disabled", "errors", "warnings", "blocking", "issues"}
+LINT_KEYS = {"disabled", "enabled", "errors", "warnings", "blocking", "issues"}
 ISSUE_KEYS = {
     "rule",
     "level",
@@ -362,3 +371,116 @@ def test_check__contradicted_declaration__warning_then_error_under_strict(
     strict_text = run_cli(*ts, "schema", "check", "--strict")
     assert strict_text.exit_code == 1
     assert "--strict: the analysis contradicts 1 declaration(s)" in strict_text.stdout
+
+
+# -- issue 16: exit status per kind, transaction context, optional rules ------------------------
+
+
+@pytest.mark.dialects("sqlite")
+def test_check__fail_on__verdict_and_lint_gate_independently(db: TestDB, tmp_path: Path) -> None:
+    both = BASE + toml(
+        """
+        [[schemas]]
+        name = "refused"
+        parent = "s1"
+        migrations = ["ALTER TABLE products DROP COLUMN price"]
+
+        [[schemas]]
+        name = "lint_error"
+        parent = "s1"
+        breaking = false
+        migrations = ["ALTER TABLE products ADD COLUMN code TEXT NOT NULL DEFAULT (lower('x'))"]
+        """
+    )
+    ts = project(tmp_path, db.url, both)
+    assert run_cli(*ts, "version", "activate", "v1").exit_code == 0
+    report = run_cli(*ts, "schema", "check", "--json")
+    assert report.exit_code == 1, report.output
+    data = report.json()
+    assert (data["format"], data["ok"], data["verdict_ok"], data["lint_ok"]) == (
+        1,
+        False,
+        False,
+        False,
+    )
+    codes = {
+        fail_on: run_cli(*ts, "schema", "check", "--fail-on", fail_on).exit_code
+        for fail_on in ("both", "verdict", "lint", "none")
+    }
+    assert codes == {"both": 1, "verdict": 1, "lint": 1, "none": 0}
+
+    lint_only = BASE + toml(
+        """
+        [[schemas]]
+        name = "lint_error"
+        parent = "s1"
+        migrations = ["ALTER TABLE products ADD COLUMN code TEXT UNIQUE"]
+        """
+    )
+    other = project(tmp_path / "lint", db.url, lint_only)
+    assert run_cli(*other, "version", "activate", "v1").exit_code == 0
+    data = run_cli(*other, "schema", "check", "--json").json()
+    assert (data["verdict_ok"], data["lint_ok"]) == (True, False)
+    assert run_cli(*other, "schema", "check", "--fail-on", "verdict").exit_code == 0
+    assert run_cli(*other, "schema", "check", "--fail-on", "lint").exit_code == 1
+
+
+@pytest.mark.dialects("postgresql")
+def test_check__concurrently_in_transactional_schema__tx001_error_until_not_transactional(
+    db: TestDB, tmp_path: Path
+) -> None:
+    schema = toml(
+        """
+        [[schemas]]
+        name = "s2"
+        parent = "s1"
+        {flag}
+        migrations = [
+            "CREATE INDEX CONCURRENTLY idx_products_name ON products (name)",
+            "ALTER TYPE mood ADD VALUE 'ok'",
+        ]
+        """
+    )
+    base = BASE.replace(
+        'migrations = ["CREATE TABLE',
+        'migrations = ["CREATE TYPE mood AS ENUM (\'sad\')", "CREATE TABLE',
+    ).replace(
+        'rollback = ["DROP TABLE products"]', 'rollback = ["DROP TYPE mood", "DROP TABLE products"]'
+    )
+    ts = project(tmp_path, db.url, base + schema.format(flag=""))
+    result = run_cli(*ts, "schema", "check", "--json", "--fail-on", "lint")
+    assert result.exit_code == 1, result.output
+    issues = result.json()["sections"]["lint"]["issues"]
+    assert [(i["rule"], i["level"], i["blocking"]) for i in issues] == [("TX001", "error", True)]
+    assert "CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in issues[0]["reason"]
+    statements = result.json()["sections"]["analysis"]["schemas"][1]["statements"]
+    assert statements[1]["effect"] == "unknown"
+    assert "cannot map" in statements[1]["reason"]
+
+    relaxed = project(tmp_path / "t", db.url, base + schema.format(flag="transactional = false"))
+    quiet = run_cli(*relaxed, "schema", "check", "--json", "--fail-on", "lint")
+    assert quiet.exit_code == 0, quiet.output
+    assert [i["rule"] for i in quiet.json()["sections"]["lint"]["issues"]] == []
+    assert run_cli(*relaxed, "schema", "migrate", "s2").exit_code == 0
+
+
+def test_check__optional_rules__reported_only_when_enabled(db: TestDB, tmp_path: Path) -> None:
+    text = BASE + toml(
+        """
+        [[schemas]]
+        name = "s2"
+        parent = "s1"
+        migrations = ["CREATE TABLE tags (id INTEGER PRIMARY KEY, code CHAR(3))"]
+        """
+    )
+    plain = project(tmp_path, db.url, text)
+    assert run_cli(*plain, "schema", "check", "--json").json()["sections"]["lint"]["issues"] == []
+    styled = project(tmp_path / "styled", db.url, text + '\n[lint]\nenabled = ["sty005"]\n')
+    result = run_cli(*styled, "schema", "check", "--json")
+    assert result.exit_code == 0, result.output
+    lint = result.json()["sections"]["lint"]
+    assert lint["enabled"] == ["STY005"]
+    assert [(i["rule"], i["level"], i["blocking"]) for i in lint["issues"]] == [
+        ("STY005", "warning", False)
+    ]
+    assert "enabled: STY005" in run_cli(*styled, "schema", "check").stdout

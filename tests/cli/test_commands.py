@@ -112,7 +112,7 @@ def test_lifecycle__activate_share_refuse_deactivate__json_and_database_agree(
 
     verify = run_cli(*ts, "verify", "--json")
     assert verify.exit_code == 0, verify.output
-    assert verify.json() == {"ok": True, "checked_schemas": 3, "problems": []}
+    assert verify.json() == {"format": 1, "ok": True, "checked_schemas": 3, "problems": []}
 
 
 def test_dry_run__every_changing_command__database_untouched(db: TestDB, tmp_path: Path) -> None:

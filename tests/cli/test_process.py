@@ -31,6 +31,29 @@ def test_startup__help_and_schema_list__import_no_driver_nor_analyser(tmp_path: 
         assert not heavy, (args, heavy)
 
 
+# What a read-only command never needs: the executor and its interrupt machinery, the cache
+# writer's tempfile (and its random/shutil/bz2/lzma), getpass/termios and socket for the actor.
+WRITE_ONLY = (
+    "timescape.executor",
+    "timescape.engine.interrupt",
+    "tempfile",
+    "getpass",
+    "termios",
+    "socket",
+    "selectors",
+)
+
+
+def test_startup__read_only_commands__import_no_write_machinery(tmp_path: Path) -> None:
+    write_project(tmp_path, "sqlite:///app.db")
+    _imported("schema", "list", cwd=tmp_path)  # writes the parsed-project cache
+    for args in (("schema", "list"), ("version", "list"), ("stats",)):
+        modules = _imported(*args, cwd=tmp_path)
+        heavy = {m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)}
+        assert not heavy, (args, heavy)
+        assert not modules.intersection(WRITE_ONLY), (args, modules.intersection(WRITE_ONLY))
+
+
 def test_version_option__prints_the_version() -> None:
     result = run_process("--version")
     assert result.exit_code == 0

@@ -7,10 +7,13 @@ the TOML parser is replaced by one that fails: a cached load must not need it.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.cli.conftest import S1_SQL, run_cli, write_project
 from tests.clirun import run_process
@@ -276,8 +279,11 @@ def test_load__password_in_project_url__nothing_written_and_old_cache_deleted(
         project = load_project(path, cache=True)
         assert project.database.url == fresh.database.url  # still works, from the file
     assert not (folder / "timescape.toml.cache").exists()
-    leaked = [p for p in _files_under(tmp_path) if p.name != "timescape.toml"
-              and secret.encode() in p.read_bytes()]
+    leaked = [
+        p
+        for p in _files_under(tmp_path)
+        if p.name != "timescape.toml" and secret.encode() in p.read_bytes()
+    ]
     assert leaked == []
 
 
@@ -289,8 +295,11 @@ def test_cli__password_in_project_url__no_file_beside_the_project_holds_it(
     for _ in range(2):
         result = run_process("--project", str(path), "schema", "check", cwd=path.parent)
         assert secret not in result.output, result.describe()
-    leaked = [p for p in _files_under(tmp_path) if p.name != "timescape.toml"
-              and secret.encode() in p.read_bytes()]
+    leaked = [
+        p
+        for p in _files_under(tmp_path)
+        if p.name != "timescape.toml" and secret.encode() in p.read_bytes()
+    ]
     assert leaked == []
 
 
@@ -316,3 +325,23 @@ def test_load__symlinked_cache_out_of_the_project__never_followed(
     assert folder.is_symlink() == (what == "folder")
     if what == "file":
         assert (folder / "timescape.toml.cache").is_symlink()
+
+
+_URL_LINE = re.compile(r"""^\s*url\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""", re.MULTILINE)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["url", " ", "\t", "\n", "\r\n", "\r", "=", '"', "'", "pw", "x url", "\xa0"]
+        ),
+        max_size=16,
+    )
+)
+def test_database_url__same_values_as_a_multiline_regex_scan(parts: list[str]) -> None:
+    # The secret check reads url values without parsing TOML; it must find every one the
+    # line-anchored regex it replaced finds (a miss would let a password into the cache).
+    text = "".join(parts)
+    found = [m.group("url") for m in _URL_LINE.finditer(text)]
+    assert config._database_url(text) == (" ".join(found) if found else None)

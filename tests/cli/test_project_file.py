@@ -147,6 +147,9 @@ def test_load__python_callable_key__refused_as_unknown_key(tmp_path: Path) -> No
         ),
         ('[[versions]]\nhandler = "/p"\nschema = "a"\n', ("versions[0]", "needs timestamp")),
         ("[lint]\ndisabled = [1]\n", ("lint.disabled", "list of strings")),
+        ('[lint]\ndisabled = ["PG999"]\n', ("lint.disabled", "unknown lint rule 'PG999'")),
+        ('[lint]\nenabled = ["sty01"]\n', ("lint.enabled", "did you mean 'STY001'")),
+        ('[lint]\nenabled = ["PG001"]\n', ("lint.enabled", "on by default", "STY007")),
     ],
     ids=[
         "cycle",
@@ -165,6 +168,9 @@ def test_load__python_callable_key__refused_as_unknown_key(tmp_path: Path) -> No
         "date-only",
         "missing-timestamp",
         "lint-type",
+        "lint-unknown-rule",
+        "lint-enabled-typo",
+        "lint-enabled-default-rule",
     ],
 )
 def test_load__bad_definitions__exit_2_naming_file_and_key(

@@ -13,8 +13,9 @@ from timescape.model.tsv import format_tsv, parse_timestamp
 
 
 def _s(name: str, parent: str | list[str] | None = None, **kw: object) -> SchemaVersion:
-    return SchemaVersion.build(name, [Step(f"CREATE TABLE {name}_t (x INT)", f"DROP TABLE {name}_t")],
-                               parent=parent, **kw)  # type: ignore[arg-type]
+    return SchemaVersion.build(
+        name, [Step(f"CREATE TABLE {name}_t (x INT)", f"DROP TABLE {name}_t")], parent=parent, **kw
+    )  # type: ignore[arg-type]
 
 
 def test_catalog__versions__tsv_seq_is_position_in_handler_timeline():
@@ -90,41 +91,61 @@ def test_catalog__bad_tag__definition_error():
 
 def test_catalog__same_timestamp_twice_in_handler__definition_error():
     with pytest.raises(DefinitionError, match="two versions of /api/p have the timestamp"):
-        Catalog([_s("s1")], [
-            VersionSpec("/api/p", "2025-01-01T00:00:00Z", "s1"),
-            VersionSpec("/api/p", datetime(2025, 1, 1, tzinfo=UTC), "s1"),
-        ])
+        Catalog(
+            [_s("s1")],
+            [
+                VersionSpec("/api/p", "2025-01-01T00:00:00Z", "s1"),
+                VersionSpec("/api/p", datetime(2025, 1, 1, tzinfo=UTC), "s1"),
+            ],
+        )
 
 
 def test_catalog__same_timestamp_in_different_handlers__allowed():
-    cat = Catalog([_s("s1")], [
-        VersionSpec("/api/p", "2025-01-01", "s1"),
-        VersionSpec("/api/q", "2025-01-01", "s1"),
-    ])
+    cat = Catalog(
+        [_s("s1")],
+        [
+            VersionSpec("/api/p", "2025-01-01", "s1"),
+            VersionSpec("/api/q", "2025-01-01", "s1"),
+        ],
+    )
     assert len(cat.versions) == 2
 
 
 def test_catalog__duplicate_tag_in_handler__definition_error():
     with pytest.raises(DefinitionError, match="unique per handler"):
-        Catalog([_s("s1")], [
-            VersionSpec("/api/p", "2025-01-01", "s1", tags=("stable",)),
-            VersionSpec("/api/p", "2025-01-02", "s1", tags=("stable",)),
-        ])
+        Catalog(
+            [_s("s1")],
+            [
+                VersionSpec("/api/p", "2025-01-01", "s1", tags=("stable",)),
+                VersionSpec("/api/p", "2025-01-02", "s1", tags=("stable",)),
+            ],
+        )
 
 
 def test_catalog__same_tag_in_two_handlers__allowed():
-    cat = Catalog([_s("s1")], [
-        VersionSpec("/api/p", "2025-01-01", "s1", tags=("stable",)),
-        VersionSpec("/api/q", "2025-01-02", "s1", tags=("stable",)),
-    ])
+    cat = Catalog(
+        [_s("s1")],
+        [
+            VersionSpec("/api/p", "2025-01-01", "s1", tags=("stable",)),
+            VersionSpec("/api/q", "2025-01-02", "s1", tags=("stable",)),
+        ],
+    )
     assert len(cat.declared_tags()) == 2
 
 
-@pytest.mark.parametrize(("a", "b"), [("/api/products", "/products"), ("/api/user_list", "/api/user-list"),
-                                      ("/api/Products", "/api/products")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("/api/products", "/products"),
+        ("/api/user_list", "/api/user-list"),
+        ("/api/Products", "/api/products"),
+    ],
+)
 def test_catalog__handlers_with_same_slug__definition_error(a, b):
     with pytest.raises(DefinitionError, match="share the TSV slug"):
-        Catalog([_s("s1")], [VersionSpec(a, "2025-01-01", "s1"), VersionSpec(b, "2025-01-02", "s1")])
+        Catalog(
+            [_s("s1")], [VersionSpec(a, "2025-01-01", "s1"), VersionSpec(b, "2025-01-02", "s1")]
+        )
 
 
 def test_catalog__lookups__unknown_raise_unknown_ref():

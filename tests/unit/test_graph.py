@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from timescape.errors import DefinitionError
 from timescape.model.graph import SchemaGraph
@@ -51,7 +53,11 @@ def test_closure__names__themselves_plus_ancestors(graph):
 
 def test_topological__subset__parents_first_ties_in_definition_order(graph):
     assert graph.topological(["leaf", "base", "right", "left", "merge"]) == [
-        "base", "left", "right", "merge", "leaf"
+        "base",
+        "left",
+        "right",
+        "merge",
+        "leaf",
     ]
     assert graph.names.index("base") < graph.names.index("left") < graph.names.index("merge")
 
@@ -99,3 +105,26 @@ def test_graph__deep_chain__no_recursion_limit():
     assert len(g.ancestors(f"s{n - 1}")) == n - 1
     assert g.names[0] == "s0"
     assert g.names[-1] == f"s{n - 1}"
+
+
+@st.composite
+def _dags(draw: st.DrawFn) -> dict[str, list[str]]:
+    """Random DAGs, their schemas defined in any order (parents first or not)."""
+    size = draw(st.integers(1, 12))
+    names = [f"s{i}" for i in range(size)]
+    parents = {
+        name: draw(st.lists(st.sampled_from(names[:i]), max_size=3, unique=True)) if i else []
+        for i, name in enumerate(names)
+    }
+    order = draw(st.permutations(names))
+    return {name: parents[name] for name in order}
+
+
+@given(_dags())
+def test_topological__any_definition_order__same_order_as_the_depth_first_search(
+    parents: dict[str, list[str]],
+) -> None:
+    graph = SchemaGraph(parents)
+
+    assert graph._order == graph._depth_first()
+    assert all(graph._order[p] < graph._order[n] for n, ps in parents.items() for p in ps)

@@ -45,8 +45,9 @@ def _tsvs(cat, handler=P):
 
 
 def test_plan_activation__nothing_applied__ancestors_first_then_activate():
-    cat = catalog([schema("base"), schema("mid", "base", steps=2), schema("top", "mid")],
-                  [(P, "top")])
+    cat = catalog(
+        [schema("base"), schema("mid", "base", steps=2), schema("top", "mid")], [(P, "top")]
+    )
     (v,) = _tsvs(cat)
     plan = plan_activation(cat, snapshot(cat), v, split)
     assert _kinds(plan) == [("apply", "base"), ("apply", "mid"), ("apply", "top")]
@@ -58,8 +59,9 @@ def test_plan_activation__nothing_applied__ancestors_first_then_activate():
 
 
 def test_plan_activation__ancestors_applied__only_missing_schema():
-    cat = catalog([schema("base"), schema("top", "base", compatible_with=["base"])],
-                  [(P, "base"), (P, "top")])
+    cat = catalog(
+        [schema("base"), schema("top", "base", compatible_with=["base"])], [(P, "base"), (P, "top")]
+    )
     v1, v2 = _tsvs(cat)
     plan = plan_activation(cat, snapshot(cat, applied=["base"], active=[v1]), v2, split)
     assert _kinds(plan) == [("apply", "top")]
@@ -92,8 +94,13 @@ def test_plan_activation__failed_at_step_2__resumes_from_step_2():
     cat = catalog([schema("s1", steps=3)], [(P, "s1")])
     (v,) = _tsvs(cat)
     s = cat.schema("s1")
-    row = SchemaState("s1", SchemaStatus.FAILED, steps_done=1, checksums=s.checksums[:1],
-                      rollback_checksums=s.rollback_checksums[:1])
+    row = SchemaState(
+        "s1",
+        SchemaStatus.FAILED,
+        steps_done=1,
+        checksums=s.checksums[:1],
+        rollback_checksums=s.rollback_checksums[:1],
+    )
     plan = plan_activation(cat, snapshot(cat, rows=[row]), v, split)
     (action,) = plan.actions
     assert action.steps_done_before == 1
@@ -103,9 +110,11 @@ def test_plan_activation__failed_at_step_2__resumes_from_step_2():
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [(SchemaStatus.ROLLED_BACK, "re-applying after a rollback"),
-     (SchemaStatus.INTERRUPTED, "retrying an interrupted run"),
-     (SchemaStatus.PENDING, "not applied yet")],
+    [
+        (SchemaStatus.ROLLED_BACK, "re-applying after a rollback"),
+        (SchemaStatus.INTERRUPTED, "retrying an interrupted run"),
+        (SchemaStatus.PENDING, "not applied yet"),
+    ],
 )
 def test_plan_activation__row_without_objects__applies_all_steps(status, reason):
     cat = catalog([schema("s1", steps=2)], [(P, "s1")])
@@ -156,8 +165,14 @@ def test_gate__declared_breaking__refused():
         plan_activation(cat, snap, v2, split)
 
 
-@pytest.mark.parametrize("kw", [{"compatible_with": ["base"]}, {"breaking": False},
-                                {"breaking": True, "compatible_with": ["base"]}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"compatible_with": ["base"]},
+        {"breaking": False},
+        {"breaking": True, "compatible_with": ["base"]},
+    ],
+)
 def test_gate__new_declares_compatible_or_non_breaking__allowed(kw):
     cat, _, v2, snap = _gate_setup(**kw)
     plan = plan_activation(cat, snap, v2, split)
@@ -179,8 +194,10 @@ def test_gate__no_live_versions__anything_goes():
 
 
 def test_gate__several_live_versions__names_every_broken_one():
-    cat = catalog([schema("a"), schema("b"), schema("c", compatible_with=["b"])],
-                  [(P, "a"), (ORD, "a"), ("/api/x", "b"), ("/api/y", "c")])
+    cat = catalog(
+        [schema("a"), schema("b"), schema("c", compatible_with=["b"])],
+        [(P, "a"), (ORD, "a"), ("/api/x", "b"), ("/api/y", "c")],
+    )
     va, vo = _tsvs(cat, P)[0], _tsvs(cat, ORD)[0]
     vb, vc = _tsvs(cat, "/api/x")[0], _tsvs(cat, "/api/y")[0]
     snap = snapshot(cat, applied=["a", "b"], active=[va, vo, vb])
@@ -197,8 +214,9 @@ def test_gate__force__allowed_and_recorded_in_forced():
 
 
 def test_gate__missing_ancestor_checked_too():
-    cat = catalog([schema("a"), schema("b"), schema("c", "b", compatible_with=["a"])],
-                  [(P, "a"), (P, "c")])
+    cat = catalog(
+        [schema("a"), schema("b"), schema("c", "b", compatible_with=["a"])], [(P, "a"), (P, "c")]
+    )
     va, vc = _tsvs(cat)
     with pytest.raises(CompatibilityError) as info:
         plan_activation(cat, snapshot(cat, applied=["a"], active=[va]), vc, split)
@@ -223,10 +241,14 @@ def test_plan_activation__live_version_on_undefined_schema__gate_refuses_cleanly
     cat = catalog([schema("a")], [(P, "a")])
     (va,) = _tsvs(cat)
     snap = snapshot(cat)
-    ghost = replace(snap.versions[va], tsv="tsv:1-gone-001", handler="/api/gone", schema="ghost",
-                    active=True)
-    snap = replace(snap, versions={**snap.versions, ghost.tsv: ghost},
-                   schemas={"ghost": SchemaState("ghost", SchemaStatus.APPLIED, steps_done=1)})
+    ghost = replace(
+        snap.versions[va], tsv="tsv:1-gone-001", handler="/api/gone", schema="ghost", active=True
+    )
+    snap = replace(
+        snap,
+        versions={**snap.versions, ghost.tsv: ghost},
+        schemas={"ghost": SchemaState("ghost", SchemaStatus.APPLIED, steps_done=1)},
+    )
     with pytest.raises(CompatibilityError, match="tsv:1-gone-001"):
         plan_activation(cat, snap, va, split)
 
@@ -247,11 +269,13 @@ def test_resolve_judge__inferred_verdicts__used_for_undeclared_only():
 
 
 def test_deactivation__sole_user__rolls_back_descendants_first_in_reverse_steps():
-    cat = catalog([schema("base", steps=2), schema("mid", "base"), schema("top", "mid")],
-                  [(P, "top")])
+    cat = catalog(
+        [schema("base", steps=2), schema("mid", "base"), schema("top", "mid")], [(P, "top")]
+    )
     (v,) = _tsvs(cat)
-    plan = plan_deactivation(cat, snapshot(cat, applied=["base", "mid", "top"], active=[v]), v,
-                             split)
+    plan = plan_deactivation(
+        cat, snapshot(cat, applied=["base", "mid", "top"], active=[v]), v, split
+    )
     assert _kinds(plan) == [("rollback", "top"), ("rollback", "mid"), ("rollback", "base")]
     assert [s.index for s in plan.actions[2].steps] == [2, 1]
     assert plan.actions[2].steps[0].statements[0].text == "DROP TABLE base_t2"
@@ -268,8 +292,10 @@ def test_deactivation__schema_shared_with_live_version__kept_with_note():
 
 
 def test_deactivation__dag_siblings__shared_base_kept_own_branch_rolled_back():
-    cat = catalog([schema("base"), schema("left", "base"), schema("right", "base")],
-                  [(P, "left"), (ORD, "right")])
+    cat = catalog(
+        [schema("base"), schema("left", "base"), schema("right", "base")],
+        [(P, "left"), (ORD, "right")],
+    )
     vl, vr = _tsvs(cat, P)[0], _tsvs(cat, ORD)[0]
     snap = snapshot(cat, applied=["base", "left", "right"], active=[vl, vr])
     plan = plan_deactivation(cat, snap, vl, split)
@@ -278,8 +304,9 @@ def test_deactivation__dag_siblings__shared_base_kept_own_branch_rolled_back():
 
 
 def test_deactivation__descendant_still_live__base_kept():
-    cat = catalog([schema("base"), schema("top", "base", compatible_with=["base"])],
-                  [(P, "base"), (P, "top")])
+    cat = catalog(
+        [schema("base"), schema("top", "base", compatible_with=["base"])], [(P, "base"), (P, "top")]
+    )
     v1, v2 = _tsvs(cat)
     snap = snapshot(cat, applied=["base", "top"], active=[v1, v2])
     assert plan_deactivation(cat, snap, v1, split).actions == ()
@@ -302,8 +329,9 @@ def test_deactivation__applied_descendant_without_version__parent_kept_with_note
 def test_deactivation__rollback_disabled__no_actions_note_says_kept():
     cat = catalog([schema("s1")], [(P, "s1")])
     (v,) = _tsvs(cat)
-    plan = plan_deactivation(cat, snapshot(cat, applied=["s1"], active=[v]), v, split,
-                             rollback=False)
+    plan = plan_deactivation(
+        cat, snapshot(cat, applied=["s1"], active=[v]), v, split, rollback=False
+    )
     assert plan.actions == ()
     assert plan.deactivate == (v,)
     assert "schemas kept: rollback disabled" in plan.notes
@@ -325,8 +353,13 @@ def test_deactivation__partially_applied_failed_schema__rolls_back_done_steps_on
     cat = catalog([schema("s1", steps=3)], [(P, "s1")])
     (v,) = _tsvs(cat)
     s = cat.schema("s1")
-    row = SchemaState("s1", SchemaStatus.FAILED, steps_done=2, checksums=s.checksums[:2],
-                      rollback_checksums=s.rollback_checksums[:2])
+    row = SchemaState(
+        "s1",
+        SchemaStatus.FAILED,
+        steps_done=2,
+        checksums=s.checksums[:2],
+        rollback_checksums=s.rollback_checksums[:2],
+    )
     plan = plan_deactivation(cat, snapshot(cat, rows=[row], active=[v]), v, split)
     assert [st.index for st in plan.actions[0].steps] == [2, 1]
 
@@ -341,8 +374,9 @@ def test_deactivation__irreversible__refused_before_anything():
 def test_deactivation__irreversible_keep_schema__allowed():
     cat = catalog([schema("s1", reversible=False)], [(P, "s1")])
     (v,) = _tsvs(cat)
-    plan = plan_deactivation(cat, snapshot(cat, applied=["s1"], active=[v]), v, split,
-                             rollback=False)
+    plan = plan_deactivation(
+        cat, snapshot(cat, applied=["s1"], active=[v]), v, split, rollback=False
+    )
     assert plan.deactivate == (v,)
 
 
@@ -359,15 +393,28 @@ def test_deactivation__protected_tag__refused(tag):
     cat = catalog([schema("s1")], [(P, "s1")])
     (v,) = _tsvs(cat)
     with pytest.raises(ProtectedVersionError, match=tag):
-        plan_deactivation(cat, snapshot(cat, applied=["s1"], active=[v]), v, split,
-                          tags=[tag, "v1"], protected_tags=["stable", "production", "latest"])
+        plan_deactivation(
+            cat,
+            snapshot(cat, applied=["s1"], active=[v]),
+            v,
+            split,
+            tags=[tag, "v1"],
+            protected_tags=["stable", "production", "latest"],
+        )
 
 
 def test_deactivation__protected_tag_forced__allowed_and_recorded():
     cat = catalog([schema("s1")], [(P, "s1")])
     (v,) = _tsvs(cat)
-    plan = plan_deactivation(cat, snapshot(cat, applied=["s1"], active=[v]), v, split,
-                             tags=["stable"], protected_tags=["stable"], force=True)
+    plan = plan_deactivation(
+        cat,
+        snapshot(cat, applied=["s1"], active=[v]),
+        v,
+        split,
+        tags=["stable"],
+        protected_tags=["stable"],
+        force=True,
+    )
     assert plan.forced == ("protected tag(s) overridden: stable",)
     assert _kinds(plan) == [("rollback", "s1")]
 
@@ -375,8 +422,14 @@ def test_deactivation__protected_tag_forced__allowed_and_recorded():
 def test_deactivation__unprotected_tags__no_refusal():
     cat = catalog([schema("s1")], [(P, "s1")])
     (v,) = _tsvs(cat)
-    plan = plan_deactivation(cat, snapshot(cat, applied=["s1"], active=[v]), v, split,
-                             tags=["v1.0"], protected_tags=["stable"])
+    plan = plan_deactivation(
+        cat,
+        snapshot(cat, applied=["s1"], active=[v]),
+        v,
+        split,
+        tags=["v1.0"],
+        protected_tags=["stable"],
+    )
     assert plan.forced == ()
 
 
@@ -385,8 +438,9 @@ def test_deactivation__unprotected_tags__no_refusal():
 
 def _drifted(cat, name):
     row = applied_row(cat, name)
-    return replace(row, checksums=(checksum("CREATE TABLE something_else (x INT)"),
-                                   *row.checksums[1:]))
+    return replace(
+        row, checksums=(checksum("CREATE TABLE something_else (x INT)"), *row.checksums[1:])
+    )
 
 
 def test_drift__applied_ancestor_edited__activation_refused():
@@ -409,8 +463,9 @@ def test_drift__forced__allowed_and_recorded():
 def test_drift__applied_step_removed_from_definition__refused():
     cat = catalog([schema("base", steps=1), schema("top", "base")], [(P, "top")])
     (v,) = _tsvs(cat)
-    row = applied_row(cat, "base", steps_done=2,
-                      checksums=(*cat.schema("base").checksums, checksum("SELECT 2")))
+    row = applied_row(
+        cat, "base", steps_done=2, checksums=(*cat.schema("base").checksums, checksum("SELECT 2"))
+    )
     with pytest.raises(DriftError, match="step 2"):
         plan_activation(cat, snapshot(cat, rows=[row]), v, split)
 
@@ -431,8 +486,10 @@ def test_drift__applied_schema_no_longer_defined__rollback_refused():
     cat = catalog([schema("s1")], [(P, "s1")])
     (v,) = _tsvs(cat)
     snap = snapshot(cat, applied=["s1"], active=[v])
-    snap = replace(snap, schemas={**snap.schemas, "gone": SchemaState("gone", SchemaStatus.APPLIED,
-                                                                      steps_done=1)})
+    snap = replace(
+        snap,
+        schemas={**snap.schemas, "gone": SchemaState("gone", SchemaStatus.APPLIED, steps_done=1)},
+    )
     with pytest.raises(DriftError, match="no longer defined"):
         plan_schema_rollback(cat, snap, "gone", split)
 
@@ -510,7 +567,9 @@ def test_schema_rollback__unknown_everywhere__unknown_ref():
 
 
 def _contract_setup():
-    contract = [Step("ALTER TABLE base_t1 DROP COLUMN old", "ALTER TABLE base_t1 ADD COLUMN old TEXT")]
+    contract = [
+        Step("ALTER TABLE base_t1 DROP COLUMN old", "ALTER TABLE base_t1 ADD COLUMN old TEXT")
+    ]
     cat = catalog(
         [schema("base"), schema("expand", "base", compatible_with=["base"], contract=contract)],
         [(P, "base"), (P, "expand")],
@@ -564,8 +623,10 @@ def test_contract__already_done__not_repeated():
 
 
 def test_usage__live_versions__counted_on_schema_and_ancestors():
-    cat = catalog([schema("base"), schema("a", "base"), schema("b", "base")],
-                  [(P, "a"), (ORD, "b"), (ORD, "b")])
+    cat = catalog(
+        [schema("base"), schema("a", "base"), schema("b", "base")],
+        [(P, "a"), (ORD, "b"), (ORD, "b")],
+    )
     va = _tsvs(cat, P)[0]
     vb1, vb2 = _tsvs(cat, ORD)
     result = usage(cat, snapshot(cat, applied=["base", "a", "b"], active=[va, vb1]))

@@ -48,15 +48,18 @@ def _check_plan_shape(cat: Catalog, snap: StateSnapshot, plan: Plan) -> None:
         if action.kind is ActionKind.APPLY:
             for parent in action.schema.parents:
                 assert parent in applied_before or parent in done, (
-                    f"{action.name} applied before its parent {parent}")
+                    f"{action.name} applied before its parent {parent}"
+                )
             done.add(action.name)
         elif action.kind is ActionKind.ROLLBACK:
             for child in rolled:
                 assert action.name not in cat.graph.descendants(child), (
-                    f"{action.name} rolled back after its descendant {child}")
+                    f"{action.name} rolled back after its descendant {child}"
+                )
             rolled.append(action.name)
             assert [s.index for s in action.steps] == sorted(
-                (s.index for s in action.steps), reverse=True)
+                (s.index for s in action.steps), reverse=True
+            )
     after = apply_plan(cat, snap, plan)
     needed = usage(cat, after)
     for name in rolled:
@@ -83,7 +86,8 @@ def _run(world: World, ops: list[tuple[str, int]], *, force: bool) -> None:
             if row.contract_done:
                 users = usage(cat, snap).get(name, [])
                 assert sorted(users) == snap.active_tsvs(), (
-                    f"{name} contracted while a live version needs its parent's shape")
+                    f"{name} contracted while a live version needs its parent's shape"
+                )
 
 
 @SETTINGS
@@ -94,7 +98,9 @@ def test_activate_deactivate__all_compatible__applied_equals_closure_of_live(dat
 
 @SETTINGS
 @given(data=st.data(), world=worlds(compatible=None))
-def test_activate_deactivate__random_declarations_forced__applied_equals_closure_of_live(data, world):
+def test_activate_deactivate__random_declarations_forced__applied_equals_closure_of_live(
+    data, world
+):
     _run(world, data.draw(operations(len(world.tsvs))), force=True)
 
 
@@ -106,7 +112,9 @@ def test_activate_deactivate__random_declarations__refusals_change_nothing(data,
 
 @SETTINGS
 @given(data=st.data(), world=worlds(compatible=True, contracts=True))
-def test_activate_deactivate__with_contracts__never_contracted_under_a_live_old_version(data, world):
+def test_activate_deactivate__with_contracts__never_contracted_under_a_live_old_version(
+    data, world
+):
     _run(world, data.draw(operations(len(world.tsvs))), force=False)
 
 

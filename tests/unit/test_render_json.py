@@ -6,7 +6,7 @@ import enum
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +51,14 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=4).map(tuple)
-    | st.frozensets(st.text(max_size=3), max_size=3)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=4)
-    | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=3)
-    | st.builds(Row, st.text(), st.lists(st.text()).map(tuple), st.none() | st.datetimes()),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.frozensets(st.text(max_size=3), max_size=3)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=3)
+        | st.builds(Row, st.text(), st.lists(st.text()).map(tuple), st.none() | st.datetimes())
+    ),
     max_leaves=25,
 )
 
@@ -99,7 +101,9 @@ def test_dumps__dataclasses_of_one_and_no_field__same_as_jsonable() -> None:
     assert record_json(One(datetime(2025, 1, 1, tzinfo=UTC))) == {"at": "2025-01-01T00:00:00Z"}
 
 
-table_cells = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=4)
+table_cells = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=4
+)
 
 
 @given(
@@ -123,7 +127,9 @@ def test_dumps__table_of_dicts_one_shape__same_text_as_json_dumps_of_jsonable(
             Row,
             st.text(),
             st.lists(st.text(), max_size=3).map(tuple),
-            st.none() | st.datetimes(timezones=st.just(UTC)),
+            st.none() | st.datetimes(timezones=st.just(UTC)) | st.datetimes() | st.datetimes(
+                timezones=st.sampled_from([timezone(timedelta(hours=-5, minutes=-30))])
+            ),
             st.lists(st.integers(), max_size=2).map(tuple),
         ),
         min_size=8,

@@ -9,7 +9,10 @@ from timescape.model.schema import SchemaVersion, Step, checksum
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 from timescape.reports import build_schema_infos
 
-_STEPS = [Step("CREATE TABLE a (x INT)", "DROP TABLE a"), Step("CREATE TABLE b (x INT)", "DROP TABLE b")]
+_STEPS = [
+    Step("CREATE TABLE a (x INT)", "DROP TABLE a"),
+    Step("CREATE TABLE b (x INT)", "DROP TABLE b"),
+]
 
 
 def _infos(stored: tuple[str, ...], steps_done: int) -> dict[str, object]:
@@ -25,9 +28,7 @@ def _infos(stored: tuple[str, ...], steps_done: int) -> dict[str, object]:
         pytest.param((checksum(_STEPS[0].migration),), 1, (), id="same"),
         pytest.param(tuple(checksum(s.migration) for s in _STEPS), 2, (), id="all-same"),
         pytest.param((checksum("CREATE TABLE z (x INT)"),), 1, (1,), id="changed"),
-        pytest.param(
-            (checksum(_STEPS[0].migration), checksum("x")), 2, (2,), id="second-changed"
-        ),
+        pytest.param((checksum(_STEPS[0].migration), checksum("x")), 2, (2,), id="second-changed"),
         pytest.param(("sha999-v1:abc",), 1, (), id="unknown-algorithm-not-drift"),
         pytest.param(
             (*(checksum(s.migration) for s in _STEPS), checksum("x")), 3, (3,), id="step-gone"

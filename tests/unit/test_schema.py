@@ -30,8 +30,24 @@ def test_validate_name__valid__returned(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["", "1abc", "-x", "has space", "tab\there", "new\nline", "quote'", 'dq"', "back`tick",
-     "semi;colon", "drop;--", "a" * 129, "ünïcode", "a/b", None, 42],
+    [
+        "",
+        "1abc",
+        "-x",
+        "has space",
+        "tab\there",
+        "new\nline",
+        "quote'",
+        'dq"',
+        "back`tick",
+        "semi;colon",
+        "drop;--",
+        "a" * 129,
+        "ünïcode",
+        "a/b",
+        None,
+        42,
+    ],
 )
 def test_validate_name__quotes_semicolons_whitespace_etc__definition_error(name):
     with pytest.raises(DefinitionError, match="invalid schema name"):
@@ -49,8 +65,12 @@ def test_validate_name__error__names_kind_and_key():
 
 
 def test_from_scripts__paired_lists__steps_pair_rollback_i_with_migration_i():
-    s = SchemaVersion.from_scripts("s1", ["CREATE TABLE a (x INT)", "CREATE TABLE b (x INT)"],
-                                   ["DROP TABLE a", "DROP TABLE b"], parent="s0")
+    s = SchemaVersion.from_scripts(
+        "s1",
+        ["CREATE TABLE a (x INT)", "CREATE TABLE b (x INT)"],
+        ["DROP TABLE a", "DROP TABLE b"],
+        parent="s0",
+    )
     assert [(st.migration, st.rollback) for st in s.steps] == [
         ("CREATE TABLE a (x INT)", "DROP TABLE a"),
         ("CREATE TABLE b (x INT)", "DROP TABLE b"),

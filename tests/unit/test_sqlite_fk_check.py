@@ -41,20 +41,28 @@ def test_create_only_schema__references_a_parent__applied(tmp_path: Path) -> Non
     ts.activate(tsv)
     ts.close()
     with sqlite3.connect(tmp_path / "app.db") as conn:
-        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'c'").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'c'").fetchone() == (
+            1,
+        )
 
 
 def test_schema_inserting_an_orphan__refused_and_rolled_back(tmp_path: Path) -> None:
     ts, tsv = _timescape(
         tmp_path,
-        [("CREATE TABLE c (id INTEGER, p_id INTEGER REFERENCES p (id));\n"
-         "INSERT INTO c VALUES (1, 42)")],
+        [
+            (
+                "CREATE TABLE c (id INTEGER, p_id INTEGER REFERENCES p (id));\n"
+                "INSERT INTO c VALUES (1, 42)"
+            )
+        ],
     )
     with pytest.raises(MigrationError, match="foreign key violations"):
         ts.activate(tsv)
     ts.close()
     with sqlite3.connect(tmp_path / "app.db") as conn:
-        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'c'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'c'").fetchone() == (
+            0,
+        )
 
 
 @pytest.mark.parametrize(

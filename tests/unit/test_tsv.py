@@ -54,8 +54,17 @@ def test_format_tsv__parse_tsv__round_trips():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "tsv:", "tsv:abc-products-001", "tsv:1-products-1", "TSV:1-products-001", "tsv:1-Products-001",
-     "tsv:1-products-001 ", "1-products-001", "tsv:1--products-001"],
+    [
+        "",
+        "tsv:",
+        "tsv:abc-products-001",
+        "tsv:1-products-1",
+        "TSV:1-products-001",
+        "tsv:1-Products-001",
+        "tsv:1-products-001 ",
+        "1-products-001",
+        "tsv:1--products-001",
+    ],
 )
 def test_parse_tsv__malformed__raises_unknown_ref(text):
     with pytest.raises(UnknownRefError, match="not a TSV"):
@@ -67,8 +76,14 @@ def test_parse_tsv__malformed__raises_unknown_ref(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["2025-01-01T00:00:00Z", "2025-01-01T00:00:00+00:00", "2025-01-01T02:00:00+02:00",
-     "2025-01-01", "2025-01-01T00:00:00", " 2025-01-01T00:00:00.999Z "],
+    [
+        "2025-01-01T00:00:00Z",
+        "2025-01-01T00:00:00+00:00",
+        "2025-01-01T02:00:00+02:00",
+        "2025-01-01",
+        "2025-01-01T00:00:00",
+        " 2025-01-01T00:00:00.999Z ",
+    ],
 )
 def test_parse_timestamp__iso_forms__utc_whole_seconds(text):
     assert parse_timestamp(text) == T0
@@ -84,7 +99,9 @@ def test_parse_timestamp__aware_datetime__converted_to_utc():
     assert parse_timestamp(moment).tzinfo is UTC
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2025-13-01", "2025-01-01T25:00:00Z", "", "1735689600"])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "2025-13-01", "2025-01-01T25:00:00Z", "", "1735689600"]
+)
 def test_parse_timestamp__not_iso__definition_error_naming_key(text):
     with pytest.raises(DefinitionError, match="not an ISO-8601 timestamp") as info:
         parse_timestamp(text, key="versions[0].timestamp")
@@ -100,8 +117,18 @@ def test_validate_handler__valid__returned_unchanged(handler):
 
 
 @pytest.mark.parametrize(
-    "handler", ["api/products", "", "/api/products?x=1", "/api products", "/api/'x", "/a;b",
-                "/" + "a" * 200, None, 3],
+    "handler",
+    [
+        "api/products",
+        "",
+        "/api/products?x=1",
+        "/api products",
+        "/api/'x",
+        "/a;b",
+        "/" + "a" * 200,
+        None,
+        3,
+    ],
 )
 def test_validate_handler__invalid__definition_error(handler):
     with pytest.raises(DefinitionError, match="invalid handler"):

@@ -56,12 +56,22 @@ def test_parse_url__schemes__dialect(url, dialect):
 
 
 def test_parse_url__full_server_url__every_part():
-    url = parse_url("postgresql://alice:s3cret@db.example:6543/app?sslmode=require&connect_timeout=4")
+    url = parse_url(
+        "postgresql://alice:s3cret@db.example:6543/app?sslmode=require&connect_timeout=4"
+    )
     assert (url.host, url.port, url.user, url.password, url.database) == (
-        "db.example", 6543, "alice", "s3cret", "app")
+        "db.example",
+        6543,
+        "alice",
+        "s3cret",
+        "app",
+    )
     assert url.params == {"sslmode": "require"}
     assert url.connect_timeout == 4.0
-    assert url.redacted == "postgresql://alice:***@db.example:6543/app?sslmode=require&connect_timeout=4"
+    assert (
+        url.redacted
+        == "postgresql://alice:***@db.example:6543/app?sslmode=require&connect_timeout=4"
+    )
     assert str(url) == url.redacted
 
 
@@ -91,7 +101,12 @@ def test_parse_url__password_query_param__used_and_hidden():
 
 def test_parse_url__unencoded_at_and_percent_in_password__parsed_and_hidden():
     url = parse_url("mysql://root:p@ss%word@db.example/app")
-    assert (url.user, url.password, url.host, url.database) == ("root", "p@ss%word", "db.example", "app")
+    assert (url.user, url.password, url.host, url.database) == (
+        "root",
+        "p@ss%word",
+        "db.example",
+        "app",
+    )
     assert url.redacted == "mysql://root:***@db.example/app"
 
 

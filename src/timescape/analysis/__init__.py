@@ -15,6 +15,7 @@ from timescape.analysis.classifier import classify_statement as classify_stateme
 from timescape.analysis.effect import Effect as Effect
 from timescape.analysis.effect import Finding as Finding
 from timescape.analysis.effect import worst_effect as worst_effect
+from timescape.analysis.knowledge import Knowledge as Knowledge
 from timescape.analysis.rules import RULES as RULES
 from timescape.analysis.rules import Level as Level
 from timescape.analysis.rules import LintIssue as LintIssue
@@ -25,6 +26,7 @@ __all__ = [
     "RULES",
     "Effect",
     "Finding",
+    "Knowledge",
     "Level",
     "LintIssue",
     "Rule",

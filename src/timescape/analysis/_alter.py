@@ -1,13 +1,13 @@
 """ALTER TABLE: one verdict per action, the worst one naming the statement.
 
 Actions come from sqlglot's tree when it understood the statement, and from keywords when it did
-not; an action sqlglot rejects on its own is retried as its own statement first. Whatever is done
+not (:mod:`~timescape.analysis._alter_tokens`); an action sqlglot rejects on its own is retried as
+its own statement first. Whatever is done
 to a table created earlier in the same schema is additive: no older code can use that table.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 from timescape.analysis._known import Known, constraint_kind
@@ -20,17 +20,16 @@ from timescape.analysis.effect import Effect
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["judge_alter_tokens", "judge_alter_tree", "judge_index_drop", "reparsed_actions"]
+__all__ = [
+    "drop_constraint",
+    "judge_alter_tree",
+    "judge_index_drop",
+    "on_new_table",
+    "read_side",
+    "reparsed_actions",
+]
 
 A, D, U, B = Effect.ADDITIVE, Effect.DATA, Effect.UNKNOWN, Effect.BREAKING
-_KIND_WORDS = {
-    "CHECK": "check",
-    "UNIQUE": "unique",
-    "PRIMARY": "primary key",
-    "FOREIGN": "foreign key",
-    "EXCLUDE": "exclude",
-}
-_INDEX_WORDS = ("INDEX", "KEY", "FULLTEXT", "SPATIAL")
 # MySQL ALTER TABLE options that change nothing older code can see.
 _QUIET_OPTIONS = frozenset(
     {
@@ -45,12 +44,27 @@ _QUIET_OPTIONS = frozenset(
 )
 
 
-def _on_new_table(table: str, verdict: Verdict, known: Known) -> Verdict:
+def on_new_table(table: str, verdict: Verdict, known: Known) -> Verdict:
+    """Turn a breaking verdict on a table created earlier in this schema into an additive one."""
     if verdict.effect is Effect.BREAKING and known.is_new(table):
         return Verdict.of(
             A, f"{verdict.reason} (table {table} is new in this schema)", *verdict.objects
         )
     return verdict
+
+
+def read_side(table: str, reason: str, known: Known, *objects: str) -> Verdict:
+    """A change older code may misread rather than fail on: the gate asks for a declaration.
+
+    Writes from older code keep working, but what it reads changes shape (NULLs where there were
+    none, an enum value it cannot map, a json column its ``SELECT DISTINCT *`` cannot compare).
+    Harmless on a table created earlier in the same schema.
+    """
+    if table and known.is_new(table):
+        return Verdict.of(
+            A, f"{reason.split(';', maxsplit=1)[0]} (table {table} is new in this schema)", *objects
+        )
+    return Verdict.unknown(reason, *objects)
 
 
 def judge_alter_tree(tree: exp.Expr, known: Known, dialect: str) -> Verdict:
@@ -66,7 +80,7 @@ def judge_alter_tree(tree: exp.Expr, known: Known, dialect: str) -> Verdict:
     """
     table = table_name(tree.this)
     verdicts = [
-        _on_new_table(table, _action(table, action, known, dialect), known)
+        on_new_table(table, _action(table, action, known, dialect), known)
         for action in tree.args.get("actions") or []
     ]
     for option in tree.args.get("options") or []:
@@ -86,7 +100,7 @@ def _action(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     if isinstance(action, exp.ColumnDef):
-        return _add_column(table, action, dialect)
+        return _add_column(table, action, known, dialect)
     if isinstance(action, exp.Drop):
         return _drop_in_table(table, action, known)
     if isinstance(action, exp.DropPrimaryKey):
@@ -118,7 +132,7 @@ def _action(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict
     return Verdict.unknown(f"ALTER TABLE action {type(action).__name__} on {table}", table)
 
 
-def _add_column(table: str, column: exp.Expr, dialect: str) -> Verdict:
+def _add_column(table: str, column: exp.Expr, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911 - one return per kind of column
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     name = ident(column.this)
@@ -130,6 +144,10 @@ def _add_column(table: str, column: exp.Expr, dialect: str) -> Verdict:
             B, f"adds NOT NULL column {obj} without a default; inserts from older code fail", obj
         )
     if "CheckColumnConstraint" in kinds:
+        if not info.is_not_null and not info.has_default and _null_passes_checks(column, name):
+            return Verdict.of(
+                A, f"adds column {obj} (nullable, with a CHECK that NULL passes)", obj
+            )
         return Verdict.unknown(
             f"adds column {obj} with a CHECK; rows from older code may fail it", obj
         )
@@ -148,6 +166,14 @@ def _add_column(table: str, column: exp.Expr, dialect: str) -> Verdict:
         ),
         None,
     )
+    if dialect == "postgresql" and type_sql(info.dtype, dialect) == "json":
+        return read_side(
+            table,
+            f"adds json column {obj}; older code's SELECT DISTINCT, UNION or GROUP BY over "
+            "its columns fails (json has no equality operator)",
+            known,
+            obj,
+        )
     if info.is_generated:
         how = "generated"
     elif info.is_not_null:
@@ -169,13 +195,14 @@ def _drop_in_table(table: str, action: exp.Expr, known: Known) -> Verdict:
     if kind in {"INDEX", "KEY"}:
         return combine(judge_index_drop(n, known, table=table) for n in names)
     if kind in {"CONSTRAINT", "CHECK", "FOREIGN KEY"}:
-        return combine(_drop_constraint(table, n, kind, known) for n in names)
+        return combine(drop_constraint(table, n, kind, known) for n in names)
     return Verdict.unknown(
         f"drops {kind.lower() or 'something'} {', '.join(names)} from {table}", table
     )
 
 
-def _drop_constraint(table: str, name: str, kind: str, known: Known) -> Verdict:
+def drop_constraint(table: str, name: str, kind: str, known: Known) -> Verdict:
+    """Judge dropping constraint ``name`` (of ``kind``, or as learned) from ``table``."""
     known_kind = {"CHECK": "check", "FOREIGN KEY": "foreign key"}.get(
         kind
     ) or known.constraints.get(name, "")
@@ -245,7 +272,9 @@ def _alter_column(table: str, action: exp.Expr, known: Known, dialect: str) -> V
     if action.args.get("allow_null") is False:
         return Verdict.of(B, f"makes {obj} NOT NULL; older code writing NULL fails", obj)
     if action.args.get("allow_null"):
-        return Verdict.of(A, f"allows NULL in {obj}", obj)
+        return read_side(
+            table, f"allows NULL in {obj}; older code reading it may not expect NULL", known, obj
+        )
     if action.args.get("drop"):
         return Verdict.of(B, f"drops the default of {obj}; older code omitting it breaks", obj)
     if isinstance(action.args.get("default"), exp.Null):
@@ -277,10 +306,77 @@ def _modify(table: str, action: exp.Expr, known: Known, dialect: str) -> Verdict
             f"redefines column {obj} (type, NULL and default all replaced; previous unknown)",
             obj,
         )
-    problem = change_problem(old, column_info(definition, dialect), dialect)
+    new = column_info(definition, dialect)
+    problem = change_problem(old, new, dialect)
     if problem:
         return Verdict.of(B, f"redefines column {obj}: {problem}", obj)
+    if old.is_not_null and not new.is_not_null and "PRIMARY KEY" not in old.restrictions:
+        return read_side(
+            table, f"allows NULL in {obj}; older code reading it may not expect NULL", known, obj
+        )
+    if _adds_enum_values(old.dtype, new.dtype):
+        return read_side(
+            table,
+            f"adds enum values to {obj}; older code reading it may meet a value it cannot map",
+            known,
+            obj,
+        )
     return Verdict.of(A, f"redefines column {obj} compatibly (same or wider type)", obj)
+
+
+def _adds_enum_values(old: exp.Expr | None, new: exp.Expr | None) -> bool:
+    if old is None or new is None or old.this.name != "ENUM" or new.this.name != "ENUM":
+        return False
+    return len(new.expressions) > len(old.expressions)
+
+
+# Expression nodes through which a NULL column value stays NULL, so a CHECK built only of them
+# (and of the new column and literals) passes on the NULL every existing row and older insert gets.
+_NULL_PROPAGATING = frozenset(
+    {
+        "Column",
+        "Identifier",
+        "Literal",
+        "Paren",
+        "Tuple",
+        "EQ",
+        "NEQ",
+        "GT",
+        "GTE",
+        "LT",
+        "LTE",
+        "And",
+        "Or",
+        "Not",
+        "In",
+        "Between",
+        "Like",
+        "ILike",
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Mod",
+        "Neg",
+        "CheckColumnConstraint",
+    }
+)
+
+
+def _null_passes_checks(column: exp.Expr, name: str) -> bool:
+    """Whether every CHECK on a new column is NULL (so it passes) when the column is NULL."""
+    from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
+
+    for constraint in column.args.get("constraints") or []:
+        check = constraint.args.get("kind")
+        if not isinstance(check, exp.CheckColumnConstraint):
+            continue
+        for node in check.walk():
+            if type(node).__name__ not in _NULL_PROPAGATING:
+                return False
+            if isinstance(node, exp.Column) and column_name(node) != name:
+                return False
+    return True
 
 
 def _add_constraint(table: str, node: exp.Expr) -> Verdict:
@@ -324,172 +420,3 @@ def reparsed_actions(cur: Cursor, dialect: str) -> tuple[str, list[tuple[Cursor,
         is_alter = isinstance(tree, exp.Alter) and bool(tree.args.get("actions"))
         actions.append((part, tree if is_alter else None))
     return table, actions
-
-
-def judge_alter_tokens(cur: Cursor, known: Known, dialect: str) -> Verdict:
-    """Judge an ``ALTER TABLE`` sqlglot could not parse, action by action.
-
-    Args:
-        cur: Positioned just after ``ALTER TABLE``.
-        known: What earlier statements taught; not updated here.
-        dialect: A canonical Timescape dialect name.
-
-    Returns:
-        The worst action's verdict.
-    """
-    table, actions = reparsed_actions(cur, dialect)
-    if not table:
-        return Verdict.unknown("ALTER TABLE without a table name")
-    verdicts: list[Verdict] = []
-    for part, tree in actions:
-        if tree is not None:
-            verdicts.append(judge_alter_tree(tree, known, dialect))
-            continue
-        verdict = _token_action(table, part, known)
-        if verdict is not None:
-            verdicts.append(_on_new_table(table, verdict, known))
-    if not verdicts:
-        return Verdict.of(D, f"changes options of {table} (no shape change)", table)
-    return combine(verdicts)
-
-
-def _token_action(table: str, cur: Cursor, known: Known) -> Verdict | None:  # noqa: C901, PLR0911 - one branch per action or statement kind
-    first = cur.word()
-    if first in {"ALGORITHM", "LOCK"}:
-        return None
-    words = cur.words()
-    if first == "ADD":
-        return _token_add(table, cur)
-    if first == "DROP":
-        return _token_drop(table, cur, known)
-    if first == "ALTER":
-        return _token_alter_column(table, cur)
-    if first in {"RENAME", "MODIFY", "CHANGE"} or words[:2] == ["SET", "SCHEMA"]:
-        what = {"MODIFY": "redefines a column of", "CHANGE": "redefines a column of"}.get(
-            first, "renames or moves"
-        )
-        if words[:2] in (["RENAME", "CONSTRAINT"], ["RENAME", "INDEX"], ["RENAME", "KEY"]):
-            return Verdict.unknown(f"renames a constraint or index of {table}", table)
-        return Verdict.of(B, f"{what} {table}", table)
-    if first == "VALIDATE":
-        return Verdict.of(D, f"validates a constraint on {table} (no shape change)", table)
-    if first in {"SET", "CLUSTER", "REPLICA", "FORCE", "ROW_FORMAT", "AUTO_INCREMENT"}:
-        return Verdict.of(D, f"changes storage of {table} (no shape change)", table)
-    if words[:2] in (["DISABLE", "KEYS"], ["ENABLE", "KEYS"]):
-        return Verdict.of(D, f"toggles index maintenance on {table} (no shape change)", table)
-    if first in {"COMMENT", "DEFAULT", "CHARACTER", "CHARSET", "COLLATE"}:
-        return Verdict.of(D, f"changes table defaults of {table} (no shape change)", table)
-    if first == "CONVERT":
-        return Verdict.unknown(
-            f"converts every text column of {table} to another character set", table
-        )
-    if first == "OWNER":
-        return Verdict.unknown(
-            f"changes the owner of {table}; older code's privileges may change", table
-        )
-    return Verdict.unknown(f"ALTER TABLE {' '.join(words[:3]).lower()} on {table}", table)
-
-
-def _token_add(table: str, cur: Cursor) -> Verdict:  # noqa: PLR0911 - one branch per action or statement kind
-    cur.skip()
-    if cur.accept("CONSTRAINT"):
-        cur.name()
-    word = cur.word()
-    if word in _KIND_WORDS:
-        kind = _KIND_WORDS[word]
-        return Verdict.of(
-            B,
-            f"adds {kind} constraint on {table}; existing rows or older code may violate it",
-            table,
-        )
-    if word in _INDEX_WORDS:
-        return Verdict.of(A, f"adds index on {table}", table)
-    if word == "PARTITION":
-        return Verdict.of(D, f"adds a partition to {table}", table)
-    cur.accept("COLUMN")
-    cur.accept("IF", "NOT", "EXISTS")
-    if cur.symbol() == "(":
-        return Verdict.unknown(f"adds several columns to {table} in one clause", table)
-    name = cur.name()
-    obj = f"{table}.{name}" if name else table
-    words = cur.words()
-    pairs = list(itertools.pairwise(words))
-    not_null = ("NOT", "NULL") in pairs or "PRIMARY" in words
-    has_default = _has_real_default(cur)
-    generated = bool(
-        {"GENERATED", "AUTO_INCREMENT", "AUTOINCREMENT", "SERIAL", "BIGSERIAL"} & set(words)
-    )
-    if not_null and not has_default and not generated:
-        return Verdict.of(
-            B, f"adds NOT NULL column {obj} without a default; inserts from older code fail", obj
-        )
-    if {"CHECK", "UNIQUE", "PRIMARY", "REFERENCES"} & set(words):
-        return Verdict.unknown(f"adds column {obj} with a constraint", obj)
-    return Verdict.of(A, f"adds column {obj}", obj)
-
-
-def _has_real_default(cur: Cursor) -> bool:
-    """Return whether the remaining tokens hold a DEFAULT other than ``DEFAULT NULL``."""
-    return any(
-        token.is_word("DEFAULT") and not following.is_word("NULL")
-        for token, following in itertools.pairwise(cur.tokens[cur.i :])
-    )
-
-
-def _token_drop(table: str, cur: Cursor, known: Known) -> Verdict:
-    cur.skip()
-    word = cur.accept_any("COLUMN", "CONSTRAINT", "INDEX", "KEY", "PRIMARY", "FOREIGN", "CHECK")
-    if word == "PRIMARY":
-        return Verdict.of(B, f"drops the primary key of {table}", table)
-    if word == "FOREIGN":
-        cur.accept("KEY")
-    cur.accept("IF", "EXISTS")
-    name = cur.name()
-    if word in {"INDEX", "KEY"}:
-        return judge_index_drop(name, known, table=table)
-    if word in {"CONSTRAINT", "CHECK", "FOREIGN"}:
-        kind = {"CHECK": "CHECK", "FOREIGN": "FOREIGN KEY"}.get(word, "CONSTRAINT")
-        return _drop_constraint(table, name, kind, known)
-    if name.upper() in {"PARTITION", "DEFAULT"} or not name:
-        return Verdict.unknown(f"ALTER TABLE DROP on {table}", table)
-    return Verdict.of(B, f"drops column {table}.{name}", f"{table}.{name}")
-
-
-def _token_alter_column(table: str, cur: Cursor) -> Verdict:  # noqa: C901, PLR0911 - one branch per action or statement kind
-    cur.skip()
-    if cur.accept("CONSTRAINT"):
-        return Verdict.unknown(f"alters constraint {cur.name()} on {table}", table)
-    cur.accept("COLUMN")
-    name = cur.name()
-    obj = f"{table}.{name}"
-    words = cur.words()
-    if words[:1] == ["TYPE"] or words[:3] == ["SET", "DATA", "TYPE"]:
-        return Verdict.of(B, f"changes type of {obj} (previous type unknown)", obj)
-    if words[:3] == ["SET", "NOT", "NULL"]:
-        return Verdict.of(B, f"makes {obj} NOT NULL; older code writing NULL fails", obj)
-    if words[:3] == ["DROP", "NOT", "NULL"]:
-        return Verdict.of(A, f"allows NULL in {obj}", obj)
-    if words[:3] == ["SET", "DEFAULT", "NULL"] and cur.word(2) == "NULL":
-        return Verdict.of(
-            B, f"sets the default of {obj} to NULL, dropping it; older code omitting it breaks", obj
-        )
-    if words[:2] == ["SET", "DEFAULT"]:
-        return Verdict.of(A, f"sets the default of {obj}", obj)
-    if words[:2] in (["DROP", "DEFAULT"], ["DROP", "IDENTITY"], ["DROP", "EXPRESSION"]):
-        return Verdict.of(
-            B, f"drops the default or identity of {obj}; older code omitting it breaks", obj
-        )
-    if words[:3] == ["ADD", "GENERATED", "ALWAYS"]:
-        return Verdict.of(B, f"makes {obj} GENERATED ALWAYS; older code inserting it fails", obj)
-    if words[:2] == ["ADD", "GENERATED"]:
-        return Verdict.of(A, f"makes {obj} an identity column (BY DEFAULT)", obj)
-    if words[:2] in (
-        ["SET", "STATISTICS"],
-        ["SET", "STORAGE"],
-        ["SET", "COMPRESSION"],
-        ["RESET", "N_DISTINCT"],
-    ):
-        return Verdict.of(D, f"changes storage of {obj} (no shape change)", obj)
-    if words[:1] == ["SET"] and cur.symbol(1) == "(":
-        return Verdict.of(D, f"changes storage options of {obj} (no shape change)", obj)
-    return Verdict.unknown(f"ALTER COLUMN {' '.join(words[:3]).lower()} on {obj}", obj)

@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING
 
 from timescape.analysis._fallback import rename_pairs
 from timescape.analysis._known import Known, constraint_kind
+from timescape.analysis._lockrules import LOCK_CHECKS
+from timescape.analysis._myrules import MY_CHECKS, varchar_bytes_per_char
 from timescape.analysis._names import column_name, ident, table_name
 from timescape.analysis._statement import (
+    Context,
     Statement,
     actions,
     actions_any,
     added_constraints,
+    alter_parts,
     dropped_tables,
     existing_actions,
     has_run,
@@ -26,12 +30,14 @@ from timescape.analysis._statement import (
     option,
     unparsed_words,
 )
+from timescape.analysis._style import STYLE_CHECKS
+from timescape.analysis._txrules import TX_CHECKS
 from timescape.analysis._types import column_info, type_sql, widens
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["CHECKS"]
+__all__ = ["CHECKS", "Context"]
 
 # Functions whose value differs per row, so a default using them must be written into every row.
 # https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
@@ -54,13 +60,13 @@ _VOLATILE = frozenset(
 _SERIALS = frozenset({"SERIAL", "SMALLSERIAL", "BIGSERIAL"})
 
 
-Check = Callable[[Statement, Known, frozenset[str]], list[str]]
+Check = Callable[[Statement, Known, Context], list[str]]
 
 
 # PostgreSQL ---------------------------------------------------------------------------------------
 
 
-def _pg001(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg001(st: Statement, known: Known, _: Context) -> list[str]:
     cur = st.cursor()
     if not cur.accept("CREATE"):
         return []
@@ -75,12 +81,15 @@ def _pg001(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     ]
 
 
-def _volatile_part(column: exp.Expr) -> str:
+def _volatile_part(column: exp.Expr) -> str:  # noqa: PLR0911 - one return per kind of volatility
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
     dtype = column.args.get("kind")
     if isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS:
         return f"type {dtype.this.name.lower()}"
+    alias = str(dtype.args.get("kind") or "").lower() if isinstance(dtype, exp.DataType) else ""
+    if alias in {"serial2", "serial4", "serial8"}:
+        return f"type {alias}"
     for constraint in column.args.get("constraints") or []:
         kind = constraint.args.get("kind")
         if isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
@@ -97,7 +106,7 @@ def _volatile_part(column: exp.Expr) -> str:
     return ""
 
 
-def _pg002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg002(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in existing_actions(st, known):
         if node_kind(action) == "ColumnDef" and (what := _volatile_part(action)):
@@ -114,7 +123,7 @@ def _pg002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg003(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg003(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = [
         f"SET NOT NULL on {table}.{ident(action.this)} scans all of {table} under ACCESS EXCLUSIVE"
         for table, action, _tree in existing_actions(st, known)
@@ -135,7 +144,7 @@ def _rewrites(old: exp.Expr | None, new: exp.Expr) -> bool:
     return old != new and not names <= {"VARCHAR", "TEXT", "DECIMAL"}
 
 
-def _pg004(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg004(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in existing_actions(st, known):
         dtype = action.args.get("dtype") if node_kind(action) == "AlterColumn" else None
@@ -156,7 +165,7 @@ def _pg004(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg005(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg005(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = [
         f"adds a {kind} constraint to {table} without NOT VALID; validating it scans {table}"
         for table, kind, tree in added_constraints(st, known)
@@ -172,7 +181,7 @@ def _pg005(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg006(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg006(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = [
         f"adds a {kind} constraint to {table} without USING INDEX; "
         f"the index builds under ACCESS EXCLUSIVE"
@@ -189,7 +198,7 @@ def _pg006(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _pg007(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _pg007(st: Statement, known: Known, _: Context) -> list[str]:
     cur = st.cursor()
     if not cur.accept("DROP", "INDEX") or cur.word() == "CONCURRENTLY":
         return []
@@ -204,7 +213,7 @@ def _pg007(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
 # MySQL --------------------------------------------------------------------------------------------
 
 
-def _my001(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _my001(st: Statement, known: Known, _: Context) -> list[str]:
     table, ops = "", []
     for table, action, _tree in existing_actions(st, known):
         kind = node_kind(action)
@@ -213,7 +222,10 @@ def _my001(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
             old = known.column(
                 table, ident(action.args.get("rename_from")) or ident(definition.this)
             )
-            if old is None or old.dtype != column_info(definition, st.dialect).dtype:
+            new = column_info(definition, st.dialect).dtype
+            if old is None or (
+                old.dtype != new and not _in_place(old.dtype, new, st.cursor().words())
+            ):
                 ops.append(f"changes the type of {table}.{ident(definition.this)}")
         elif kind == "DropPrimaryKey":
             ops.append(f"drops the primary key of {table}")
@@ -231,6 +243,32 @@ def _my001(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return [f"{'; '.join(ops)}: MySQL copies {table} and blocks writes (no ALGORITHM given)"]
 
 
+def _in_place(old: exp.Expr | None, new: exp.Expr | None, words: list[str]) -> bool:
+    """Whether InnoDB changes the column type in place: its storage does not change.
+
+    https://dev.mysql.com/doc/refman/8.0/en/innodb-online-ddl-operations.html#online-ddl-column-operations
+    A VARCHAR widening that keeps its length prefix size: the prefix is 1 byte up to 255 bytes of
+    maximum length, 2 bytes beyond, the maximum length in bytes being the length in characters
+    times the character set's bytes per character. An ENUM or SET with members appended at the
+    end, as long as its storage size stays the same (up to 255 ENUM or 8 SET members per byte).
+    """
+    if old is None or new is None or not widens(old, new):
+        return False
+    kinds = {old.this.name, new.this.name}
+    if kinds in ({"ENUM"}, {"SET"}):
+        per_byte = 255 if kinds == {"ENUM"} else 8
+        sizes = [(len(t.expressions) + per_byte - 1) // per_byte for t in (old, new)]
+        return sizes[0] == sizes[1] and len(new.expressions) >= len(old.expressions)
+    if {old.this.name, new.this.name} != {"VARCHAR"}:
+        return False
+    lengths = [dtype.expressions[0].sql() for dtype in (old, new) if dtype.expressions]
+    if len(lengths) != 2 or not all(text.isdigit() for text in lengths):
+        return False
+    per_char = varchar_bytes_per_char(words)
+    before, after = (int(text) * per_char for text in lengths)
+    return (before <= 255) == (after <= 255)
+
+
 def _index_target(st: Statement, known: Known) -> str:
     """Return the existing table an index is added to by this statement, or ``""``."""
     cur = st.cursor()
@@ -246,7 +284,7 @@ def _index_target(st: Statement, known: Known) -> str:
     return ""
 
 
-def _my002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _my002(st: Statement, known: Known, _: Context) -> list[str]:
     if option(st, "ALGORITHM") != "COPY":
         return []
     table, _pairs, _parts = actions(st)
@@ -256,27 +294,39 @@ def _my002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return [f"ALGORITHM=COPY copies {table} and blocks writes to it for the whole copy"]
 
 
-def _my003(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
-    table = _index_target(st, known)
-    algorithm, lock = option(st, "ALGORITHM"), option(st, "LOCK")
-    if not table or algorithm == "COPY" or (algorithm in {"INPLACE", "INSTANT"} and lock == "NONE"):
-        return []
-    return [f"adds an index to {table} without ALGORITHM=INPLACE, LOCK=NONE"]
+def _my003(st: Statement, known: Known, _: Context) -> list[str]:
+    cur = st.cursor()
+    if cur.accept("CREATE"):
+        kind = cur.accept_any("FULLTEXT", "SPATIAL")
+        table = cur.name_after("ON") if kind and cur.accept("INDEX") else ""
+        hits = [kind] if table and not known.is_new(table) else []
+    else:
+        what, table, parts = alter_parts(st)
+        hits = [
+            words[1]
+            for part in parts
+            if (words := part.words())[:1] == ["ADD"] and words[1:2] in (["FULLTEXT"], ["SPATIAL"])
+        ]
+        hits = hits if what == "TABLE" and table and not known.is_new(table) else []
+    return [
+        f"adds a {kind} index to {table}: InnoDB cannot build it with LOCK=NONE, so writes wait"
+        for kind in hits
+    ]
 
 
 # SQLite -------------------------------------------------------------------------------------------
 
 
-def _sl001(st: Statement, known: Known, rebuilt: frozenset[str]) -> list[str]:
+def _sl001(st: Statement, known: Known, ctx: Context) -> list[str]:
     return [
         f"rebuilds {name}: with foreign_keys ON, DROP TABLE {name} first deletes its rows, "
         "cascading to child tables"
         for name in dropped_tables(st)
-        if known.key(name) in rebuilt and not known.is_new(name)
+        if known.key(name) in ctx.rebuilt and not known.is_new(name)
     ]
 
 
-def _sl002(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
+def _sl002(st: Statement, _known: Known, _: Context) -> list[str]:
     return [
         f"drops column {table}.{column_name(t)}; needs SQLite 3.35.0 or newer"
         for table, action, _tree in actions_any(st)
@@ -285,7 +335,7 @@ def _sl002(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
     ]
 
 
-def _sl003(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
+def _sl003(st: Statement, _known: Known, _: Context) -> list[str]:
     return [
         f"renames column {table}.{column_name(action.this)}; needs SQLite 3.25.0 or newer"
         for table, action, _tree in actions_any(st)
@@ -293,7 +343,7 @@ def _sl003(st: Statement, _known: Known, _: frozenset[str]) -> list[str]:
     ]
 
 
-def _sl004(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _sl004(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in actions_any(st):
         if node_kind(action) == "ColumnDef":
@@ -336,11 +386,11 @@ def _is_constant(node: exp.Expr) -> bool:
 # All dialects -------------------------------------------------------------------------------------
 
 
-def _gen001(st: Statement, known: Known, rebuilt: frozenset[str]) -> list[str]:
+def _gen001(st: Statement, known: Known, ctx: Context) -> list[str]:
     reasons = [
         f"drops table {name} and every row in it"
         for name in dropped_tables(st)
-        if not known.is_new(name) and known.key(name) not in rebuilt
+        if not known.is_new(name) and known.key(name) not in ctx.rebuilt
     ]
     if is_node(st.tree, "Drop") and str(st.tree.args.get("kind") or "").upper() in {
         "SCHEMA",
@@ -365,7 +415,7 @@ def _gen001(st: Statement, known: Known, rebuilt: frozenset[str]) -> list[str]:
     return reasons
 
 
-def _gen002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _gen002(st: Statement, known: Known, _: Context) -> list[str]:
     if not (is_node(st.tree, "Update") or is_node(st.tree, "Delete")) or st.tree.args.get("where"):
         return []
     table = table_name(st.tree.this)
@@ -375,7 +425,7 @@ def _gen002(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
     return [f"{verb} on {table} without WHERE touches every row"]
 
 
-def _gen003(st: Statement, known: Known, _: frozenset[str]) -> list[str]:
+def _gen003(st: Statement, known: Known, _: Context) -> list[str]:
     reasons = []
     for table, action, _tree in existing_actions(st, known):
         kind = node_kind(action)
@@ -406,9 +456,11 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("PG005", _pg005),
     ("PG006", _pg006),
     ("PG007", _pg007),
+    *LOCK_CHECKS,
     ("MY001", _my001),
     ("MY002", _my002),
     ("MY003", _my003),
+    *MY_CHECKS,
     ("SL001", _sl001),
     ("SL002", _sl002),
     ("SL003", _sl003),
@@ -416,4 +468,6 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("GEN001", _gen001),
     ("GEN002", _gen002),
     ("GEN003", _gen003),
+    *TX_CHECKS,
+    *STYLE_CHECKS,
 )

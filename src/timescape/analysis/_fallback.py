@@ -7,7 +7,8 @@ tokens (a stray ``;``) are UNKNOWN too, except routine and trigger bodies, which
 
 from __future__ import annotations
 
-from timescape.analysis._alter import judge_alter_tokens, judge_index_drop
+from timescape.analysis._alter import judge_index_drop
+from timescape.analysis._alter_tokens import judge_alter_tokens
 from timescape.analysis._known import Known
 from timescape.analysis._text import Cursor, Kind, Token
 from timescape.analysis._verdict import Verdict, combine
@@ -181,7 +182,9 @@ def judge_tokens(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: C
         cur.skip()
         return Verdict.unknown(f"calls procedure {cur.name() or '?'}")
     if first in _TRANSACTION:
-        return Verdict.unknown(f"{first} controls the transaction Timescape manages")
+        # No shape changes: what it does to the schema's own transaction is lint's business
+        # (TX003), and Timescape refuses it in a transactional schema before anything runs.
+        return Verdict.of(D, f"{first} (transaction control; no shape change, see lint rule TX003)")
     return Verdict.unknown(f"unrecognised statement starting with {first.lower() or '?'!r}")
 
 
@@ -328,7 +331,11 @@ def _alter(cur: Cursor, known: Known, dialect: str) -> Verdict:  # noqa: PLR0911
     words = cur.words()
     if kind == "TYPE":
         if words[:2] == ["ADD", "VALUE"]:
-            return Verdict.of(A, f"adds a value to type {name}", name)
+            return Verdict.unknown(
+                f"adds a value to type {name}; older code reading it may meet a value it "
+                "cannot map",
+                name,
+            )
         if words[:1] in (["RENAME"], ["DROP"], ["ALTER"]):
             return Verdict.of(B, f"renames or removes part of type {name}", name)
     if kind == "INDEX" and words[:1] == ["RENAME"]:

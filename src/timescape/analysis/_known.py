@@ -9,7 +9,7 @@ Knowledge only ever comes from statements; nothing here touches a database.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from timescape.analysis._names import bare_table, column_name, ident, table_name
@@ -28,16 +28,12 @@ class IndexInfo:
     Attributes:
         table: Key of the indexed table.
         is_unique: Whether it enforces uniqueness.
+        columns: Its columns, when each is a plain column (None for expressions or unknown).
     """
 
     table: str
     is_unique: bool
-
-
-@dataclass(slots=True)
-class _Table:
-    is_new: bool
-    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    columns: tuple[str, ...] | None = None
 
 
 def constraint_kind(node: exp.Expr | None) -> tuple[str, str]:  # noqa: PLR0911 - one branch per constraint type
@@ -76,9 +72,24 @@ def constraint_kind(node: exp.Expr | None) -> tuple[str, str]:  # noqa: PLR0911 
 
 
 class Known:
-    """Tables, columns, indexes and constraints seen so far in one run of the analyser."""
+    """Tables, columns, indexes and constraints seen so far in one run of the analyser.
 
-    __slots__ = ("_dropped", "_given_new", "_tables", "_views", "constraints", "dialect", "indexes")
+    :meth:`copy` is cheap (shallow copies of a few dicts): a column map is shared with the copy
+    and cloned only when one side changes it, so a schema's knowledge can be handed on to each
+    of its descendants without re-reading the ancestors' SQL.
+    """
+
+    __slots__ = (
+        "_dropped",
+        "_given_new",
+        "_new",
+        "_owned",
+        "_tables",
+        "_views",
+        "constraints",
+        "dialect",
+        "indexes",
+    )
 
     def __init__(self, dialect: str, *, new_tables: Collection[str] = ()) -> None:
         """Start with nothing known.
@@ -88,12 +99,31 @@ class Known:
             new_tables: Tables the caller says were created earlier in the same schema.
         """
         self.dialect = dialect
-        self._tables: dict[str, _Table] = {}
+        self._tables: dict[str, dict[str, ColumnInfo]] = {}
+        self._new: set[str] = set()
+        self._owned: set[str] = set()
         self._views: dict[str, bool] = {}
         self._dropped: set[str] = set()
         self._given_new = {bare_table(t.casefold(), dialect) for t in new_tables}
         self.indexes: dict[str, IndexInfo] = {}
         self.constraints: dict[str, str] = {}
+
+    def copy(self, *, new_tables: Collection[str] = ()) -> Known:
+        """Return an independent copy; changes to either never show in the other.
+
+        Args:
+            new_tables: Tables the caller says were created earlier in the same schema.
+        """
+        other = Known(self.dialect, new_tables=new_tables)
+        other._tables = dict(self._tables)
+        other._new = set(self._new)
+        other._views = dict(self._views)
+        other._dropped = set(self._dropped)
+        other._given_new |= self._given_new
+        other.indexes = dict(self.indexes)
+        other.constraints = dict(self.constraints)
+        self._owned.clear()  # the column maps are shared now: both sides clone before writing
+        return other
 
     def key(self, name: str) -> str:
         """Return the key a table is known by (its name without the default schema)."""
@@ -102,9 +132,8 @@ class Known:
     def is_new(self, table: str) -> bool:
         """Return whether ``table`` was created earlier in this schema, so no older code uses it."""
         key = self.key(table)
-        entry = self._tables.get(key)
-        if entry is not None:
-            return entry.is_new
+        if key in self._tables:
+            return key in self._new
         return key.casefold() in self._given_new and key not in self._dropped
 
     def is_new_view(self, view: str) -> bool:
@@ -117,25 +146,35 @@ class Known:
 
     def column(self, table: str, column: str) -> ColumnInfo | None:
         """Return what is known about ``table.column``, or None."""
-        entry = self._tables.get(self.key(table))
-        return entry.columns.get(column) if entry is not None else None
+        columns = self._tables.get(self.key(table))
+        return columns.get(column) if columns is not None else None
 
     def settle(self) -> None:
         """Mark everything learned so far as existing: it came from already-applied statements."""
-        for entry in self._tables.values():
-            entry.is_new = False
+        self._new.clear()
         self._views = dict.fromkeys(self._views, False)
         self._dropped.clear()
 
     def rename_table(self, old: str, new: str) -> None:
         """Record that table ``old`` is now called ``new``."""
         old_key, new_key = self.key(old), self.key(new)
-        entry = self._tables.pop(old_key, None) or _Table(is_new=self.is_new(old))
-        if not entry.is_new:
+        was_new = self.is_new(old)
+        columns = self._tables.pop(old_key, None)
+        self._new.discard(old_key)
+        if columns is None:
+            columns = {}
+            self._owned.add(new_key)
+        elif old_key in self._owned:
+            self._owned.discard(old_key)
+            self._owned.add(new_key)
+        if not was_new:
             self._dropped.add(old_key)
-        entry.is_new = entry.is_new and new_key not in self._dropped
+        if was_new and new_key not in self._dropped:
+            self._new.add(new_key)
+        else:
+            self._new.discard(new_key)
         self._dropped.discard(new_key)
-        self._tables[new_key] = entry
+        self._tables[new_key] = columns
         for name, info in list(self.indexes.items()):
             if info.table == old_key:
                 self.indexes[name] = replace(info, table=new_key)
@@ -165,18 +204,27 @@ class Known:
             for action in tree.args.get("actions") or []:
                 self._learn_action(table, action)
 
-    def _entry(self, table: str) -> _Table:
+    def _columns(self, table: str) -> dict[str, ColumnInfo]:
+        """Return the column map of ``table`` for writing (cloned first if shared)."""
         key = self.key(table)
-        entry = self._tables.get(key)
-        if entry is None:
-            entry = self._tables[key] = _Table(is_new=self.is_new(table))
-        return entry
+        columns = self._tables.get(key)
+        if columns is None:
+            if self.is_new(table):
+                self._new.add(key)
+            columns = self._tables[key] = {}
+            self._owned.add(key)
+        elif key not in self._owned:
+            columns = self._tables[key] = dict(columns)
+            self._owned.add(key)
+        return columns
 
     def _drop_table(self, name: str) -> None:
         key = self.key(name)
-        entry = self._tables.pop(key, None)
-        if entry is None or not entry.is_new:
+        columns = self._tables.pop(key, None)
+        if columns is None or key not in self._new:
             self._dropped.add(key)
+        self._new.discard(key)
+        self._owned.discard(key)
         self._given_new.discard(key.casefold())
         for index, info in list(self.indexes.items()):
             if info.table == key:
@@ -190,7 +238,18 @@ class Known:
         if kind == "INDEX" and isinstance(target, exp.Index):
             table = self.key(table_name(target.args.get("table")))
             unique = bool(tree.args.get("unique"))
-            self.indexes[ident(target.this)] = IndexInfo(table, is_unique=unique)
+            params = target.args.get("params")
+            items = (
+                [
+                    o.this if isinstance(o, exp.Ordered) else o
+                    for o in params.args.get("columns") or []
+                ]
+                if params is not None
+                else []
+            )
+            named = tuple(column_name(c) for c in items if isinstance(c, exp.Column))
+            plain = named if named and len(named) == len(items) else None
+            self.indexes[ident(target.this)] = IndexInfo(table, is_unique=unique, columns=plain)
             return
         if kind == "VIEW":
             name = self.key(table_name(target))
@@ -210,10 +269,14 @@ class Known:
             and not tree.args.get("replace")
         )
         self._dropped.discard(key)
-        entry = self._tables[key] = _Table(is_new=is_new)
+        columns: dict[str, ColumnInfo] = {}
+        self._tables[key] = columns
+        self._owned.add(key)
+        if is_new:
+            self._new.add(key)
         for item in schema.expressions if schema is not None else []:
             if isinstance(item, exp.ColumnDef):
-                entry.columns[ident(item.this)] = column_info(item, self.dialect)
+                columns[ident(item.this)] = column_info(item, self.dialect)
             else:
                 self._learn_constraint(key, item)
 
@@ -228,36 +291,36 @@ class Known:
     def _learn_action(self, table: str, action: exp.Expr) -> None:  # noqa: C901 - one branch per action type
         from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
-        entry = self._entry(table)
+        columns = self._columns(table)
         if isinstance(action, exp.ColumnDef):
-            entry.columns[ident(action.this)] = column_info(action, self.dialect)
+            columns[ident(action.this)] = column_info(action, self.dialect)
         elif isinstance(action, exp.Drop):
             kind = str(action.args.get("kind") or "").upper()
             for target in action.args.get("tables") or []:
                 if kind == "COLUMN":
-                    entry.columns.pop(column_name(target), None)
+                    columns.pop(column_name(target), None)
                 else:
                     self.indexes.pop(table_name(target), None)
                     self.constraints.pop(table_name(target), None)
         elif isinstance(action, exp.AlterColumn):
-            self._learn_alter_column(entry, action)
+            self._learn_alter_column(columns, action)
         elif isinstance(action, exp.RenameColumn):
             old, new = column_name(action.this), column_name(action.args["to"])
-            if old in entry.columns:
-                entry.columns[new] = entry.columns.pop(old)
+            if old in columns:
+                columns[new] = columns.pop(old)
         elif isinstance(action, exp.AlterRename):
             self.rename_table(table, table_name(action.this))
         elif isinstance(action, exp.ModifyColumn):
             definition = action.this
-            entry.columns.pop(ident(action.args.get("rename_from")), None)
-            entry.columns[ident(definition.this)] = column_info(definition, self.dialect)
+            columns.pop(ident(action.args.get("rename_from")), None)
+            columns[ident(definition.this)] = column_info(definition, self.dialect)
         elif isinstance(action, exp.AddConstraint):
             for node in action.expressions:
                 self._learn_constraint(self.key(table), node)
 
-    def _learn_alter_column(self, entry: _Table, action: exp.Expr) -> None:
+    def _learn_alter_column(self, columns: dict[str, ColumnInfo], action: exp.Expr) -> None:
         name = ident(action.this)
-        info = entry.columns.get(name)
+        info = columns.get(name)
         if info is None:
             return
         if action.args.get("dtype") is not None:
@@ -270,4 +333,4 @@ class Known:
             info = replace(info, has_default=info.is_generated)
         elif action.args.get("default") is not None:
             info = replace(info, has_default=True)
-        entry.columns[name] = info
+        columns[name] = info

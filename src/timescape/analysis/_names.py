@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from timescape.errors import InputError
 
@@ -73,7 +73,7 @@ def _quiet() -> Iterator[None]:
         logger.removeFilter(quiet)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=8192)
 def parse(sql: str, dialect: str) -> exp.Expr | None:
     """Parse one statement with sqlglot.
 
@@ -87,16 +87,27 @@ def parse(sql: str, dialect: str) -> exp.Expr | None:
         The statement's tree, or None when sqlglot rejects it or finds more or fewer than one
         statement in it.
     """
-    import sqlglot  # noqa: PLC0415 - sqlglot is an optional extra and slow to import
-
+    engine, tokenizer = _engine(dialect)
     with _quiet():
         try:
-            trees = [
-                tree for tree in sqlglot.parse(sql, read=DIALECTS[dialect]) if tree is not None
-            ]
+            found = engine.parser().parse(tokenizer.tokenize(sql), sql)
         except Exception:  # any failure inside the parser means "could not parse"
             return None
+    trees = [tree for tree in found if tree is not None]
     return trees[0] if len(trees) == 1 else None
+
+
+@lru_cache(maxsize=8)
+def _engine(dialect: str) -> tuple[Any, Any]:
+    """Return sqlglot's dialect and one reusable tokenizer for it.
+
+    ``sqlglot.parse`` builds a new tokenizer per call, which costs about as much as tokenizing a
+    short statement; the tokenizer resets itself on every call, so one per dialect is enough.
+    """
+    from sqlglot.dialects.dialect import Dialect  # noqa: PLC0415 - optional and slow to import
+
+    engine = Dialect.get_or_raise(DIALECTS[dialect])
+    return engine, engine.tokenizer()
 
 
 def ident(node: exp.Expr | None) -> str:  # noqa: PLR0911 - one branch per node type

@@ -6,7 +6,7 @@ it sets, which tables it drops) the same way for trees sqlglot parsed and for te
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "Context",
     "Statement",
     "actions",
     "actions_any",
@@ -54,6 +55,23 @@ class Statement:
     def cursor(self) -> Cursor:
         """Return a cursor at the first token."""
         return Cursor(self.sql, self.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a check may know beyond one statement.
+
+    Attributes:
+        rebuilt: Tables whose DROP in this statement is part of a table rebuild.
+        transactional: Whether the schema's statements run inside one transaction.
+        statements: Every statement of the run, in order.
+        index: This statement's position in ``statements``.
+    """
+
+    rebuilt: frozenset[str]
+    transactional: bool
+    statements: Sequence[Statement]
+    index: int = 0
 
 
 def is_node(tree: exp.Expr | None, name: str) -> TypeGuard[exp.Expr]:
@@ -178,3 +196,26 @@ def rebuilt_tables(statements: list[Statement], known: Known) -> list[frozenset[
         recreated = {new for moves in renamed[:i] for old, new in moves if old in before}
         result.append(frozenset(later | recreated))
     return result
+
+
+def alter_parts(st: Statement) -> tuple[str, str, list[Cursor]]:
+    """Read ``ALTER <kind> [IF EXISTS] [ONLY] name <actions>`` from the text.
+
+    Returns:
+        The object kind (``TABLE``, ``INDEX``, ``DOMAIN``, ``MATERIALIZED VIEW``...), its name,
+        and one cursor per comma-separated action; ``("", "", [])`` for other statements.
+    """
+    cur = st.cursor()
+    if not cur.accept("ALTER"):
+        return "", "", []
+    kind = cur.word()
+    cur.skip()
+    if kind in {"MATERIALIZED", "FOREIGN"}:
+        kind = f"{kind} {cur.word()}"
+        cur.skip()
+    cur.accept("IF", "EXISTS")
+    cur.accept("ONLY")
+    name = "" if cur.word() == "ALL" else cur.name()
+    if cur.symbol() == "*":
+        cur.skip()
+    return kind, name, cur.split(",")

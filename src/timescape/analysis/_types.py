@@ -74,7 +74,13 @@ def column_info(column: exp.Expr, dialect: str) -> ColumnInfo:
     dtype = column.args.get("kind")
     is_not_null = is_generated = has_default = False
     restrictions: set[str] = set()
-    if isinstance(dtype, exp.DataType) and dtype.this.name.endswith("SERIAL"):
+    if isinstance(dtype, exp.DataType) and (
+        dtype.this.name.endswith("SERIAL")
+        or (
+            dtype.this == exp.DataType.Type.USERDEFINED
+            and str(dtype.args.get("kind") or "").lower() in {"serial2", "serial4", "serial8"}
+        )
+    ):
         is_generated = True
     for constraint in column.args.get("constraints") or []:
         kind = constraint.args.get("kind")

@@ -30,6 +30,8 @@ from timescape.analysis.effect import Effect, Finding
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from timescape.analysis.knowledge import Knowledge
+
 __all__ = ["classify", "classify_statement"]
 
 A, D, U, B = Effect.ADDITIVE, Effect.DATA, Effect.UNKNOWN, Effect.BREAKING
@@ -98,7 +100,11 @@ def classify_statement(sql: str, dialect: str, *, applied: Sequence[str] = ()) -
 
 
 def classify(
-    statements: Sequence[str], dialect: str, *, applied: Sequence[str] = ()
+    statements: Sequence[str],
+    dialect: str,
+    *,
+    applied: Sequence[str] = (),
+    prior: Knowledge | None = None,
 ) -> list[Finding]:
     """Classify the statements of one schema, in order.
 
@@ -110,6 +116,8 @@ def classify(
         dialect: ``"sqlite"``, ``"postgresql"`` or ``"mysql"``.
         applied: Statements already applied before these (for example the ancestors' steps),
             read only to learn existing column types, indexes and constraints; never classified.
+        prior: What earlier statements taught, learned once (:class:`Knowledge`); ``applied``
+            is read on top of it. Added in 0.3.
 
     Returns:
         One finding per statement, in order.
@@ -119,7 +127,7 @@ def classify(
 
     """
     name = dialect_name(dialect)
-    known = Known(name)
+    known = prior.working_copy() if prior is not None else Known(name)
     for sql in applied:
         learn(sql, name, known)
     known.settle()
@@ -192,11 +200,14 @@ def judge(sql: str, dialect: str, known: Known) -> Verdict:
 def _lost_keywords(tree: exp.Expr, tokens: list[Token], dialect: str) -> str:
     from sqlglot.errors import ErrorLevel  # noqa: PLC0415 - sqlglot is imported lazily
 
+    before = keyword_counts(tokens, _GUARDED)
+    if not before:
+        return ""  # nothing guarded to lose: skip writing the tree back
+
     try:
         regenerated = tree.sql(dialect=DIALECTS[dialect], unsupported_level=ErrorLevel.IGNORE)
     except Exception:  # a generator failure means the tree cannot be checked
         return "text it could not write back"
-    before = keyword_counts(tokens, _GUARDED)
     after = keyword_counts(tokenize(regenerated, dialect)[0], _GUARDED)
     missing = sorted(word for word, count in before.items() if after[word] < count)
     return ", ".join(missing)

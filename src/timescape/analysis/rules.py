@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from timescape.analysis._checks import CHECKS
+from timescape.analysis._checks import CHECKS, Context
 from timescape.analysis._known import Known
 from timescape.analysis._names import dialect_name, parse
 from timescape.analysis._statement import Statement, rebuilt_tables
 from timescape.analysis._text import ignored_rules, tokenize
 from timescape.analysis.classifier import learn
+from timescape.analysis.knowledge import Knowledge
 
 __all__ = ["RULES", "Level", "LintIssue", "Rule", "lint"]
 
@@ -49,6 +50,8 @@ class Rule:
         level: The level of its issues.
         summary: One line: what it catches.
         fix: One line: what to do instead.
+        optional: Off unless a project enables it (``[lint] enabled``): a style preference
+            rather than a hazard. Added in 0.3.
     """
 
     id: str
@@ -56,6 +59,7 @@ class Rule:
     level: Level
     summary: str
     fix: str
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,91 @@ _RULE_LIST = (
         "use DROP INDEX CONCURRENTLY in a schema with transactional = false",
     ),
     Rule(
+        "PG008",
+        "postgresql",
+        _W,
+        "REINDEX without CONCURRENTLY blocks writes to the table, and reads that use the index",
+        "use REINDEX ... CONCURRENTLY (PG 12+) in a schema with transactional = false",
+    ),
+    Rule(
+        "PG009",
+        "postgresql",
+        _W,
+        "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
+        "use plain VACUUM, or pg_repack / pg_squeeze to reclaim space online",
+    ),
+    Rule(
+        "PG010",
+        "postgresql",
+        _W,
+        "CLUSTER rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
+        "use pg_repack --order-by to re-order rows online",
+    ),
+    Rule(
+        "PG011",
+        "postgresql",
+        _W,
+        "LOCK TABLE in a mode that blocks writes holds it until the migration transaction ends",
+        "drop the explicit lock: each statement takes the lock it needs, for as short as it can",
+    ),
+    Rule(
+        "PG012",
+        "postgresql",
+        _W,
+        "ALTER TABLE ... SET LOGGED / SET UNLOGGED rewrites the table under ACCESS EXCLUSIVE",
+        "create the table with the right persistence, or change it in a maintenance window",
+    ),
+    Rule(
+        "PG013",
+        "postgresql",
+        _W,
+        "SET TABLESPACE copies the table or index to the new tablespace under ACCESS EXCLUSIVE",
+        "move it in a maintenance window, or with pg_repack --tablespace",
+    ),
+    Rule(
+        "PG014",
+        "postgresql",
+        _W,
+        "DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on the partitioned table",
+        "use DETACH PARTITION ... CONCURRENTLY (PG 14+) in a schema with transactional = false",
+    ),
+    Rule(
+        "PG015",
+        "postgresql",
+        _W,
+        "ALTER DOMAIN ... ADD CONSTRAINT (or SET NOT NULL) checks every column of that domain",
+        "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a separate statement",
+    ),
+    Rule(
+        "PG016",
+        "postgresql",
+        _W,
+        "ADD CONSTRAINT ... EXCLUDE builds its index under ACCESS EXCLUSIVE",
+        "add it while the table is small or in a maintenance window (no online form exists)",
+    ),
+    Rule(
+        "PG017",
+        "postgresql",
+        _W,
+        "TRUNCATE ... CASCADE also empties every table with a foreign key to it",
+        "truncate the tables you mean by name, without CASCADE",
+    ),
+    Rule(
+        "PG018",
+        "postgresql",
+        _W,
+        "ADD COLUMN ... REFERENCES takes SHARE ROW EXCLUSIVE on the referenced table",
+        "add the column, then ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID and VALIDATE it",
+    ),
+    Rule(
+        "PG019",
+        "postgresql",
+        _W,
+        "REFRESH MATERIALIZED VIEW without CONCURRENTLY takes ACCESS EXCLUSIVE: reads of the "
+        "view wait for the whole refresh",
+        "give the view a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY",
+    ),
+    Rule(
         "MY001",
         "mysql",
         _W,
@@ -152,8 +241,45 @@ _RULE_LIST = (
         "MY003",
         "mysql",
         _W,
-        "ADD INDEX on an existing table without ALGORITHM=INPLACE, LOCK=NONE",
-        "add ALGORITHM=INPLACE, LOCK=NONE so the index builds online or the statement fails",
+        "ADD FULLTEXT / SPATIAL INDEX on an existing table: InnoDB cannot build it with "
+        "LOCK=NONE, so writes wait (a plain or unique index builds online by default)",
+        "build it in a quiet window, or with an online schema change tool (gh-ost, pt-osc)",
+    ),
+    Rule(
+        "MY004",
+        "mysql",
+        _W,
+        "LOCK=SHARED / LOCK=EXCLUSIVE blocks writes (or reads and writes) for the whole ALTER",
+        "drop the LOCK clause or use LOCK=NONE so the change runs online or fails at once",
+    ),
+    Rule(
+        "MY005",
+        "mysql",
+        _W,
+        "ADD COLUMN with an expression default (DEFAULT (UUID())) copies the table",
+        "add the column without a default, backfill it in batches, then set the default",
+    ),
+    Rule(
+        "MY006",
+        "mysql",
+        _W,
+        "adding AUTO_INCREMENT to a column (ADD, MODIFY, CHANGE) copies the table or blocks "
+        "its writes (no LOCK=NONE)",
+        "create the table with its AUTO_INCREMENT key, or use an online schema change tool",
+    ),
+    Rule(
+        "MY007",
+        "mysql",
+        _W,
+        "ADD COLUMN ... STORED generated column copies the table to compute every row",
+        "use a VIRTUAL generated column (added instantly), or an online schema change tool",
+    ),
+    Rule(
+        "MY008",
+        "mysql",
+        _W,
+        "ADD FOREIGN KEY copies the table while foreign_key_checks is on",
+        "add it with SET foreign_key_checks = 0 and ALGORITHM=INPLACE, after checking the data",
     ),
     Rule(
         "SL001",
@@ -207,6 +333,84 @@ _RULE_LIST = (
         "RENAME of a table or column breaks code still using the old name",
         "add the new name alongside the old, move readers over, drop the old name later",
     ),
+    Rule(
+        "TX001",
+        "all",
+        _E,
+        "statement that cannot run inside a transaction (CREATE INDEX CONCURRENTLY, VACUUM, "
+        "...) in a schema with transactional = true",
+        "move it to a schema with transactional = false",
+    ),
+    Rule(
+        "TX002",
+        "postgresql",
+        _E,
+        "ALTER TYPE ... ADD VALUE, then a use of the new value in the same transaction",
+        "use the new value in a later schema, or make this one transactional = false",
+    ),
+    Rule(
+        "TX003",
+        "all",
+        _E,
+        "BEGIN / COMMIT / ROLLBACK in a step of a schema with transactional = true",
+        "remove it: Timescape runs the schema in one transaction (or set transactional = false)",
+    ),
+    Rule(
+        "STY001",
+        "all",
+        _W,
+        "primary or foreign key column of a 32-bit (or smaller) integer type (not on SQLite)",
+        "use bigint (or bigint identity) for keys",
+        optional=True,
+    ),
+    Rule(
+        "STY002",
+        "postgresql",
+        _W,
+        "timestamp without time zone",
+        "use timestamptz: it stores an instant, whatever the session time zone",
+        optional=True,
+    ),
+    Rule(
+        "STY003",
+        "postgresql",
+        _W,
+        "varchar(n): raising the limit later needs a migration",
+        "use text, with a CHECK (length(col) <= n) if a limit matters",
+        optional=True,
+    ),
+    Rule(
+        "STY004",
+        "postgresql",
+        _W,
+        "serial / bigserial column",
+        "use bigint GENERATED BY DEFAULT AS IDENTITY",
+        optional=True,
+    ),
+    Rule(
+        "STY005",
+        "all",
+        _W,
+        "char(n): values are padded with blanks to n characters",
+        "use text or varchar",
+        optional=True,
+    ),
+    Rule(
+        "STY006",
+        "all",
+        _W,
+        "UPDATE or INSERT assigning the same column twice",
+        "assign each column once",
+        optional=True,
+    ),
+    Rule(
+        "STY007",
+        "all",
+        _W,
+        "identifier longer than 63 bytes (PostgreSQL truncates it) or 64 bytes (MySQL refuses it)",
+        "use a shorter name",
+        optional=True,
+    ),
 )
 
 #: Every lint rule, by id. Read-only.
@@ -221,6 +425,9 @@ def lint(
     new_tables: Collection[str] = (),
     applied: Sequence[str] = (),
     ignored: Sequence[Collection[str]] = (),
+    prior: Knowledge | None = None,
+    enabled: Collection[str] = (),
+    transactional: bool = True,
 ) -> list[LintIssue]:
     """Check the statements of one schema against the dialect's rules.
 
@@ -236,6 +443,11 @@ def lint(
         ignored: Per statement (same order as ``statements``), rule ids silenced by comments
             outside its text, as :func:`~timescape.analysis.attached_ignores` finds them; may be
             shorter than ``statements``.
+        prior: What earlier statements taught, learned once (:class:`Knowledge`); ``applied``
+            is read on top of it. Added in 0.3.
+        enabled: Optional rules (:attr:`Rule.optional`) to run too. Added in 0.3.
+        transactional: Whether the statements run inside one transaction (a schema's
+            ``transactional`` flag): the ``TX`` rules fire only then. Added in 0.3.
 
     Returns:
         The issues, in statement order, then in the order of :data:`RULES`.
@@ -245,7 +457,12 @@ def lint(
     """
     name = dialect_name(dialect)
     off = {rule.upper() for rule in disabled}
-    known = Known(name, new_tables=new_tables)
+    on = {rule.upper() for rule in enabled}
+    off |= {rule.id for rule in _RULE_LIST if rule.optional and rule.id not in on}
+    if prior is not None:
+        known = prior.working_copy(new_tables=new_tables)
+    else:
+        known = Known(name, new_tables=new_tables)
     for sql in applied:
         learn(sql, name, known)
     known.settle()
@@ -254,17 +471,21 @@ def lint(
         for sql in statements
     ]
     rebuilt = rebuilt_tables(parsed, known)
+    checks = [
+        (rule_id, check)
+        for rule_id, check in CHECKS
+        if rule_id not in off and RULES[rule_id].dialect in {"all", name}
+    ]
     issues: list[LintIssue] = []
     for index, statement in enumerate(parsed):
         silenced = off | ignored_rules(statement.sql, name)
         if index < len(ignored):
             silenced |= {rule.upper() for rule in ignored[index]}
         found: list[tuple[str, str]] = []
-        for rule_id, check in CHECKS:
-            rule = RULES[rule_id]
-            if rule_id in silenced or rule.dialect not in {"all", name}:
-                continue
-            found.extend((rule_id, reason) for reason in check(statement, known, rebuilt[index]))
+        here = Context(rebuilt[index], transactional, parsed, index)
+        for rule_id, check in checks:
+            if rule_id not in silenced:
+                found.extend((rule_id, reason) for reason in check(statement, known, here))
         issues.extend(
             LintIssue(
                 rule_id, RULES[rule_id].level, statement.sql, reason, RULES[rule_id].fix, index

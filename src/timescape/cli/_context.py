@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 import click
 
+from timescape.cli._formats import json_format
 from timescape.cli.render import Style, dumps, result_json, result_lines, use_color
 
 if TYPE_CHECKING:
@@ -131,7 +132,13 @@ class App:
         click.echo(self.scrub(text), err=True, color=self.err_style.enabled)
 
     def emit_json(self, document: object) -> None:
-        """Print one JSON document on stdout (masked)."""
+        """Print one JSON document on stdout (masked), its format version first.
+
+        A document that is an object gains ``"format": N`` as its first key (see
+        :mod:`timescape.cli._formats`), unless it already carries one.
+        """
+        if isinstance(document, dict) and "format" not in document:
+            document = {"format": json_format(_command_path()), **document}
         click.echo(self.scrub(dumps(document)))
 
     # -- project and facade -------------------------------------------------------------------
@@ -264,3 +271,13 @@ def global_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _command_path() -> str:
+    """The running command without the program name (``"schema list"``), or ``"error"``."""
+    ctx = click.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names)) or "error"

@@ -97,12 +97,45 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         """True when no schema would be refused and no section failed."""
-        return not self.failed_sections and not any(s.refused_by for s in self.schemas)
+        return self.verdict_ok and self.lint_ok
+
+    @property
+    def verdict_ok(self) -> bool:
+        """True when the gate would refuse no schema and no declaration is contradicted (strict).
+
+        Added in 0.3.
+        """
+        return "analysis" not in self.failed_sections and not any(
+            s.refused_by for s in self.schemas
+        )
+
+    @property
+    def lint_ok(self) -> bool:
+        """True when no error-level lint rule fires on a schema not applied yet. Added in 0.3."""
+        return "lint" not in self.failed_sections
+
+    def fails(self, fail_on: str) -> bool:
+        """Whether the check should exit 1 under ``--fail-on``.
+
+        Args:
+            fail_on: ``both``, ``verdict``, ``lint`` or ``none``.
+
+        Returns:
+            True when a failure of the chosen kind was found.
+
+        Added in 0.3.
+        """
+        return (fail_on in {"both", "verdict"} and not self.verdict_ok) or (
+            fail_on in {"both", "lint"} and not self.lint_ok
+        )
 
     def to_json(self) -> dict[str, Any]:
-        """The report as one JSON document."""
+        """The report as one JSON document (``format`` 1)."""
         return {
+            "format": 1,
             "ok": self.ok,
+            "verdict_ok": self.verdict_ok,
+            "lint_ok": self.lint_ok,
             "live_versions": [{"tsv": t, "schema": s} for t, s in self.live_versions.items()],
             "schemas": [{**jsonable(s), "refused_by": list(s.refused_by)} for s in self.schemas],
             "sections": jsonable(self.sections),
@@ -125,6 +158,7 @@ def build_check_report(
     *,
     strict: bool = False,
     disabled: Collection[str] = (),
+    enabled: Collection[str] = (),
 ) -> CheckReport:
     """Build the check report from the facade (reads the state; changes nothing).
 
@@ -138,6 +172,7 @@ def build_check_report(
         name: One schema, or None for all.
         strict: Make declarations the analysis contradicts fail the check.
         disabled: Lint rule ids disabled project-wide (``[lint] disabled``).
+        enabled: Optional lint rules enabled project-wide (``[lint] enabled``).
 
     Returns:
         The report.
@@ -177,8 +212,20 @@ def build_check_report(
     defined = [i.name for i in infos if i.defined]
     applied = {i.name for i in infos if i.status == "applied"}
     dialect, split = ts.backend.dialect, ts.backend.split
-    analysis = analysis_section(catalog, defined, dialect, split, strict=strict)
-    lint = lint_section(catalog, defined, dialect, split, applied=applied, disabled=disabled)
+    from timescape.compat import SchemaReader  # noqa: PLC0415 - sqlglot on demand
+
+    reader = SchemaReader(catalog, dialect, split)
+    analysis = analysis_section(catalog, defined, dialect, split, strict=strict, reader=reader)
+    lint = lint_section(
+        catalog,
+        defined,
+        dialect,
+        split,
+        applied=applied,
+        disabled=disabled,
+        enabled=enabled,
+        reader=reader,
+    )
     failed = tuple(n for n, s in (("analysis", analysis), ("lint", lint)) if s.failed)
     return CheckReport(
         schemas=tuple(checks),

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from timescape.cli.render import Style
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Splitter
 from timescape.model.schema import SchemaVersion
+
+if TYPE_CHECKING:
+    from timescape.compat import SchemaReader
 
 __all__ = [
     "AnalysisSection",
@@ -189,6 +193,8 @@ class LintSection:
         warnings: Warning-level issues.
         blocking: Error-level issues in schemas not applied yet: they fail the check.
         issues: Every issue, schema by schema, in statement order.
+        enabled: Optional rules enabled project-wide (``[lint] enabled``), upper-cased. Added in
+            0.3.
     """
 
     disabled: tuple[str, ...]
@@ -196,16 +202,12 @@ class LintSection:
     warnings: int
     blocking: int
     issues: tuple[LintFinding, ...]
+    enabled: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
         """True when an error-level rule fired on a schema not applied yet."""
         return self.blocking > 0
-
-
-def _ancestors(catalog: Catalog, name: str) -> list[SchemaVersion]:
-    graph = catalog.graph
-    return [catalog.schema(n) for n in graph.topological(graph.ancestors(name))]
 
 
 def _declared(schema: SchemaVersion) -> str | None:
@@ -217,7 +219,13 @@ def _declared(schema: SchemaVersion) -> str | None:
 
 
 def analysis_section(
-    catalog: Catalog, names: Sequence[str], dialect: str, split: Splitter, *, strict: bool
+    catalog: Catalog,
+    names: Sequence[str],
+    dialect: str,
+    split: Splitter,
+    *,
+    strict: bool,
+    reader: SchemaReader | None = None,
 ) -> AnalysisSection:
     """Read the SQL of the schemas ``names`` as the gate would, whatever they declare.
 
@@ -227,6 +235,7 @@ def analysis_section(
         dialect: The database's dialect.
         split: Its statement splitter.
         strict: ``--strict``: contradicted declarations are errors.
+        reader: Reads each schema's SQL once for the whole report (built here if not given).
 
     Returns:
         The section.
@@ -235,13 +244,18 @@ def analysis_section(
         DefinitionError: A step cannot be split safely.
     """
     from timescape.analysis import worst_effect  # noqa: PLC0415 - sqlglot on demand
-    from timescape.compat import check_declarations, infer_schema  # noqa: PLC0415
+    from timescape.compat import (  # noqa: PLC0415
+        SchemaReader,
+        check_declarations,
+        infer_schema,
+    )
     from timescape.review import schema_statements  # noqa: PLC0415
 
+    reader = reader or SchemaReader(catalog, dialect, split)
     wanted = set(names)
     contradicted = tuple(
         Contradiction(d.schema, d.declared, d.inferred, d.reason, _ERROR if strict else _WARNING)
-        for d in check_declarations(catalog, dialect, split)
+        for d in check_declarations(catalog, dialect, split, reader=reader)
         if d.schema in wanted
     )
     against = {c.schema for c in contradicted}
@@ -249,9 +263,7 @@ def analysis_section(
     contracts = []
     for name in names:
         schema = catalog.schema(name)
-        breaking, reason, findings = infer_schema(
-            schema, dialect, split, ancestors=_ancestors(catalog, name)
-        )
+        breaking, reason, findings = infer_schema(schema, dialect, split, reader=reader)
         statements, python_steps = schema_statements(schema, dialect, split)
         schemas.append(
             SchemaAnalysis(
@@ -299,6 +311,8 @@ def lint_section(
     *,
     applied: Collection[str],
     disabled: Collection[str],
+    enabled: Collection[str] = (),
+    reader: SchemaReader | None = None,
 ) -> LintSection:
     """Lint the schemas ``names``.
 
@@ -309,6 +323,8 @@ def lint_section(
         split: Its statement splitter.
         applied: Schemas already applied: their issues never fail the check.
         disabled: Rule ids disabled project-wide.
+        enabled: Optional rules enabled project-wide (``[lint] enabled``).
+        reader: Reads each schema's SQL once for the whole report (built here if not given).
 
     Returns:
         The section.
@@ -316,16 +332,19 @@ def lint_section(
     Raises:
         DefinitionError: A step cannot be split safely.
     """
+    from timescape.compat import SchemaReader  # noqa: PLC0415 - sqlglot on demand
     from timescape.review import lint_schema  # noqa: PLC0415 - sqlglot on demand
 
+    reader = reader or SchemaReader(catalog, dialect, split)
     found = []
     for name in names:
         for issue in lint_schema(
             catalog.schema(name),
             dialect,
             split,
-            ancestors=_ancestors(catalog, name),
             disabled=disabled,
+            enabled=enabled,
+            reader=reader,
         ):
             source = issue.source
             found.append(
@@ -351,6 +370,7 @@ def lint_section(
         warnings=len(found) - errors,
         blocking=sum(1 for f in found if f.blocking),
         issues=tuple(found),
+        enabled=tuple(sorted({e.upper() for e in enabled})),
     )
 
 
@@ -404,7 +424,8 @@ def analysis_lines(section: AnalysisSection, style: Style) -> list[str]:
 def lint_lines(section: LintSection, style: Style) -> list[str]:
     """The lint issues, with their place, reason and fix."""
     disabled = f"; disabled: {', '.join(section.disabled)}" if section.disabled else ""
-    head = f"Lint: {section.errors} error(s), {section.warnings} warning(s){disabled}"
+    enabled = f"; enabled: {', '.join(section.enabled)}" if section.enabled else ""
+    head = f"Lint: {section.errors} error(s), {section.warnings} warning(s){disabled}{enabled}"
     lines = ["", style(head, "bold")]
     if not section.issues:
         lines.append("  no issues")

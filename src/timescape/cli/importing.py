@@ -24,9 +24,8 @@ _TOOLS = ("alembic", "flyway", "golang-migrate", "dbmate", "sql")
 
 
 def report_json(report: AdoptionReport) -> dict[str, Any]:
-    """The adoption report as JSON (``format`` 1)."""
+    """The adoption report as JSON (the CLI adds ``format``)."""
     return {
-        "format": 1,
         "ok": report.ok,
         "dry_run": report.dry_run,
         "adopted": list(report.adopted),
@@ -172,7 +171,6 @@ def import_command(
     if app.json:
         app.emit_json(
             {
-                "format": 1,
                 "tool": tool,
                 "dry_run": dry_run,
                 "project_file": str(written.project_file),

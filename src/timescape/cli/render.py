@@ -405,6 +405,7 @@ def _encode_object(
 _NONE = type(None)
 _STR_OR_NONE = frozenset({str, _NONE})
 _SEQUENCES = frozenset({tuple, list})
+_DATETIME_OR_NONE = frozenset({datetime, _NONE})
 _ROWS_MIN = 8  # below this, checking the shape costs more than it saves
 
 
@@ -453,7 +454,7 @@ def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> l
     return [template % row for row in zip(*columns, strict=True)]
 
 
-def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:
+def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:  # noqa: PLR0911 - one return per column kind
     """One column's values, encoded as :func:`_encode_object` encodes each of them."""
     kinds = set(map(type, values))
     if kinds <= _STR:
@@ -464,6 +465,9 @@ def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:
         return list(map(int.__repr__, values))
     if kinds == {bool}:
         return ["true" if v else "false" for v in values]
+    if kinds <= _DATETIME_OR_NONE:
+        # Timestamps (activated_at, applied_at...): ISO text needs no escaping, so no encoder.
+        return ["null" if v is None else f'"{iso(v)}"' for v in values]
     if kinds <= _SEQUENCES and set(map(type, chain.from_iterable(values))) <= _STR:
         return [_strings(v, inner, deeper) for v in values]
     encoded = []

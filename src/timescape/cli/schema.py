@@ -311,29 +311,46 @@ def resolve_command(app: App, name: str, steps_done: int) -> None:
     is_flag=True,
     help="Fail (exit 1) on declarations the SQL analysis contradicts, not only warn.",
 )
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=click.Choice(["both", "verdict", "lint", "none"]),
+    default="both",
+    show_default=True,
+    help="What makes the check exit 1: gate verdicts (refusals; with --strict, contradicted "
+    "declarations), lint errors, both, or none (report only).",
+)
 @global_options
 @pass_app
 @click.pass_context
-def check_command(ctx: click.Context, app: App, name: str | None, *, strict: bool) -> None:
+def check_command(
+    ctx: click.Context, app: App, name: str | None, *, strict: bool, fail_on: str
+) -> None:
     """Report what the gate would refuse now, what the SQL does, and lint issues.
 
     For each schema (or NAME and its ancestors): what it declares; if it is not applied, whether
     the gate would let it in with the live versions; what each statement does to older code;
-    and lint issues ([lint] disabled in the project file silences rules). Exits 1 when the gate
-    would refuse a schema, when an error-level lint rule fires on a schema not applied yet, or,
-    with --strict, when the analysis contradicts a declaration.
+    and lint issues ([lint] disabled in the project file silences rules, [lint] enabled turns
+    optional ones on). Exits 1 when the gate would refuse a schema or, with --strict, when the
+    analysis contradicts a declaration (verdicts), or when an error-level lint rule fires on a
+    schema not applied yet (lint); --fail-on picks which of the two count.
     """
     from timescape.cli.check import build_check_report, check_lines  # noqa: PLC0415
 
+    settings = app.project().lint
     report = build_check_report(
-        app.timescape(), name, strict=strict, disabled=app.project().lint.disabled
+        app.timescape(),
+        name,
+        strict=strict,
+        disabled=settings.disabled,
+        enabled=settings.enabled,
     )
     if app.json:
         app.emit_json(report.to_json())
     else:
         for line in check_lines(report, app.style):
             app.echo(line)
-    if not report.ok:
+    if report.fails(fail_on):
         ctx.exit(1)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 
 from timescape.errors import InputError
 from timescape.model.instance import InstanceInfo
+from timescape.store.base import host_name
 from timescape.store.state import StateStore, now
 
 __all__ = ["InstanceInfo", "Instances", "ServingSettings"]
@@ -130,7 +130,7 @@ class Instances:
     def register(self, *, label: str | None = None, generation: int = 0) -> str:
         """Register this process as a serving instance; see :meth:`Timescape.register_instance`."""
         instance_id = uuid.uuid4().hex
-        own = _Own(socket.gethostname(), os.getpid(), label, now().isoformat())
+        own = _Own(host_name(), os.getpid(), label, now().isoformat())
         with self._mutex, self._boundary():
             store = self._connected()
             table = store.instances
@@ -152,7 +152,7 @@ class Instances:
     ) -> None:
         own = self._own.get(instance_id)
         if own is None:  # registered by another facade of this process, or pruned and forgotten
-            own = _Own(socket.gethostname(), os.getpid(), None, now().isoformat())
+            own = _Own(host_name(), os.getpid(), None, now().isoformat())
             self._own[instance_id] = own
         table = store.instances
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 from timescape.errors import DefinitionError, UnknownRefError
 from timescape.model.graph import SchemaGraph
@@ -102,7 +103,7 @@ class Catalog:
         # Derived views, built once: the catalog never changes after construction.
         self._ordered_schemas = tuple(self._schemas[name] for name in self.graph.names)
         self._ordered_versions = tuple(
-            sorted(self._versions.values(), key=lambda v: (v.handler, v.timestamp))
+            sorted(self._versions.values(), key=attrgetter("handler", "timestamp"))
         )
         self._contract = tuple(s for s in self._ordered_schemas if s.contract)
         self._tags = {(v.handler, t): v.tsv for v in self._ordered_versions for t in v.tags}

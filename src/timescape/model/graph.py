@@ -45,6 +45,19 @@ class SchemaGraph:
         self._closures: dict[str, frozenset[str]] = {}
 
     def _topological_all(self) -> dict[str, int]:
+        # Most projects define every schema after its parents: then the definition order is the
+        # order the search below would find (each root's parents are already done), and there
+        # is no cycle. One pass tells; it costs a fraction of the search at 10,000 schemas.
+        position: dict[str, int] = {}
+        for name, parents in self._parents.items():
+            if not all(map(position.__contains__, parents)):
+                break
+            position[name] = len(position)
+        else:
+            return position
+        return self._depth_first()
+
+    def _depth_first(self) -> dict[str, int]:
         # Depth-first with an explicit stack: definition files can be deep chains, and recursion
         # would cap the chain length at the interpreter's recursion limit.
         position: dict[str, int] = {}

@@ -36,7 +36,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from datetime import datetime
 from itertools import starmap
 from pathlib import Path
@@ -160,6 +159,8 @@ def save(project_file: Path, key: str, payload: Any) -> None:
     )
     try:
         _ensure_folder(path.parent)
+        import tempfile  # noqa: PLC0415 - only a cache write needs it (random, shutil, bz2...)
+
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError:  # a read-only project folder, a file named .timescape, a full disk ...
         return

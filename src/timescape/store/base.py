@@ -10,16 +10,14 @@ executor notices, so a statement started in the gap between two checks is cancel
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
 import math
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final, Protocol
 
 from timescape._faults import fault_point
 from timescape.errors import DriverMissingError, LockTimeoutError
@@ -30,6 +28,7 @@ from timescape.store.urls import DatabaseURL
 __all__ = [
     "Backend",
     "ErrorKind",
+    "Listener",
     "LockInfo",
     "Watchdog",
     "actor",
@@ -42,12 +41,40 @@ _RECANCEL_S = 0.1
 
 
 def actor() -> str:
-    """Return who is acting, for the event log: ``user@host pid N`` (never a URL or password)."""
+    """Return who is acting, for the event log: ``user@host pid N`` (never a URL or password).
+
+    Every ``Timescape`` computes it, read-only commands included, so it avoids getpass (which
+    imports termios) and socket: the same environment variables getpass reads, then the password
+    database, and the node name socket.gethostname() would return.
+    """
+    user = (
+        next((value for name in _USER_VARIABLES if (value := os.environ.get(name))), None)
+        or _account_name()
+    )
+    return f"{user}@{host_name()} pid {os.getpid()}"
+
+
+def host_name() -> str:
+    """This machine's name, as ``socket.gethostname()`` gives it, without importing socket."""
+    return os.uname().nodename if hasattr(os, "uname") else _gethostname()
+
+
+_USER_VARIABLES: Final = ("LOGNAME", "USER", "LNAME", "USERNAME")  # getpass.getuser's order
+
+
+def _account_name() -> str:
     try:
-        user = getpass.getuser()
-    except Exception:  # pragma: no cover - no user database in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+        import pwd  # noqa: PLC0415 - POSIX only
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except Exception:  # no user database in some containers
+        return "unknown"
+
+
+def _gethostname() -> str:  # pragma: no cover - platforms without os.uname
+    import socket  # noqa: PLC0415
+
+    return socket.gethostname()
 
 
 class ErrorKind:
@@ -60,6 +87,27 @@ class ErrorKind:
     SNAPSHOT_STALE = "snapshot_stale"
     """A table was created or renamed after the reader's snapshot began (MySQL error 1412)."""
     OTHER = "other"
+
+
+class Listener(Protocol):
+    """A dedicated connection waiting for state-change notifications (see ``open_listener``)."""
+
+    @property
+    def connection_id(self) -> int:
+        """The server's id for the listening session (PostgreSQL backend pid)."""
+        ...
+
+    def wait(self, timeout: float) -> list[str]:
+        """Block up to ``timeout`` seconds; return the payloads received (empty on timeout).
+
+        Raises:
+            ConnectionFailedError: When the connection is lost; the caller reconnects.
+        """
+        ...
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +380,27 @@ class Backend:
 
     def _prepare_session(self) -> None:
         """Set session options after connecting (override per dialect)."""
+
+    def open_listener(self, channel: str) -> Listener | None:
+        """Open a dedicated connection that waits for notifications on ``channel``.
+
+        Serving instances use it to learn about state changes the moment they commit, instead of
+        polling. The connection is separate from this backend's own (a listener blocks in a wait
+        that would stall every state read on a shared one) and is owned by the caller.
+
+        Args:
+            channel: The notification channel (a validated identifier).
+
+        Returns:
+            The listener, or None where the database has no notifications (then poll).
+
+        Raises:
+            ConnectionFailedError: If the server cannot be reached.
+
+        Added in 0.2.
+        """
+        del channel
+        return None
 
     # -- the execute() choke point ------------------------------------------------------------
 

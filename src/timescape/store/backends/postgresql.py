@@ -17,6 +17,7 @@ notice a dead client during a long statement (PG ≥ 14).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Collection, Sequence
@@ -25,7 +26,9 @@ from typing import Any, ClassVar
 from timescape.errors import ConnectionFailedError, StateError
 from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 
-__all__ = ["PostgreSQLBackend"]
+__all__ = ["PostgreSQLBackend", "PostgreSQLListener"]
+
+logger = logging.getLogger("timescape")
 
 _CANCELED = "57014"
 _LOCK_NOT_AVAILABLE = "55P03"
@@ -383,3 +386,90 @@ class PostgreSQLBackend(Backend):
     def connection_id(self) -> int | None:
         """The backend pid."""
         return int(self.query("SELECT pg_backend_pid()")[0][0])
+
+    # -- notifications ------------------------------------------------------------------------
+
+    def open_listener(self, channel: str) -> PostgreSQLListener | None:
+        """Open a dedicated autocommit connection that has run ``LISTEN channel``.
+
+        Args:
+            channel: The notification channel (a validated identifier).
+
+        Returns:
+            The listener (the caller closes it), or None through a connection pooler, whose
+            sessions cannot hold a LISTEN.
+
+        Raises:
+            ConnectionFailedError: If the server cannot be reached or refuses the LISTEN.
+
+        Added in 0.2.
+        """
+        conn = self._open()
+        try:
+            told = int(conn.info.backend_pid)
+            server = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+            if told != server:
+                # A transaction pooler hands each statement to any server session: the LISTEN
+                # would land on one session and the wait on another. Poll instead.
+                conn.close()
+                logger.warning(
+                    "the connection goes through a pooler (backend pid %d, server pid %d): "
+                    "no LISTEN, serving instances poll for changes",
+                    told,
+                    server,
+                )
+                return None
+            conn.execute(f"LISTEN {self.quote(channel)}")
+        except Exception as exc:
+            conn.close()
+            raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from None
+        return PostgreSQLListener(conn, self.url.redacted)
+
+
+class PostgreSQLListener:
+    """One LISTENing session; :meth:`wait` blocks in psycopg's ``notifies()`` (psycopg ≥ 3.2).
+
+    A notification is delivered only while a session listens, so the caller re-reads the state
+    after every (re)connect: whatever committed while nobody listened is seen by that read.
+    """
+
+    def __init__(self, conn: Any, redacted_url: str) -> None:
+        """Wrap an open connection that already listens.
+
+        Args:
+            conn: The psycopg connection (autocommit).
+            redacted_url: The URL for error messages, password removed.
+        """
+        self._conn = conn
+        self._url = redacted_url
+        self._pid = int(conn.info.backend_pid)
+
+    @property
+    def connection_id(self) -> int:
+        """The listening session's backend pid (``pg_terminate_backend`` takes it)."""
+        return self._pid
+
+    def wait(self, timeout: float) -> list[str]:
+        """Wait up to ``timeout`` seconds for notifications; return their payloads.
+
+        Returns after the first notification, with any others already queued.
+
+        Raises:
+            ConnectionFailedError: When the session was lost (terminated, network, server down).
+        """
+        import psycopg  # noqa: PLC0415 - loaded already by the connection; kept lazy for import time
+
+        try:
+            payloads = [n.payload for n in self._conn.notifies(timeout=timeout, stop_after=1)]
+            if payloads:
+                payloads.extend(n.payload for n in self._conn.notifies(timeout=0.0))
+        except psycopg.Error as exc:
+            raise ConnectionFailedError(self._url, f"notification connection lost: {exc}") from exc
+        if self._conn.closed or self._conn.broken:
+            raise ConnectionFailedError(self._url, "notification connection lost")
+        return payloads
+
+    def close(self) -> None:
+        """Close the session (idempotent; errors of an already broken one are ignored)."""
+        with contextlib.suppress(Exception):
+            self._conn.close()
