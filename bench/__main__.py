@@ -14,10 +14,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench import _dbs, chain, coldstart, hotpath, report, scale
+from bench import _dbs, bigfile, chain, coldstart, hotpath, report, scale
 from bench._worker import TOOLS
 
-WORKLOADS = ("chain", "hotpath", "scale", "cold")
+WORKLOADS = ("chain", "hotpath", "scale", "cold", "bigfile")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -27,7 +27,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         description="Timescape against the raw driver, Alembic and yoyo-migrations.",
         epilog="Workloads: chain = apply/roll back N schema versions (workload 1, and peak RSS: "
                "workload 5); hotpath = resolve/is_schema_active per call (2); scale = 10,000 "
-               "schemas and versions (3); cold = command start-up (4).",
+               "schemas and versions (3); cold = command start-up (4); bigfile = one 20 MB file "
+               "of INSERTs and one 5,000-statement file (8).",
     )
     p.add_argument("--quick", action="store_true",
                    help="a fast smoke run: small N, few rounds (results go to <date>-quick.md)")
@@ -75,6 +76,9 @@ def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
         res.scale = [scale.ScaleResult(**s) for s in old["scale"]]
         res.scale_cli = old.get("scale_cli", [])
         kept.append("scale")
+    if "bigfile" not in ran and old.get("bigfile"):
+        res.bigfile = [bigfile.BigFileResult(**b) for b in old["bigfile"]]
+        kept.append("bigfile")
     if "cold" not in ran and old.get("cold"):
         res.cold = [coldstart.ColdResult(**c) for c in old["cold"]]
         kept.append("cold")
@@ -141,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     if "cold" in workloads:
         log("workload 4: cold start")
         res.cold = coldstart.run(rounds=5 if args.quick else 15, log=log)
+
+    if "bigfile" in workloads:
+        log(f"workload 8: big files on {dialects}, {rounds} rounds")
+        res.bigfile = bigfile.run(dialects, rounds, log=log)
 
     args.out.mkdir(parents=True, exist_ok=True)
     stem = started.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")

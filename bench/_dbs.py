@@ -129,15 +129,19 @@ def available(dialect: str) -> tuple[bool, str]:
     return True, ""
 
 
-def create(dialect: str, workdir: Path | None = None) -> Target:
-    """Create an empty database (a file path in ``workdir`` for SQLite)."""
+def create(dialect: str, workdir: Path | None = None, prefix: str = "tsbench_") -> Target:
+    """Create an empty database (a file path in ``workdir`` for SQLite).
+
+    ``prefix`` other than ``tsbench_`` keeps the database out of reach of another run's
+    :func:`drop_leftovers` (two benchmarks sharing a server).
+    """
     suffix = uuid.uuid4().hex[:12]
     if dialect == "sqlite":
         folder = Path(workdir or tempfile.mkdtemp(prefix="tsbench-"))
         folder.mkdir(parents=True, exist_ok=True)
         return Target("sqlite", str(folder / f"bench_{suffix}.db"))
     host, port, user, password, _ = _admin(dialect)
-    name = f"tsbench_{suffix}"
+    name = f"{prefix}{suffix}"
     with admin_connection(dialect) as conn:
         cur = conn.cursor()
         cur.execute(f"CREATE DATABASE {name}")

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import _dbs
+from bench.bigfile import BigFileResult
+from bench.bigfile import table as bigfile_table
 from bench.chain import ChainSummary
 from bench.coldstart import ColdResult
 from bench.hotpath import HotResult
@@ -31,6 +33,7 @@ class Results:
     scale: list[ScaleResult] = field(default_factory=list)
     scale_cli: list[dict[str, Any]] = field(default_factory=list)
     cold: list[ColdResult] = field(default_factory=list)
+    bigfile: list[BigFileResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -199,6 +202,11 @@ def write_markdown(res: Results, path: Path, plots: list[Path]) -> None:
                   "| command | median | ratio to `python -c pass` |", "|---|---:|---:|"]
         lines += [f"| `{c.label}` | {c.seconds * 1000:.0f} ms | {c.ratio:.2f}x |" for c in res.cold]
         lines.append("")
+    if res.bigfile:
+        lines += ["## 8. One big file (Timescape against the raw driver, median of the rounds)", "",
+                  *bigfile_table(res.bigfile), "",
+                  ("Peak RSS is measured above the process's RSS after imports; the last column "
+                  "matters for the 20 MB file only."), ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     path.write_text("\n".join(lines))

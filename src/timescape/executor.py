@@ -14,9 +14,10 @@ died before recording its outcome as *interrupted*.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -590,23 +591,60 @@ class Executor:
                         raise TimeoutError
                     if self._interrupted():
                         raise _CtrlCError
-                    self.backend.execute(statement.text, None)
+                    self.backend.execute_statement(statement.text, statement.data)
                     statements_done += 1
         except BaseException as exc:
             fired = self.backend.disarm_timeout()
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
-            if self._interrupted():
-                raise self._cancelled_by_ctrl_c(
-                    action, step, current, exc, statements_done
-                ) from exc
-            raise self._step_failure(
-                action, step, current, exc, fired=fired, statements_done=statements_done
-            ) from exc
+            failure = (
+                self._cancelled_by_ctrl_c(action, step, current, exc, statements_done)
+                if self._interrupted()
+                else self._step_failure(
+                    action, step, current, exc, fired=fired, statements_done=statements_done
+                )
+            )
+            self._restore_session(step, failed=True)
+            raise failure from exc
         if self.backend.disarm_timeout():
+            self._restore_session(step, failed=True)
             raise self._fired_after_return(action, step, current, statements_done)
+        self._restore_after_step(action, step, current, statements_done)
         if action.kind is not ActionKind.ROLLBACK:
             self._fault(f"after_step:{step.index}")
+
+    def _restore_after_step(
+        self,
+        action: SchemaAction,
+        step: PlannedStep,
+        current: PlannedStatement | None,
+        statements_done: int,
+    ) -> None:
+        """Restore the session after a step that ran; a failure to do so fails the step."""
+        try:
+            self._restore_session(step)
+        except Exception as exc:
+            if not self.backend.is_driver_error(exc):
+                raise
+            # The step ran; only putting the session back failed. Its statements count as done,
+            # so a non-transactional database records the step as uncertain, never as not run.
+            raise self._step_failure(
+                action, step, current, exc, fired=False, statements_done=statements_done
+            ) from exc
+
+    def _restore_session(self, step: PlannedStep, *, failed: bool = False) -> None:
+        """Undo the step's session changes before the state writes and the next step (issue 11).
+
+        After a failure the restore is best effort: the failure is what gets reported, and a
+        connection already dropped as broken is left alone.
+        """
+        # A generator: one statement's text at a time, never a copy of a whole big script.
+        statements = None if step.is_callable else (s.text for s in step.statements)
+        if not failed:
+            self.backend.restore_session(statements)
+        elif self.backend.is_connected:
+            with contextlib.suppress(Exception):
+                self.backend.restore_session(statements, failed=True)
 
     def _timeout_error(
         self, action: SchemaAction, step: PlannedStep, current: PlannedStatement | None
@@ -899,15 +937,12 @@ def _no_fault(point: str) -> None:
     """A fault point when none is configured."""
 
 
-def _statements_of(unit: Sequence[SchemaAction]) -> list[str] | None:
-    """The SQL a unit runs, or None when a Python step runs (its statements are unknown)."""
-    texts: list[str] = []
-    for action in unit:
-        for step in action.steps:
-            if step.is_callable:
-                return None
-            texts.extend(statement.text for statement in step.statements)
-    return texts
+def _statements_of(unit: Sequence[SchemaAction]) -> Iterable[str] | None:
+    """The SQL a unit runs (one text at a time), or None when a Python step runs."""
+    steps = [step for action in unit for step in action.steps]
+    if any(step.is_callable for step in steps):
+        return None
+    return (statement.text for step in steps for statement in step.statements)
 
 
 def _ms_since(started: float) -> int:

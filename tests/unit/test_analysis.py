@@ -355,7 +355,7 @@ FIRES: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("MY008", "mysql", ("ALTER TABLE p ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES c (id)",), ()),
     ("TX001", "postgresql", ("CREATE UNIQUE INDEX CONCURRENTLY uq ON orders (ref)",), ()),
     ("TX001", "sqlite", ("VACUUM",), ()),
-    ("TX001", "mysql", ("LOCK TABLES orders WRITE",), ()),
+    ("TX001", "mysql", ("SET autocommit = 0",), ()),
     (
         "TX002",
         "postgresql",
@@ -711,7 +711,7 @@ def test_corpus__lint_hazards__caught_and_counted() -> None:
         ("postgresql", "CREATE INDEX CONCURRENTLY i ON orders (a)"),
         ("postgresql", "COMMIT"),
         ("sqlite", "VACUUM"),
-        ("mysql", "LOCK TABLES orders WRITE"),
+        ("mysql", "SET autocommit = 0"),
     ],
 )
 def test_lint__tx_rules__quiet_when_schema_not_transactional(dialect: str, sql: str) -> None:

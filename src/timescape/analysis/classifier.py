@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from timescape.analysis._alter import judge_alter_tree, judge_index_drop, reparsed_actions
+from timescape.analysis._bulk import bulk_data
 from timescape.analysis._fallback import (
     holds_several_statements,
     judge_session,
@@ -149,6 +150,8 @@ def learn(sql: str, dialect: str, known: Known) -> None:
     """
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
+    if bulk_data(sql) is not None:
+        return  # rows only: nothing to learn, and parsing a dump's INSERT takes seconds
     tree = parse(sql, dialect)
     if tree is not None and not isinstance(tree, exp.Command):
         known.learn(tree)
@@ -176,6 +179,9 @@ def judge(sql: str, dialect: str, known: Known) -> Verdict:
     """
     from sqlglot import exp  # noqa: PLC0415 - sqlglot is imported lazily
 
+    bulk = bulk_data(sql)
+    if bulk is not None:
+        return bulk
     tokens, _ = tokenize(sql, dialect)
     if holds_several_statements(Cursor(sql, tokens)):
         return Verdict.unknown("text holds more than one statement")

@@ -584,6 +584,9 @@ def plan_lines(plan: Plan, style: Style, *, transactional_ddl: bool | None = Non
                 if step.file:
                     lines.append(style(f"       -- {step.file}:{statement.line}", "dim"))
                 lines.extend(f"       {text}" for text in _sql(statement.text).splitlines())
+                if statement.data is not None:
+                    rows = statement.data.count("\n")
+                    lines.append(style(f"       -- then {rows} line(s) of COPY data", "dim"))
     for tsv in plan.deactivate:
         number += 1
         lines.append(f"{number}. {style('mark', 'bold')} {tsv} inactive")

@@ -29,6 +29,8 @@ Added in 0.2.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import signal
 import socket
 import threading
@@ -58,7 +60,25 @@ def _wakeup_writer() -> socket.socket:
         threading.Thread(
             target=_listen, args=(reader,), name="timescape-interrupt", daemon=True
         ).start()
+        atexit.register(_close_sockets)
     return _sockets[1]
+
+
+def _close_sockets() -> None:
+    """Close the pair at interpreter exit (else it is reported as an unclosed ResourceWarning).
+
+    Shutting the read end down wakes the listener's ``recv`` with end-of-file, so the thread
+    returns before the sockets go.
+    """
+    global _sockets  # noqa: PLW0603 - one socket pair and listener per process
+    if _sockets is None:
+        return
+    reader, writer = _sockets
+    _sockets = None
+    with contextlib.suppress(OSError):
+        reader.shutdown(socket.SHUT_RDWR)
+    writer.close()
+    reader.close()
 
 
 def _listen(reader: socket.socket) -> None:
@@ -71,6 +91,8 @@ def _listen(reader: socket.socket) -> None:
         try:
             data = reader.recv(64)
         except OSError:  # pragma: no cover - the pair lives as long as the process
+            return
+        if not data:  # end-of-file: the pair was closed at interpreter exit
             return
         if signal.SIGINT not in data:
             continue

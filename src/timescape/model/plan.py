@@ -58,6 +58,10 @@ class _StatementLike(Protocol):
     def text(self) -> str: ...
     @property
     def line(self) -> int: ...
+    @property
+    def data(self) -> str | None: ...
+    @property
+    def span(self) -> tuple[str, int, int]: ...
 
 
 Splitter = Callable[[str], Sequence[_StatementLike]]
@@ -78,17 +82,56 @@ class ActionKind(StrEnum):
     """Run the contract rollback (a live version needs the pre-expand shape again)."""
 
 
-@dataclass(frozen=True, slots=True)
 class PlannedStatement:
     """One statement exactly as it will be sent.
+
+    A value object (compared by text, line and data) holding its span of the step's script:
+    the text is sliced when read, so a plan of a 50 MB dump holds the script once, not twice.
 
     Attributes:
         text: The SQL.
         line: 1-based line of the statement in its script or file.
+        data: The data lines of a PostgreSQL ``COPY ... FROM stdin`` (sent through the copy
+            protocol after the statement); None for every other statement.
     """
 
-    text: str
-    line: int
+    __slots__ = ("_end", "_source", "_start", "data", "line")
+
+    def __init__(
+        self,
+        text: str,
+        line: int,
+        data: str | None = None,
+        *,
+        span: tuple[int, int] | None = None,
+    ) -> None:
+        """Make a statement: ``text`` itself, or ``text[start:end]`` for ``span=(start, end)``."""
+        self._source = text
+        self._start, self._end = span if span is not None else (0, len(text))
+        self.line = line
+        self.data = data
+
+    @property
+    def text(self) -> str:
+        """The SQL (a fresh slice of the script)."""
+        source = self._source
+        if self._start == 0 and self._end == len(source):
+            return source
+        return source[self._start : self._end]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when text, line and data are."""
+        if not isinstance(other, PlannedStatement):
+            return NotImplemented
+        return (self.line, self.data, self.text) == (other.line, other.data, other.text)
+
+    def __hash__(self) -> int:
+        """Hash of text, line and data."""
+        return hash((self.text, self.line, self.data))
+
+    def __repr__(self) -> str:
+        """``PlannedStatement(text='...', line=N, data=None)``."""
+        return f"PlannedStatement(text={self.text!r}, line={self.line!r}, data={self.data!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +300,7 @@ def _planned_steps(
         statements: tuple[PlannedStatement, ...] = ()
         if isinstance(script, str):
             try:
-                statements = tuple(PlannedStatement(s.text, s.line) for s in split(script))
+                statements = tuple(_planned(s) for s in split(script))
             except SQLSplitError as exc:
                 raise DefinitionError(
                     f"cannot split SQL at line {exc.line}: {exc.reason}",
@@ -267,6 +310,12 @@ def _planned_steps(
                 ) from None
         planned.append(PlannedStep(index=index, script=script, statements=statements, file=file))
     return tuple(planned)
+
+
+def _planned(statement: _StatementLike) -> PlannedStatement:
+    """The planned form of a split statement, sharing the script's text instead of copying it."""
+    source, start, end = statement.span
+    return PlannedStatement(source, statement.line, statement.data, span=(start, end))
 
 
 def _apply_action(schema: SchemaVersion, done: int, split: Splitter, reason: str) -> SchemaAction:

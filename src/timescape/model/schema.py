@@ -26,6 +26,7 @@ __all__ = [
     "checksum",
     "checksum_algorithm",
     "checksum_matches",
+    "is_blank_sql",
     "is_known_checksum",
     "normalise_sql",
     "unknown_algorithms",
@@ -80,6 +81,21 @@ def normalise_sql(text: str) -> str:
     """
     text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+
+
+_BLANK = re.compile(r"\ufeff?\s*+\Z")
+
+
+def is_blank_sql(text: str) -> bool:
+    """Tell whether ``normalise_sql(text)`` is empty, without copying ``text`` (a dump is big).
+
+    Args:
+        text: Script text as read.
+
+    Returns:
+        True for text that is only a BOM and whitespace.
+    """
+    return _BLANK.match(text) is not None
 
 
 _TEXT_DIGESTS: dict[str, str] = {}
@@ -377,7 +393,7 @@ class SchemaVersion:
         for other in compatible_with:
             validate_name(other, what="compatible schema name", key=f"{where}.compatible_with")
         for i, step in enumerate((*steps, *contract)):
-            if isinstance(step.migration, str) and not normalise_sql(step.migration):
+            if isinstance(step.migration, str) and is_blank_sql(step.migration):
                 raise DefinitionError(f"step {i + 1} is empty", key=f"{where}.migrations")
         reversible = [s.rollback is not None for s in steps]
         if any(reversible) and not all(reversible):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from timescape.errors import DefinitionError
-from timescape.model.schema import Step
+from timescape.model.schema import Step, is_blank_sql
 
 __all__ = ["MAX_FILE_BYTES", "decode_text", "load_steps", "read_bytes", "read_text"]
 
@@ -116,8 +116,10 @@ def read_bytes(path: Path, *, label: str, key: str | None = None) -> bytes:
                 file=label,
                 key=key,
             )
-        chunks: list[bytes] = []
-        size = 0
+        # One read of the whole file (a regular file answers it in one go), so no list of
+        # chunks and no joined copy beside them: a 50 MB file must not cost 150 MB to load.
+        chunks = [os.read(fd, after.st_size + 1)]
+        size = len(chunks[0])
         while size <= MAX_FILE_BYTES:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
@@ -126,8 +128,8 @@ def read_bytes(path: Path, *, label: str, key: str | None = None) -> bytes:
             size += len(chunk)
     finally:
         os.close(fd)
-    data = b"".join(chunks)
-    del chunks  # one copy of the bytes at a time: a 50 MB file must not cost 150 MB to decode
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    del chunks
     if len(data) > MAX_FILE_BYTES:
         raise DefinitionError(
             f"grew past {MAX_FILE_BYTES} bytes while being read", file=label, key=key
@@ -406,7 +408,7 @@ class _DirLoader:
             return self.python_step(stem, migration, rollback)
         shown = _shown(migration, self.root)
         text = read_text(migration, label=shown, key=self.key)
-        if not text.strip():
+        if is_blank_sql(text):
             raise self.error("migration file is empty", shown)
         if _DBMATE_UP.search(text):
             return self.dbmate_step(stem, text, shown, rollback)
@@ -414,7 +416,7 @@ class _DirLoader:
         if rollback is not None:
             undo_shown = _shown(rollback, self.root)
             undo = read_text(rollback, label=undo_shown, key=self.key)
-            if not undo.strip():
+            if is_blank_sql(undo):
                 raise self.error("rollback file is empty", undo_shown)
         return Step(migration=text, rollback=undo, name=stem, file=shown, rollback_file=undo_shown)
 

@@ -15,13 +15,14 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Protocol
 
 from timescape._faults import fault_point
-from timescape.errors import DriverMissingError, LockTimeoutError
+from timescape.errors import DriverMissingError, InputError, LockTimeoutError
 from timescape.store.breakers import transaction_breaker
+from timescape.store.session import may_change_session
 from timescape.store.split import Dialect, Statement, split_statements
 from timescape.store.urls import DatabaseURL
 
@@ -307,6 +308,11 @@ class Backend:
         self._sql_cache: dict[str, str] = {}
         self._end_listeners: list[Callable[[bool], None]] = []
         self._deferred: list[tuple[str, tuple[object, ...]]] = []
+        self.state_namespace: str | None = None
+        """Where the state tables live: the schema (PostgreSQL) or database (MySQL) the first
+        connection found itself in, or ``main`` (SQLite); None until connected, or when the
+        session named none (the tables are then left unqualified)."""
+        self._qualified: dict[str, str] = {}
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -378,6 +384,32 @@ class Backend:
     def _open(self) -> Any:
         raise NotImplementedError
 
+    def qualify(self, table: str) -> str:
+        """Return ``table`` qualified with :attr:`state_namespace`, quoted (``"public".t``).
+
+        Captured once, when the first connection opens, so no migration's ``search_path``,
+        ``USE`` or attached database can move where Timescape reads and writes its own state.
+
+        Args:
+            table: A validated, unquoted state-table name.
+
+        Returns:
+            The qualified name, or ``table`` itself when the session named no schema.
+        """
+        found = self._qualified.get(table)
+        if found is None:
+            self.connect()
+            namespace = self.state_namespace
+            found = table if namespace is None else f"{self.quote(namespace)}.{table}"
+            self._qualified[table] = found
+        return found
+
+    def _capture_namespace(self, namespace: str | None) -> None:
+        """Record where the state tables live, once (a reconnect keeps the first answer)."""
+        if self.state_namespace is None and namespace:
+            self.state_namespace = namespace
+            self._qualified.clear()
+
     def _prepare_session(self) -> None:
         """Set session options after connecting (override per dialect)."""
 
@@ -401,6 +433,59 @@ class Backend:
         """
         del channel
         return None
+
+    # -- the migration's session --------------------------------------------------------------
+
+    def restore_session(self, statements: Iterable[str] | None, *, failed: bool = False) -> None:
+        """Undo what a step's statements may have changed in the session, if anything.
+
+        Run after each step, before the state writes and the next step or schema: a migration
+        that moved the ``search_path``, ran ``USE other_db``, ``SET ROLE``, a ``PRAGMA`` or
+        changed a timeout must not change how Timescape writes its state, nor leak into the
+        next schema (issue 11). Skipped when every statement is led by a keyword that cannot
+        change the session (:func:`~timescape.store.session.may_change_session`).
+
+        Args:
+            statements: The step's statements, or None for a Python step (anything may change).
+            failed: The step failed; the dialect may rely on its transaction's rollback.
+        """
+        if statements is not None and not may_change_session(statements, self.dialect):
+            return
+        self._restore_session(failed=failed)
+
+    def _restore_session(self, *, failed: bool) -> None:
+        """Dialect hook: put the session back as it was when the connection opened."""
+
+    def execute_statement(self, sql: str, data: str | None = None) -> int:
+        """Run one migration statement verbatim; with ``data``, as ``COPY ... FROM STDIN``.
+
+        Args:
+            sql: The statement, as split.
+            data: The data lines of a ``COPY ... FROM stdin`` (PostgreSQL), or None.
+
+        Returns:
+            The row count.
+        """
+        if data is None:
+            return self.execute(sql, None)
+        return self.copy_from_stdin(sql, data)
+
+    def copy_from_stdin(self, sql: str, data: str) -> int:
+        """Run ``COPY ... FROM STDIN`` with ``data`` (PostgreSQL only).
+
+        Args:
+            sql: The COPY statement.
+            data: Its data lines, as ``pg_dump`` wrote them.
+
+        Returns:
+            The row count.
+
+        Raises:
+            InputError: On a dialect without a copy protocol.
+        """
+        del data
+        msg = f"COPY ... FROM stdin is PostgreSQL's; the {self.dialect} backend cannot run: {sql}"
+        raise InputError(msg)
 
     # -- the execute() choke point ------------------------------------------------------------
 
@@ -785,7 +870,7 @@ class Backend:
 
     def before_commit_check(
         self,
-        statements: Sequence[str] | None = None,  # noqa: ARG002 - for dialects that use it
+        statements: Iterable[str] | None = None,  # noqa: ARG002 - for dialects that use it
     ) -> str | None:
         """Dialect check run inside the schema transaction just before commit.
 

@@ -10,6 +10,7 @@ Added in 0.1.
 
 from __future__ import annotations
 
+import re
 from itertools import chain, islice
 from typing import Final
 
@@ -46,6 +47,9 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
     if dialect not in _SPECIAL_BREAKERS:
         msg = f"unknown SQL dialect {dialect!r}: use 'sqlite', 'postgresql' or 'mysql'"
         raise InputError(msg)
+    first = _FIRST_WORD.match(statement)
+    if first is not None and first.group(1).upper() not in _LEADS[dialect]:
+        return None  # most statements: no rule starts with their first word, no lexing needed
     stream = lexemes(statement, dialect)
     lead = [lexeme for lexeme, _, _ in islice(stream, 2)]
     if _cannot_break(lead, dialect):
@@ -65,6 +69,10 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
         if head.startswith(prefix + " "):
             return why
     return None
+
+
+# A plain first word, then a character that cannot continue a word or open a string with it.
+_FIRST_WORD: Final = re.compile(r"([A-Za-z_][\w$]*+)(?=[\s(;]|\Z)")
 
 
 def _cannot_break(lead: list[str], dialect: Dialect) -> bool:
@@ -128,10 +136,9 @@ _BREAKERS: Final[dict[str, tuple[tuple[str, str | None], ...]]] = {
         ("START TRANSACTION", "START TRANSACTION implicitly commits the migration transaction"),
         ("COMMIT", "COMMIT would end the migration transaction"),
         ("ROLLBACK", "ROLLBACK would end the migration transaction"),
-        ("LOCK TABLES", "LOCK TABLES implicitly commits the migration transaction"),
-        ("LOCK TABLE", "LOCK TABLES implicitly commits the migration transaction"),
-        ("UNLOCK TABLES", "UNLOCK TABLES implicitly commits the migration transaction"),
-        ("UNLOCK TABLE", "UNLOCK TABLES implicitly commits the migration transaction"),
+        # LOCK TABLES / UNLOCK TABLES are no breakers: steps run outside any transaction here
+        # (DDL commits implicitly), mysqldump brackets every table's rows with them, and the
+        # session restore after each step starts with UNLOCK TABLES (issue 11).
     ),
 }
 

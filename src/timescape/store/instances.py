@@ -45,13 +45,19 @@ class InstanceTable:
         """
         self.backend = backend
         self.table = f"{backend.table_prefix}instances"
+        """The bare name, for catalog lookups; SQL names :attr:`qualified`."""
         self._upsert: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        """The table qualified with the state tables' schema or database (issue 11)."""
+        return self.backend.qualify(self.table)
 
     def ddl(self) -> str:
         """The ``CREATE TABLE IF NOT EXISTS`` statement (bootstrap and the format-2 upgrade)."""
         b = self.backend
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.table} (id {b.TYPE_NAME} PRIMARY KEY, "
+            f"CREATE TABLE IF NOT EXISTS {self.qualified} (id {b.TYPE_NAME} PRIMARY KEY, "
             f"host {b.TYPE_KEY} NOT NULL, pid {b.TYPE_BIGINT} NOT NULL, label {b.TYPE_TEXT}, "
             f"started_at {b.TYPE_NAME}, heartbeat_ms {b.TYPE_BIGINT} NOT NULL, "
             f"stale_after_ms {b.TYPE_BIGINT} NOT NULL, generation {b.TYPE_BIGINT} NOT NULL, "
@@ -60,7 +66,7 @@ class InstanceTable:
 
     def exists(self) -> bool:
         """Whether the table exists (one catalog query)."""
-        return self.table in self.backend.table_names((self.table,))
+        return self.table in self.backend.table_names((self.table,))  # bare: a catalog lookup
 
     def create(self) -> None:
         """Create the table if missing, without the lock (an instance may start first).
@@ -117,14 +123,14 @@ class InstanceTable:
             values = ", ".join(b.NOW_MS_SQL if c == "heartbeat_ms" else "?" for c in _COLUMNS)
             sets = ", ".join(b.UPSERT_SET_SQL.format(column=c) for c in _UPDATED)
             self._upsert = (
-                f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES ({values})"
+                f"INSERT INTO {self.qualified} ({', '.join(_COLUMNS)}) VALUES ({values})"
                 + b.UPSERT_SQL.format(key="id", sets=sets)
             )
         return self._upsert
 
     def delete(self, instance_id: str) -> None:
         """Remove an instance's row (it stopped cleanly)."""
-        self.backend.execute(f"DELETE FROM {self.table} WHERE id = ?", (instance_id,))
+        self.backend.execute(f"DELETE FROM {self.qualified} WHERE id = ?", (instance_id,))
 
     def prune(self) -> int:
         """Delete the rows of instances whose heartbeat is older than their own bound.
@@ -134,7 +140,7 @@ class InstanceTable:
         """
         now_ms = self.backend.NOW_MS_SQL
         return self.backend.execute(
-            f"DELETE FROM {self.table} WHERE {now_ms} - heartbeat_ms > stale_after_ms", ()
+            f"DELETE FROM {self.qualified} WHERE {now_ms} - heartbeat_ms > stale_after_ms", ()
         )
 
     def rows(self) -> list[InstanceInfo]:
@@ -144,7 +150,7 @@ class InstanceTable:
             The instances, each with its age by the database clock.
         """
         rows = self.backend.query(
-            f"SELECT {', '.join(_COLUMNS)}, {self.backend.NOW_MS_SQL} FROM {self.table}"
+            f"SELECT {', '.join(_COLUMNS)}, {self.backend.NOW_MS_SQL} FROM {self.qualified}"
         )
         infos = [_info(row) for row in rows]
         infos.sort(key=lambda i: (i.started_at or i.heartbeat_at, i.id))

@@ -221,11 +221,12 @@ class StateStore:
         """
         self.backend = backend
         p = validate_prefix(backend.table_prefix)
-        self.meta = f"{p}meta"
-        self.schemas_table = f"{p}schemas"
-        self.versions_table = f"{p}versions"
-        self.tags_table = f"{p}tags"
-        self.events_table = f"{p}events"
+        # Bare names: for catalog lookups and messages. SQL uses the qualified properties below.
+        self.meta_name = f"{p}meta"
+        self.schemas_name = f"{p}schemas"
+        self.versions_name = f"{p}versions"
+        self.tags_name = f"{p}tags"
+        self.events_name = f"{p}events"
         self.instances = InstanceTable(backend)
         self._format_current = False
         """True once the tables were seen at :data:`FORMAT_VERSION` (upgrades never go back)."""
@@ -245,20 +246,49 @@ class StateStore:
 
     @property
     def table_names(self) -> tuple[str, ...]:
-        """All state tables."""
+        """All state tables, unqualified."""
         return (
-            self.meta,
-            self.schemas_table,
-            self.versions_table,
-            self.tags_table,
-            self.events_table,
+            self.meta_name,
+            self.schemas_name,
+            self.versions_name,
+            self.tags_name,
+            self.events_name,
         )
+
+    # Every state statement names its tables qualified with the schema (PostgreSQL) or database
+    # (MySQL) captured when the connection opened, or ``main`` (SQLite): a migration that moves
+    # the search_path or runs ``USE other_db`` cannot redirect Timescape's bookkeeping (issue 11).
+
+    @property
+    def meta(self) -> str:
+        """The meta table, qualified."""
+        return self.backend.qualify(self.meta_name)
+
+    @property
+    def schemas_table(self) -> str:
+        """The schemas table, qualified."""
+        return self.backend.qualify(self.schemas_name)
+
+    @property
+    def versions_table(self) -> str:
+        """The versions table, qualified."""
+        return self.backend.qualify(self.versions_name)
+
+    @property
+    def tags_table(self) -> str:
+        """The tags table, qualified."""
+        return self.backend.qualify(self.tags_name)
+
+    @property
+    def events_table(self) -> str:
+        """The event log, qualified."""
+        return self.backend.qualify(self.events_name)
 
     # -- creation and format ------------------------------------------------------------------
 
     def exists(self) -> bool:
         """True when the meta table exists (checked in the catalog, never by catching errors)."""
-        return self.meta in self.backend.table_names(self.table_names)
+        return self.meta_name in self.backend.table_names(self.table_names)
 
     def missing_tables(self) -> list[str]:
         """State tables dropped by hand: absent although others exist (none on a fresh database).
@@ -270,7 +300,7 @@ class StateStore:
         names = self.backend.table_names(self.table_names)
         if not any(t in names for t in self.table_names):
             return []
-        if self.meta not in names:
+        if self.meta_name not in names:
             if not self._orphans_hold_rows(names):
                 return []
             # Rows, but no meta table: dropped by hand, or a bootstrap (MySQL/MariaDB) put the
@@ -284,7 +314,9 @@ class StateStore:
         return [
             t
             for t in self.table_names
-            if t != self.meta and t in names and self.backend.query(f"SELECT 1 FROM {t} LIMIT 1")
+            if t != self.meta_name
+            and t in names
+            and self.backend.query(f"SELECT 1 FROM {self.backend.qualify(t)} LIMIT 1")
         ]
 
     def _present(self) -> bool:
@@ -298,7 +330,7 @@ class StateStore:
         """
         names = self.backend.table_names(self.table_names)
         present = [t for t in self.table_names if t in names]
-        if not present or self.meta not in names:
+        if not present or self.meta_name not in names:
             # The meta table appears last, with its rows (see ensure): until then the state does
             # not exist yet, though MySQL/MariaDB may show the other tables of a bootstrap in
             # progress to a reader that holds no lock.
@@ -369,14 +401,14 @@ class StateStore:
         used = self._orphans_hold_rows(self.backend.table_names(self.table_names))
         if used:
             raise StateError(
-                f"state table {self.meta} is missing although {', '.join(used)} hold rows; "
+                f"state table {self.meta_name} is missing although {', '.join(used)} hold rows; "
                 "restore it from a backup (Timescape will not guess)"
             )
         meta_ddl, *others = self._ddl()
         others.append(self.instances.ddl())
         rows = (("format_version", str(FORMAT_VERSION)), ("generation", "0"))
         if not self.backend.transactional_ddl:
-            staging = f"{self.meta}_boot"
+            staging = self.backend.qualify(f"{self.meta_name}_boot")
             for statement in others:
                 self.backend.execute(statement, None)
             self.backend.execute(f"DROP TABLE IF EXISTS {staging}", None)
@@ -406,7 +438,7 @@ class StateStore:
             raise StateFormatError(
                 found=None,
                 supported=FORMAT_VERSION,
-                detail=f"{self.meta} has no format_version row: the state tables are damaged",
+                detail=f"{self.meta_name} has no format_version row: the state tables are damaged",
             )
         if found > FORMAT_VERSION:
             raise StateFormatError(found=found, supported=FORMAT_VERSION)
@@ -416,7 +448,7 @@ class StateStore:
         if missing:
             raise StateError(
                 f"state table(s) {', '.join(sorted(missing))} are missing although "
-                f"{self.meta} exists; restore them from a backup (Timescape will not guess)"
+                f"{self.meta_name} exists; restore them from a backup (Timescape will not guess)"
             )
 
     def _upgrade(self, found: int) -> None:
@@ -702,7 +734,7 @@ class StateStore:
         status = _STATUSES.get(raw_status)
         if status is None:
             raise StateError(
-                f"schema {row[0]!r} has unknown status {raw_status!r} in {self.schemas_table}; "
+                f"schema {row[0]!r} has unknown status {raw_status!r} in {self.schemas_name}; "
                 "the state tables were edited by hand. Fix the row (Timescape will not guess)"
             )
         return SchemaState(

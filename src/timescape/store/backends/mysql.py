@@ -30,6 +30,22 @@ _LOCK_WAIT = (1205,)
 _TABLE_DEF_CHANGED = 1412  # a table newer than the consistent snapshot reading it
 _DISK_FULL = (1021, 1114)
 _CONNECTION_LOST = (2006, 2013, 2003, 2055, 1927, 1053)
+# Session settings a dump or migration commonly changes (mysqldump: NAMES, TIME_ZONE, UNIQUE_CHECKS,
+# FOREIGN_KEY_CHECKS, SQL_MODE, SQL_NOTES), captured at connect and put back after such a step.
+_SESSION_VARIABLES = (
+    "sql_mode",
+    "time_zone",
+    "character_set_client",
+    "character_set_connection",
+    "character_set_results",
+    "collation_connection",
+    "foreign_key_checks",
+    "unique_checks",
+    "sql_notes",
+    "autocommit",
+    "sql_safe_updates",
+    "sql_auto_is_null",
+)
 _KIND_BY_CODE: dict[int, str] = {
     _QUERY_INTERRUPTED: ErrorKind.TIMEOUT,
     **dict.fromkeys(_STATEMENT_TIMEOUT, ErrorKind.TIMEOUT),
@@ -62,7 +78,7 @@ class MySQLBackend(Backend):
 
     TABLES_SQL: ClassVar[str] = (
         "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+        "WHERE table_schema = COALESCE(?, DATABASE()) AND table_type = 'BASE TABLE'"
     )
     ENGINE_SQL: ClassVar[str] = (
         "SELECT e.transactions, "
@@ -78,6 +94,8 @@ class MySQLBackend(Backend):
 
     _is_mariadb: bool = False
     _conn_id: int | None = None
+    _database: str | None = None
+    _session_values: tuple[object, ...] = ()
 
     @property
     def lock_name(self) -> str:
@@ -120,15 +138,42 @@ class MySQLBackend(Backend):
         return conn
 
     def _prepare_session(self) -> None:
-        version = str(self.query("SELECT VERSION()")[0][0])
-        self._is_mariadb = "mariadb" in version.lower()
-        self._conn_id = int(self.query("SELECT CONNECTION_ID()")[0][0])
-        self.execute(f"SET SESSION lock_wait_timeout = {max(1, round(self.ddl_lock_timeout))}")
-        self.execute(
-            f"SET SESSION innodb_lock_wait_timeout = {max(1, round(self.ddl_lock_timeout))}"
-        )
+        columns = ", ".join(f"@@SESSION.{name}" for name in _SESSION_VARIABLES)
+        version, conn_id, database, *values = self.query(
+            f"SELECT VERSION(), CONNECTION_ID(), DATABASE(), {columns}"
+        )[0]
+        self._is_mariadb = "mariadb" in str(version).lower()
+        self._conn_id = int(conn_id)
+        # The state tables live in the database connected to, whatever a migration USEs later.
+        self._capture_namespace(database)
+        self._database = database
+        self._session_values = tuple(values)
+        self.execute(self._own_settings())
+
+    def _own_settings(self) -> str:
+        """Timescape's own session settings, set at connect and again by every restore."""
+        wait = max(1, round(self.ddl_lock_timeout))
+        sql = f"SET SESSION lock_wait_timeout = {wait}, innodb_lock_wait_timeout = {wait}"
         if self._is_mariadb:
-            self.execute(f"SET SESSION max_statement_time = {self.migration_timeout:g}")
+            sql += f", max_statement_time = {self.migration_timeout:g}"
+        return sql
+
+    def _restore_session(self, *, failed: bool) -> None:
+        """Release table locks, return to the configured database, reset the captured settings.
+
+        A step ending under ``LOCK TABLES`` would make every state write fail (the state tables
+        are not locked), so ``UNLOCK TABLES`` comes first. Three round trips, only after a step
+        that may have changed the session.
+        """
+        del failed  # nothing rolls a session back on MySQL: restore after failures too
+        if self._conn is None or not self._conn.open:
+            return
+        self.execute("UNLOCK TABLES")
+        if self._database is not None:
+            self._conn.select_db(self._database)
+        assignments = ", ".join(f"{name} = ?" for name in _SESSION_VARIABLES)
+        self.execute(f"SET SESSION {assignments}", self._session_values)
+        self.execute(self._own_settings())
 
     def begin(self) -> None:
         """Start a transaction for state writes (DDL would commit it implicitly)."""
@@ -220,14 +265,16 @@ class MySQLBackend(Backend):
     # -- introspection ------------------------------------------------------------------------
 
     def table_names(self, only: Collection[str] | None = None) -> set[str]:
-        """Tables in the current database (``only``: those of these names, without a scan)."""
+        """Tables in the configured database (``only``: those of these names, without a scan)."""
+        self.connect()
+        database = self._database
         if only is None:
-            return {r[0] for r in self.query(self.TABLES_SQL)}
+            return {r[0] for r in self.query(self.TABLES_SQL, (database,))}
         # One equality lookup per name: MariaDB answers ``table_name = 'x'`` from the data
         # dictionary, but an IN list makes it open every table of the database (about 20 ms
         # per call at 10,000 tables).
         sql = f"{self.TABLES_SQL} AND table_name = ?"
-        return {name for name in only if self.query(sql, (name,))}
+        return {name for name in only if self.query(sql, (database, name))}
 
     def non_transactional(self, tables: Sequence[str], *, unknown: bool = True) -> set[str]:
         """Tables on an engine without transactions (MyISAM, Aria, MEMORY), or with triggers.

@@ -34,6 +34,7 @@ _CANCELED = "57014"
 _LOCK_NOT_AVAILABLE = "55P03"
 _DISK_FULL = "53100"
 _CONNECTION_CLASSES = ("08", "57P")
+_COPY_CHUNK = 1 << 20
 _BOUND_SLACK_MS = 250
 """How far the server-side statement bound set by BEGIN may exceed a schema's remaining budget."""
 
@@ -68,7 +69,7 @@ class PostgreSQLBackend(Backend):
     )
     TABLES_SQL: ClassVar[str] = (
         "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        "WHERE table_schema = COALESCE(?, current_schema()) AND table_type = 'BASE TABLE'"
     )
 
     _lock_pid: int | None = None
@@ -104,17 +105,83 @@ class PostgreSQLBackend(Backend):
         except psycopg.Error as exc:
             raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from None
 
-    def _prepare_session(self) -> None:
+    def _session_settings(self) -> list[str]:
+        """Timescape's own session settings, set at connect and again by every restore."""
         ms = int(self.migration_timeout * 1000)
         lock_ms = int(self.ddl_lock_timeout * 1000)
-        self.execute(f"SET statement_timeout = {ms}")
-        self.execute(f"SET lock_timeout = {lock_ms}")
-        self.execute("SET idle_in_transaction_session_timeout = 0")
+        settings = [
+            f"SET statement_timeout = {ms}",
+            f"SET lock_timeout = {lock_ms}",
+            "SET idle_in_transaction_session_timeout = 0",
+        ]
         if self._server_version_num() >= 140000:
-            self.execute("SET client_connection_check_interval = 2000")
+            settings.append("SET client_connection_check_interval = 2000")
+        return settings
+
+    def _prepare_session(self) -> None:
+        self.execute("; ".join(self._session_settings()))  # one round trip
         told = int(self._conn.info.backend_pid)
-        server = int(self.query("SELECT pg_backend_pid()")[0][0])
-        self._pooler_pids = None if told == server else (told, server)
+        server, schema = self.query("SELECT pg_backend_pid(), current_schema()")[0]
+        self._pooler_pids = None if told == int(server) else (told, int(server))
+        # The state tables live in the first existing schema of the search_path at connect
+        # (normally public), whatever a migration later does to the search_path.
+        self._capture_namespace(schema)
+
+    # RESET returns each setting to its value at connect (server, database, role and startup
+    # options), so a dump's search_path, client_encoding, check_function_bodies, role or time
+    # zone are undone without DISCARD ALL, which would also drop the advisory lock.
+    # The migration's statement_timeout still applies to the first of these: each one is a
+    # trivial command, and Timescape's own timeouts come first among the settings set after.
+    RESTORE_SQL: ClassVar[tuple[str, ...]] = (
+        "RESET statement_timeout",
+        "RESET SESSION AUTHORIZATION",
+        "RESET ROLE",
+        "RESET ALL",
+    )
+
+    def _restore_session(self, *, failed: bool) -> None:
+        if self._conn is None or self._conn.closed:
+            return
+        if self._in_transaction:
+            if failed:
+                return  # the transaction rolls back, and every SET in it with it
+            # Sent with the next round trip: the state writes and COMMIT, or the next step.
+            self._deferred.extend((sql, ()) for sql in self._restore_statements())
+            return
+        self.execute("; ".join(self._restore_statements()))
+
+    def _restore_statements(self) -> list[str]:
+        return [*self.RESTORE_SQL, *self._session_settings()]
+
+    def execute_statement(self, sql: str, data: str | None = None) -> int:
+        """Run one migration statement, keeping it out of psycopg's prepared-statement cache.
+
+        psycopg remembers the encoded text of every statement it runs, to prepare those that
+        repeat: a 20 MB dump would stay in memory twice more. Migration statements run once.
+        """
+        if data is not None:
+            return self.copy_from_stdin(sql, data)
+        cur = self._cursor_for(sql)
+        conn = self._conn
+        threshold = conn.prepare_threshold
+        conn.prepare_threshold = None
+        try:
+            cur.execute(sql)
+        finally:
+            conn.prepare_threshold = threshold
+        return int(cur.rowcount)
+
+    def copy_from_stdin(self, sql: str, data: str) -> int:
+        """Run ``COPY ... FROM STDIN`` through psycopg's copy protocol, ``data`` as its input.
+
+        The watchdog's cancel stops a COPY like any statement. The data goes in slices, so
+        its encoded form never exists whole beside the text.
+        """
+        cur = self._cursor_for(sql)
+        with cur.copy(sql) as copy:
+            for start in range(0, len(data), _COPY_CHUNK):
+                copy.write(data[start : start + _COPY_CHUNK])
+        return int(cur.rowcount)
 
     _cursor: Any = None
     _cursor_conn: Any = None
@@ -372,11 +439,14 @@ class PostgreSQLBackend(Backend):
     # -- introspection ------------------------------------------------------------------------
 
     def table_names(self, only: Collection[str] | None = None) -> set[str]:
-        """Tables in the current schema (``only``: those of these names, by index lookups)."""
+        """Tables in the state tables' schema (``only``: those of these names, by index lookups)."""
+        self.connect()
+        schema = self.state_namespace
         if only is None:
-            return {r[0] for r in self.query(self.TABLES_SQL)}
+            return {r[0] for r in self.query(self.TABLES_SQL, (schema,))}
         return {
-            r[0] for r in self.query(self.TABLES_SQL + " AND table_name = ANY(?)", (list(only),))
+            r[0]
+            for r in self.query(self.TABLES_SQL + " AND table_name = ANY(?)", (schema, list(only)))
         }
 
     def server_version(self) -> str:

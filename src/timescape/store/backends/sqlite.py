@@ -25,7 +25,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,6 +34,25 @@ from timescape.errors import ConnectionFailedError
 from timescape.store.base import Backend, ErrorKind, LockInfo, actor, sql_log
 
 __all__ = ["SQLiteBackend"]
+
+# Connection-level PRAGMAs a migration may set, captured at connect (all integers) and restored.
+_PRAGMAS = (
+    "foreign_keys",
+    "busy_timeout",
+    "recursive_triggers",
+    "query_only",
+    "ignore_check_constraints",
+    "legacy_alter_table",
+    "reverse_unordered_selects",
+    "trusted_schema",
+    "automatic_index",
+    "defer_foreign_keys",
+    "cell_size_check",
+    "temp_store",
+    "synchronous",
+    "cache_size",
+    "secure_delete",
+)
 
 
 class SQLiteBackend(Backend):
@@ -46,6 +65,7 @@ class SQLiteBackend(Backend):
 
     _lock_fd: int | None = None
     _memory_lock: threading.Lock | None = None
+    _pragmas: tuple[tuple[str, int], ...] = ()
 
     @property
     def lock_path(self) -> Path | None:
@@ -76,6 +96,30 @@ class SQLiteBackend(Backend):
         busy_ms = int(self.ddl_lock_timeout * 1000)
         self._conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         self._conn.execute("PRAGMA foreign_keys = OFF")
+        self._capture_namespace("main")
+        self._pragmas = tuple(
+            (name, int(self._conn.execute(f"PRAGMA {name}").fetchone()[0])) for name in _PRAGMAS
+        )
+
+    def _restore_session(self, *, failed: bool) -> None:
+        """Set back every connection PRAGMA a step changed; detach what it attached.
+
+        Only the PRAGMAs whose value differs are set (some, like ``synchronous``, cannot
+        change inside a transaction, where an unchanged one must not fail). ``case_sensitive_like``
+        cannot be read, so it is set back to SQLite's default.
+        """
+        del failed  # PRAGMAs are not transactional: a rollback keeps them
+        conn = self._conn
+        if conn is None:
+            return
+        for name, value in self._pragmas:
+            if conn.execute(f"PRAGMA {name}").fetchone()[0] != value:
+                conn.execute(f"PRAGMA {name} = {value}")
+        conn.execute("PRAGMA case_sensitive_like = OFF")
+        if not conn.in_transaction:
+            for _, name, _ in conn.execute("PRAGMA database_list").fetchall():
+                if name not in {"main", "temp"}:
+                    conn.execute("DETACH DATABASE ?", (name,))
 
     def execute(self, sql: str, params: Any = None) -> int:
         """Run one statement (sqlite3 cursors need no closing; skip the generic cursor dance)."""
@@ -200,7 +244,7 @@ class SQLiteBackend(Backend):
         if conn is not None:
             conn.interrupt()
 
-    def before_commit_check(self, statements: Sequence[str] | None = None) -> str | None:
+    def before_commit_check(self, statements: Iterable[str] | None = None) -> str | None:
         """Refuse to commit a schema that leaves foreign-key violations.
 
         ``PRAGMA foreign_key_check`` visits every table (a millisecond at ten thousand), so it
