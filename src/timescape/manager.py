@@ -18,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from timescape._faults import fault_point
 from timescape.bookkeeping import Bookkeeping
@@ -65,7 +65,10 @@ from timescape.reports import OperationResult
 from timescape.store.backends import create_backend
 from timescape.store.base import Backend, ErrorKind, actor
 from timescape.store.state import StateStore, validate_prefix
-from timescape.store.urls import DatabaseURL, parse_url
+from timescape.store.urls import DatabaseURL, parse_url, url_text
+
+if TYPE_CHECKING:
+    from timescape.engine.adoption import AdoptionReport
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 
@@ -83,7 +86,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
     def __init__(
         self,
-        database: str | DatabaseURL = "sqlite:///timescape.db",
+        database: str | DatabaseURL | Any = "sqlite:///timescape.db",
         *,
         schemas: Iterable[SchemaVersion] = (),
         versions: Iterable[VersionSpec] = (),
@@ -105,7 +108,8 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         """Configure Timescape; nothing connects until the first operation.
 
         Args:
-            database: Database URL (``sqlite:///app.db``, ``postgresql://…``, ``mysql://…``).
+            database: Database URL (``sqlite:///app.db``, ``postgresql://…``, ``mysql://…``,
+                SQLAlchemy's ``postgresql+psycopg2://…`` forms), or a SQLAlchemy ``URL`` object.
             schemas: Schema versions to register.
             versions: Version declarations to register.
             migration_timeout: Seconds each schema may take; cancelled on the server after.
@@ -134,7 +138,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         self.url = (
             database
             if isinstance(database, DatabaseURL)
-            else parse_url(database, base_dir=base_dir)
+            else parse_url(url_text(database), base_dir=base_dir)
         )
         for label, value in (
             ("migration_timeout", migration_timeout),
@@ -609,6 +613,29 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         if self.backend.NOTIFY_SQL is None:
             return None
         return self.store.notification_channel
+
+    def adopt(self, names: Sequence[str], *, dry_run: bool = False) -> AdoptionReport:
+        """Record schemas as applied for objects the database already has (checked first).
+
+        See :mod:`timescape.engine.adoption`: the catalog is checked for the tables, columns,
+        indexes and views the schemas' migrations (and their unapplied ancestors') leave behind;
+        when anything is missing nothing is recorded and the report lists it. Under the lock, one
+        transaction with a ``schema_adopted`` event per schema. Added in 0.2.
+
+        Args:
+            names: The schemas to adopt (their ancestors come along).
+            dry_run: Check and report only.
+
+        Returns:
+            The report (``ok``, ``adopted``, per-schema found/missing/unchecked).
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+            InputError: For a failed, interrupted or uncertain schema.
+        """
+        from timescape.engine.adoption import adopt  # noqa: PLC0415 - loads sqlglot
+
+        return adopt(self, names, dry_run=dry_run)
 
     def _plan_only(self, plan: Plan) -> OperationResult:
         self._check_statements(plan)

@@ -38,6 +38,8 @@ SCENARIO: list[tuple[str, tuple[str, ...]]] = [
     ("schema check", ("schema", "check")),
     ("schema graph", ("schema", "graph")),
     ("schema resolve", ("schema", "resolve", "s1", "--steps-done", "1")),
+    ("schema adopt", ("schema", "adopt", "s1", "--dry-run")),
+    ("import", ("import", "sql", "{tmp}/legacy", "--dry-run")),
     ("version list", ("version", "list")),
     ("version status", ("version", "status", "v1", *H)),
     ("version resolve", ("version", "resolve", "v1", *H)),
@@ -112,6 +114,9 @@ def run_scenario(tmp_path: Path) -> dict[str, dict[str, Any]]:
     project = write_project(tmp_path / "project", f"sqlite:///{tmp_path / 'app.db'}")
     documents = {}
     for command, args in SCENARIO:
+        if command == "import":  # a folder of numbered SQL files to import
+            (tmp_path / "legacy").mkdir()
+            (tmp_path / "legacy" / "001_notes.sql").write_text("CREATE TABLE notes (id INTEGER)")
         if command == "instances":  # one registered serving instance, so its rows have a shape
             with load_project(project).timescape() as ts:
                 ts.register_instance(label="json-shape")

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from tests.cli.conftest import S1_SQL, run_cli, write_project
 from tests.clirun import run_process
 from tests.dbutil import TestDB
-from timescape import _cache, config
-from timescape.config import Project, load_project
+from timescape.project import cache as _cache
+from timescape.project import config
+from timescape.project.config import Project, load_project
 
 
 @pytest.fixture(autouse=True)

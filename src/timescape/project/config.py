@@ -1,10 +1,11 @@
 """The project file, ``timescape.toml`` or ``[tool.timescape]`` in ``pyproject.toml``: definitions.
 
-TOML is the only input. Nothing in it is evaluated, imported or expanded (no ``${VAR}``, no Python
-callables: a ``callable`` key is just an unknown key). Loading validates everything, including the
-schema DAG and the versions as a whole (the :class:`~timescape.model.catalog.Catalog` is built),
-so a broken file is reported with its name, the key and, where known, the line, before any database
-connection opens.
+TOML is the only input. Nothing in it is evaluated or expanded (no ``${VAR}``); a step may name a
+Python function (``{ python = "module:function" }``) or an Alembic revision, found and checksummed
+by its source at load and imported only when it runs (:mod:`timescape.project.steps`). Loading
+validates everything, including the schema DAG and the versions as a whole (the
+:class:`~timescape.model.catalog.Catalog` is built), so a broken file is reported with its name,
+the key and, where known, the line, before any database connection opens.
 
 Precedence of the database URL: ``--database`` > ``TIMESCAPE_DATABASE_URL`` > ``[database] url`` >
 ``sqlite:///timescape.db`` beside the project file.
@@ -21,8 +22,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from timescape import _cache
-from timescape._sqlfile import decode_text, load_steps, read_bytes, read_text
 from timescape.engine.instances import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -31,8 +30,11 @@ from timescape.engine.instances import (
 from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
-from timescape.model.schema import SchemaVersion, Step, validate_name
+from timescape.model.schema import SchemaVersion, Step, StepCallable, validate_name
 from timescape.model.usage import LifecycleSettings, format_duration, parse_duration
+from timescape.project import cache as _cache
+from timescape.project.sqlfile import decode_text, load_steps, read_bytes, read_text
+from timescape.project.steps import step_script
 from timescape.store.state import validate_prefix
 
 __all__ = [
@@ -268,7 +270,7 @@ def load_project(
 
     Reads only the project file and the migration files it names; opens no connection. With
     ``cache``, definitions validated by an earlier load of the very same bytes are taken from
-    ``.timescape/`` beside the file instead of parsing it again (see :mod:`timescape._cache`:
+    ``.timescape/`` beside the file instead of parsing it again (see :mod:`timescape.project.cache`:
     schemas with a ``dir`` are always read from disk again, and any problem with the cache is a
     miss), and a fresh parse is stored there for the next load.
 
@@ -477,6 +479,14 @@ class _Lines:
         return None
 
 
+def _names_python(table: Mapping[str, Any]) -> bool:
+    for name in ("migrations", "rollback"):
+        items = table.get(name)
+        if isinstance(items, list) and any(isinstance(item, dict) for item in items):
+            return True
+    return False
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -576,7 +586,7 @@ class _Reader:
     # -- the parsed-project cache ---------------------------------------------------------------
 
     def payload(self, project: Project) -> dict[str, Any]:
-        """The validated project as plain data for :mod:`timescape._cache`."""
+        """The validated project as plain data for :mod:`timescape.project.cache`."""
         return {
             "database": {
                 f.name: getattr(project.database, f.name)
@@ -697,7 +707,8 @@ class _Reader:
         key = f"schemas[{index}]"
         table = self.table(item, key)
         self.check_keys(table, _SCHEMA_KEYS, key)
-        if "dir" in table:
+        if "dir" in table or _names_python(table):
+            # Read again on every load: SQL files and Python sources may change on their own.
             self.dir_tables[index] = table
         try:
             return self.schema(table, key, root, database)
@@ -743,7 +754,9 @@ class _Reader:
                 )
             contract = contract or files
         else:
-            steps = self.inline_steps(table, key, name)
+            steps = self.inline_steps(
+                table, key, name, root, allow_outside=database.allow_outside_project
+            )
         breaking = table.get("breaking")
         return SchemaVersion.build(
             name,
@@ -757,9 +770,15 @@ class _Reader:
             key=key,
         )
 
-    def inline_steps(self, table: dict[str, Any], key: str, name: str) -> tuple[Step, ...]:
-        migrations = self.texts(table.get("migrations", []), f"{key}.migrations")
-        rollbacks = self.texts(table.get("rollback", []), f"{key}.rollback")
+    def inline_steps(
+        self, table: dict[str, Any], key: str, name: str, root: Path, *, allow_outside: bool
+    ) -> tuple[Step, ...]:
+        migrations = self.scripts(
+            table.get("migrations", []), f"{key}.migrations", root, allow_outside=allow_outside
+        )
+        rollbacks = self.scripts(
+            table.get("rollback", []), f"{key}.rollback", root, allow_outside=allow_outside
+        )
         if rollbacks and len(rollbacks) != len(migrations):
             raise self.error(
                 f"schema {name!r} has {len(migrations)} migrations but {len(rollbacks)} rollback "
@@ -767,9 +786,43 @@ class _Reader:
                 f"{key}.rollback",
             )
         return tuple(
-            Step(m, rollbacks[i] if rollbacks else None, f"step{i + 1}")
+            Step(
+                m,
+                rollbacks[i] if rollbacks else None,
+                f"step{i + 1}",
+                file=getattr(m, "file", None),
+                rollback_file=getattr(rollbacks[i], "file", None) if rollbacks else None,
+            )
             for i, m in enumerate(migrations)
         )
+
+    def scripts(
+        self, value: object, key: str, root: Path, *, allow_outside: bool
+    ) -> tuple[str | StepCallable, ...]:
+        """SQL texts, or ``{ python = "module:function" }`` / ``{ alembic = "file" }`` tables."""
+        if not isinstance(value, list):
+            raise self.error(f"must be a list of SQL strings, not {_short(value)}", key)
+        if all(isinstance(item, str) for item in value):
+            return tuple(value)
+        rollback = key.endswith(".rollback")
+        out: list[str | StepCallable] = []
+        for i, item in enumerate(value):
+            try:
+                out.append(
+                    step_script(
+                        item,
+                        root,
+                        rollback=rollback,
+                        key=f"{key}[{i}]",
+                        label=self.label,
+                        allow_outside=allow_outside,
+                    )
+                )
+            except DefinitionError as exc:
+                if exc.file not in (None, self.label):
+                    raise
+                raise self.error(exc.problem, f"{key}[{i}]".removeprefix(self.prefix)) from None
+        return tuple(out)
 
     def contract_steps(self, table: dict[str, Any], key: str) -> tuple[Step, ...]:
         contract = self.texts(table.get("contract", []), f"{key}.contract")
