@@ -20,8 +20,8 @@ import pytest
 
 from tests.unit.test_analysis import confusion_table, hazard_table
 from timescape.analysis import RULES, Effect, classify
-from timescape.config import load_project
 from timescape.model.catalog import Catalog
+from timescape.project.config import load_project
 from timescape.store.split import split_statements
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,12 +14,13 @@ instances and the retirement. Its public methods are thin delegations to them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
@@ -37,17 +38,21 @@ from timescape.engine.instances import (
     ServingSettings,
 )
 from timescape.engine.retirement import Retirement
-from timescape.engine.runner import Runner
+from timescape.engine.runner import Runner, Work
 from timescape.errors import InputError, TimescapeError
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.instance import InstanceInfo
 from timescape.model.plan import Judge, Plan, declared_judge
 from timescape.model.schema import SchemaVersion, StepCallable
 from timescape.model.tsv import Version
+from timescape.model.usage import LifecycleSettings
 from timescape.reports import OperationResult, SchemaInfo, Stats, VerifyReport, VersionInfo
 from timescape.store.base import Backend, actor
 from timescape.store.state import Event, StateStore, validate_prefix
-from timescape.store.urls import DatabaseURL, parse_url
+from timescape.store.urls import DatabaseURL, parse_url, url_text
+
+if TYPE_CHECKING:
+    from timescape.engine.adoption import AdoptionReport
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 
@@ -67,7 +72,7 @@ class Timescape:
 
     def __init__(
         self,
-        database: str | DatabaseURL = "sqlite:///timescape.db",
+        database: str | DatabaseURL | Any = "sqlite:///timescape.db",
         *,
         schemas: Iterable[SchemaVersion] = (),
         versions: Iterable[VersionSpec] = (),
@@ -80,6 +85,7 @@ class Timescape:
         application_name: str = "timescape",
         base_dir: Path | None = None,
         infer_compatibility: bool = True,
+        lifecycle: LifecycleSettings | None = None,
         heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
         stale_after: float | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -88,7 +94,8 @@ class Timescape:
         """Configure Timescape; nothing connects until the first operation.
 
         Args:
-            database: Database URL (``sqlite:///app.db``, ``postgresql://…``, ``mysql://…``).
+            database: Database URL (``sqlite:///app.db``, ``postgresql://…``, ``mysql://…``,
+                SQLAlchemy's ``postgresql+psycopg2://…`` forms), or a SQLAlchemy ``URL`` object.
             schemas: Schema versions to register.
             versions: Version declarations to register.
             migration_timeout: Seconds each schema may take; cancelled on the server after.
@@ -100,6 +107,8 @@ class Timescape:
             application_name: Name shown to the server (``pg_stat_activity``, process list).
             base_dir: Folder for relative SQLite paths (the project folder).
             infer_compatibility: Judge undeclared schemas by analysing their SQL (needs sqlglot).
+            lifecycle: Hot/cold thresholds and automatic retirement (``[lifecycle]``; default
+                hot within 1 hour, cold after 30 days, no automatic retirement).
             heartbeat_interval: Seconds between a serving instance's heartbeats.
             stale_after: Seconds without a heartbeat after which an instance counts as gone
                 (default: three heartbeat intervals).
@@ -115,7 +124,7 @@ class Timescape:
         self.url = (
             database
             if isinstance(database, DatabaseURL)
-            else parse_url(database, base_dir=base_dir)
+            else parse_url(url_text(database), base_dir=base_dir)
         )
         for label, value in (
             ("migration_timeout", migration_timeout),
@@ -132,6 +141,8 @@ class Timescape:
         self.table_prefix = validate_prefix(table_prefix)
         self.application_name = application_name
         self.infer_compatibility = infer_compatibility
+        self.lifecycle = lifecycle or LifecycleSettings()
+        self.usage_policy = self.lifecycle.policy
         self.serving = ServingSettings(
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
@@ -166,7 +177,13 @@ class Timescape:
             emit=self._callbacks.emit,
         )
         self._inspection = Inspection(
-            conn, defs, hot, mutex=mutex, judge=self._judge, recovery=runner.recovery
+            conn,
+            defs,
+            hot,
+            mutex=mutex,
+            judge=self._judge,
+            recovery=runner.recovery,
+            policy=lambda: self.usage_policy,
         )
         self._bookkeeping = Bookkeeping(
             conn, defs, locked=lambda work: runner.locked(work, dry_run=False), actor=who
@@ -181,7 +198,9 @@ class Timescape:
             execute=runner.execute,
             actor=who,
         )
-        self._changes = Changes(conn, defs, hot, runner, retirement, judge=self._judge)
+        self._changes = Changes(
+            conn, defs, hot, runner, retirement, judge=self._judge, emit=self._callbacks.emit
+        )
 
     def _catalog_changed(self) -> None:
         # The definitions changed: the view indexed the previous catalog.
@@ -346,6 +365,13 @@ class Timescape:
     def on_version_deactivated(self, callback: Callback) -> Callback:
         """Register a callback for deactivated versions (``tsv``)."""
         return self._callbacks.on("on_version_deactivated", callback)
+
+    def on_version_drained(self, callback: Callback) -> Callback:
+        """Register a callback for drains (``tsvs``, ``waited_s``, ``drained``: False on timeout).
+
+        Added in 0.2.
+        """
+        return self._callbacks.on("on_version_drained", callback)
 
     # -- changes (engine.changes, run under the lock by engine.runner) --------------------------
 
@@ -520,6 +546,66 @@ class Timescape:
             UnknownRefError: When the handler has no such tag.
         """
         return self._bookkeeping.untag(label, handler=handler)
+
+    def claim_round(
+        self,
+        kind: str,
+        *,
+        interval: timedelta,
+        detail: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Claim a periodic job's round for this process, at most once per ``interval`` overall.
+
+        Under the database lock: when the newest ``kind`` event is younger than ``interval``
+        nothing is written and False is returned; otherwise one ``kind`` event (naming this
+        process as its actor) is appended and True returned. Several instances calling it on the
+        same timer therefore take turns: the lock serialises them, and the event log says who
+        ran each round. The state generation does not move (nothing a view reads changed).
+
+        Args:
+            kind: The event kind naming the job (``lifecycle_round``).
+            interval: The least time between two rounds.
+            detail: Detail recorded with the event.
+            now: The reference time (default: now, UTC).
+
+        Raises:
+            LockTimeoutError: When another process holds the lock too long.
+
+        Added in 0.2.
+        """
+        return self._bookkeeping.claim_round(kind, interval=interval, detail=detail, now=now)
+
+    def adopt(self, names: Sequence[str], *, dry_run: bool = False) -> AdoptionReport:
+        """Record schemas as applied for objects the database already has (checked first).
+
+        See :mod:`timescape.engine.adoption`: the catalog is checked for the tables, columns,
+        indexes and views the schemas' migrations (and their unapplied ancestors') leave behind;
+        when anything is missing nothing is recorded and the report lists it. Under the lock, one
+        transaction with a ``schema_adopted`` event per schema. Added in 0.2.
+
+        Args:
+            names: The schemas to adopt (their ancestors come along).
+            dry_run: Check and report only.
+
+        Returns:
+            The report (``ok``, ``adopted``, per-schema found/missing/unchecked).
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+            InputError: For a failed, interrupted or uncertain schema.
+        """
+        from timescape.engine.adoption import adopt  # noqa: PLC0415 - loads sqlglot
+
+        return adopt(self, names, dry_run=dry_run)
+
+    def _locked(self, work: Work, *, dry_run: bool) -> OperationResult:
+        # For engine.adoption, which runs on the facade (see Runner.locked).
+        return self._runner.locked(work, dry_run=dry_run)
+
+    def _state_change(self) -> contextlib.AbstractContextManager[None]:
+        # For engine.adoption: one transaction that moves the generation.
+        return self._bookkeeping.state_change()
 
     # -- serving instances (engine.instances) ---------------------------------------------------
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from timescape.model.catalog import Catalog
@@ -23,10 +22,13 @@ from timescape.model.schema import (
     unknown_algorithms,
 )
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
+from timescape.model.usage import UsagePolicy, UsageStatus, classify
 
 if TYPE_CHECKING:  # the executor (and the backends under it) load only when a run happens
     from timescape.engine.drain import DrainOutcome
     from timescape.executor import SchemaOutcome
+
+_DEFAULT_POLICY = UsagePolicy()
 
 __all__ = [
     "OperationResult",
@@ -44,47 +46,30 @@ __all__ = [
     "usage_status",
 ]
 
-HOT_WINDOW = timedelta(hours=1)
-WARM_WINDOW = timedelta(days=1)
 
-
-class UsageStatus(StrEnum):
-    """How much a version is used, from its last request time."""
-
-    HOT = "hot"
-    """Live and requested within the last hour."""
-    WARM = "warm"
-    """Live and requested within the last day."""
-    COLD = "cold"
-    """Live but not requested for a day or more (or never)."""
-    RETIRING = "retiring"
-    """Being deactivated: no longer routed, its schemas kept until every instance drained it."""
-    INACTIVE = "inactive"
-    """Not live."""
-
-
-def usage_status(row: VersionState | None, moment: datetime) -> UsageStatus:
-    """Classify a version as hot, warm, cold or inactive.
+def usage_status(
+    row: VersionState | None, moment: datetime, policy: UsagePolicy = _DEFAULT_POLICY
+) -> UsageStatus:
+    """Classify a version: hot, warm, cold, retiring or inactive (:mod:`timescape.model.usage`).
 
     Args:
         row: The version's state row (None: never activated).
         moment: Now.
+        policy: The hot and cold thresholds.
 
     Returns:
-        The classification.
+        The classification; a version activated less than ``cold_after`` ago is never cold.
     """
-    if row is None or not row.active:
+    if row is None:
         return UsageStatus.INACTIVE
-    if row.retiring_generation is not None:
-        return UsageStatus.RETIRING
-    if row.last_accessed is None:
-        return UsageStatus.COLD
-    age = moment - row.last_accessed
-    if age <= HOT_WINDOW:
-        return UsageStatus.HOT
-    if age <= WARM_WINDOW:
-        return UsageStatus.WARM
-    return UsageStatus.COLD
+    return classify(
+        active=row.active,
+        last_accessed=row.last_accessed,
+        activated_at=row.activated_at,
+        moment=moment,
+        policy=policy,
+        retiring=row.retiring_generation is not None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,6 +398,7 @@ def build_version_infos(
     moment: datetime,
     *,
     handler: str | None = None,
+    policy: UsagePolicy = _DEFAULT_POLICY,
 ) -> list[VersionInfo]:
     """Describe every defined version (optionally of one handler), oldest first per handler."""
     by_tsv: dict[str, list[str]] = {}
@@ -430,7 +416,7 @@ def build_version_infos(
                 timestamp=version.timestamp,
                 schema=version.schema,
                 active=bool(row and row.active),
-                status=str(usage_status(row, moment)),
+                status=str(usage_status(row, moment, policy)),
                 tags=tuple(by_tsv.get(version.tsv, ())),
                 request_count=row.request_count if row else 0,
                 last_accessed=row.last_accessed if row else None,

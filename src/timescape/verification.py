@@ -51,6 +51,10 @@ def verify_state(store: StateStore, catalog: Catalog) -> VerifyReport:
     try:
         try:
             store.check_readable()
+            # Without the lock, the run holding it may end between reading the state and
+            # reading its marker: a marker seen before the state was read still means that the
+            # state may show the run's step in flight (not a dead run's: uncertain).
+            before = None if held or not store.exists() else store.run_marker()
             snapshot = store.read(use_cache=False)
         except StateError as exc:
             return VerifyReport((Problem("state", backend.table_prefix, exc.message),), 0)
@@ -61,7 +65,8 @@ def verify_state(store: StateStore, catalog: Catalog) -> VerifyReport:
     # The effective status, derived as every report derives it (model.status): a dead run's
     # schemas as the next run will record them, a step in flight with no run as uncertain.
     dead = DeadRun(marker.operation, marker.schemas) if marker is not None and held else None
-    snapshot = effective_snapshot(snapshot, dead, live_run=marker is not None and not held)[0]
+    live_run = not held and (marker is not None or before is not None)
+    snapshot = effective_snapshot(snapshot, dead, live_run=live_run)[0]
     if marker is not None:
         holder = None if held else backend.lock_holder()
         kind = "interrupted" if held else "in_progress"

@@ -9,8 +9,8 @@ import pytest
 from tests.cli.conftest import TSV1, TSV2, run_cli, toml
 from tests.clirun import write_project
 from tests.dbutil import TestDB
-from timescape.config import load_project
 from timescape.errors import DefinitionError
+from timescape.project.config import load_project
 
 PROJECT = """\
 [database]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +38,19 @@ SCENARIO: list[tuple[str, tuple[str, ...]]] = [
     ("schema check", ("schema", "check")),
     ("schema graph", ("schema", "graph")),
     ("schema resolve", ("schema", "resolve", "s1", "--steps-done", "1")),
+    ("schema adopt", ("schema", "adopt", "s1", "--dry-run")),
+    ("import", ("import", "sql", "{tmp}/legacy", "--dry-run")),
     ("version list", ("version", "list")),
     ("version status", ("version", "status", "v1", *H)),
     ("version resolve", ("version", "resolve", "v1", *H)),
     ("version tag", ("version", "tag", TSV1, "stable")),
     ("version tags", ("version", "tags")),
     ("version untag", ("version", "untag", "stable", *H)),
+    ("version retire", ("version", "retire", "--dry-run")),
     ("version deactivate", ("version", "deactivate", "v1", *H)),
     ("history", ("history", "--limit", "3")),
     ("instances", ("instances",)),
+    ("dashboard", ("dashboard", "--port", "0")),
     ("verify", ("verify",)),
     ("stats", ("stats",)),
     ("demo", ("demo",)),
@@ -85,14 +92,38 @@ def leaf_commands(group: click.Group, prefix: str = "") -> list[str]:
     return names
 
 
+def _serving_document(project: Path, words: list[str]) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESCAPE_")}
+    argv = [sys.executable, "-m", "timescape", "--project", str(project), "--json", *words]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env) as process:
+        try:
+            assert process.stdout is not None
+            text = ""
+            while not text.endswith("}\n"):
+                line = process.stdout.readline()
+                assert line, "the server printed no JSON document"
+                text += line
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+    document = json.loads(text)
+    return {"format": document.get("format"), "shape": shape(document)}
+
+
 def run_scenario(tmp_path: Path) -> dict[str, dict[str, Any]]:
     project = write_project(tmp_path / "project", f"sqlite:///{tmp_path / 'app.db'}")
     documents = {}
     for command, args in SCENARIO:
+        if command == "import":  # a folder of numbered SQL files to import
+            (tmp_path / "legacy").mkdir()
+            (tmp_path / "legacy" / "001_notes.sql").write_text("CREATE TABLE notes (id INTEGER)")
         if command == "instances":  # one registered serving instance, so its rows have a shape
             with load_project(project).timescape() as ts:
                 ts.register_instance(label="json-shape")
         words = [w.replace("{tmp}", str(tmp_path)) for w in args]
+        if command == "dashboard":  # a server: its --json document is the first thing it prints
+            documents[command] = _serving_document(project, words)
+            continue
         result = run_cli("--project", str(project), "--json", *words)
         assert result.stdout.strip(), f"{command}: no JSON on stdout\n{result.describe()}"
         document = json.loads(result.stdout)

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from tests.cli.conftest import S1_SQL, run_cli, write_project
 from tests.clirun import run_process
 from tests.dbutil import TestDB
-from timescape import _cache, config
-from timescape.config import Project, load_project
+from timescape.project import cache as _cache
+from timescape.project import config
+from timescape.project.config import Project, load_project
 
 
 @pytest.fixture(autouse=True)
@@ -252,6 +253,24 @@ def test_schema_list__sql_file_edited_after_apply__drift_reported_through_the_ca
     assert drifted.json()["schemas"][0]["drifted_steps"] == [1]
     uncached = run_cli(*ts, "schema", "list", "--json", env={_cache.NO_CACHE_ENV: "1"})
     assert uncached.stdout == drifted.stdout
+
+
+def test_load__lifecycle_table__comes_back_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _project(tmp_path)
+    text = (
+        path.read_text()
+        + '\n[lifecycle]\nhot_within = "5m"\ncold_after = "7d"\nauto_retire = true\n'
+    )
+    path.write_text(text)
+    fresh = load_project(path, cache=True)
+    _no_parse(monkeypatch)
+    cached = load_project(path, cache=True)
+    assert cached.lifecycle == fresh.lifecycle
+    assert cached.lifecycle.cold_after.days == 7
+    assert cached.lifecycle.auto_retire
+    assert cached.timescape().usage_policy.hot_within.total_seconds() == 300
 
 
 # -- secrets and containment (issue 11) -------------------------------------------------------

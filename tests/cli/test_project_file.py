@@ -13,8 +13,8 @@ import pytest
 
 from tests.cli.conftest import run_cli, toml, write_project
 from tests.clirun import assert_one_line_error
-from timescape.config import DEFAULT_URL, load_project
 from timescape.errors import DefinitionError
+from timescape.project.config import DEFAULT_URL, load_project
 
 
 def _closed_port() -> int:

@@ -28,9 +28,9 @@ from tests.reliability._b_helpers import (
     state_fingerprint,
 )
 from timescape import recovery as recovery_module
-from timescape.config import load_project
 from timescape.errors import DriftError
 from timescape.model import schema as schema_module
+from timescape.project.config import load_project
 from timescape.store import state as state_module
 
 pytestmark = pytest.mark.timeout(180)

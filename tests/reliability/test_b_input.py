@@ -339,7 +339,11 @@ def test_t39_callables_payloads_and_bounds(tmp_path: Path) -> None:
                          '["SELECT 1"]\n'), ("schemas[0].callable", "unknown key")),
         "callable in migrations": ((f'[[schemas]]\nname = "s1"\nmigrations = [{{callable = '
                                    f'"os:system", args = ["touch {marker}"]}}]\n'),
-                                   ("schemas[0].migrations", "list of strings")),
+                                   ("schemas[0].migrations[0]", "must be SQL text")),
+        "python step outside the project": (
+            '[[schemas]]\nname = "s1"\nmigrations = [{python = "os:system"}]\n',
+            ("schemas[0].migrations[0]", "not found in the project", "allow_outside_project"),
+        ),
         "deep nesting": ("x = " + "[" * 5000 + "]" * 5000 + "\n", ("timescape.toml",)),
     }
     for label, (toml, fragments) in cases.items():

@@ -25,8 +25,8 @@ from timescape.cli._formats import json_format
 from timescape.cli.render import Style, dumps, result_json, result_lines, use_color
 
 if TYPE_CHECKING:
-    from timescape.config import Project
     from timescape.manager import Timescape
+    from timescape.project.config import Project
     from timescape.reports import OperationResult
 
 __all__ = ["App", "global_options", "pass_app", "run_operation", "secret_forms"]
@@ -146,7 +146,7 @@ class App:
     def project(self) -> Project:
         """Load the project file once (validated; no connection)."""
         if self._project is None:
-            from timescape.config import load_project  # noqa: PLC0415 - keeps --help light
+            from timescape.project.config import load_project  # noqa: PLC0415 - keeps --help light
 
             self._project = load_project(self.project_path, cache=True)
         return self._project

@@ -2,13 +2,59 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Sequence
 from typing import Any
 
 from timescape.cli.render import Style, contract_state
+from timescape.errors import InputError, TimescapeError
 from timescape.reports import SchemaInfo, VersionInfo
 
-__all__ = ["graph_json", "render_graph"]
+__all__ = ["DOT_TIMEOUT_S", "graph_json", "render_graph", "render_picture"]
+
+DOT_TIMEOUT_S = 120.0
+
+
+def render_picture(fmt: str, dot_text: str) -> bytes:
+    """Draw a DOT graph as ``svg`` or ``png`` with Graphviz's ``dot``.
+
+    Args:
+        fmt: ``svg`` or ``png``.
+        dot_text: The graph, as :func:`render_graph` writes it in ``dot`` form.
+
+    Returns:
+        The picture's bytes.
+
+    Raises:
+        InputError: When ``dot`` is not installed (exit 2, naming the package to install).
+        TimescapeError: When ``dot`` fails or takes longer than two minutes.
+    """
+    dot = shutil.which("dot")
+    if dot is None:
+        raise InputError(
+            f"--format {fmt} needs Graphviz's dot program, which is not on PATH: install it "
+            "(apt-get install graphviz, brew install graphviz, or graphviz.org/download), or use "
+            "--format dot and draw it elsewhere"
+        )
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed program and format; the graph goes to stdin
+            [dot, f"-T{fmt}"],
+            input=dot_text.encode(),
+            capture_output=True,
+            timeout=DOT_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise TimescapeError(
+            f"Graphviz's dot took more than {DOT_TIMEOUT_S:g} s to draw the graph; use "
+            "--format dot and draw it with other layout options"
+        ) from None
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        reason = lines[0] if lines else "no output"
+        raise TimescapeError(f"Graphviz's dot failed (exit {done.returncode}): {reason}")
+    return done.stdout
 
 
 def graph_json(schemas: Sequence[SchemaInfo], versions: Sequence[VersionInfo]) -> dict[str, Any]:

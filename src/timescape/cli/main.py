@@ -23,7 +23,9 @@ import click
 
 from timescape import __version__
 from timescape.cli._context import App, global_options, pass_app
+from timescape.cli.dashboard import dashboard_command
 from timescape.cli.demo import demo_command
+from timescape.cli.importing import adopt_command, import_command
 from timescape.cli.init import init_command
 from timescape.cli.instances import instances_command
 from timescape.cli.render import Cell, jsonable, table, when
@@ -163,6 +165,9 @@ cli.add_command(init_command)
 cli.add_command(demo_command)
 cli.add_command(schema_group)
 cli.add_command(version_group)
+cli.add_command(dashboard_command)
+cli.add_command(import_command)
+schema_group.add_command(adopt_command)
 cli.add_command(instances_command)
 
 

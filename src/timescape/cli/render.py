@@ -200,9 +200,17 @@ def jsonable(value: object) -> Any:  # noqa: PLR0911 - one return per kind of va
     if isinstance(value, Path):
         return str(value)
     if callable(value):
-        module = getattr(value, "__module__", "?")
-        return f"python:{module}.{getattr(value, '__qualname__', '?')}"
+        return _callable_name(value)
     return str(value)
+
+
+def _callable_name(value: object) -> str:
+    """``python:module.function``; steps declared in the project file name themselves."""
+    label = getattr(value, "step_label", None)
+    if isinstance(label, str):
+        return label
+    module = getattr(value, "__module__", "?")
+    return f"python:{module}.{getattr(value, '__qualname__', '?')}"
 
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,6 +23,7 @@ from timescape.cli.render import (
     table,
     when,
 )
+from timescape.errors import InputError
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
     from timescape.model.schema import SchemaVersion
@@ -358,20 +361,46 @@ def check_command(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "mermaid", "dot"]),
+    type=click.Choice(["text", "mermaid", "dot", "svg", "png"]),
     default="text",
     show_default=True,
-    help="Text tree, Mermaid flowchart or Graphviz DOT.",
+    help="Text tree, Mermaid flowchart, Graphviz DOT, or a picture drawn by Graphviz (svg, png).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file instead of stdout (needed for png on a terminal).",
 )
 @global_options
 @pass_app
-def graph_command(app: App, fmt: str) -> None:
-    """Draw schemas, versions and who uses what."""
-    from timescape.cli.graph import graph_json, render_graph  # noqa: PLC0415
+def graph_command(app: App, fmt: str, output: Path | None) -> None:
+    """Draw schemas, versions and who uses what.
+
+    svg and png are drawn by Graphviz's dot, which must be installed (apt-get install graphviz).
+    """
+    from timescape.cli.graph import graph_json, render_graph, render_picture  # noqa: PLC0415
 
     ts = app.timescape()
     schemas, versions = ts.schemas(), ts.versions()
     if app.json:
         app.emit_json(graph_json(schemas, versions))
         return
-    app.echo(render_graph(fmt, schemas, versions, app.style))
+    if fmt in ("svg", "png"):
+        if fmt == "png" and output is None and sys.stdout.isatty():
+            raise InputError(
+                "--format png writes binary data: pass --output FILE.png or redirect stdout"
+            )
+        picture = render_picture(fmt, render_graph("dot", schemas, versions, app.style))
+        if output is not None:
+            output.write_bytes(picture)
+            app.echo(f"Wrote {output} ({len(schemas)} schema(s), {len(versions)} version(s))")
+        else:
+            click.echo(picture, nl=False)
+        return
+    text = render_graph(fmt, schemas, versions, app.style)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+        app.echo(f"Wrote {output}")
+        return
+    app.echo(text)

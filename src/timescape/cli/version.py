@@ -12,6 +12,7 @@ from click.shell_completion import CompletionItem
 from timescape.cli._context import App, global_options, pass_app, run_operation
 from timescape.cli.instances import DrainReporter, drain_options, holders_of
 from timescape.cli.render import Cell, jsonable, result_json, table, when
+from timescape.cli.retire import retire_command
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
     from timescape.reports import VersionInfo
@@ -59,6 +60,9 @@ def _handler_option(
 @click.group("version")
 def version_group() -> None:
     """API versions (TSVs): list, activate, deactivate, tag."""
+
+
+version_group.add_command(retire_command)
 
 
 @version_group.command("list")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -47,7 +49,7 @@ class Bookkeeping:
         self._actor = actor
 
     @contextlib.contextmanager
-    def _state_change(self) -> Iterator[None]:
+    def state_change(self) -> Iterator[None]:
         """One transaction for a state-only change: commit with a new generation, or roll back."""
         backend = self._connection.backend
         backend.begin()
@@ -91,7 +93,7 @@ class Bookkeeping:
                 else (f"resolved by operator at step {steps_done}"),
                 contract_done=row.contract_done if row else False,
             )
-            with self._state_change():
+            with self.state_change():
                 self._connection.store.write_schema(
                     new, step_count=len(schema.steps), known=row is not None
                 )
@@ -126,7 +128,7 @@ class Bookkeeping:
         version = self._definitions.catalog.version(tsv)
 
         def work(snapshot: StateSnapshot) -> OperationResult:
-            with self._state_change():
+            with self.state_change():
                 self._connection.store.sync_versions(self._definitions.catalog, snapshot)
                 fresh = self._connection.store.read(use_cache=False)
                 previous = fresh.tags.get((version.handler, label))
@@ -144,7 +146,7 @@ class Bookkeeping:
         """Remove a tag from a handler."""
 
         def work(snapshot: StateSnapshot) -> OperationResult:
-            with self._state_change():
+            with self.state_change():
                 self._connection.store.sync_versions(self._definitions.catalog, snapshot)
                 fresh = self._connection.store.read(use_cache=False)
                 target = fresh.tags.get((handler, label))
@@ -159,3 +161,40 @@ class Bookkeeping:
             )
 
         return self._locked(work)
+
+    def claim_round(
+        self,
+        kind: str,
+        *,
+        interval: timedelta,
+        detail: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Claim a periodic job's round for this process, at most once per ``interval`` overall.
+
+        Under the database lock: when the newest ``kind`` event is younger than ``interval``
+        nothing is written and False is returned; otherwise one ``kind`` event (naming this
+        process as its actor) is appended and True returned. The generation does not move.
+        """
+        moment = now or datetime.now(UTC)
+        claimed = False
+        store = self._connection.store
+
+        def work(_snapshot: StateSnapshot) -> OperationResult:
+            nonlocal claimed
+            last = store.events(limit=1, kinds=[kind])
+            if last and moment - last[0].at < interval:
+                return OperationResult(kind, kind, Plan(kind, kind, notes=("not due",)))
+            backend = self._connection.backend
+            backend.begin()
+            try:
+                store.record_event(kind, kind, actor=self._actor, detail=detail, at=moment)
+                backend.commit()
+            except BaseException:
+                backend.rollback()
+                raise
+            claimed = True
+            return OperationResult(kind, kind, Plan(kind, kind, notes=("claimed",)))
+
+        self._locked(work)
+        return claimed

@@ -23,6 +23,7 @@ CALLBACKS = (
     "on_schema_contract",
     "on_version_activated",
     "on_version_deactivated",
+    "on_version_drained",
 )
 
 
@@ -42,7 +43,8 @@ class Callbacks:
 
     def emit(self, event: str, payload: dict[str, Any]) -> None:
         """Tell the ``timescape`` logger and each callback of ``event`` (one raising is logged)."""
-        logger.info("%s %s", event.removeprefix("on_"), payload.get("schema") or payload.get("tsv"))
+        subject = payload.get("schema") or payload.get("tsv") or payload.get("tsvs")
+        logger.info("%s %s", event.removeprefix("on_"), subject)
         for callback in self._callbacks.get(event, ()):
             try:
                 callback(**payload)

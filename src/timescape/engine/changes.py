@@ -9,6 +9,7 @@ forced rollbacks go through the retirement, which drains the serving instances f
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -16,6 +17,7 @@ from timescape.engine.drain import DrainProgress
 from timescape.engine.hotpath import HotPath
 from timescape.engine.retirement import Retirement
 from timescape.engine.runner import Runner
+from timescape.errors import DrainTimeoutError
 from timescape.model.plan import (
     Judge,
     Plan,
@@ -42,6 +44,7 @@ class Changes:
         retirement: Retirement,
         *,
         judge: Callable[[], Judge],
+        emit: Callable[[str, dict[str, Any]], None],
     ) -> None:
         """Wire the changes to the facade's parts.
 
@@ -52,6 +55,7 @@ class Changes:
             runner: Runs a change under the lock and executes its plan.
             retirement: The two-phase deactivation that drains the instances first.
             judge: The compatibility judge of the gate.
+            emit: Tells the callbacks how a drain went (``on_version_drained``).
         """
         self._connection = connection
         self._definitions = definitions
@@ -59,6 +63,7 @@ class Changes:
         self._runner = runner
         self._retirement = retirement
         self._judge = judge
+        self._emit = emit
 
     def activate(
         self, ref: str | None, handler: str | None, *, force: bool, dry_run: bool
@@ -187,4 +192,14 @@ class Changes:
     ) -> OperationResult:
         if dry_run:
             return self._runner.locked(lambda s: self._runner.plan_only(plan_for(s)), dry_run=True)
-        return self._retirement.run(plan_for, drain=drain, timeout=timeout, progress=progress)
+        try:
+            result = self._retirement.run(plan_for, drain=drain, timeout=timeout, progress=progress)
+        except DrainTimeoutError as exc:
+            drained = {"tsvs": exc.tsvs, "waited_s": exc.waited_s, "drained": False}
+            self._emit("on_version_drained", drained)
+            raise
+        outcome = result.drain
+        if outcome is not None and not outcome.forced:
+            drained = {"tsvs": list(outcome.tsvs), "waited_s": outcome.waited_s, "drained": True}
+            self._emit("on_version_drained", drained)
+        return result

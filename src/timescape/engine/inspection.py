@@ -17,6 +17,7 @@ from timescape.engine.hotpath import HotPath
 from timescape.errors import UnknownRefError
 from timescape.model.plan import Judge, Plan, compatibility
 from timescape.model.state import StateSnapshot
+from timescape.model.usage import UsagePolicy
 from timescape.recovery import Recovery
 from timescape.reports import (
     SchemaInfo,
@@ -45,6 +46,7 @@ class Inspection:
         mutex: threading.RLock,
         judge: Callable[[], Judge],
         recovery: Callable[[], Recovery],
+        policy: Callable[[], UsagePolicy],
     ) -> None:
         """Wire the reports to the facade's parts.
 
@@ -55,6 +57,7 @@ class Inspection:
             mutex: The facade's in-process mutex.
             judge: The compatibility judge of the gate (declared or inferred).
             recovery: Recovery over the current definitions (the effective statuses).
+            policy: The hot/cold thresholds of the usage status (read at each report).
         """
         self._connection = connection
         self._definitions = definitions
@@ -62,6 +65,7 @@ class Inspection:
         self._mutex = mutex
         self._judge = judge
         self._recovery = recovery
+        self._policy = policy
 
     def are_compatible(self, schema_a: str, schema_b: str) -> bool:
         """Tell whether live versions on ``schema_b`` keep working once ``schema_a`` is applied."""
@@ -109,7 +113,12 @@ class Inspection:
             for t in index.tags_of(v.tsv)
         }
         return build_version_infos(
-            self._definitions.catalog, snapshot, tags, datetime.now(UTC), handler=handler
+            self._definitions.catalog,
+            snapshot,
+            tags,
+            datetime.now(UTC),
+            handler=handler,
+            policy=self._policy(),
         )
 
     def history(self, *, limit: int = 50) -> list[Event]:

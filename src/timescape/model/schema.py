@@ -133,6 +133,11 @@ def _sha256_v1(script: str | StepCallable) -> str:
                 _TEXT_DIGESTS.clear()
             _TEXT_DIGESTS[script] = digest
         return digest
+    # A step declared in the project file (``{ python = "m:f" }``, an Alembic revision) names
+    # the text it is checksummed by: the function's source, or the revision file.
+    source = getattr(script, "checksum_source", None)
+    if isinstance(source, str):
+        return _text_digest(source)
     code = getattr(script, "__code__", None)
     name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
     payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")

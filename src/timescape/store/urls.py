@@ -9,21 +9,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from timescape.errors import InputError
 
-__all__ = ["DatabaseURL", "parse_url", "redact"]
+__all__ = ["DatabaseURL", "parse_url", "redact", "url_text"]
 
-_SCHEMES = {
+_DIALECTS = {
     "sqlite": "sqlite",
     "sqlite3": "sqlite",
     "postgresql": "postgresql",
     "postgres": "postgresql",
-    "postgresql+psycopg": "postgresql",
     "mysql": "mysql",
     "mariadb": "mysql",
-    "mysql+pymysql": "mysql",
+}
+# SQLAlchemy's ``dialect+driver`` forms, as Python projects keep them in their settings. Timescape
+# connects with its own driver of the same dialect (psycopg 3, PyMySQL, sqlite3): the driver named
+# in the URL only tells which library the application uses, not which server it reaches.
+_DRIVERS = {
+    "sqlite": frozenset({"pysqlite", "aiosqlite", "pysqlcipher"}),
+    "postgresql": frozenset(
+        {"psycopg", "psycopg2", "psycopg2cffi", "asyncpg", "psycopg_async", "pg8000"}
+    ),
+    "mysql": frozenset({"pymysql", "mysqldb", "mysqlconnector", "aiomysql", "asyncmy"}),
 }
 _SECRET_PARAMS = frozenset({"password", "pass", "pwd", "passwd", "sslpassword"})
 _MASK = "***"
@@ -133,15 +142,12 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
             message shows only the redacted URL.
     """
     shown = redact(url)
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
-    dialect = _SCHEMES.get(scheme)
-    if dialect is None:
-        supported = "sqlite://, postgresql://, mysql:// or mariadb://"
-        raise InputError(f"unsupported database URL {shown!r}: expected {supported}")
+    dialect = _dialect(url.partition("://")[0].lower() if "://" in url else "", shown)
     if dialect == "sqlite":
         return _parse_sqlite(url, shown, base_dir)
     try:
-        parts = urlsplit(url)
+        # urlsplit knows no '_' in a scheme (postgresql+psycopg_async): parse the plain one.
+        parts = urlsplit(f"{dialect}://{url.partition('://')[2]}")
         # A '#' or an '@' in the path means the authority ended early: an unencoded '/', '?' or
         # '#' in the password. Parsing on would connect somewhere else with part of the password.
         if parts.fragment or "@" in parts.path:
@@ -170,6 +176,71 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
         params=params,
         connect_timeout=timeout,
     )
+
+
+def _dialect(scheme: str, shown: str) -> str:
+    """The dialect of a scheme, plain (``postgresql``) or SQLAlchemy's ``dialect+driver``."""
+    name, plus, driver = scheme.partition("+")
+    dialect = _DIALECTS.get(name)
+    if dialect is None:
+        supported = "sqlite://, postgresql://, mysql:// or mariadb://"
+        raise InputError(f"unsupported database URL {shown!r}: expected {supported}")
+    if plus and driver not in _DRIVERS[dialect]:
+        accepted = ", ".join(f"{name}+{d}" for d in sorted(_DRIVERS[dialect]))
+        raise InputError(
+            f"unsupported driver {driver!r} in database URL {shown!r}: Timescape connects with its "
+            f"own {dialect} driver and accepts {name}://, {accepted}"
+        )
+    return dialect
+
+
+def url_text(url: object) -> str:
+    """The text of a URL given as a string or as a SQLAlchemy ``URL`` object.
+
+    SQLAlchemy is never imported: an object is recognised by its ``render_as_string`` method
+    (SQLAlchemy 1.4+) or, failing that, by its ``drivername``/``host``/``database`` attributes, so
+    an application can hand over ``engine.url`` as it is.
+
+    Args:
+        url: A URL string or an object shaped like ``sqlalchemy.engine.URL``.
+
+    Returns:
+        The URL as text, password included (redact before showing it).
+
+    Raises:
+        InputError: When ``url`` is neither.
+    """
+    if isinstance(url, str):
+        return url
+    render = getattr(url, "render_as_string", None)
+    if callable(render):
+        text = render(hide_password=False)
+        if isinstance(text, str):
+            return text
+    drivername = getattr(url, "drivername", None)
+    if isinstance(drivername, str):
+        return _url_from_parts(url, drivername)
+    raise InputError(
+        f"database must be a URL string or a SQLAlchemy URL object, not {type(url).__name__}"
+    )
+
+
+def _url_from_parts(url: Any, drivername: str) -> str:
+    from urllib.parse import quote, urlencode  # noqa: PLC0415 - only for URL objects
+
+    user, password = getattr(url, "username", None), getattr(url, "password", None)
+    host, port = getattr(url, "host", None), getattr(url, "port", None)
+    database = getattr(url, "database", None) or ""
+    query = dict(getattr(url, "query", None) or {})
+    auth = ""
+    if user:
+        auth = quote(str(user), safe="")
+        if password is not None:
+            auth += ":" + quote(str(password), safe="")
+        auth += "@"
+    where = f"{host or ''}{f':{port}' if port else ''}"
+    tail = f"?{urlencode(query, doseq=True)}" if query else ""
+    return f"{drivername}://{auth}{where}/{database}{tail}"
 
 
 def _timeout(value: str | None, shown: str) -> float:

@@ -31,11 +31,15 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from timescape.engine.hotpath import View
 from timescape.errors import InputError, StateError, TimescapeError
+from timescape.hotpath import View
+from timescape.lifecycle import AutoRetirer
+from timescape.metrics import NULL_RECORDER, Recorder, latest_change
+from timescape.model.usage import LifecycleSettings
 from timescape.web._propagation import Propagation
 from timescape.web.routing import Decision, Outcome, RoutingTable, build_table
 
@@ -75,6 +79,8 @@ class ServingInstance:
         register: bool = True,
         count_requests: bool = True,
         label: str | None = None,
+        recorder: Recorder | None = None,
+        lifecycle: LifecycleSettings | None = None,
     ) -> None:
         """Configure; nothing connects until :meth:`open`.
 
@@ -90,6 +96,10 @@ class ServingInstance:
             count_requests: Count requests per version (flushed every ``flush_interval``).
             label: A name shown by ``timescape instances`` (default: the command line, e.g.
                 ``uvicorn app:app --port 8001``, cut to 100 characters).
+            recorder: Told of requests, 404/410 answers, refresh lag and the instance count
+                (a :class:`timescape.metrics.Metrics`; default: records nothing).
+            lifecycle: ``[lifecycle]`` settings (default: the facade's); with ``auto_retire``
+                on, a thread retires cold versions (:class:`timescape.lifecycle.AutoRetirer`).
 
         Raises:
             InputError: On a non-positive interval.
@@ -114,6 +124,9 @@ class ServingInstance:
         self._counters = _Counters()
         self._instance_id: str | None = None
         self._propagation: Propagation | None = None
+        self.recorder: Recorder = recorder or NULL_RECORDER
+        self._changed_at: datetime | None = None
+        self._retirer = AutoRetirer(timescape, lifecycle or timescape.lifecycle)
         self.heartbeats_sent = 0
         """Heartbeats written since this object was made (the heartbeat's cost, for metrics)."""
 
@@ -152,11 +165,13 @@ class ServingInstance:
                 self._unregister()
                 raise
             self._propagation = propagation
+            self._retirer.start()
 
     def close(self) -> None:
         """Stop the threads, flush the request counters and unregister (best effort; idempotent)."""
         with self._open_lock:
             propagation, self._propagation = self._propagation, None
+        self._retirer.stop()
         if propagation is not None:
             propagation.stop()
         with contextlib.suppress(TimescapeError):
@@ -221,7 +236,16 @@ class ServingInstance:
         table = build_table(view)
         with self._lock:
             self._table = table
+        if self.recorder is not NULL_RECORDER:
+            self._record_lag(view)
         return True
+
+    def _record_lag(self, view: View) -> None:
+        """Record how long ago the newest change in ``view`` was committed (not on first load)."""
+        changed = latest_change(view.snapshot)
+        previous, self._changed_at = self._changed_at, changed or self._changed_at
+        if changed is not None and previous is not None and changed > previous:
+            self.recorder.refresh_lag((datetime.now(UTC) - changed).total_seconds())
 
     def heartbeat(self) -> None:
         """Report the loaded generation and the in-flight requests per version (one write).
@@ -237,6 +261,9 @@ class ServingInstance:
             in_flight = dict(self._counters.in_flight)
         _facade(self.timescape).heartbeat(instance_id, generation=generation, in_flight=in_flight)
         self.heartbeats_sent += 1
+        if self.recorder is not NULL_RECORDER:
+            live = sum(1 for i in self.timescape.instances() if not i.is_stale)
+            self.recorder.instances(live)
 
     def _flush(self) -> None:
         if self.count_requests:
@@ -288,17 +315,20 @@ class ServingInstance:
         table = self._table_or_fail()
         decision = table.decide(handler, ref)
         if not decision.is_served:
+            self.recorder.resolve_failure(decision.status, handler)
             return decision
         with self._lock:
             if self._table is not table:  # swapped meanwhile: decide on the new one
                 decision = self._table_or_fail().decide(handler, ref)
                 if not decision.is_served:
+                    self.recorder.resolve_failure(decision.status, handler)
                     return decision
             tsv = str(decision.tsv)
             counts = self._counters.in_flight
             counts[tsv] = counts.get(tsv, 0) + 1
         if self.count_requests:
             self.timescape.record_request(tsv)
+        self.recorder.request(tsv, handler)
         return decision
 
     def release(self, decision: Decision) -> None:

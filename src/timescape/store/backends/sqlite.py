@@ -189,6 +189,10 @@ class SQLiteBackend(Backend):
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            # Close it again: a caller that only peeks (reports take the lock when it is free)
+            # must not keep a file open; a waiting caller reopens it on its next try.
+            os.close(self._lock_fd)
+            self._lock_fd = None
             return False
         info = {
             "holder": actor(),

@@ -1,10 +1,11 @@
 """The project file, ``timescape.toml`` or ``[tool.timescape]`` in ``pyproject.toml``: definitions.
 
-TOML is the only input. Nothing in it is evaluated, imported or expanded (no ``${VAR}``, no Python
-callables: a ``callable`` key is just an unknown key). Loading validates everything, including the
-schema DAG and the versions as a whole (the :class:`~timescape.model.catalog.Catalog` is built),
-so a broken file is reported with its name, the key and, where known, the line, before any database
-connection opens.
+TOML is the only input. Nothing in it is evaluated or expanded (no ``${VAR}``); a step may name a
+Python function (``{ python = "module:function" }``) or an Alembic revision, found and checksummed
+by its source at load and imported only when it runs (:mod:`timescape.project.steps`). Loading
+validates everything, including the schema DAG and the versions as a whole (the
+:class:`~timescape.model.catalog.Catalog` is built), so a broken file is reported with its name,
+the key and, where known, the line, before any database connection opens.
 
 Precedence of the database URL: ``--database`` > ``TIMESCAPE_DATABASE_URL`` > ``[database] url`` >
 ``sqlite:///timescape.db`` beside the project file.
@@ -17,12 +18,10 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from timescape import _cache
-from timescape._sqlfile import decode_text, load_steps, read_bytes, read_text
 from timescape.engine.instances import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -31,7 +30,11 @@ from timescape.engine.instances import (
 from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
 from timescape.model.catalog import Catalog, VersionSpec
-from timescape.model.schema import SchemaVersion, Step, validate_name
+from timescape.model.schema import SchemaVersion, Step, StepCallable, validate_name
+from timescape.model.usage import LifecycleSettings, format_duration, parse_duration
+from timescape.project import cache as _cache
+from timescape.project.sqlfile import decode_text, load_steps, read_bytes, read_text
+from timescape.project.steps import step_script
 from timescape.store.state import validate_prefix
 
 __all__ = [
@@ -50,7 +53,7 @@ PYPROJECT_FILE = "pyproject.toml"
 URL_ENV = "TIMESCAPE_DATABASE_URL"
 DEFAULT_URL = "sqlite:///timescape.db"
 
-_TOP_KEYS = ("database", "schemas", "versions", "lint")
+_TOP_KEYS = ("database", "schemas", "versions", "lint", "lifecycle")
 _DATABASE_KEYS = (
     "url",
     "migration_timeout",
@@ -90,6 +93,7 @@ _SCHEMA_KEYS = (
 )
 _VERSION_KEYS = ("handler", "timestamp", "schema", "tags", "description")
 _LINT_KEYS = ("disabled", "enabled")
+_LIFECYCLE_KEYS = ("hot_within", "cold_after", "auto_retire", "auto_retire_interval")
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -154,6 +158,7 @@ class Project:
         versions: Version declarations in file order.
         lint: The ``[lint]`` settings.
         catalog: The definitions validated as a whole.
+        lifecycle: The ``[lifecycle]`` settings (hot/cold thresholds, automatic retirement).
     """
 
     path: Path
@@ -163,6 +168,7 @@ class Project:
     versions: tuple[VersionSpec, ...]
     lint: LintSettings
     catalog: Catalog = field(repr=False)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
 
     def database_url(self, override: str | None = None) -> tuple[str, str]:
         """Pick the database URL by precedence.
@@ -209,6 +215,7 @@ class Project:
             table_prefix=settings.table_prefix,
             application_name=settings.application_name,
             base_dir=self.root,
+            lifecycle=self.lifecycle,
             heartbeat_interval=settings.heartbeat_interval,
             stale_after=settings.stale_after,
             poll_interval=settings.poll_interval,
@@ -263,7 +270,7 @@ def load_project(
 
     Reads only the project file and the migration files it names; opens no connection. With
     ``cache``, definitions validated by an earlier load of the very same bytes are taken from
-    ``.timescape/`` beside the file instead of parsing it again (see :mod:`timescape._cache`:
+    ``.timescape/`` beside the file instead of parsing it again (see :mod:`timescape.project.cache`:
     schemas with a ``dir`` are always read from disk again, and any problem with the cache is a
     miss), and a fresh parse is stored there for the next load.
 
@@ -472,6 +479,14 @@ class _Lines:
         return None
 
 
+def _names_python(table: Mapping[str, Any]) -> bool:
+    for name in ("migrations", "rollback"):
+        items = table.get(name)
+        if isinstance(items, list) and any(isinstance(item, dict) for item in items):
+            return True
+    return False
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -540,7 +555,8 @@ class _Reader:
         schemas = self.schemas(document.get("schemas", []), file.parent, database)
         versions = self.versions(document.get("versions", []))
         lint = self.lint(document.get("lint", {}))
-        return self.assemble(file, database, schemas, versions, lint)
+        lifecycle = self.lifecycle(document.get("lifecycle", {}))
+        return self.assemble(file, database, schemas, versions, lint, lifecycle=lifecycle)
 
     def assemble(
         self,
@@ -549,6 +565,8 @@ class _Reader:
         schemas: list[SchemaVersion],
         versions: list[VersionSpec],
         lint: LintSettings,
+        *,
+        lifecycle: LifecycleSettings,
     ) -> Project:
         try:
             catalog = Catalog(schemas, versions)
@@ -562,12 +580,13 @@ class _Reader:
             versions=tuple(versions),
             lint=lint,
             catalog=catalog,
+            lifecycle=lifecycle,
         )
 
     # -- the parsed-project cache ---------------------------------------------------------------
 
     def payload(self, project: Project) -> dict[str, Any]:
-        """The validated project as plain data for :mod:`timescape._cache`."""
+        """The validated project as plain data for :mod:`timescape.project.cache`."""
         return {
             "database": {
                 f.name: getattr(project.database, f.name)
@@ -575,6 +594,12 @@ class _Reader:
             },
             "lint": project.lint.disabled,
             "lint_enabled": project.lint.enabled,
+            "lifecycle": (
+                project.lifecycle.hot_within.total_seconds(),
+                project.lifecycle.cold_after.total_seconds(),
+                project.lifecycle.auto_retire,
+                project.lifecycle.auto_retire_interval.total_seconds(),
+            ),
             "schemas": [
                 ("dir", self.dir_tables[i])
                 if i in self.dir_tables
@@ -598,6 +623,10 @@ class _Reader:
             lint = LintSettings(
                 disabled=tuple(payload["lint"]), enabled=tuple(payload.get("lint_enabled", ()))
             )
+            hot, cold, auto, interval = payload["lifecycle"]
+            lifecycle = LifecycleSettings(
+                timedelta(seconds=hot), timedelta(seconds=cold), auto, timedelta(seconds=interval)
+            )
             entries = [(kind, data) for kind, data in payload["schemas"]]
             versions = [_cache.version_from_data(v) for v in payload["versions"]]
             if any(kind not in ("sql", "dir") for kind, _ in entries):
@@ -613,7 +642,7 @@ class _Reader:
             inline[i] if kind == "sql" else self.schema_at(i, data, file.parent, database)
             for i, (kind, data) in enumerate(entries)
         ]
-        return self.assemble(file, database, schemas, versions, lint)
+        return self.assemble(file, database, schemas, versions, lint, lifecycle=lifecycle)
 
     def catalog_error(self, exc: DefinitionError, schemas: Sequence[SchemaVersion]) -> Exception:
         if exc.file is not None:
@@ -678,7 +707,8 @@ class _Reader:
         key = f"schemas[{index}]"
         table = self.table(item, key)
         self.check_keys(table, _SCHEMA_KEYS, key)
-        if "dir" in table:
+        if "dir" in table or _names_python(table):
+            # Read again on every load: SQL files and Python sources may change on their own.
             self.dir_tables[index] = table
         try:
             return self.schema(table, key, root, database)
@@ -724,7 +754,9 @@ class _Reader:
                 )
             contract = contract or files
         else:
-            steps = self.inline_steps(table, key, name)
+            steps = self.inline_steps(
+                table, key, name, root, allow_outside=database.allow_outside_project
+            )
         breaking = table.get("breaking")
         return SchemaVersion.build(
             name,
@@ -738,9 +770,15 @@ class _Reader:
             key=key,
         )
 
-    def inline_steps(self, table: dict[str, Any], key: str, name: str) -> tuple[Step, ...]:
-        migrations = self.texts(table.get("migrations", []), f"{key}.migrations")
-        rollbacks = self.texts(table.get("rollback", []), f"{key}.rollback")
+    def inline_steps(
+        self, table: dict[str, Any], key: str, name: str, root: Path, *, allow_outside: bool
+    ) -> tuple[Step, ...]:
+        migrations = self.scripts(
+            table.get("migrations", []), f"{key}.migrations", root, allow_outside=allow_outside
+        )
+        rollbacks = self.scripts(
+            table.get("rollback", []), f"{key}.rollback", root, allow_outside=allow_outside
+        )
         if rollbacks and len(rollbacks) != len(migrations):
             raise self.error(
                 f"schema {name!r} has {len(migrations)} migrations but {len(rollbacks)} rollback "
@@ -748,9 +786,43 @@ class _Reader:
                 f"{key}.rollback",
             )
         return tuple(
-            Step(m, rollbacks[i] if rollbacks else None, f"step{i + 1}")
+            Step(
+                m,
+                rollbacks[i] if rollbacks else None,
+                f"step{i + 1}",
+                file=getattr(m, "file", None),
+                rollback_file=getattr(rollbacks[i], "file", None) if rollbacks else None,
+            )
             for i, m in enumerate(migrations)
         )
+
+    def scripts(
+        self, value: object, key: str, root: Path, *, allow_outside: bool
+    ) -> tuple[str | StepCallable, ...]:
+        """SQL texts, or ``{ python = "module:function" }`` / ``{ alembic = "file" }`` tables."""
+        if not isinstance(value, list):
+            raise self.error(f"must be a list of SQL strings, not {_short(value)}", key)
+        if all(isinstance(item, str) for item in value):
+            return tuple(value)
+        rollback = key.endswith(".rollback")
+        out: list[str | StepCallable] = []
+        for i, item in enumerate(value):
+            try:
+                out.append(
+                    step_script(
+                        item,
+                        root,
+                        rollback=rollback,
+                        key=f"{key}[{i}]",
+                        label=self.label,
+                        allow_outside=allow_outside,
+                    )
+                )
+            except DefinitionError as exc:
+                if exc.file not in (None, self.label):
+                    raise
+                raise self.error(exc.problem, f"{key}[{i}]".removeprefix(self.prefix)) from None
+        return tuple(out)
 
     def contract_steps(self, table: dict[str, Any], key: str) -> tuple[Step, ...]:
         contract = self.texts(table.get("contract", []), f"{key}.contract")
@@ -828,3 +900,25 @@ class _Reader:
                     f"({optional})",
                     key,
                 )
+
+    def lifecycle(self, value: object) -> LifecycleSettings:
+        table = self.table(value, "lifecycle")
+        self.check_keys(table, _LIFECYCLE_KEYS, "lifecycle")
+        options: dict[str, Any] = {}
+        for name, raw in table.items():
+            key = f"lifecycle.{name}"
+            if name == "auto_retire":
+                options[name] = self.flag(raw, key)
+                continue
+            try:
+                options[name] = parse_duration(raw)
+            except ValueError as exc:
+                raise self.error(str(exc), key) from None
+        settings = LifecycleSettings(**options)
+        if settings.cold_after <= settings.hot_within:
+            raise self.error(
+                f"cold_after ({format_duration(settings.cold_after)}) must be longer than "
+                f"hot_within ({format_duration(settings.hot_within)})",
+                "lifecycle.cold_after",
+            )
+        return settings

@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from timescape import __version__
-from timescape._sqlfile import read_bytes
 from timescape.errors import DefinitionError
 from timescape.model.catalog import VersionSpec
 from timescape.model.schema import SchemaVersion, Step
+from timescape.project.sqlfile import read_bytes
 
 __all__ = [
     "CACHE_DIR",

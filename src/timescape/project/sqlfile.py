@@ -1,4 +1,4 @@
-"""Reading migration files from a schema's ``dir``: path containment, special files, encodings.
+"""Reading migration files from a schema's ``dir``: naming conventions, containment, encodings.
 
 The policy (RELIABILITY decision 4): ``dir`` and every file in it must resolve inside the project
 folder (symlinks followed) unless ``allow_outside_project = true``; FIFOs, devices and directories
@@ -27,6 +27,15 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 _STEP_FILE = re.compile(
     r"^(?P<number>\d+)_(?P<label>.+?)(?P<contract>\.contract)?(?P<rollback>\.rollback)?\.sql$"
 )
+# Other tools' conventions, accepted as they are: Flyway's versioned and undo migrations, and
+# golang-migrate's up/down pairs. dbmate's single files (``-- migrate:up`` / ``-- migrate:down``)
+# have the NNN_name.sql shape and are told apart by their content.
+_PYTHON_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+)\.py$")
+_FLYWAY_FILE = re.compile(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<label>.+)\.sql$")
+_FLYWAY_REPEATABLE = re.compile(r"^R__.+\.sql$")
+_GOLANG_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+)\.(?P<direction>up|down)\.sql$")
+_DBMATE_UP = re.compile(r"(?m)^--\s*migrate:up\b[^\n]*$")
+_DBMATE_DOWN = re.compile(r"(?m)^--\s*migrate:down\b[^\n]*$")
 _OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NONBLOCK", 0)
@@ -187,6 +196,12 @@ def load_steps(
     (README, hidden files) are ignored. Each step records its files relative to the project
     folder, so errors and dry runs can name them.
 
+    Other tools' folders are read as they are (one convention per ``dir``): Flyway's
+    ``V<version>__name.sql`` with ``U<version>__name.sql`` undo files (in version order: ``V1.10``
+    after ``V1.9``; ``R__`` repeatables are refused), golang-migrate's ``<n>_name.up.sql`` /
+    ``<n>_name.down.sql`` (numeric order), and dbmate's ``<n>_name.sql`` holding ``-- migrate:up``
+    and ``-- migrate:down`` sections.
+
     Args:
         root: The project folder (resolved).
         folder: The ``dir`` value as written.
@@ -263,11 +278,95 @@ class _DirLoader:
         return base
 
     def scan(self, base: Path) -> _Found:
+        names = [
+            e
+            for e in sorted(base.iterdir())
+            if not e.name.startswith(".") and e.name.endswith(".sql")
+        ]
+        repeatable = next((e for e in names if _FLYWAY_REPEATABLE.match(e.name)), None)
+        if repeatable is not None:
+            raise self.error(
+                "Flyway repeatable migrations (R__*.sql) are not supported: a schema's steps run "
+                "once; turn it into a versioned V<n>__name.sql step or a schema of its own",
+                _shown(repeatable, self.root),
+            )
+        if any(_FLYWAY_FILE.match(e.name) for e in names):
+            return self.scan_foreign(
+                names, _FLYWAY_FILE, "V<version>__name.sql / U<version>__name.sql"
+            )
+        if any(_GOLANG_FILE.match(e.name) for e in names):
+            return self.scan_foreign(names, _GOLANG_FILE, "<n>_name.up.sql / <n>_name.down.sql")
+        return self.scan_native(base)
+
+    def scan_foreign(self, entries: list[Path], pattern: re.Pattern[str], shape: str) -> _Found:
+        """Flyway or golang-migrate files: ordered by their version numbers, not by name."""
+        steps: dict[str, tuple[tuple[int, ...], Path]] = {}
+        rollbacks: dict[str, Path] = {}
+        for entry in entries:
+            shown = _shown(entry, self.root)
+            match = pattern.match(entry.name)
+            if match is None:
+                raise self.error(
+                    f"file name must look like {shape}, as the other files in this dir do",
+                    shown,
+                )
+            self.contain(entry.resolve(), "resolves to", shown)
+            groups = match.groupdict()
+            number = groups.get("version") or groups["number"]
+            order = tuple(int(part) for part in re.split(r"[._]", number))
+            while len(order) > 1 and order[-1] == 0:
+                order = order[:-1]  # Flyway: 1.0 is version 1
+            is_undo = groups.get("kind") == "U" or groups.get("direction") == "down"
+            if "kind" in groups:
+                stem = f"V{number}__{match['label']}"
+                key = number
+            else:
+                stem = f"{number}_{match['label']}"
+                key = stem
+            if is_undo:
+                rollbacks[key] = entry
+            elif key in steps or any(o == order for o, _ in steps.values()):
+                raise self.error(f"two migrations with version {number}", shown)
+            else:
+                steps[key] = (order, entry)
+        orphans = sorted(set(rollbacks) - set(steps))
+        if orphans:
+            raise self.error(
+                "rollback file without a migration", _shown(rollbacks[orphans[0]], self.root)
+            )
+        if not steps:
+            raise self.error(f"dir {self.folder!r} holds no migration files ({shape})")
+        ordered = sorted(steps.items(), key=lambda item: item[1][0])
+        stems = {key: _stem_of(path, pattern) for key, (_, path) in ordered}
+        return _Found(
+            steps=tuple((stems[key], path) for key, (_, path) in ordered),
+            rollbacks={stems[key]: path for key, path in rollbacks.items()},
+            contract=(),
+            contract_rollbacks={},
+        )
+
+    def add(self, kind: dict[str, Path], stem: str, entry: Path) -> None:
+        """File ``entry`` as step ``stem`` (contained; one file per step and kind)."""
+        shown = _shown(entry, self.root)
+        self.contain(entry.resolve(), "resolves to", shown)
+        if stem in kind:
+            raise self.error(
+                f"two files for step {stem}: {kind[stem].name} and {entry.name}", shown
+            )
+        kind[stem] = entry
+
+    def scan_native(self, base: Path) -> _Found:
         kinds: dict[tuple[bool, bool], dict[str, Path]] = {
             (contract, rollback): {} for contract in (False, True) for rollback in (False, True)
         }
         widths: set[int] = set()
         for entry in sorted(base.iterdir()):
+            python = _PYTHON_FILE.match(entry.name)
+            if python is not None:
+                # A Python step file: apply(connection), and rollback(connection) to undo it.
+                widths.add(len(python["number"]))
+                self.add(kinds[False, False], f"{python['number']}_{python['label']}", entry)
+                continue
             if entry.name.startswith(".") or not entry.name.endswith(".sql"):
                 continue
             shown = _shown(entry, self.root)
@@ -278,10 +377,9 @@ class _DirLoader:
                     "NNN_name.contract.sql or NNN_name.contract.rollback.sql",
                     shown,
                 )
-            self.contain(entry.resolve(), "resolves to", shown)
             widths.add(len(match["number"]))
-            stem = f"{match['number']}_{match['label']}"
-            kinds[bool(match["contract"]), bool(match["rollback"])][stem] = entry
+            kind = kinds[bool(match["contract"]), bool(match["rollback"])]
+            self.add(kind, f"{match['number']}_{match['label']}", entry)
         for contract in (False, True):
             migrations, rollbacks = kinds[contract, False], kinds[contract, True]
             orphans = sorted(set(rollbacks) - set(migrations))
@@ -306,10 +404,14 @@ class _DirLoader:
         )
 
     def step(self, stem: str, migration: Path, rollback: Path | None) -> Step:
+        if migration.suffix == ".py":
+            return self.python_step(stem, migration, rollback)
         shown = _shown(migration, self.root)
         text = read_text(migration, label=shown, key=self.key)
         if is_blank_sql(text):
             raise self.error("migration file is empty", shown)
+        if _DBMATE_UP.search(text):
+            return self.dbmate_step(stem, text, shown, rollback)
         undo = undo_shown = None
         if rollback is not None:
             undo_shown = _shown(rollback, self.root)
@@ -317,3 +419,66 @@ class _DirLoader:
             if is_blank_sql(undo):
                 raise self.error("rollback file is empty", undo_shown)
         return Step(migration=text, rollback=undo, name=stem, file=shown, rollback_file=undo_shown)
+
+    def python_step(self, stem: str, path: Path, rollback: Path | None) -> Step:
+        """A ``NNN_name.py`` step: ``apply(connection)``, undone by ``rollback(connection)``."""
+        from timescape.project.steps import python_file_steps  # noqa: PLC0415 - imports sqlfile
+
+        shown = _shown(path, self.root)
+        apply, undo = python_file_steps(path, shown, self.root, key=self.key)
+        if rollback is not None:
+            if undo is not None:
+                raise self.error(
+                    f"{shown} defines rollback() and {_shown(rollback, self.root)} exists too; "
+                    "keep one",
+                    shown,
+                )
+            undo_text = read_text(rollback, label=_shown(rollback, self.root), key=self.key)
+            return Step(
+                apply, undo_text, stem, file=shown, rollback_file=_shown(rollback, self.root)
+            )
+        return Step(apply, undo, stem, file=shown, rollback_file=shown if undo else None)
+
+    def dbmate_step(self, stem: str, text: str, shown: str, rollback: Path | None) -> Step:
+        """A dbmate file: ``-- migrate:up`` then ``-- migrate:down`` sections in one file."""
+        if rollback is not None:
+            raise self.error(
+                "a dbmate file (-- migrate:up) holds its own rollback in -- migrate:down; "
+                "remove the separate .rollback.sql file",
+                _shown(rollback, self.root),
+            )
+        up_marker = _DBMATE_UP.search(text)
+        down_marker = _DBMATE_DOWN.search(text)
+        if up_marker is None:  # pragma: no cover - the caller checked
+            raise self.error("no -- migrate:up line", shown)
+        if down_marker is not None and down_marker.start() < up_marker.start():
+            raise self.error("-- migrate:down comes before -- migrate:up", shown)
+        # Blank out everything outside a section, keeping the line count, so that statement line
+        # numbers in errors and dry runs still point into the file.
+        end = down_marker.start() if down_marker else len(text)
+        up = _keep_lines(text, up_marker.end(), end)
+        down = _keep_lines(text, down_marker.end(), len(text)) if down_marker else ""
+        if not up.strip():
+            raise self.error("the -- migrate:up section is empty", shown)
+        return Step(
+            migration=up,
+            rollback=down if down.strip() else None,
+            name=stem,
+            file=shown,
+            rollback_file=shown if down.strip() else None,
+        )
+
+
+def _keep_lines(text: str, start: int, end: int) -> str:
+    """``text[start:end]``, preceded by as many newlines as the text before ``start`` holds."""
+    return "\n" * text.count("\n", 0, start) + text[start:end]
+
+
+def _stem_of(path: Path, pattern: re.Pattern[str]) -> str:
+    match = pattern.match(path.name)
+    if match is None:  # pragma: no cover - matched before
+        return path.stem
+    groups = match.groupdict()
+    if "kind" in groups:
+        return f"V{groups['version']}__{groups['label']}"
+    return f"{groups['number']}_{groups['label']}"

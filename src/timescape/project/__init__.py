@@ -1,0 +1,1 @@
+"""The project file: reading and validating it, its cache, its SQL step files."""
