@@ -14,9 +14,9 @@ from __future__ import annotations
 # mypy and pyright treat any name ``TYPE_CHECKING`` as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from timescape.callbacks import CALLBACKS as CALLBACKS
     from timescape.config import Project as Project
     from timescape.config import load_project as load_project
+    from timescape.engine.callbacks import CALLBACKS as CALLBACKS
     from timescape.errors import CompatibilityError as CompatibilityError
     from timescape.errors import ConnectionFailedError as ConnectionFailedError
     from timescape.errors import DefinitionError as DefinitionError
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from timescape.web.wsgi import TimescapeWSGIMiddleware as TimescapeWSGIMiddleware
 
 _LAZY = {
-    "CALLBACKS": "timescape.callbacks",
+    "CALLBACKS": "timescape.engine.callbacks",
     "Project": "timescape.config",
     "load_project": "timescape.config",
     "CompatibilityError": "timescape.errors",

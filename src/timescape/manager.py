@@ -1,33 +1,35 @@
 """The :class:`Timescape` facade: lock → read state → plan → apply/rollback → record → callbacks.
 
-Every changing operation takes the database lock, bootstraps the state tables inside it, re-reads
-the state *after* the lock is held, and only then plans, so the gate and the usage counts are never
-decided on what another process changed while this one waited. The hot path (``resolve``,
-``is_schema_active``, ``schema_usage``) answers from an immutable in-memory view that
-:meth:`Timescape.refresh` swaps atomically when the state's generation counter moves.
+Every changing operation takes the database lock, re-reads the state *after* the lock is held and
+only then plans, so the gate and the usage counts are never decided on what another process
+changed while this one waited. The hot path (``resolve``, ``is_schema_active``, ``schema_usage``)
+answers from an immutable in-memory view that :meth:`Timescape.refresh` swaps when the state's
+generation counter moves.
 
-This module holds the connection and the planned changes (activate, deactivate, apply, roll
-back); the facade inherits the rest: definitions (:mod:`timescape.definitions`), callbacks
-(:mod:`timescape.callbacks`), the hot path (:mod:`timescape.hotpath`), reports and ``verify``
-(:mod:`timescape.inspection`), and state-only changes such as tags
-(:mod:`timescape.bookkeeping`).
+The facade owns its parts (:mod:`timescape.engine`) as attributes, each given at construction the
+collaborators it needs, never the facade: the connection, the definitions, the callbacks, the hot
+path, the locked runner, the four changes, the reports, the state-only changes (tags), the serving
+instances and the retirement. Its public methods are thin delegations to them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from timescape._faults import fault_point
-from timescape.bookkeeping import Bookkeeping
-from timescape.callbacks import CALLBACKS, Callbacks
-from timescape.definitions import Definitions
+from timescape.engine.bookkeeping import Bookkeeping
+from timescape.engine.callbacks import CALLBACKS, Callbacks
+from timescape.engine.changes import Changes
+from timescape.engine.connection import Connection
+from timescape.engine.definitions import Definitions
 from timescape.engine.drain import DrainProgress
+from timescape.engine.hotpath import HotPath, View
+from timescape.engine.inspection import Inspection
 from timescape.engine.instances import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -36,35 +38,17 @@ from timescape.engine.instances import (
     ServingSettings,
 )
 from timescape.engine.retirement import Retirement
-from timescape.errors import (
-    ConnectionFailedError,
-    DefinitionError,
-    DrainTimeoutError,
-    InputError,
-    StateError,
-    TimescapeError,
-)
-from timescape.hotpath import HotPath
-from timescape.inspection import Inspection
-from timescape.model.catalog import VersionSpec
+from timescape.engine.runner import Runner, Work
+from timescape.errors import InputError, TimescapeError
+from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.instance import InstanceInfo
-from timescape.model.plan import (
-    Judge,
-    Plan,
-    declared_judge,
-    plan_activation,
-    plan_deactivation,
-    plan_schema_apply,
-    plan_schema_rollback,
-)
-from timescape.model.schema import SchemaVersion
-from timescape.model.state import StateSnapshot
+from timescape.model.plan import Judge, Plan, declared_judge
+from timescape.model.schema import SchemaVersion, StepCallable
+from timescape.model.tsv import Version
 from timescape.model.usage import LifecycleSettings
-from timescape.recovery import Recovery
-from timescape.reports import OperationResult
-from timescape.store.backends import create_backend
-from timescape.store.base import Backend, ErrorKind, actor
-from timescape.store.state import StateStore, validate_prefix
+from timescape.reports import OperationResult, SchemaInfo, Stats, VerifyReport, VersionInfo
+from timescape.store.base import Backend, actor
+from timescape.store.state import Event, StateStore, validate_prefix
 from timescape.store.urls import DatabaseURL, parse_url, url_text
 
 if TYPE_CHECKING:
@@ -76,8 +60,10 @@ logger = logging.getLogger("timescape")
 
 DEFAULT_PROTECTED_TAGS = ("stable", "production", "latest")
 
+Callback = Callable[..., Any]
 
-class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
+
+class Timescape:
     """Versions a database schema together with the API versions of a service.
 
     Thread-safe: operations on one instance are serialised by an in-process mutex, and across
@@ -157,69 +143,97 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         self.infer_compatibility = infer_compatibility
         self.lifecycle = lifecycle or LifecycleSettings()
         self.usage_policy = self.lifecycle.policy
-        Definitions.__init__(self, schemas, versions)
-        self._backend: Backend | None = None
-        self._store: StateStore | None = None
-        Callbacks.__init__(self)
-        HotPath.__init__(self)
-        self._actor = actor()
         self.serving = ServingSettings(
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
             poll_interval=poll_interval,
             drain_timeout=drain_timeout,
         )
-        self._instances = Instances(
-            store=lambda: self.store,
-            mutex=self._mutex,
-            boundary=self._store_boundary,
-            settings=self.serving,
+        self._compose(schemas, versions)
+
+    def _compose(self, schemas: Iterable[SchemaVersion], versions: Iterable[VersionSpec]) -> None:
+        """Build the parts, each handed the collaborators it uses (never the facade)."""
+        mutex = self._mutex = threading.RLock()
+        who = self._actor = actor()
+        conn = self._connection = Connection(
+            self.url,
+            lock_timeout=self.lock_timeout,
+            ddl_lock_timeout=self.ddl_lock_timeout,
+            migration_timeout=self.migration_timeout,
+            table_prefix=self.table_prefix,
+            application_name=self.application_name,
         )
-        self._retirement = Retirement(
+        defs = Definitions(schemas, versions, mutex=mutex, on_change=self._catalog_changed)
+        self._definitions = defs
+        self._callbacks = Callbacks()
+        hot = self._hot = HotPath(conn, defs, mutex=mutex)
+        runner = self._runner = Runner(
+            conn,
+            defs,
+            hot,
+            mutex=mutex,
+            actor=who,
+            migration_timeout=self.migration_timeout,
+            emit=self._callbacks.emit,
+        )
+        self._inspection = Inspection(
+            conn,
+            defs,
+            hot,
+            mutex=mutex,
+            judge=self._judge,
+            recovery=runner.recovery,
+            policy=lambda: self.usage_policy,
+        )
+        self._bookkeeping = Bookkeeping(
+            conn, defs, locked=lambda work: runner.locked(work, dry_run=False), actor=who
+        )
+        self._instances = Instances(
+            store=lambda: conn.store, mutex=mutex, boundary=conn.boundary, settings=self.serving
+        )
+        retirement = Retirement(
             instances=self._instances,
-            store=lambda: self.store,
-            locked=lambda work: self._locked(work, dry_run=False),
-            execute=self._execute,
-            actor=self._actor,
+            store=lambda: conn.store,
+            locked=lambda work: runner.locked(work, dry_run=False),
+            execute=runner.execute,
+            actor=who,
+        )
+        self._changes = Changes(
+            conn, defs, hot, runner, retirement, judge=self._judge, emit=self._callbacks.emit
         )
 
     def _catalog_changed(self) -> None:
-        # Definitions' hook, overridden here because Definitions precedes HotPath in the MRO.
-        self._view = None
+        # The definitions changed: the view indexed the previous catalog.
+        self._hot.invalidate()
 
-    # -- connection ---------------------------------------------------------------------------
+    def _judge(self) -> Judge:
+        if not self.infer_compatibility:
+            return declared_judge
+        from timescape.compat import inferred_judge  # noqa: PLC0415 - sqlglot loads on demand
+
+        return inferred_judge(self.catalog, self.backend.dialect, self.backend.split)
+
+    # -- connection -----------------------------------------------------------------------------
 
     @property
     def backend(self) -> Backend:
         """The backend (connects lazily)."""
-        if self._backend is None:
-            self._backend = create_backend(
-                self.url,
-                lock_timeout=self.lock_timeout,
-                ddl_lock_timeout=self.ddl_lock_timeout,
-                migration_timeout=self.migration_timeout,
-                table_prefix=self.table_prefix,
-                application_name=self.application_name,
-            )
-        return self._backend
+        return self._connection.backend
 
     @property
     def store(self) -> StateStore:
         """The state store."""
-        if self._store is None:
-            self._store = StateStore(self.backend)
-        return self._store
+        return self._connection.store
 
     def close(self) -> None:
         """Flush request counters (best effort) and close the connection."""
         with self._mutex:
-            if self._requests and self._backend is not None:
+            if self._hot.has_requests and self._connection.is_open:
                 try:
                     self.flush_usage()
                 except TimescapeError:
                     logger.warning("could not flush request counters on close", exc_info=True)
-            if self._backend is not None:
-                self._backend.close()
+            self._connection.close()
 
     def __enter__(self) -> Self:
         """Use as a context manager; closes on exit."""
@@ -229,116 +243,137 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         """Close."""
         self.close()
 
-    # -- locked operations --------------------------------------------------------------------
+    # -- definitions (engine.definitions) -------------------------------------------------------
 
-    def _locked(
-        self, work: Callable[[StateSnapshot], OperationResult], *, dry_run: bool
-    ) -> OperationResult:
-        started = time.monotonic()
-        catalog = self.catalog
-        with self._mutex, self._store_boundary():
-            backend = self.backend
-            backend.connect()
-            if dry_run:
-                self.store.check_readable()
-                snapshot = self._recovery().dry_run_snapshot()
-                result = work(snapshot)
-                return replace(result, dry_run=True, duration_ms=_ms(started))
-            backend.acquire_lock()
-            try:
-                fault_point("after_lock")
-                self.store.ensure()
-                recovery = self._recovery()
-                snapshot = recovery.upgrade_checksums(recovery.recover(self.store.read()))
-                result = work(snapshot)
-            finally:
-                if backend.is_connected:
-                    backend.release_lock()
-            self._rebuild_view(catalog)
-            return replace(result, duration_ms=_ms(started))
+    @property
+    def catalog(self) -> Catalog:
+        """The validated definitions (built on first use after a registration).
 
-    @contextlib.contextmanager
-    def _store_boundary(self) -> Iterator[None]:
-        """Translate a driver error escaping a state read or write into a Timescape error.
-
-        Steps have their own, richer translation in the executor; this catches the rest (the run
-        marker, bootstrap, tags, reports), so no driver exception ever reaches the caller. Whatever
-        the exception, a transaction left open (a failed COMMIT keeps it open, holding SQLite's
-        write lock) is rolled back first.
+        Raises:
+            DefinitionError: If the definitions are inconsistent as a whole.
         """
-        try:
-            yield
-        except BaseException as exc:
-            backend = self._backend
-            if backend is not None and backend.is_connected and backend.in_transaction:
-                backend.rollback()
-            if isinstance(exc, TimescapeError) or not isinstance(exc, Exception):
-                raise
-            if backend is None or not backend.is_driver_error(exc):
-                raise
-            reason = backend.describe_error(exc)
-            kind = backend.classify_error(exc)
-            if kind == ErrorKind.CONNECTION_LOST:
-                backend.drop_broken()
-                lost = f"connection lost: {reason}"
-                raise ConnectionFailedError(self.url.redacted, lost) from exc
-            if kind == ErrorKind.LOCK_NOT_AVAILABLE:
-                waited = f"waited {self.ddl_lock_timeout:g} s"
-                reason += f" (another connection holds the database; {waited})"
-            raise StateError(
-                f"reading or writing the Timescape state tables failed: {reason}"
-            ) from exc
+        return self._definitions.catalog
 
-    def _execute(self, plan: Plan, snapshot: StateSnapshot) -> OperationResult:
-        self._check_statements(plan)
-        if plan.is_noop:
-            return OperationResult(plan.operation, plan.target, plan)
-        if plan.forced:
-            logger.warning("forced: %s", "; ".join(plan.forced))
-        for action in plan.actions:
-            if action.kind == "apply" and not action.schema.is_reversible:
-                logger.warning(
-                    "schema %s has no rollback scripts: once applied it cannot be rolled back "
-                    "(deactivating its versions will keep it)",
-                    action.name,
-                )
-        # Imported here: read-only commands (list, status, stats) never run a plan, and the
-        # executor pulls in the interrupt machinery (socket, selectors) at import.
-        from timescape.executor import Executor  # noqa: PLC0415
+    def _adopt_catalog(self, catalog: Catalog) -> bool:
+        # The project loader's catalog, validated already (see Definitions.adopt_catalog).
+        return self._definitions.adopt_catalog(catalog)
 
-        executor = Executor(
-            self.backend,
-            self.store,
-            actor=self._actor,
-            migration_timeout=self.migration_timeout,
-            emit=self._emit,
+    def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
+        """Register (and return) a schema version built with :class:`SchemaVersion`.
+
+        Raises:
+            DefinitionError: If the name is taken (case-insensitively).
+        """
+        return self._definitions.register_schema(schema)
+
+    def add_schema(
+        self,
+        name: str,
+        migrations: Sequence[str | StepCallable],
+        rollback: Sequence[str | StepCallable] | None = None,
+        *,
+        parent: str | Sequence[str] | None = None,
+        compatible_with: Sequence[str] = (),
+        breaking: bool | None = None,
+        transactional: bool = True,
+        contract: Sequence[str] = (),
+        contract_rollback: Sequence[str] = (),
+    ) -> SchemaVersion:
+        """Define and register (and return) a schema version from parallel script lists.
+
+        Args:
+            name: Schema name.
+            migrations: Migration scripts (SQL text or callables receiving a connection).
+            rollback: ``rollback[i]`` undoes ``migrations[i]``; omit for an irreversible schema.
+            parent: Parent schema name(s).
+            compatible_with: Schemas whose live versions keep working with this one.
+            breaking: Declare breaking (True) or non-breaking (False); None infers.
+            transactional: False when statements cannot run inside a transaction.
+            contract: Deferred contract scripts.
+            contract_rollback: Their rollbacks.
+
+        Raises:
+            DefinitionError: On invalid definitions.
+        """
+        return self._definitions.add_schema(
+            name,
+            migrations,
+            rollback,
+            parent=parent,
+            compatible_with=compatible_with,
+            breaking=breaking,
+            transactional=transactional,
+            contract=contract,
+            contract_rollback=contract_rollback,
         )
-        outcomes = executor.run(plan, self.catalog, snapshot)
-        return OperationResult(plan.operation, plan.target, plan, tuple(outcomes))
 
-    def _check_statements(self, plan: Plan) -> None:
-        """Refuse statements that would end or escape the schema transaction, before any runs."""
-        for action in plan.actions:
-            if not action.schema.transactional:
-                continue
-            for step in action.steps:
-                for statement in step.statements:
-                    reason = self.backend.transaction_breaker(statement.text)
-                    if reason is not None:
-                        raise DefinitionError(
-                            f"{reason}: {statement.text[:80]!r}. Move it to a schema with "
-                            "transactional = false",
-                            file=step.file,
-                            key=f"{action.name}.step{step.index}",
-                            line=statement.line if step.file else None,
-                        )
+    def add_version(
+        self,
+        handler: str,
+        timestamp: str | datetime,
+        schema: str,
+        *,
+        tags: Sequence[str] = (),
+        description: str = "",
+    ) -> str:
+        """Register an API version and return its TSV.
 
-    def _judge(self) -> Judge:
-        if not self.infer_compatibility:
-            return declared_judge
-        from timescape.compat import inferred_judge  # noqa: PLC0415 - sqlglot loads on demand
+        Args:
+            handler: Handler path, e.g. ``/api/products``.
+            timestamp: ISO-8601 timestamp of the version.
+            schema: The schema version it needs.
+            tags: Tags to declare.
+            description: Free text.
 
-        return inferred_judge(self.catalog, self.backend.dialect, self.backend.split)
+        Raises:
+            DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
+        """
+        return self._definitions.add_version(
+            handler, timestamp, schema, tags=tags, description=description
+        )
+
+    # -- callbacks (engine.callbacks) -----------------------------------------------------------
+
+    def on(self, event: str, callback: Callback) -> Callback:
+        """Register (and return) a callback for ``event``, one of :data:`CALLBACKS`; a decorator.
+
+        Callbacks run after the change is committed, with keyword arguments (``schema``,
+        ``duration_ms``, ``tsv``, ``error``, …). An exception in a callback is logged, never
+        raised: the database change has already happened.
+
+        Raises:
+            InputError: For an unknown event name.
+        """
+        return self._callbacks.on(event, callback)
+
+    def on_schema_applied(self, callback: Callback) -> Callback:
+        """Register a callback for applied schemas (``schema``, ``duration_ms``)."""
+        return self._callbacks.on("on_schema_applied", callback)
+
+    def on_schema_rolled_back(self, callback: Callback) -> Callback:
+        """Register a callback for rolled-back schemas (``schema``, ``duration_ms``)."""
+        return self._callbacks.on("on_schema_rolled_back", callback)
+
+    def on_schema_failed(self, callback: Callback) -> Callback:
+        """Register a callback for failed schemas (``schema``, ``error``)."""
+        return self._callbacks.on("on_schema_failed", callback)
+
+    def on_version_activated(self, callback: Callback) -> Callback:
+        """Register a callback for activated versions (``tsv``)."""
+        return self._callbacks.on("on_version_activated", callback)
+
+    def on_version_deactivated(self, callback: Callback) -> Callback:
+        """Register a callback for deactivated versions (``tsv``)."""
+        return self._callbacks.on("on_version_deactivated", callback)
+
+    def on_version_drained(self, callback: Callback) -> Callback:
+        """Register a callback for drains (``tsvs``, ``waited_s``, ``drained``: False on timeout).
+
+        Added in 0.2.
+        """
+        return self._callbacks.on("on_version_drained", callback)
+
+    # -- changes (engine.changes, run under the lock by engine.runner) --------------------------
 
     def activate(
         self,
@@ -348,21 +383,17 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
         force: bool = False,
         dry_run: bool = False,
     ) -> OperationResult:
-        """Make a version live, applying the schemas it still needs.
+        """Make a version live, applying the schemas it still needs; say what was done.
 
-        Under the database lock: resolve the ref, plan from freshly read state, run the
-        compatibility gate, apply each missing schema (one transaction each where the database
-        allows), mark the version live, record events, then fire callbacks. Activating a live
-        version is a no-op that says so.
+        Under the database lock: plan from freshly read state, run the compatibility gate, apply
+        each missing schema (one transaction each where the database allows), mark the version
+        live, then fire callbacks. Activating a live version is a no-op that says so.
 
         Args:
             ref: TSV, tag, ISO-8601 timestamp, or None for the newest version.
             handler: The handler, when the ref alone is ambiguous.
             force: Override the compatibility gate and drift refusals (logged).
             dry_run: Plan only; change nothing.
-
-        Returns:
-            What was (or would be) done.
 
         Raises:
             UnknownRefError: For a ref that resolves to nothing.
@@ -371,19 +402,7 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             MigrationError: When a step fails or times out (recorded first).
             LockTimeoutError: When another process holds the lock too long.
         """
-        guess = self._resolve_fresh(ref, handler)
-
-        def work(snapshot: StateSnapshot) -> OperationResult:
-            tsv = self._resolve_locked(ref, handler, guess, snapshot)
-            row = snapshot.versions.get(tsv)
-            if row is not None and row.is_retiring and not dry_run:
-                return self._retirement.reactivate(tsv)
-            plan = plan_activation(
-                self.catalog, snapshot, tsv, self.backend.split, force=force, judge=self._judge()
-            )
-            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
-
-        return self._locked(work, dry_run=dry_run)
+        return self._changes.activate(ref, handler, force=force, dry_run=dry_run)
 
     def deactivate(
         self,
@@ -399,15 +418,11 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
     ) -> OperationResult:
         """Take a version out of service, rolling back schemas no other live version needs.
 
-        Two phases when serving instances are registered (:mod:`timescape.engine.retirement`):
-        one transaction marks the version *retiring* (no instance routes a new request to it),
-        then, holding no lock, this waits until every live instance has loaded that state and
-        finished its requests on the version, and only then rolls back. With no live instance
-        registered it is one phase, as it always was.
-
-        Atomic on PostgreSQL and SQLite: if a rollback step fails, the version stays live and its
-        schemas stay applied. On MySQL/MariaDB the version is marked inactive first and the
-        rollback records progress per step.
+        With serving instances registered, the version is first marked *retiring* (no new
+        request is routed to it) and rolled back only once every live instance has drained it
+        (:mod:`timescape.engine.retirement`). Atomic on PostgreSQL and SQLite: if a rollback step
+        fails, the version stays live and its schemas applied. On MySQL/MariaDB the version is
+        marked inactive first and the rollback records progress per step.
 
         Args:
             ref: TSV, tag or timestamp.
@@ -433,25 +448,17 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
         Changed in 0.2: the drain (``drain``, ``drain_timeout``, ``progress``).
         """
-        guess = self._resolve_fresh(ref, handler)
-
-        def plan_for(snapshot: StateSnapshot) -> Plan:
-            index = self._index_for(snapshot)
-            tsv = self._resolve_locked(ref, handler, guess, snapshot, index=index)
-            return plan_deactivation(
-                self.catalog,
-                snapshot,
-                tsv,
-                self.backend.split,
-                tags=index.tags_of(tsv),
-                protected_tags=self.protected_tags,
-                rollback=self.rollback_on_deactivate and not keep_schema,
-                force=force,
-            )
-
-        if dry_run:
-            return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
-        return self._drained(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+        return self._changes.deactivate(
+            ref,
+            handler,
+            protected_tags=self.protected_tags,
+            rollback=self.rollback_on_deactivate and not keep_schema,
+            force=force,
+            dry_run=dry_run,
+            drain=drain,
+            timeout=drain_timeout,
+            progress=progress,
+        )
 
     def apply_schema(
         self, name: str, *, force: bool = False, dry_run: bool = False
@@ -463,22 +470,12 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             force: Override the gate and drift refusals.
             dry_run: Plan only.
 
-        Returns:
-            What was (or would be) done.
-
         Raises:
             UnknownRefError: For an unknown schema.
             CompatibilityError: When a live version would break.
             MigrationError: When a step fails.
         """
-
-        def work(snapshot: StateSnapshot) -> OperationResult:
-            plan = plan_schema_apply(
-                self.catalog, snapshot, name, self.backend.split, force=force, judge=self._judge()
-            )
-            return self._plan_only(plan) if dry_run else self._execute(plan, snapshot)
-
-        return self._locked(work, dry_run=dry_run)
+        return self._changes.apply_schema(name, force=force, dry_run=dry_run)
 
     def rollback_schema(
         self,
@@ -501,9 +498,6 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
             drain_timeout: Seconds to wait for the drain (default: the setting).
             progress: Told, while draining, which instances still hold the versions and why.
 
-        Returns:
-            What was (or would be) done.
-
         Raises:
             RollbackRefusedError: While in use (without force) or when irreversible.
             MigrationError: When a rollback step fails.
@@ -511,108 +505,76 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
         Changed in 0.2: ``drain`` and ``drain_timeout``.
         """
+        return self._changes.rollback_schema(
+            name,
+            force=force,
+            dry_run=dry_run,
+            drain=drain,
+            timeout=drain_timeout,
+            progress=progress,
+        )
 
-        def plan_for(snapshot: StateSnapshot) -> Plan:
-            return plan_schema_rollback(
-                self.catalog, snapshot, name, self.backend.split, force=force
-            )
+    # -- state-only changes (engine.bookkeeping) ------------------------------------------------
 
-        if dry_run:
-            return self._locked(lambda s: self._plan_only(plan_for(s)), dry_run=True)
-        # With force, the live versions that need it are deactivated: drained first, like any
-        # deactivation, so no instance still serves them when their schema goes.
-        return self._drained(plan_for, drain=drain, timeout=drain_timeout, progress=progress)
+    def resolve_schema(self, name: str, *, steps_done: int) -> OperationResult:
+        """Record the truth about an uncertain, failed or interrupted schema (logged).
 
-    def _drained(
-        self, plan_for: Callable[[StateSnapshot], Plan], **options: Any
-    ) -> OperationResult:
-        """Run a deactivating plan through the drain; tell ``on_version_drained`` how it went."""
-        try:
-            result = self._retirement.run(plan_for, **options)
-        except DrainTimeoutError as exc:
-            drained = {"tsvs": exc.tsvs, "waited_s": exc.waited_s, "drained": False}
-            self._emit("on_version_drained", drained)
-            raise
-        outcome = result.drain
-        if outcome is not None and not outcome.forced:
-            drained = {"tsvs": list(outcome.tsvs), "waited_s": outcome.waited_s, "drained": True}
-            self._emit("on_version_drained", drained)
-        return result
+        The operator checked the database and states how many steps (0..all) are in place. With
+        all steps the schema becomes ``applied``; with none, ``rolled_back`` (or ``pending`` if it
+        was never applied); otherwise ``failed`` at that step, so migrate or rollback resume from
+        there. The result's plan is empty: the change is to the state only.
 
-    # -- serving instances (delegated to timescape.engine.instances) ---------------------------
+        Raises:
+            UnknownRefError: For an unknown schema.
+            InputError: For an out-of-range step count.
+        """
+        return self._bookkeeping.resolve_schema(name, steps_done=steps_done)
 
-    def register_instance(self, *, label: str | None = None, generation: int = 0) -> str:
-        """Register this process as an instance serving versions; return its id.
+    def tag(self, tsv: str, label: str) -> OperationResult:
+        """Point tag ``label`` at version ``tsv`` (moving it within the handler).
 
-        One autocommitted insert (the table is created if this runs before any migration); no
-        Timescape lock, so start-up never waits for a migration. Stale instances are pruned.
-        Register before loading the view: a deactivation then waits for this instance too.
+        Raises:
+            UnknownRefError: For an unknown TSV.
+            DefinitionError: For an invalid tag.
+        """
+        return self._bookkeeping.tag(tsv, label)
+
+    def untag(self, label: str, *, handler: str) -> OperationResult:
+        """Remove tag ``label`` from ``handler``.
+
+        Raises:
+            UnknownRefError: When the handler has no such tag.
+        """
+        return self._bookkeeping.untag(label, handler=handler)
+
+    def claim_round(
+        self,
+        kind: str,
+        *,
+        interval: timedelta,
+        detail: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Claim a periodic job's round for this process, at most once per ``interval`` overall.
+
+        Under the database lock: when the newest ``kind`` event is younger than ``interval``
+        nothing is written and False is returned; otherwise one ``kind`` event (naming this
+        process as its actor) is appended and True returned. Several instances calling it on the
+        same timer therefore take turns: the lock serialises them, and the event log says who
+        ran each round. The state generation does not move (nothing a view reads changed).
 
         Args:
-            label: What the process calls itself (``uvicorn app:app``), shown by ``instances``.
-            generation: The generation of the view it has loaded already, if any.
+            kind: The event kind naming the job (``lifecycle_round``).
+            interval: The least time between two rounds.
+            detail: Detail recorded with the event.
+            now: The reference time (default: now, UTC).
 
-        Returns:
-            The instance id (32 hex digits).
-
-        Added in 0.2.
-        """
-        return self._instances.register(label=label, generation=generation)
-
-    def heartbeat(self, instance_id: str, *, generation: int, in_flight: Mapping[str, int]) -> None:
-        """Report that the instance is alive, what it has loaded and what it is still serving.
-
-        One small autocommitted upsert (re-inserting the row if it was pruned); it never takes
-        the Timescape lock. Send one every ``heartbeat_interval`` seconds, and at once after the
-        view changed and when the in-flight count of a retiring version drops to zero.
-
-        Args:
-            instance_id: The id :meth:`register_instance` returned.
-            generation: The generation of the loaded view (:meth:`view_generation`).
-            in_flight: Requests in flight per TSV.
+        Raises:
+            LockTimeoutError: When another process holds the lock too long.
 
         Added in 0.2.
         """
-        self._instances.heartbeat(instance_id, generation=generation, in_flight=in_flight)
-
-    def unregister_instance(self, instance_id: str) -> None:
-        """Remove the instance's row (a clean shutdown; a drain no longer waits for it).
-
-        Added in 0.2.
-        """
-        self._instances.unregister(instance_id)
-
-    def instances(self) -> list[InstanceInfo]:
-        """Every registered instance, stale ones included (read-only), by the database clock.
-
-        Added in 0.2.
-        """
-        return self._instances.rows()
-
-    def state_generation(self) -> int:
-        """The state's generation counter: the cheap change probe for serving instances.
-
-        One indexed read; on SQLite ``PRAGMA data_version`` first, which skips even that while
-        no other connection committed. Compare with :meth:`view_generation` and :meth:`refresh`
-        when it moved.
-
-        Added in 0.2.
-        """
-        return self._instances.generation()
-
-    @property
-    def notification_channel(self) -> str | None:
-        """The PostgreSQL ``LISTEN`` channel announcing each state change (None elsewhere).
-
-        Every state-changing transaction sends ``pg_notify(channel, '<generation>')`` before it
-        commits, so listeners hear of it the moment it commits. Listen on a connection of your
-        own (this facade's connection is shared with its other work).
-
-        Added in 0.2.
-        """
-        if self.backend.NOTIFY_SQL is None:
-            return None
-        return self.store.notification_channel
+        return self._bookkeeping.claim_round(kind, interval=interval, detail=detail, now=now)
 
     def adopt(self, names: Sequence[str], *, dry_run: bool = False) -> AdoptionReport:
         """Record schemas as applied for objects the database already has (checked first).
@@ -637,13 +599,207 @@ class Timescape(Definitions, Callbacks, HotPath, Inspection, Bookkeeping):
 
         return adopt(self, names, dry_run=dry_run)
 
-    def _plan_only(self, plan: Plan) -> OperationResult:
-        self._check_statements(plan)
-        return OperationResult(plan.operation, plan.target, plan, dry_run=True)
+    def _locked(self, work: Work, *, dry_run: bool) -> OperationResult:
+        # For engine.adoption, which runs on the facade (see Runner.locked).
+        return self._runner.locked(work, dry_run=dry_run)
 
-    def _recovery(self) -> Recovery:
-        return Recovery(self.store, self.catalog, actor=self._actor)
+    def _state_change(self) -> contextlib.AbstractContextManager[None]:
+        # For engine.adoption: one transaction that moves the generation.
+        return self._bookkeeping.state_change()
 
+    # -- serving instances (engine.instances) ---------------------------------------------------
 
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+    def register_instance(self, *, label: str | None = None, generation: int = 0) -> str:
+        """Register this process as an instance serving versions; return its id (32 hex digits).
+
+        One autocommitted insert, no Timescape lock, so start-up never waits for a migration;
+        stale instances are pruned. Register before loading the view: a deactivation then waits
+        for this instance too. ``label`` is shown by ``instances`` (``uvicorn app:app``);
+        ``generation`` is that of a view already loaded, if any. Added in 0.2.
+        """
+        return self._instances.register(label=label, generation=generation)
+
+    def heartbeat(self, instance_id: str, *, generation: int, in_flight: Mapping[str, int]) -> None:
+        """Report that the instance is alive, its view's generation and its requests per TSV.
+
+        One small autocommitted upsert (re-inserting a pruned row), never the Timescape lock.
+        Send one every ``heartbeat_interval`` seconds, and at once after the view changed and
+        when the in-flight count of a retiring version drops to zero. Added in 0.2.
+        """
+        self._instances.heartbeat(instance_id, generation=generation, in_flight=in_flight)
+
+    def unregister_instance(self, instance_id: str) -> None:
+        """Remove the instance's row (a clean shutdown; a drain no longer waits). Added in 0.2."""
+        self._instances.unregister(instance_id)
+
+    def instances(self) -> list[InstanceInfo]:
+        """Every registered instance, stale ones included, by the database clock. Added in 0.2."""
+        return self._instances.rows()
+
+    def state_generation(self) -> int:
+        """The state's generation counter: the cheap change probe for serving instances.
+
+        One indexed read; on SQLite ``PRAGMA data_version`` first, which skips even that while
+        no other connection committed. Compare with :meth:`view_generation` and :meth:`refresh`
+        when it moved. Added in 0.2.
+        """
+        return self._instances.generation()
+
+    @property
+    def notification_channel(self) -> str | None:
+        """The PostgreSQL ``LISTEN`` channel announcing each state change (None elsewhere).
+
+        Every state-changing transaction sends ``pg_notify(channel, '<generation>')`` before it
+        commits. Listen on a connection of your own (this facade's is shared). Added in 0.2.
+        """
+        if self.backend.NOTIFY_SQL is None:
+            return None
+        return self.store.notification_channel
+
+    # -- the hot path, from memory (engine.hotpath) ---------------------------------------------
+
+    def refresh(self) -> bool:
+        """Reload the view if another process changed the state (one cheap query); True if so."""
+        return self._hot.refresh()
+
+    def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
+        """Resolve a ref (TSV, tag, timestamp, ``latest`` or None) to a TSV, from memory.
+
+        No I/O: call :meth:`refresh` to see tags moved by other processes.
+
+        Raises:
+            UnknownRefError: When nothing (or several things) match.
+        """
+        return self._hot.resolve(ref, handler)
+
+    def is_schema_active(self, name: str) -> bool:
+        """True when the schema is applied (from memory)."""
+        return self._hot.is_schema_active(name)
+
+    def is_version_active(self, tsv: str) -> bool:
+        """True when the version is live and routed (from memory; False while retiring)."""
+        return self._hot.is_version_active(tsv)
+
+    def view(self) -> View:
+        """The immutable in-memory view that serving builds its routing tables from.
+
+        Read from the database only if none is loaded yet. Added in 0.2.
+        """
+        return self._hot.view()
+
+    def version_state(self, tsv: str) -> str:
+        """``"live"``, ``"retiring"`` or ``"inactive"`` (also for an unknown TSV), from memory.
+
+        Neither a retiring nor an inactive version gets a new request. Added in 0.2.
+        """
+        return self._hot.version_state(tsv)
+
+    def live_alternatives(self, handler: str) -> list[str]:
+        """The handler's routed versions, newest first, from memory (for a 410). Added in 0.2."""
+        return self._hot.live_alternatives(handler)
+
+    def view_generation(self) -> int:
+        """The state generation the in-memory view was built from (changes after a refresh)."""
+        return self._hot.view_generation()
+
+    def latest_live(self, handler: str) -> str | None:
+        """The newest live version of a handler (from memory), or None."""
+        return self._hot.latest_live(handler)
+
+    def handlers(self) -> list[str]:
+        """Every handler path with at least one defined version."""
+        return self._hot.handlers()
+
+    def schema_usage(self, name: str) -> list[str]:
+        """Live TSVs that need the schema (from memory)."""
+        return self._hot.schema_usage(name)
+
+    def active_schemas(self) -> list[str]:
+        """Names of the applied schemas, in definition order (from memory, no I/O).
+
+        A schema the state knows but the definitions no longer name comes last, sorted.
+        Added in 0.5.
+        """
+        return self._hot.active_schemas()
+
+    def version_tags(self, tsv: str) -> list[str]:
+        """The tags on a version now, declared and runtime ones, sorted (from memory).
+
+        Added in 0.5.
+        """
+        return self._hot.version_tags(tsv)
+
+    def active_versions(self, handler: str | None = None) -> list[Version]:
+        """Live versions (from memory), oldest first per handler."""
+        return self._hot.active_versions(handler)
+
+    def record_request(self, tsv: str) -> None:
+        """Count one request for a version, in memory (flushed by :meth:`flush_usage`)."""
+        self._hot.record_request(tsv)
+
+    def flush_usage(self) -> int:
+        """Write the request counters gathered since the last flush; return how many versions.
+
+        Increments are relative (``count = count + n``), so instances never overwrite each other.
+        """
+        return self._hot.flush_usage()
+
+    # -- reports, read-only (engine.inspection) -------------------------------------------------
+
+    def are_compatible(self, schema_a: str, schema_b: str) -> bool:
+        """Whether live versions on ``schema_b`` keep working once ``schema_a`` is applied.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+        """
+        return self._inspection.are_compatible(schema_a, schema_b)
+
+    def compatibility(self, schema_a: str, schema_b: str) -> tuple[bool, str]:
+        """Whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why.
+
+        The gate's answer and reason: declarations first, then (with ``infer_compatibility``)
+        the SQL analysis, e.g. ``(False, "drops column products.price (breaking)")``. Reads the
+        definitions only: no connection, no lock. Added in 0.2.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+        """
+        return self._inspection.compatibility(schema_a, schema_b)
+
+    def schemas(self) -> list[SchemaInfo]:
+        """Every schema with status, usage and checksums (read-only, no lock)."""
+        return self._inspection.schemas()
+
+    def schema_info(self, name: str) -> SchemaInfo:
+        """One schema's details.
+
+        Raises:
+            UnknownRefError: For an unknown schema.
+        """
+        return self._inspection.schema_info(name)
+
+    def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
+        """Every version with status, tags and counters (read-only, no lock)."""
+        return self._inspection.versions(handler=handler)
+
+    def history(self, *, limit: int = 50) -> list[Event]:
+        """The event log, newest first (read-only)."""
+        return self._inspection.history(limit=limit)
+
+    def stats(self) -> Stats:
+        """Counts by status (read-only)."""
+        return self._inspection.stats()
+
+    def verify(self) -> VerifyReport:
+        """Check the database against the definitions without changing anything.
+
+        Reports drift (per step, migration and rollback scripts), applied schemas no longer
+        defined, failed/interrupted/uncertain schemas, a run that died (or one in progress),
+        live versions whose schemas are not applied, and damaged state tables; the report's
+        ``ok`` is False when anything needs attention.
+        """
+        return self._inspection.verify()
+
+    def dry_run_statements(self, plan: Plan) -> list[str]:
+        """The SQL a plan would send, in order (for rendering)."""
+        return self._inspection.dry_run_statements(plan)

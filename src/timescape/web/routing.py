@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from timescape.errors import UnknownRefError
 
 if TYPE_CHECKING:
-    from timescape.hotpath import View
+    from timescape.engine.hotpath import View
     from timescape.model.state import VersionState
     from timescape.model.tsv import Version
 

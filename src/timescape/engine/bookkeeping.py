@@ -8,11 +8,12 @@ hot-path view picks it up on its next refresh.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from timescape._host import Host
+from timescape.engine.connection import Connection
+from timescape.engine.definitions import Definitions
 from timescape.errors import InputError, UnknownRefError
 from timescape.model.plan import Plan
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
@@ -23,44 +24,46 @@ from timescape.store.state import now
 __all__ = ["Bookkeeping"]
 
 
-class Bookkeeping(Host):
-    """Tags and :meth:`resolve_schema` of :class:`~timescape.Timescape`.
+class Bookkeeping:
+    """Tags and :meth:`resolve_schema` of :class:`~timescape.Timescape`."""
 
-    A mixin: the facade provides what :class:`~timescape._host.Host` declares.
-    """
+    def __init__(
+        self,
+        connection: Connection,
+        definitions: Definitions,
+        *,
+        locked: Callable[[Callable[[StateSnapshot], OperationResult]], OperationResult],
+        actor: str,
+    ) -> None:
+        """Wire the state-only changes to the facade's parts.
+
+        Args:
+            connection: The backend and state store they write.
+            definitions: The definitions (the schema and version a change names).
+            locked: Runs a change under the database lock on the state read there.
+            actor: Who is recorded as making the changes.
+        """
+        self._connection = connection
+        self._definitions = definitions
+        self._locked = locked
+        self._actor = actor
 
     @contextlib.contextmanager
-    def _state_change(self) -> Iterator[None]:
+    def state_change(self) -> Iterator[None]:
         """One transaction for a state-only change: commit with a new generation, or roll back."""
-        backend = self.backend
+        backend = self._connection.backend
         backend.begin()
         try:
             yield
-            self.store.bump_generation()
+            self._connection.store.bump_generation()
             backend.commit()
         except BaseException:
             backend.rollback()
             raise
 
     def resolve_schema(self, name: str, *, steps_done: int) -> OperationResult:
-        """Record the truth about an uncertain, failed or interrupted schema (logged).
-
-        The operator checked the database and states how many steps are in place. With all steps
-        the schema becomes ``applied``; with none, ``rolled_back`` (or ``pending`` if it was never
-        applied); otherwise ``failed`` at that step, so migrate or rollback resume from there.
-
-        Args:
-            name: The schema.
-            steps_done: Steps in place, 0..number of steps.
-
-        Returns:
-            The result (its plan is empty; the change is to the state only).
-
-        Raises:
-            UnknownRefError: For an unknown schema.
-            InputError: For an out-of-range step count.
-        """
-        schema = self.catalog.schema(name)
+        """Record the truth about an uncertain, failed or interrupted schema (logged)."""
+        schema = self._definitions.catalog.schema(name)
         if not 0 <= steps_done <= len(schema.steps):
             raise InputError(
                 f"--steps-done must be between 0 and {len(schema.steps)} for schema {name!r}"
@@ -90,9 +93,11 @@ class Bookkeeping(Host):
                 else (f"resolved by operator at step {steps_done}"),
                 contract_done=row.contract_done if row else False,
             )
-            with self._state_change():
-                self.store.write_schema(new, step_count=len(schema.steps), known=row is not None)
-                self.store.record_event(
+            with self.state_change():
+                self._connection.store.write_schema(
+                    new, step_count=len(schema.steps), known=row is not None
+                )
+                self._connection.store.record_event(
                     "schema_resolved",
                     name,
                     actor=self._actor,
@@ -115,68 +120,47 @@ class Bookkeeping(Host):
                 ),
             )
 
-        return self._locked(work, dry_run=False)
+        return self._locked(work)
 
     def tag(self, tsv: str, label: str) -> OperationResult:
-        """Point a tag at a version (moving it within the handler if it was elsewhere).
-
-        Args:
-            tsv: The version.
-            label: The tag.
-
-        Returns:
-            The result.
-
-        Raises:
-            UnknownRefError: For an unknown TSV.
-            DefinitionError: For an invalid tag.
-        """
+        """Point a tag at a version (moving it within the handler if it was elsewhere)."""
         validate_tag(label)
-        version = self.catalog.version(tsv)
+        version = self._definitions.catalog.version(tsv)
 
         def work(snapshot: StateSnapshot) -> OperationResult:
-            with self._state_change():
-                self.store.sync_versions(self.catalog, snapshot)
-                fresh = self.store.read(use_cache=False)
+            with self.state_change():
+                self._connection.store.sync_versions(self._definitions.catalog, snapshot)
+                fresh = self._connection.store.read(use_cache=False)
                 previous = fresh.tags.get((version.handler, label))
-                self.store.set_tag(version.handler, label, tsv, exists=previous is not None)
-                self.store.record_event(
+                self._connection.store.set_tag(
+                    version.handler, label, tsv, exists=previous is not None
+                )
+                self._connection.store.record_event(
                     "tagged", tsv, actor=self._actor, detail={"tag": label, "moved_from": previous}
                 )
             return OperationResult("tag", tsv, Plan("tag", tsv, notes=(f"{label} → {tsv}",)))
 
-        return self._locked(work, dry_run=False)
+        return self._locked(work)
 
     def untag(self, label: str, *, handler: str) -> OperationResult:
-        """Remove a tag from a handler.
-
-        Args:
-            label: The tag.
-            handler: The handler.
-
-        Returns:
-            The result.
-
-        Raises:
-            UnknownRefError: When the handler has no such tag.
-        """
+        """Remove a tag from a handler."""
 
         def work(snapshot: StateSnapshot) -> OperationResult:
-            with self._state_change():
-                self.store.sync_versions(self.catalog, snapshot)
-                fresh = self.store.read(use_cache=False)
+            with self.state_change():
+                self._connection.store.sync_versions(self._definitions.catalog, snapshot)
+                fresh = self._connection.store.read(use_cache=False)
                 target = fresh.tags.get((handler, label))
                 if target is None:
                     raise UnknownRefError(label, handler=handler, reason="no such tag")
-                self.store.delete_tag(handler, label)
-                self.store.record_event(
+                self._connection.store.delete_tag(handler, label)
+                self._connection.store.record_event(
                     "untagged", target, actor=self._actor, detail={"tag": label}
                 )
             return OperationResult(
                 "untag", label, Plan("untag", label, notes=(f"removed {label} from {target}",))
             )
 
-        return self._locked(work, dry_run=False)
+        return self._locked(work)
 
     def claim_round(
         self,
@@ -190,36 +174,21 @@ class Bookkeeping(Host):
 
         Under the database lock: when the newest ``kind`` event is younger than ``interval``
         nothing is written and False is returned; otherwise one ``kind`` event (naming this
-        process as its actor) is appended and True returned. Several instances calling it on the
-        same timer therefore take turns: the lock serialises them, and the event log says who
-        ran each round. The state generation does not move (nothing a view reads changed).
-
-        Args:
-            kind: The event kind naming the job (``lifecycle_round``).
-            interval: The least time between two rounds.
-            detail: Detail recorded with the event.
-            now: The reference time (default: now, UTC).
-
-        Returns:
-            True when this call claimed the round.
-
-        Raises:
-            LockTimeoutError: When another process holds the lock too long.
-
-        Added in 0.2.
+        process as its actor) is appended and True returned. The generation does not move.
         """
         moment = now or datetime.now(UTC)
         claimed = False
+        store = self._connection.store
 
         def work(_snapshot: StateSnapshot) -> OperationResult:
             nonlocal claimed
-            last = self.store.events(limit=1, kinds=[kind])
+            last = store.events(limit=1, kinds=[kind])
             if last and moment - last[0].at < interval:
                 return OperationResult(kind, kind, Plan(kind, kind, notes=("not due",)))
-            backend = self.backend
+            backend = self._connection.backend
             backend.begin()
             try:
-                self.store.record_event(kind, kind, actor=self._actor, detail=detail, at=moment)
+                store.record_event(kind, kind, actor=self._actor, detail=detail, at=moment)
                 backend.commit()
             except BaseException:
                 backend.rollback()
@@ -227,5 +196,5 @@ class Bookkeeping(Host):
             claimed = True
             return OperationResult(kind, kind, Plan(kind, kind, notes=("claimed",)))
 
-        self._locked(work, dry_run=False)
+        self._locked(work)
         return claimed

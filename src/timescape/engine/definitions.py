@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from timescape.errors import DefinitionError
@@ -24,15 +24,24 @@ class Definitions:
     """The registry behind :class:`~timescape.Timescape`'s ``add_schema`` and ``add_version``."""
 
     def __init__(
-        self, schemas: Iterable[SchemaVersion] = (), versions: Iterable[VersionSpec] = ()
+        self,
+        schemas: Iterable[SchemaVersion] = (),
+        versions: Iterable[VersionSpec] = (),
+        *,
+        mutex: threading.RLock | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         """Start from optional definitions.
 
         Args:
             schemas: Schema versions to register.
             versions: Version declarations to register.
+            mutex: The owner's in-process mutex (a new one when alone).
+            on_change: Called, under the mutex, whenever the catalog is rebuilt or adopted (the
+                facade drops its hot-path view, which was built from the previous catalog).
         """
-        self._mutex = threading.RLock()
+        self._mutex = mutex if mutex is not None else threading.RLock()
+        self._on_change = on_change
         self._schemas: list[SchemaVersion] = list(schemas)
         self._folded_names = {s.name.casefold() for s in self._schemas}
         self._specs: list[VersionSpec] = list(versions)
@@ -40,17 +49,7 @@ class Definitions:
         self._catalog: Catalog | None = None
 
     def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
-        """Register a schema version built with :class:`SchemaVersion`.
-
-        Args:
-            schema: The schema.
-
-        Returns:
-            The schema.
-
-        Raises:
-            DefinitionError: If the name is taken (case-insensitively).
-        """
+        """Register a schema version built with :class:`SchemaVersion`."""
         with self._mutex:
             folded = schema.name.casefold()
             if folded in self._folded_names:  # a set: registering N schemas stays linear
@@ -75,25 +74,7 @@ class Definitions:
         contract: Sequence[str] = (),
         contract_rollback: Sequence[str] = (),
     ) -> SchemaVersion:
-        """Define and register a schema version from parallel migration and rollback lists.
-
-        Args:
-            name: Schema name.
-            migrations: Migration scripts (SQL text or callables receiving a connection).
-            rollback: ``rollback[i]`` undoes ``migrations[i]``; omit for an irreversible schema.
-            parent: Parent schema name(s).
-            compatible_with: Schemas whose live versions keep working with this one.
-            breaking: Declare breaking (True) or non-breaking (False); None infers.
-            transactional: False when statements cannot run inside a transaction.
-            contract: Deferred contract scripts.
-            contract_rollback: Their rollbacks.
-
-        Returns:
-            The registered schema.
-
-        Raises:
-            DefinitionError: On invalid definitions.
-        """
+        """Define and register a schema version from parallel migration and rollback lists."""
         schema = SchemaVersion.from_scripts(
             name,
             migrations,
@@ -133,21 +114,7 @@ class Definitions:
         tags: Sequence[str] = (),
         description: str = "",
     ) -> str:
-        """Register an API version and return its TSV.
-
-        Args:
-            handler: Handler path, e.g. ``/api/products``.
-            timestamp: ISO-8601 timestamp of the version.
-            schema: The schema version it needs.
-            tags: Tags to declare.
-            description: Free text.
-
-        Returns:
-            The TSV.
-
-        Raises:
-            DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
-        """
+        """Register an API version and return its TSV."""
         validate_handler(handler)
         moment = parse_timestamp(timestamp)
         for tag in tags:
@@ -186,10 +153,10 @@ class Definitions:
         with self._mutex:
             if self._catalog is None:
                 self._catalog = Catalog(self._schemas, self._specs)
-                self._catalog_changed()
+                self._changed()
             return self._catalog
 
-    def _adopt_catalog(self, catalog: Catalog) -> bool:
+    def adopt_catalog(self, catalog: Catalog) -> bool:
         """Take ``catalog`` as the validated definitions when it was built from exactly them.
 
         The project loader has already validated the definitions it registers (it must, to
@@ -211,8 +178,9 @@ class Definitions:
             if any(id(s) not in mine for s in schemas):
                 return False
             self._catalog = catalog
-            self._catalog_changed()
+            self._changed()
             return True
 
-    def _catalog_changed(self) -> None:
-        """Hook for subclasses: the catalog was rebuilt (the facade drops its hot-path view)."""
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()

@@ -1,0 +1,144 @@
+"""Read-only questions about the definitions and the state: reports, ``verify``, compatibility.
+
+None of these writes anything or waits for the database lock (``verify`` takes it only when it is
+free, to read a consistent state); each reads under the in-process mutex and hands the rows to
+the pure builders in :mod:`timescape.reports`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from timescape.engine.connection import Connection
+from timescape.engine.definitions import Definitions
+from timescape.engine.hotpath import HotPath
+from timescape.errors import UnknownRefError
+from timescape.model.plan import Judge, Plan, compatibility
+from timescape.model.state import StateSnapshot
+from timescape.model.usage import UsagePolicy
+from timescape.recovery import Recovery
+from timescape.reports import (
+    SchemaInfo,
+    Stats,
+    VerifyReport,
+    VersionInfo,
+    build_schema_infos,
+    build_stats,
+    build_version_infos,
+)
+from timescape.store.state import Event
+from timescape.verification import verify_state
+
+__all__ = ["Inspection"]
+
+
+class Inspection:
+    """The reports and read-only checks of :class:`~timescape.Timescape`."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        definitions: Definitions,
+        hot: HotPath,
+        *,
+        mutex: threading.RLock,
+        judge: Callable[[], Judge],
+        recovery: Callable[[], Recovery],
+        policy: Callable[[], UsagePolicy],
+    ) -> None:
+        """Wire the reports to the facade's parts.
+
+        Args:
+            connection: The backend and state store the reports read.
+            definitions: The definitions they report on.
+            hot: The hot path (its index of refs gives the versions' tags).
+            mutex: The facade's in-process mutex.
+            judge: The compatibility judge of the gate (declared or inferred).
+            recovery: Recovery over the current definitions (the effective statuses).
+            policy: The hot/cold thresholds of the usage status (read at each report).
+        """
+        self._connection = connection
+        self._definitions = definitions
+        self._hot = hot
+        self._mutex = mutex
+        self._judge = judge
+        self._recovery = recovery
+        self._policy = policy
+
+    def are_compatible(self, schema_a: str, schema_b: str) -> bool:
+        """Tell whether live versions on ``schema_b`` keep working once ``schema_a`` is applied."""
+        ok, _ = self.compatibility(schema_a, schema_b)
+        return ok
+
+    def compatibility(self, schema_a: str, schema_b: str) -> tuple[bool, str]:
+        """Whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why."""
+        catalog = self._definitions.catalog
+        catalog.schema(schema_b)
+        return compatibility(catalog, schema_a, schema_b, self._judge())
+
+    def _report_snapshot(self) -> StateSnapshot:
+        """Every schema row and the live versions: what schema reports and stats need."""
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            snapshot = self._connection.store.read_for_reports()
+            # The effective status (a dead run's in-flight step, its schemas): the same
+            # derivation as verify's, so every surface says the same (issue 11).
+            return self._recovery().effective(snapshot, self._connection.store.read_for_reports)
+
+    def schemas(self) -> list[SchemaInfo]:
+        """Every schema with status, usage and checksums (read-only, no lock)."""
+        return build_schema_infos(self._definitions.catalog, self._report_snapshot())
+
+    def schema_info(self, name: str) -> SchemaInfo:
+        """One schema's details."""
+        for info in self.schemas():
+            if info.name == name:
+                return info
+        raise UnknownRefError(name, reason="no such schema")
+
+    def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
+        """Every version with status, tags and counters (read-only, no lock)."""
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            # Versions and tags only: the schema rows would cost more than the report.
+            snapshot = self._connection.store.read_versions()
+        index = self._hot.index_for(snapshot)
+        tags = {
+            (v.handler, t): v.tsv
+            for v in self._definitions.catalog.versions
+            for t in index.tags_of(v.tsv)
+        }
+        return build_version_infos(
+            self._definitions.catalog,
+            snapshot,
+            tags,
+            datetime.now(UTC),
+            handler=handler,
+            policy=self._policy(),
+        )
+
+    def history(self, *, limit: int = 50) -> list[Event]:
+        """The event log, newest first (read-only)."""
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            return self._connection.store.events(limit=limit)
+
+    def stats(self) -> Stats:
+        """Counts by status (read-only)."""
+        return build_stats(self._definitions.catalog, self._report_snapshot())
+
+    def verify(self) -> VerifyReport:
+        """Check the database against the definitions without changing anything."""
+        catalog = self._definitions.catalog
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            return verify_state(self._connection.store, catalog)
+
+    def dry_run_statements(self, plan: Plan) -> list[str]:
+        """The SQL a plan would send, in order (for rendering)."""
+        return plan.statements()
