@@ -33,6 +33,7 @@ from timescape.model.schema import (
     unknown_algorithms,
 )
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
+from timescape.model.text import StatementText
 
 __all__ = [
     "ActionKind",
@@ -82,56 +83,14 @@ class ActionKind(StrEnum):
     """Run the contract rollback (a live version needs the pre-expand shape again)."""
 
 
-class PlannedStatement:
-    """One statement exactly as it will be sent.
+class PlannedStatement(StatementText):
+    """One statement exactly as it will be sent (see :class:`~timescape.model.text.StatementText`).
 
     A value object (compared by text, line and data) holding its span of the step's script:
     the text is sliced when read, so a plan of a 50 MB dump holds the script once, not twice.
-
-    Attributes:
-        text: The SQL.
-        line: 1-based line of the statement in its script or file.
-        data: The data lines of a PostgreSQL ``COPY ... FROM stdin`` (sent through the copy
-            protocol after the statement); None for every other statement.
     """
 
-    __slots__ = ("_end", "_source", "_start", "data", "line")
-
-    def __init__(
-        self,
-        text: str,
-        line: int,
-        data: str | None = None,
-        *,
-        span: tuple[int, int] | None = None,
-    ) -> None:
-        """Make a statement: ``text`` itself, or ``text[start:end]`` for ``span=(start, end)``."""
-        self._source = text
-        self._start, self._end = span if span is not None else (0, len(text))
-        self.line = line
-        self.data = data
-
-    @property
-    def text(self) -> str:
-        """The SQL (a fresh slice of the script)."""
-        source = self._source
-        if self._start == 0 and self._end == len(source):
-            return source
-        return source[self._start : self._end]
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when text, line and data are."""
-        if not isinstance(other, PlannedStatement):
-            return NotImplemented
-        return (self.line, self.data, self.text) == (other.line, other.data, other.text)
-
-    def __hash__(self) -> int:
-        """Hash of text, line and data."""
-        return hash((self.text, self.line, self.data))
-
-    def __repr__(self) -> str:
-        """``PlannedStatement(text='...', line=N, data=None)``."""
-        return f"PlannedStatement(text={self.text!r}, line={self.line!r}, data={self.data!r})"
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Final, Literal
 
 from timescape.errors import InputError, SQLSplitError
+from timescape.model.text import StatementText
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -60,7 +61,7 @@ Dialect = Literal["sqlite", "postgresql", "mysql"]
 """A SQL dialect Timescape can split: one per backend."""
 
 
-class Statement:
+class Statement(StatementText):
     r"""One statement of a migration step, as split from the step's text.
 
     A value object (compared by text, line and data) that keeps only its span of the step's
@@ -77,21 +78,7 @@ class Statement:
             (not including) the ``\.`` line; None for every other statement.
     """
 
-    __slots__ = ("_end", "_source", "_start", "data", "line")
-
-    def __init__(
-        self,
-        text: str,
-        line: int,
-        data: str | None = None,
-        *,
-        span: tuple[int, int] | None = None,
-    ) -> None:
-        """Make a statement: ``text`` itself, or ``text[start:end]`` for ``span=(start, end)``."""
-        self._source = text
-        self._start, self._end = span if span is not None else (0, len(text))
-        self.line = line
-        self.data = data
+    __slots__ = ()
 
     @classmethod
     def spanning(
@@ -99,33 +86,6 @@ class Statement:
     ) -> Statement:
         """Make the statement ``source[start:end]`` without copying it yet."""
         return cls(source, line, data, span=(start, end))
-
-    @property
-    def text(self) -> str:
-        """The statement's text (a fresh slice of the step's text)."""
-        source = self._source
-        if self._start == 0 and self._end == len(source):
-            return source
-        return source[self._start : self._end]
-
-    @property
-    def span(self) -> tuple[str, int, int]:
-        """``(source, start, end)``: the text the statement is a part of, and where."""
-        return self._source, self._start, self._end
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when text, line and data are."""
-        if not isinstance(other, Statement):
-            return NotImplemented
-        return (self.line, self.data, self.text) == (other.line, other.data, other.text)
-
-    def __hash__(self) -> int:
-        """Hash of text, line and data."""
-        return hash((self.text, self.line, self.data))
-
-    def __repr__(self) -> str:
-        """``Statement(text='...', line=N, data=None)``."""
-        return f"Statement(text={self.text!r}, line={self.line!r}, data={self.data!r})"
 
 
 _SPACE: Final = " \t\n\r\f\v"
