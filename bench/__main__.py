@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
 from bench import _dbs, bigfile, chain, coldstart, hotpath, report, scale
-from bench._worker import TOOLS
+from bench._worker import ALL_TOOLS, BEFORE, TOOLS
 
 WORKLOADS = ("chain", "hotpath", "scale", "cold", "bigfile")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -39,6 +40,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="comma-separated subset of sqlite,postgresql,mysql (unreachable servers "
                         "are skipped)")
     p.add_argument("--tools", default=",".join(TOOLS), help="tools for the chain workload")
+    p.add_argument("--before", metavar="SRC[=LABEL]", default=None,
+                   help="also run Timescape from an older tree's src/ folder in the chain workload "
+                        "(tool 'before', same rounds), e.g. /tmp/old/src=a7f8409; make it with "
+                        "`git archive REV | tar -x -C /tmp/old`")
     p.add_argument("--n", default=None, help="chain lengths, e.g. 100,1000")
     p.add_argument("--sizes", default=None, help="scale sizes, e.g. 100,1000,10000")
     p.add_argument("--rounds", type=int, default=None,
@@ -60,7 +65,7 @@ def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
     # Rows of databases not run this time are kept too (a re-run of one database).
     if "chain" in ran and old.get("chain"):
         res.chain += [chain.ChainSummary(**c) for c in old["chain"] if c["dialect"] not in dialects]
-        res.chain.sort(key=lambda r: (_dbs.DIALECTS.index(r.dialect), r.n, TOOLS.index(r.tool)))
+        res.chain.sort(key=lambda r: (_dbs.DIALECTS.index(r.dialect), r.n, ALL_TOOLS.index(r.tool)))
     if "scale" in ran and old.get("scale"):
         res.scale += [scale.ScaleResult(**s) for s in old["scale"] if s["dialect"] not in dialects]
         res.scale.sort(key=lambda s: (_dbs.DIALECTS.index(s.dialect), s.size))
@@ -106,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     tools = tuple(t for t in args.tools.split(",") if t)
     if "raw" not in tools:
         tools = ("raw", *tools)  # ratios need the floor
+    if args.before:
+        src, _, label = args.before.partition("=")
+        if not (Path(src) / "timescape" / "__init__.py").is_file():
+            sys.exit(f"--before {src}: no timescape package there; give the older tree's src/")
+        os.environ["TIMESCAPE_BENCH_BEFORE_SRC"] = str(Path(src).resolve())
+        report.TOOL_LABELS[BEFORE] = f"Timescape before ({label or src})"
+        tools = (*tools, BEFORE)
 
     started = datetime.now()
     res = report.Results(started=started.strftime("%Y-%m-%d %H:%M"),

@@ -135,7 +135,8 @@ def create(dialect: str, workdir: Path | None = None, prefix: str = "tsbench_") 
     ``prefix`` other than ``tsbench_`` keeps the database out of reach of another run's
     :func:`drop_leftovers` (two benchmarks sharing a server).
     """
-    suffix = uuid.uuid4().hex[:12]
+    # The orchestrating run's pid leads the suffix: drop_leftovers spares a live run's databases.
+    suffix = f"{_run_pid()}_{uuid.uuid4().hex[:12]}"
     if dialect == "sqlite":
         folder = Path(workdir or tempfile.mkdtemp(prefix="tsbench-"))
         folder.mkdir(parents=True, exist_ok=True)
@@ -173,6 +174,29 @@ def fresh(dialect: str, workdir: Path | None = None) -> Iterator[Target]:
         drop(target)
 
 
+def _run_pid() -> int:
+    """The pid of the benchmark run this process belongs to (workers inherit it)."""
+    return int(os.environ.setdefault("TIMESCAPE_BENCH_RUN_PID", str(os.getpid())))
+
+
+def _abandoned(name: str) -> bool:
+    """Whether ``tsbench_<pid>_<hex>`` belongs to no running process on this machine.
+
+    Names without a pid (older runs) count as abandoned. Another live run's databases are kept:
+    two benchmarks sharing a server must not drop each other's work.
+    """
+    head = name.removeprefix("tsbench_").split("_", 1)[0]
+    if not head.isdigit():
+        return True
+    try:
+        os.kill(int(head), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
 def drop_leftovers() -> None:
     """Drop ``tsbench_*`` databases an interrupted run left behind on the servers."""
     for dialect in ("postgresql", "mysql"):
@@ -185,7 +209,8 @@ def drop_leftovers() -> None:
             else:
                 cur.execute("SHOW DATABASES LIKE 'tsbench\\_%'")
             for (name,) in cur.fetchall():
-                drop(Target(dialect, name))
+                if _abandoned(name):
+                    drop(Target(dialect, name))
 
 
 def scratch_dir(prefix: str = "tsbench-") -> Path:

@@ -12,6 +12,7 @@ not timed (workload 4 measures start-up).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 TOOLS = ("raw", "timescape", "alembic", "yoyo")
+BEFORE = "before"
+"""Timescape from an older source tree (``python -m bench --before SRC``), side by side."""
+ALL_TOOLS = (*TOOLS, BEFORE)
 Check = Callable[[], None]
 CPU: list[float] = []  # CPU seconds of this process for each timed section, in order
 
@@ -244,6 +248,18 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _check_tree(tool: str) -> None:
+    """Make sure ``before`` runs the older tree and ``timescape`` this one (PYTHONPATH order)."""
+    import timescape
+
+    before = os.environ.get("TIMESCAPE_BENCH_BEFORE_SRC")
+    loaded = str(Path(timescape.__file__).resolve())
+    if tool == BEFORE and (not before or not loaded.startswith(str(Path(before).resolve()))):
+        raise SystemExit(f"'before' loaded timescape from {loaded}, not from {before}")
+    if tool == "timescape" and before and loaded.startswith(str(Path(before).resolve())):
+        raise SystemExit(f"'timescape' loaded the older tree {loaded}")
+
+
 def run(tool: str, conn_args: dict[str, Any], n: int, workdir: Path) -> dict[str, Any]:
     from bench._dbs import Target
 
@@ -255,7 +271,8 @@ def run(tool: str, conn_args: dict[str, Any], n: int, workdir: Path) -> dict[str
 
     if tool == "raw":
         applied, rolled = _raw(target.dialect, conn_args, n, between)
-    elif tool == "timescape":
+    elif tool in ("timescape", BEFORE):
+        _check_tree(tool)
         applied, rolled = _timescape(target.timescape_url, n, workdir, between)
     elif tool == "alembic":
         applied, rolled = _alembic(target.sqlalchemy_url, n, workdir, between)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import _dbs
-from bench._worker import TOOLS
+from bench._worker import ALL_TOOLS, BEFORE, TOOLS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +54,15 @@ class ChainSummary:
     rollback_vs_timescape: float = float("nan")
 
 
+def _worker_env(tool: str) -> dict[str, str]:
+    """The worker's environment: ``before`` finds the older tree first on its path."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    before = os.environ.get("TIMESCAPE_BENCH_BEFORE_SRC")
+    if tool == BEFORE and before:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (before, env.get("PYTHONPATH")) if p)
+    return env
+
+
 def run_one(tool: str, dialect: str, n: int, timeout: float = 1800) -> dict[str, Any]:
     workdir = _dbs.scratch_dir(f"tsbench-{tool}-")
     target = _dbs.create(dialect, workdir)
@@ -62,7 +71,7 @@ def run_one(tool: str, dialect: str, n: int, timeout: float = 1800) -> dict[str,
             [sys.executable, "-m", "bench._worker", tool,
              json.dumps(dataclasses.asdict(target)), str(n), str(workdir)],
             cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False,
+            env=_worker_env(tool), check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"{tool} on {dialect} N={n} failed:\n{proc.stderr[-3000:]}")
@@ -99,7 +108,7 @@ def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
         group = [r for r in runs if r.dialect == dialect and r.n == n]
         raw = {r.round: r for r in group if r.tool == "raw"}
         ts = {r.round: r for r in group if r.tool == "timescape"}
-        for tool in TOOLS:
+        for tool in ALL_TOOLS:
             mine = [r for r in group if r.tool == tool]
             if not mine:
                 continue

@@ -18,8 +18,9 @@ from bench.hotpath import HotResult
 from bench.scale import ScaleResult
 
 TOOL_LABELS = {"raw": "raw driver (floor)", "timescape": "Timescape", "alembic": "Alembic",
-               "yoyo": "yoyo-migrations"}
-COLORS = {"raw": "#7f7f7f", "timescape": "#1f77b4", "alembic": "#d62728", "yoyo": "#2ca02c"}
+               "yoyo": "yoyo-migrations", "before": "Timescape before"}
+COLORS = {"raw": "#7f7f7f", "timescape": "#1f77b4", "alembic": "#d62728", "yoyo": "#2ca02c",
+          "before": "#9467bd"}
 
 
 @dataclass
@@ -101,6 +102,14 @@ def versus(theirs_over_mine: float) -> str:
     return f"{1 / theirs_over_mine:.2f}x slower"
 
 
+def _before_ratio(res: Results, dialect: str, n: int, what: str) -> str:
+    row = next((r for r in res.chain if r.dialect == dialect and r.n == n and r.tool == "before"),
+               None)
+    if row is None:
+        return "-"
+    return _x(row.apply_ratio if what == "apply" else row.rollback_ratio)
+
+
 def summary_lines(res: Results) -> list[str]:
     """The short table for the README: Timescape against each peer, per database."""
     out = ["| workload | SQLite | PostgreSQL | MariaDB |", "|---|---:|---:|---:|"]
@@ -127,7 +136,13 @@ def summary_lines(res: Results) -> list[str]:
         ):
             out.append(f"| {label} | " + " | ".join(cell(d, tool, what) for d in _dbs.DIALECTS)
                        + " |")
-        for tool in ("timescape", "alembic", "yoyo"):
+        if any(r.tool == "before" for r in res.chain):
+            out.extend(f"| {what} N={largest:,}: {TOOL_LABELS['before']} / raw driver | "
+                       + " | ".join(_before_ratio(res, d, largest, what) for d in _dbs.DIALECTS)
+                       + " |" for what in ("apply", "rollback"))
+        for tool in ("timescape", "alembic", "yoyo", "before"):
+            if tool == "before" and not any(r.tool == tool for r in res.chain):
+                continue
             rss = [next((r.maxrss_mb for r in res.chain if r.dialect == d and r.n == largest
                          and r.tool == tool), None) for d in _dbs.DIALECTS]
             out.append(f"| peak RSS N={largest:,}: {TOOL_LABELS[tool]} | "

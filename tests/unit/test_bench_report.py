@@ -36,3 +36,32 @@ def test_summarise__pairs_rounds__not_medians_of_absolute_seconds() -> None:
     # Rollback: 2.0x in round 0, 0.5x in round 1 -> the median of the pair is 1.25.
     assert round(by_tool["alembic"].rollback_vs_timescape, 3) == 1.25
     assert by_tool["timescape"].apply_vs_timescape == 1.0
+
+
+def test_summary__before_tree__gets_its_own_ratio_rows() -> None:
+    from bench.report import Results, summary_lines
+
+    runs = [
+        ChainRun("raw", "sqlite", 10, 0, 2.0, 2.0, 1),
+        ChainRun("timescape", "sqlite", 10, 0, 2.2, 1.0, 1),
+        ChainRun("before", "sqlite", 10, 0, 3.0, 1.0, 1),
+    ]
+    res = Results(started="now", command="test", quick=True, rounds=1)
+    res.chain = summarise(runs)
+    lines = summary_lines(res)
+    assert any("apply N=10: Timescape before" in line and "1.50x" in line for line in lines)
+    assert any("apply N=10: Timescape / raw driver" in line and "1.10x" in line for line in lines)
+
+
+def test_drop_leftovers__spares_a_live_run__drops_a_dead_or_old_one() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bench._dbs import _abandoned
+
+    assert not _abandoned(f"tsbench_{os.getpid()}_0123456789ab")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert _abandoned(f"tsbench_{gone}_0123456789ab")
+    assert _abandoned("tsbench_0123456789ab")  # named before pids were recorded
