@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ __all__ = [
     "is_blank_sql",
     "is_known_checksum",
     "normalise_sql",
+    "remember_text_digests",
+    "text_digest",
     "unknown_algorithms",
     "upgraded_checksums",
     "validate_name",
@@ -142,6 +144,32 @@ def _sha256_v1(script: str | StepCallable) -> str:
     name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
     payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")
     return hashlib.sha256(payload).hexdigest()
+
+
+def text_digest(script: str) -> str:
+    """The hex digest of an SQL script under :data:`CHECKSUM_ALGORITHM` (remembered by text).
+
+    Args:
+        script: SQL text as written.
+
+    Returns:
+        The digest, without the algorithm's name in front.
+    """
+    return _sha256_v1(script)
+
+
+def remember_text_digests(pairs: Iterable[tuple[str, str]]) -> None:
+    """Take digests :func:`text_digest` computed earlier for these scripts, without hashing again.
+
+    Why: the parsed-project cache keeps the digests of the steps it holds, computed from the
+    very same text; hashing 10,000 scripts again cost a tenth of ``schema list`` (issue 14).
+
+    Args:
+        pairs: ``(script, digest)`` with ``digest == text_digest(script)``.
+    """
+    if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
+        _TEXT_DIGESTS.clear()
+    _TEXT_DIGESTS.update(pairs)
 
 
 CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}

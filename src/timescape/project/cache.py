@@ -43,8 +43,9 @@ from typing import Any
 
 from timescape import __version__
 from timescape.errors import DefinitionError
-from timescape.model.catalog import VersionSpec
-from timescape.model.schema import SchemaVersion, Step
+from timescape.model.catalog import Catalog, VersionSpec
+from timescape.model.schema import SchemaVersion, Step, remember_text_digests, text_digest
+from timescape.model.tsv import Version
 from timescape.project.sqlfile import read_bytes
 
 __all__ = [
@@ -52,10 +53,14 @@ __all__ = [
     "NO_CACHE_ENV",
     "cache_file",
     "cache_key",
+    "catalog_data",
+    "catalog_versions",
+    "digest_data",
     "forget",
     "holds_secret",
     "is_enabled",
     "load",
+    "remember_digests",
     "save",
     "schema_data",
     "schema_from_data",
@@ -68,7 +73,7 @@ CACHE_DIR = ".timescape"
 NO_CACHE_ENV = "TIMESCAPE_NO_CACHE"
 """Set (to anything but ``0`` or nothing) to neither read nor write the cache."""
 
-_FORMAT = 1  # bumped whenever the payload's shape changes
+_FORMAT = 2  # bumped whenever the payload's shape changes
 _MAGIC = b"timescape-project-cache\n"
 _DIGEST = 64  # hex characters of a SHA-256
 _GITIGNORE = "# Created by timescape: a cache of parsed project files, safe to delete.\n*\n"
@@ -307,3 +312,83 @@ def version_from_data(data: tuple[Any, ...]) -> VersionSpec:
     handler, stamp, schema, tags, description, key = data
     timestamp = datetime.fromisoformat(stamp[0]) if type(stamp) is tuple else stamp
     return VersionSpec(handler, timestamp, schema, tags, description, key)
+
+
+# -- what the validated catalog assigned, and the steps' digests ----------------------------------
+
+
+def catalog_data(catalog: Catalog) -> list[tuple[Any, ...]]:
+    """The versions a validated catalog assigned (TSVs, UTC timestamps), as plain data.
+
+    Args:
+        catalog: The catalog built from the project's definitions.
+
+    Returns:
+        One tuple per version, in the order of ``catalog.tsvs()``, for :func:`catalog_versions`.
+    """
+    return [
+        (v.tsv, v.handler, v.timestamp.isoformat(), v.schema, v.tags, v.description)
+        for v in map(catalog.version, catalog.tsvs())
+    ]
+
+
+def catalog_versions(data: list[tuple[Any, ...]]) -> list[Version]:
+    """The versions :func:`catalog_data` kept, for :meth:`Catalog.restore`.
+
+    Args:
+        data: What :func:`catalog_data` returned.
+
+    Returns:
+        The versions, in the same order.
+    """
+    parse = datetime.fromisoformat
+    return [
+        Version(tsv, handler, parse(stamp), schema, tags, description)
+        for tsv, handler, stamp, schema, tags, description in data
+    ]
+
+
+def digest_data(schema: SchemaVersion) -> tuple[tuple[str, str | None], ...]:
+    """The digests of an inline schema's scripts (steps, then contract steps), as plain data.
+
+    Args:
+        schema: A schema read from the project file (SQL steps only).
+
+    Returns:
+        ``(migration digest, rollback digest or None)`` per step.
+    """
+    return tuple(
+        (
+            text_digest(_text(s.migration)),
+            None if s.rollback is None else text_digest(_text(s.rollback)),
+        )
+        for s in (*schema.steps, *schema.contract)
+    )
+
+
+def remember_digests(
+    schemas: list[SchemaVersion], digests: list[tuple[tuple[str, str | None], ...]]
+) -> None:
+    """Hand :func:`digest_data`'s digests of ``schemas`` to the checksum memo.
+
+    Args:
+        schemas: The inline schemas, as :func:`schema_from_data` rebuilt them.
+        digests: :func:`digest_data` of each, in the same order.
+
+    Raises:
+        ValueError: When the two do not line up (a payload of another shape: a miss).
+    """
+    pairs: list[tuple[str, str]] = []
+    for schema, sums in zip(schemas, digests, strict=True):
+        for step, (forward, backward) in zip((*schema.steps, *schema.contract), sums, strict=True):
+            pairs.append((_text(step.migration), forward))
+            if backward is not None:
+                pairs.append((_text(step.rollback), backward))
+    remember_text_digests(pairs)
+
+
+def _text(script: object) -> str:
+    if not isinstance(script, str):
+        msg = "only SQL steps are cached"
+        raise TypeError(msg)
+    return script
