@@ -35,6 +35,7 @@ __all__ = [
     "Problem",
     "SchemaInfo",
     "Stats",
+    "StatusRow",
     "UsageStatus",
     "VerifyReport",
     "VersionInfo",
@@ -43,6 +44,7 @@ __all__ = [
     "build_version_infos",
     "drift_problems",
     "inconsistency_problems",
+    "stats_from_rows",
     "usage_status",
 ]
 
@@ -430,23 +432,47 @@ def build_version_infos(
 
 def build_stats(catalog: Catalog, snapshot: StateSnapshot) -> Stats:
     """Count schemas and versions by status."""
-    statuses = {s.name: snapshot.status_of(s.name) for s in catalog.schemas}
-    for name, row in snapshot.schemas.items():
-        statuses.setdefault(name, row.status)
+    return stats_from_rows(
+        catalog,
+        snapshot,
+        [
+            (name, r.status, r.duration_ms, r.applied_at or r.rolled_back_at)
+            for name, r in snapshot.schemas.items()
+        ],
+    )
+
+
+StatusRow = tuple[str, SchemaStatus, int | None, datetime | None]
+"""A schema for the statistics: name, effective status, last duration, when it last ran."""
+
+
+def stats_from_rows(catalog: Catalog, live: StateSnapshot, rows: Sequence[StatusRow]) -> Stats:
+    """Count schemas and versions by status, from each stored schema's :data:`StatusRow`.
+
+    Why apart from :func:`build_stats`: ``timescape stats`` reads just these four columns (and
+    the live versions) when no status needs deriving (issue 14); both count here.
+
+    Args:
+        catalog: The definitions.
+        live: A snapshot holding at least the live versions (its schemas are not read).
+        rows: Every stored schema, its status the effective one (:mod:`timescape.model.status`).
+
+    Returns:
+        The counts.
+    """
+    statuses = dict.fromkeys((s.name for s in catalog.schemas), SchemaStatus.PENDING)
+    statuses.update((row[0], row[1]) for row in rows)
 
     def count(status: SchemaStatus) -> int:
         return sum(1 for s in statuses.values() if s is status)
 
-    used = usage(catalog, snapshot)
-    durations = [
-        (r.applied_at or r.rolled_back_at, r.duration_ms)
-        for r in snapshot.schemas.values()
-        if r.duration_ms is not None
-    ]
+    used = usage(catalog, live)
+    durations = [(row[3], row[2]) for row in rows if row[2] is not None]
     stamped = [d for d in durations if d[0] is not None]
     last = max(stamped, key=lambda d: d[0])[1] if stamped else None  # type: ignore[arg-type,return-value]
     values = [d[1] for d in durations if d[1] is not None]
-    active = sum(1 for v in catalog.versions if snapshot.is_active(v.tsv))
+    versions = catalog.versions
+    active = sum(1 for v in versions if live.is_active(v.tsv))
     return Stats(
         total_schemas=len(statuses),
         active_schemas=count(SchemaStatus.APPLIED),
@@ -456,10 +482,10 @@ def build_stats(catalog: Catalog, snapshot: StateSnapshot) -> Stats:
         interrupted_schemas=count(SchemaStatus.INTERRUPTED),
         uncertain_schemas=count(SchemaStatus.UNCERTAIN),
         schemas_in_use=sum(1 for n in used if statuses.get(n) is SchemaStatus.APPLIED),
-        total_versions=len(catalog.versions),
+        total_versions=len(versions),
         active_versions=active,
-        inactive_versions=len(catalog.versions) - active,
-        handlers=len({v.handler for v in catalog.versions}),
+        inactive_versions=len(versions) - active,
+        handlers=len({v.handler for v in versions}),
         last_migration_ms=last,
         average_migration_ms=round(sum(values) / len(values), 1) if values else None,
     )

@@ -27,6 +27,7 @@ from timescape.reports import (
     build_schema_infos,
     build_stats,
     build_version_infos,
+    stats_from_rows,
 )
 from timescape.store.state import Event
 from timescape.verification import verify_state
@@ -129,8 +130,20 @@ class Inspection:
             return self._connection.store.events(limit=limit)
 
     def stats(self) -> Stats:
-        """Counts by status (read-only)."""
-        return build_stats(self._definitions.catalog, self._report_snapshot())
+        """Counts by status (read-only).
+
+        Four columns per schema when every stored status is the effective one; whole rows, and
+        the derivation every report shares (:mod:`timescape.model.status`), when one may not be.
+        """
+        catalog = self._definitions.catalog
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            settled = self._connection.store.read_status_rows()
+        if settled is None:
+            return build_stats(catalog, self._report_snapshot())
+        live, rows = settled
+        return stats_from_rows(catalog, live, rows)
 
     def verify(self) -> VerifyReport:
         """Check the database against the definitions without changing anything."""
