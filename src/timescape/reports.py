@@ -10,7 +10,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from itertools import starmap
+from typing import TYPE_CHECKING, Any
 
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Plan, usage
@@ -44,6 +45,7 @@ __all__ = [
     "build_version_infos",
     "drift_problems",
     "inconsistency_problems",
+    "schema_rows",
     "stats_from_rows",
     "usage_status",
 ]
@@ -317,80 +319,104 @@ def _drifted_steps(
 
 def build_schema_infos(catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaInfo]:
     """Describe every defined schema, then every stored schema no longer defined."""
+    return list(starmap(SchemaInfo, schema_rows(catalog, snapshot)))
+
+
+def schema_rows(catalog: Catalog, snapshot: StateSnapshot) -> list[tuple[Any, ...]]:
+    """:func:`build_schema_infos` as plain tuples: each :class:`SchemaInfo`'s fields, in order.
+
+    Why: ``schema list --json`` writes these fields and nothing else; at 10,000 schemas building
+    the instances only to take their fields apart again cost a tenth of the command (issue 14).
+    Every field is derived here, once, for both.
+    """
     used = usage(catalog, snapshot)
     rows = snapshot.schemas
     pending = str(SchemaStatus.PENDING)
-    infos = []
+    out: list[tuple[Any, ...]] = []
     for schema in catalog.schemas:
         name = schema.name
         row = rows.get(name)
         sums = schema.checksums  # one digest lookup per step, shared by the fields below
         users = used.get(name)
         if row is None:
-            infos.append(
-                SchemaInfo(
-                    name=name,
-                    parents=schema.parents,
-                    status=pending,
-                    used_by=tuple(users) if users else (),
-                    applied_at=None,
-                    rolled_back_at=None,
-                    checksum=_schema_checksum(sums),
-                    steps=len(schema.steps),
-                    steps_done=0,
-                    step_checksums=sums,
-                    compatible_with=_sorted(schema.compatible_with),
-                    breaking=schema.breaking,
-                    reversible=schema.is_reversible,
-                    contract_steps=len(schema.contract),
+            out.append(
+                (
+                    name,
+                    schema.parents,
+                    pending,
+                    tuple(users) if users else (),
+                    None,
+                    None,
+                    _schema_checksum(sums),
+                    len(schema.steps),
+                    0,
+                    sums,
+                    (),
+                    None,
+                    None,
+                    (),
+                    _sorted(schema.compatible_with),
+                    schema.breaking,
+                    True,
+                    schema.is_reversible,
+                    len(schema.contract),
+                    False,
                 )
             )
             continue
         stored = row.checksums[: row.steps_done]
-        infos.append(
-            SchemaInfo(
-                name=name,
-                parents=schema.parents,
-                status=str(row.status),
-                used_by=tuple(users) if users else (),
-                applied_at=row.applied_at,
-                rolled_back_at=row.rolled_back_at,
-                checksum=_schema_checksum(sums),
-                steps=len(schema.steps),
-                steps_done=row.steps_done,
-                step_checksums=sums,
-                stored_checksums=stored,
-                duration_ms=row.duration_ms,
-                error=row.error,
-                drifted_steps=_drifted_steps(stored, sums, schema),
-                compatible_with=_sorted(schema.compatible_with),
-                breaking=schema.breaking,
-                reversible=schema.is_reversible,
-                contract_steps=len(schema.contract),
-                contract_done=row.contract_done,
+        out.append(
+            (
+                name,
+                schema.parents,
+                str(row.status),
+                tuple(users) if users else (),
+                row.applied_at,
+                row.rolled_back_at,
+                _schema_checksum(sums),
+                len(schema.steps),
+                row.steps_done,
+                sums,
+                stored,
+                row.duration_ms,
+                row.error,
+                _drifted_steps(stored, sums, schema),
+                _sorted(schema.compatible_with),
+                schema.breaking,
+                True,
+                schema.is_reversible,
+                len(schema.contract),
+                row.contract_done,
             )
         )
     for name, row in sorted(snapshot.schemas.items()):
         if catalog.has_schema(name):
             continue
-        infos.append(
-            SchemaInfo(
-                name=name,
-                parents=row.parents,
-                status=str(row.status),
-                used_by=tuple(used.get(name, ())),
-                applied_at=row.applied_at,
-                rolled_back_at=row.rolled_back_at,
-                checksum=_schema_checksum(row.checksums),
-                steps=0,
-                steps_done=row.steps_done,
-                stored_checksums=row.checksums,
-                duration_ms=row.duration_ms,
-                error=row.error,
-                defined=False,
+        out.append(
+            (
+                name,
+                row.parents,
+                str(row.status),
+                tuple(used.get(name, ())),
+                row.applied_at,
+                row.rolled_back_at,
+                _schema_checksum(row.checksums),
+                0,
+                row.steps_done,
+                (),
+                row.checksums,
+                row.duration_ms,
+                row.error,
+                (),
+                (),
+                None,
+                False,
+                True,
+                0,
+                False,
             )
         )
-    return infos
+    return out
 
 
 def build_version_infos(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -27,6 +28,7 @@ from timescape.reports import (
     build_schema_infos,
     build_stats,
     build_version_infos,
+    schema_rows,
     stats_from_rows,
 )
 from timescape.store.state import Event
@@ -93,6 +95,10 @@ class Inspection:
         """Every schema with status, usage and checksums (read-only, no lock)."""
         return build_schema_infos(self._definitions.catalog, self._report_snapshot())
 
+    def schema_rows(self) -> list[tuple[Any, ...]]:
+        """:meth:`schemas` as tuples of the :class:`SchemaInfo` fields (read-only, no lock)."""
+        return schema_rows(self._definitions.catalog, self._report_snapshot())
+
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details."""
         for info in self.schemas():
@@ -107,14 +113,16 @@ class Inspection:
             self._connection.store.check_readable()
             # Versions and tags only: the schema rows would cost more than the report.
             snapshot = self._connection.store.read_versions()
-        index = self._hot.index_for(snapshot)
+        catalog = self._definitions.catalog
+        # The tags each version's handler holds for it (a tag names a version in its handler
+        # only); one pass over the tags, not a search of them per version (issue 14).
         tags = {
-            (v.handler, t): v.tsv
-            for v in self._definitions.catalog.versions
-            for t in index.tags_of(v.tsv)
+            key: tsv
+            for key, tsv in self._hot.tags_for(snapshot).items()
+            if catalog.version(tsv).handler == key[0]
         }
         return build_version_infos(
-            self._definitions.catalog,
+            catalog,
             snapshot,
             tags,
             datetime.now(UTC),
