@@ -129,6 +129,9 @@ def _sha256_v1(script: str | StepCallable) -> str:
         # Plans, drift checks and reports ask for the same scripts' checksums over and over:
         # remember them by text (the definitions hold these strings anyway).
         digest = _TEXT_DIGESTS.get(script)
+        if digest is None and _DEFERRED:
+            _take_deferred()
+            digest = _TEXT_DIGESTS.get(script)
         if digest is None:
             digest = _text_digest(script)
             if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
@@ -158,18 +161,36 @@ def text_digest(script: str) -> str:
     return _sha256_v1(script)
 
 
-def remember_text_digests(pairs: Iterable[tuple[str, str]]) -> None:
-    """Take digests :func:`text_digest` computed earlier for these scripts, without hashing again.
+def remember_text_digests(pairs: Callable[[], Iterable[tuple[str, str]]]) -> None:
+    """Take digests :func:`text_digest` computed earlier for some scripts, without hashing again.
 
     Why: the parsed-project cache keeps the digests of the steps it holds, computed from the
     very same text; hashing 10,000 scripts again cost a tenth of ``schema list`` (issue 14).
+    ``pairs`` is called when a checksum is first asked for, so commands that never ask
+    (``version list``, ``stats``) do not even unpack them.
 
     Args:
-        pairs: ``(script, digest)`` with ``digest == text_digest(script)``.
+        pairs: Returns ``(script, digest)`` with ``digest == text_digest(script)``.
     """
-    if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
-        _TEXT_DIGESTS.clear()
-    _TEXT_DIGESTS.update(pairs)
+    if len(_DEFERRED) >= _DEFERRED_MAX:
+        del _DEFERRED[0]  # only a memo: a project loaded long ago and never checked
+    _DEFERRED.append(pairs)
+
+
+_DEFERRED: list[Callable[[], Iterable[tuple[str, str]]]] = []
+_DEFERRED_MAX = 16
+
+
+def _take_deferred() -> None:
+    # Another thread may take one first: this one then hashes the script itself, as without.
+    while _DEFERRED:
+        try:
+            pairs = _DEFERRED.pop()
+        except IndexError:  # pragma: no cover - emptied by another thread meanwhile
+            return
+        if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
+            _TEXT_DIGESTS.clear()
+        _TEXT_DIGESTS.update(pairs())
 
 
 CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}

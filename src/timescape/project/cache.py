@@ -36,6 +36,7 @@ import hashlib
 import marshal
 import os
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import starmap
 from pathlib import Path
@@ -45,7 +46,7 @@ from timescape import __version__
 from timescape.errors import DefinitionError
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step, remember_text_digests, text_digest
-from timescape.model.tsv import Version
+from timescape.model.tsv import Version, parse_timestamp
 from timescape.project.sqlfile import read_bytes
 
 __all__ = [
@@ -317,74 +318,107 @@ def version_from_data(data: tuple[Any, ...]) -> VersionSpec:
 # -- what the validated catalog assigned, and the steps' digests ----------------------------------
 
 
-def catalog_data(catalog: Catalog) -> list[tuple[Any, ...]]:
-    """The versions a validated catalog assigned (TSVs, UTC timestamps), as plain data.
+def catalog_data(catalog: Catalog, specs: Sequence[VersionSpec]) -> tuple[list[str], list[int]]:
+    """What a validated catalog assigned to ``specs``, as plain data.
 
     Args:
         catalog: The catalog built from the project's definitions.
+        specs: The version declarations it was built from, in order.
 
     Returns:
-        One tuple per version, in the order of ``catalog.tsvs()``, for :func:`catalog_versions`.
+        The TSVs in the order of ``catalog.tsvs()``, and for each the index of its declaration,
+        for :func:`catalog_versions`.
     """
-    return [
-        (v.tsv, v.handler, v.timestamp.isoformat(), v.schema, v.tags, v.description)
-        for v in map(catalog.version, catalog.tsvs())
-    ]
+    tsvs = list(catalog.tsvs())
+    position = {(s.handler, parse_timestamp(s.timestamp)): i for i, s in enumerate(specs)}
+    versions = map(catalog.version, tsvs)
+    return tsvs, [position[v.handler, v.timestamp] for v in versions]
 
 
-def catalog_versions(data: list[tuple[Any, ...]]) -> list[Version]:
+def catalog_versions(
+    data: tuple[list[str], list[int]], specs: Sequence[VersionSpec]
+) -> list[Version]:
     """The versions :func:`catalog_data` kept, for :meth:`Catalog.restore`.
 
     Args:
         data: What :func:`catalog_data` returned.
+        specs: The same declarations, as :func:`version_from_data` rebuilt them.
 
     Returns:
-        The versions, in the same order.
+        The versions, in the catalog's order.
+
+    Raises:
+        ValueError: When ``data`` does not fit ``specs`` (a payload of another shape: a miss).
     """
-    parse = datetime.fromisoformat
-    return [
-        Version(tsv, handler, parse(stamp), schema, tags, description)
-        for tsv, handler, stamp, schema, tags, description in data
-    ]
+    tsvs, positions = data
+    if len(tsvs) != len(specs) or len(positions) != len(specs):
+        msg = "the cached catalog does not fit the declarations"
+        raise ValueError(msg)
+    versions = []
+    for tsv, spec in zip(tsvs, map(specs.__getitem__, positions), strict=True):
+        versions.append(
+            Version(
+                tsv,
+                spec.handler,
+                parse_timestamp(spec.timestamp),
+                spec.schema,
+                spec.tags,
+                spec.description,
+            )
+        )
+    return versions
 
 
-def digest_data(schema: SchemaVersion) -> tuple[tuple[str, str | None], ...]:
-    """The digests of an inline schema's scripts (steps, then contract steps), as plain data.
+_DIGEST_BYTES = 32
+
+
+def digest_data(schemas: Sequence[SchemaVersion]) -> bytes:
+    """The digests of the inline schemas' scripts, as one string of bytes.
+
+    Per schema, per step (steps, then contract steps): the migration's digest, then the
+    rollback's when it has one; 32 bytes each, so loading them creates no object per digest.
 
     Args:
-        schema: A schema read from the project file (SQL steps only).
+        schemas: Schemas read from the project file (SQL steps only).
 
     Returns:
-        ``(migration digest, rollback digest or None)`` per step.
+        The digests, concatenated.
     """
-    return tuple(
-        (
-            text_digest(_text(s.migration)),
-            None if s.rollback is None else text_digest(_text(s.rollback)),
-        )
-        for s in (*schema.steps, *schema.contract)
-    )
+    return bytes.fromhex("".join(text_digest(s) for s in _scripts(schemas)))
 
 
-def remember_digests(
-    schemas: list[SchemaVersion], digests: list[tuple[tuple[str, str | None], ...]]
-) -> None:
-    """Hand :func:`digest_data`'s digests of ``schemas`` to the checksum memo.
+def remember_digests(schemas: Sequence[SchemaVersion], digests: bytes) -> None:
+    """Hand :func:`digest_data`'s digests of ``schemas`` to the checksum memo (used lazily).
 
     Args:
         schemas: The inline schemas, as :func:`schema_from_data` rebuilt them.
-        digests: :func:`digest_data` of each, in the same order.
+        digests: :func:`digest_data` of them.
 
     Raises:
-        ValueError: When the two do not line up (a payload of another shape: a miss).
+        ValueError: When ``digests`` is not bytes (a payload of another shape: a miss).
     """
-    pairs: list[tuple[str, str]] = []
-    for schema, sums in zip(schemas, digests, strict=True):
-        for step, (forward, backward) in zip((*schema.steps, *schema.contract), sums, strict=True):
-            pairs.append((_text(step.migration), forward))
-            if backward is not None:
-                pairs.append((_text(step.rollback), backward))
+    if type(digests) is not bytes:
+        msg = "the cached digests are not bytes"
+        raise ValueError(msg)
+
+    def pairs() -> Iterable[tuple[str, str]]:
+        scripts = list(_scripts(schemas))
+        if len(digests) != _DIGEST_BYTES * len(scripts):
+            return ()  # not these schemas' digests: every script is hashed, as without a cache
+        text = digests.hex()
+        size = 2 * _DIGEST_BYTES
+        return zip(scripts, (text[i : i + size] for i in range(0, len(text), size)), strict=True)
+
     remember_text_digests(pairs)
+
+
+def _scripts(schemas: Sequence[SchemaVersion]) -> Iterator[str]:
+    """Every script of ``schemas``, in :func:`digest_data`'s order."""
+    for schema in schemas:
+        for step in (*schema.steps, *schema.contract):
+            yield _text(step.migration)
+            if step.rollback is not None:
+                yield _text(step.rollback)
 
 
 def _text(script: object) -> str:

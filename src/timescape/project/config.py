@@ -610,11 +610,10 @@ class _Reader:
                 for i, s in enumerate(project.schemas)
             ],
             "versions": [_cache.version_data(v) for v in project.versions],
-            "catalog": _cache.catalog_data(project.catalog),
-            "digests": [
-                None if i in self.dir_tables else _cache.digest_data(s)
-                for i, s in enumerate(project.schemas)
-            ],
+            "catalog": _cache.catalog_data(project.catalog, project.versions),
+            "digests": _cache.digest_data(
+                [s for i, s in enumerate(project.schemas) if i not in self.dir_tables]
+            ),
         }
 
     def cached_project(self, payload: Any, file: Path) -> Project | None:
@@ -644,11 +643,9 @@ class _Reader:
                 for i, (kind, data) in enumerate(entries)
                 if kind == "sql"
             }
-            assigned = _cache.catalog_versions(payload["catalog"])
+            assigned = _cache.catalog_versions(payload["catalog"], versions)
             # Only the inline schemas' digests: a ``dir`` schema's files may have changed since.
-            _cache.remember_digests(
-                list(inline.values()), [d for i, d in enumerate(payload["digests"]) if i in inline]
-            )
+            _cache.remember_digests(list(inline.values()), payload["digests"])
         except (TypeError, ValueError, KeyError, IndexError, AttributeError):
             return None  # not what this version of the cache writes: parse the file instead
         schemas = [
