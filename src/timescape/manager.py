@@ -790,6 +790,14 @@ class Timescape:
         """Every version with status, tags and counters (read-only, no lock)."""
         return self._inspection.versions(handler=handler)
 
+    def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as plain tuples, each :class:`VersionInfo`'s fields in their order.
+
+        For callers that only write the fields out (``version list --json``). Added after 0.5
+        (issue 14).
+        """
+        return self._inspection.version_rows(handler=handler)
+
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""
         return self._inspection.history(limit=limit)

@@ -48,6 +48,7 @@ __all__ = [
     "schema_rows",
     "stats_from_rows",
     "usage_status",
+    "version_rows",
 ]
 
 
@@ -429,31 +430,49 @@ def build_version_infos(
     policy: UsagePolicy = _DEFAULT_POLICY,
 ) -> list[VersionInfo]:
     """Describe every defined version (optionally of one handler), oldest first per handler."""
+    rows = version_rows(catalog, snapshot, tags, moment, handler=handler, policy=policy)
+    return list(starmap(VersionInfo, rows))
+
+
+def version_rows(
+    catalog: Catalog,
+    snapshot: StateSnapshot,
+    tags: dict[tuple[str, str], str],
+    moment: datetime,
+    *,
+    handler: str | None,
+    policy: UsagePolicy,
+) -> list[tuple[Any, ...]]:
+    """:func:`build_version_infos` as plain tuples: each :class:`VersionInfo`'s fields, in order.
+
+    Why: ``version list --json`` writes these fields and nothing else (issue 14), as
+    :func:`schema_rows` for the schemas; every field is derived here, once, for both.
+    """
     by_tsv: dict[str, list[str]] = {}
     for (_, tag), tsv in sorted(tags.items()):
         by_tsv.setdefault(tsv, []).append(tag)
-    infos = []
+    rows = snapshot.versions
+    out: list[tuple[Any, ...]] = []
     for version in catalog.versions:
         if handler is not None and version.handler != handler:
             continue
-        row = snapshot.versions.get(version.tsv)
-        infos.append(
-            VersionInfo(
-                tsv=version.tsv,
-                handler=version.handler,
-                timestamp=version.timestamp,
-                schema=version.schema,
-                active=bool(row and row.active),
-                status=str(usage_status(row, moment, policy)),
-                tags=tuple(by_tsv.get(version.tsv, ())),
-                request_count=row.request_count if row else 0,
-                last_accessed=row.last_accessed if row else None,
-                activated_at=row.activated_at if row else None,
-                retiring_since=row.retiring_at if row and row.is_retiring else None,
-                retiring_generation=row.retiring_generation if row and row.is_retiring else None,
-            )
-        )
-    return infos
+        tsv = version.tsv
+        row = rows.get(tsv)
+        status = str(usage_status(row, moment, policy))
+        if row is None:
+            out.append(
+                (tsv, version.handler, version.timestamp, version.schema, False, status,
+                 tuple(by_tsv.get(tsv, ())), 0, None, None, None, None)
+            )  # fmt: skip
+            continue
+        retiring = row.is_retiring
+        out.append(
+            (tsv, version.handler, version.timestamp, version.schema, bool(row.active), status,
+             tuple(by_tsv.get(tsv, ())), row.request_count, row.last_accessed, row.activated_at,
+             row.retiring_at if retiring else None,
+             row.retiring_generation if retiring else None)
+        )  # fmt: skip
+    return out
 
 
 def build_stats(catalog: Catalog, snapshot: StateSnapshot) -> Stats:

@@ -353,3 +353,28 @@ def test_schema_list_json__rows_written_as_tuples__same_as_schema_json_of_each_i
         ("s9", "applied"),
     ]
     assert expected[3]["defined"] is False
+
+
+def test_version_list_json__rows_written_as_tuples__same_as_each_info(
+    db: TestDB, tmp_path: Path
+) -> None:
+    from timescape.cli.render import jsonable  # noqa: PLC0415
+    from timescape.project.config import load_project  # noqa: PLC0415
+
+    path = write_project(tmp_path, db.url)
+    ts_args = ("--project", str(path))
+    assert run_cli(*ts_args, "version", "activate", "v2").exit_code == 0
+    assert run_cli(*ts_args, "version", "tag", TSV2, "beta").exit_code == 0
+
+    listing = run_cli(*ts_args, "version", "list", "--json")
+    warm = run_cli(*ts_args, "version", "list", "--json", "--status", "warm")
+
+    ts = load_project(path).timescape()
+    try:
+        expected = [jsonable(i) for i in ts.versions()]
+    finally:
+        ts.close()
+    assert listing.exit_code == 0, listing.output
+    assert listing.json()["versions"] == expected
+    assert warm.json()["versions"] == [v for v in expected if v["status"] == "warm"]
+    assert [v["tags"] for v in expected if v["tsv"] == TSV2] == [["beta", "v2"]]

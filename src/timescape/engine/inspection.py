@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import starmap
 from typing import Any
 
 from timescape.engine.connection import Connection
@@ -27,9 +28,9 @@ from timescape.reports import (
     VersionInfo,
     build_schema_infos,
     build_stats,
-    build_version_infos,
     schema_rows,
     stats_from_rows,
+    version_rows,
 )
 from timescape.store.state import Event
 from timescape.verification import verify_state
@@ -108,6 +109,10 @@ class Inspection:
 
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
+        return list(starmap(VersionInfo, self.version_rows(handler=handler)))
+
+    def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock)."""
         with self._mutex, self._connection.boundary():
             self._connection.backend.connect()
             self._connection.store.check_readable()
@@ -121,7 +126,7 @@ class Inspection:
             for key, tsv in self._hot.tags_for(snapshot).items()
             if catalog.version(tsv).handler == key[0]
         }
-        return build_version_infos(
+        return version_rows(
             catalog,
             snapshot,
             tags,
