@@ -770,6 +770,14 @@ class Timescape:
         """Every schema with status, usage and checksums (read-only, no lock)."""
         return self._inspection.schemas()
 
+    def schema_rows(self) -> list[tuple[Any, ...]]:
+        """:meth:`schemas` as plain tuples, each :class:`SchemaInfo`'s fields in their order.
+
+        For callers that only write the fields out (``schema list --json``): at 10,000 schemas
+        building the instances cost a tenth of the command. Added after 0.5 (issue 14).
+        """
+        return self._inspection.schema_rows()
+
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details.
 
@@ -781,6 +789,14 @@ class Timescape:
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
         return self._inspection.versions(handler=handler)
+
+    def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as plain tuples, each :class:`VersionInfo`'s fields in their order.
+
+        For callers that only write the fields out (``version list --json``). Added after 0.5
+        (issue 14).
+        """
+        return self._inspection.version_rows(handler=handler)
 
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""

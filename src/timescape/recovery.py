@@ -15,8 +15,8 @@ from dataclasses import replace
 from timescape.errors import StateError
 from timescape.model.catalog import Catalog
 from timescape.model.schema import CHECKSUM_ALGORITHM, upgraded_checksums
-from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
-from timescape.model.status import DeadRun, effective_snapshot
+from timescape.model.state import SchemaState, StateSnapshot
+from timescape.model.status import DeadRun, effective_snapshot, is_settled
 from timescape.store.state import StateStore
 
 __all__ = ["Recovery"]
@@ -78,9 +78,8 @@ class Recovery:
             The snapshot every report shows (see :mod:`timescape.model.status`).
         """
         marker = self.store.run_marker() if snapshot.format_version else None
-        if marker is None and not any(
-            r.step_in_flight is not None and r.status is not SchemaStatus.UNCERTAIN
-            for r in snapshot.schemas.values()
+        if marker is None and all(
+            is_settled(r.status, r.step_in_flight) for r in snapshot.schemas.values()
         ):
             return snapshot
         try:

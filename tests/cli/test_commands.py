@@ -319,3 +319,62 @@ def test_failed_step__activate__exit_1_with_cause_under_verbose(db: TestDB, tmp_
     check = run_cli(*ts, "verify", "--json")
     assert check.exit_code == 1
     assert [p["kind"] for p in check.json()["problems"]] == ["failed"]
+
+
+def test_schema_list_json__rows_written_as_tuples__same_as_schema_json_of_each_info(
+    db: TestDB, tmp_path: Path
+) -> None:
+    from timescape.cli.render import jsonable  # noqa: PLC0415
+    from timescape.cli.schema import schema_json  # noqa: PLC0415
+    from timescape.project.config import load_project  # noqa: PLC0415
+
+    path = write_project(tmp_path, db.url)
+    text = path.read_text()
+    extra = '\n[[schemas]]\nname = "s9"\nmigrations = ["CREATE TABLE t9 (id INTEGER)"]\n'
+    path.write_text(text + extra)
+    assert run_cli("--project", str(path), "schema", "migrate", "s9").exit_code == 0
+    assert run_cli("--project", str(path), "version", "activate", "v2").exit_code == 0
+    # s9 stays stored but is no longer defined; s2 declares two compatible schemas.
+    path.write_text(text.replace('compatible_with = ["s1"]', 'compatible_with = ["s3", "s1"]'))
+
+    listing = run_cli("--project", str(path), "schema", "list", "--json")
+
+    ts = load_project(path).timescape()
+    try:
+        expected = [jsonable(schema_json(i)) for i in ts.schemas()]
+    finally:
+        ts.close()
+    assert listing.exit_code == 0, listing.output
+    assert listing.json()["schemas"] == expected
+    assert [(s["name"], s["status"]) for s in expected] == [
+        ("s1", "applied"),
+        ("s2", "applied"),
+        ("s3", "pending"),
+        ("s9", "applied"),
+    ]
+    assert expected[3]["defined"] is False
+
+
+def test_version_list_json__rows_written_as_tuples__same_as_each_info(
+    db: TestDB, tmp_path: Path
+) -> None:
+    from timescape.cli.render import jsonable  # noqa: PLC0415
+    from timescape.project.config import load_project  # noqa: PLC0415
+
+    path = write_project(tmp_path, db.url)
+    ts_args = ("--project", str(path))
+    assert run_cli(*ts_args, "version", "activate", "v2").exit_code == 0
+    assert run_cli(*ts_args, "version", "tag", TSV2, "beta").exit_code == 0
+
+    listing = run_cli(*ts_args, "version", "list", "--json")
+    warm = run_cli(*ts_args, "version", "list", "--json", "--status", "warm")
+
+    ts = load_project(path).timescape()
+    try:
+        expected = [jsonable(i) for i in ts.versions()]
+    finally:
+        ts.close()
+    assert listing.exit_code == 0, listing.output
+    assert listing.json()["versions"] == expected
+    assert warm.json()["versions"] == [v for v in expected if v["status"] == "warm"]
+    assert [v["tags"] for v in expected if v["tsv"] == TSV2] == [["beta", "v2"]]

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tests.cli.conftest import S1_SQL, run_cli, write_project
 from tests.clirun import run_process
 from tests.dbutil import TestDB
+from timescape.model import schema as model_schema
 from timescape.project import cache as _cache
 from timescape.project import config
 from timescape.project.config import Project, load_project
@@ -80,6 +81,72 @@ def test_load__unchanged_file__definitions_come_from_cache_and_equal_a_fresh_par
     # The TOML datetime of v2 comes back as a datetime, the strings as strings.
     assert [type(v.timestamp).__name__ for v in cached.versions] == ["str", "datetime", "str"]
     assert cached.schemas[0].steps[0].file == "migrations/s1/001_products.sql"
+
+
+def test_load__unchanged_file__catalog_comes_back_as_the_validated_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _project(tmp_path)
+    fresh = load_project(path, cache=True).catalog
+
+    _no_parse(monkeypatch)
+    # Issue 14: the cached catalog is taken back as it was assigned, not numbered again.
+    monkeypatch.setattr(config.Catalog, "_assign_tsvs", None)
+    cached = load_project(path, cache=True).catalog
+
+    assert list(cached.tsvs()) == list(fresh.tsvs())
+    assert cached.versions == fresh.versions
+    assert [cached.version(t) for t in cached.tsvs()] == [fresh.version(t) for t in fresh.tsvs()]
+    assert cached.schemas == fresh.schemas
+    assert cached.graph.names == fresh.graph.names
+    assert cached.declared_tags() == fresh.declared_tags()
+    assert cached.contract_schemas == fresh.contract_schemas
+
+
+def test_load__unchanged_file__inline_step_digests_come_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _project(tmp_path)
+    fresh = load_project(path, cache=True)
+    expected = {s.name: (s.checksums, s.rollback_checksums) for s in fresh.schemas}
+    memo: dict[str, str] = {}
+    monkeypatch.setattr(model_schema, "_TEXT_DIGESTS", memo)
+    hashed: list[str] = []
+    real = model_schema._text_digest
+
+    def counting(script: str) -> str:
+        hashed.append(script)
+        return real(script)
+
+    monkeypatch.setattr(model_schema, "_text_digest", counting)
+
+    cached = load_project(path, cache=True)
+    assert memo == {}  # taken when a checksum is first asked for, not before
+
+    got = {s.name: (s.checksums, s.rollback_checksums) for s in cached.schemas}
+    assert got == expected
+    # Only the dir schema's files (read again, maybe edited) were hashed.
+    s1 = cached.catalog.schema("s1")
+    dir_scripts = {t for step in s1.steps for t in (step.migration, step.rollback) if t}
+    assert hashed
+    assert set(hashed) <= dir_scripts
+
+
+def test_load__cached_digests_not_lining_up__scripts_hashed_as_without_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _project(tmp_path)
+    fresh = load_project(path, cache=True)
+    expected = {s.name: s.checksums for s in fresh.schemas}
+    key = _cache.cache_key(path.read_bytes())
+    payload = _cache.load(path.resolve(), key)
+    payload["digests"] = b"\0" * 32 + payload["digests"][:-64]  # one short: none taken
+    _cache.save(path.resolve(), key, payload)
+    monkeypatch.setattr(model_schema, "_TEXT_DIGESTS", {})
+
+    cached = load_project(path, cache=True)
+
+    assert {s.name: s.checksums for s in cached.schemas} == expected
 
 
 def test_load__file_edited_with_same_size_and_mtime__parsed_again(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timescape.cli.render import dumps, jsonable, record_json
+from timescape.cli.render import Rows, dumps, jsonable, record_json
 
 
 class Colour(enum.StrEnum):
@@ -119,6 +119,25 @@ def test_dumps__table_of_dicts_one_shape__same_text_as_json_dumps_of_jsonable(
     document = {"rows": rows, "nested": [{"deeper": rows}]}
 
     assert dumps(document) == _reference(document)
+
+
+@given(
+    st.lists(st.text(max_size=4), min_size=1, max_size=4, unique=True).flatmap(
+        lambda keys: st.tuples(
+            st.just(tuple(keys)),
+            st.lists(st.tuples(*[table_cells] * len(keys)), min_size=0, max_size=12),
+        )
+    )
+)
+def test_dumps__rows_of_tuples__same_text_as_the_list_of_dicts(
+    table: tuple[tuple[str, ...], list[tuple[Any, ...]]],
+) -> None:
+    keys, values = table
+    dicts = [dict(zip(keys, v, strict=True)) for v in values]
+    document = {"rows": Rows(keys, values), "nested": [{"deeper": Rows(keys, values)}]}
+
+    assert dumps(document) == _reference({"rows": dicts, "nested": [{"deeper": dicts}]})
+    assert jsonable(Rows(keys, values)) == jsonable(dicts)
 
 
 @given(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import operator
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +15,10 @@ from timescape.cli._context import App, global_options, pass_app, run_operation
 from timescape.cli.instances import DrainReporter, drain_options
 from timescape.cli.render import (
     Cell,
+    Rows,
     Style,
     contract_state,
+    contract_word,
     record_json,
     result_json,
     table,
@@ -55,10 +56,19 @@ def schema_json(info: SchemaInfo) -> dict[str, Any]:
 
 def _schema_document(info: SchemaInfo, fields: dict[str, Any]) -> dict[str, Any]:
     """:func:`schema_json` around ``fields``, the :class:`SchemaInfo` fields in order."""
-    parent: str | list[str] | None = list(info.parents) or None
-    if isinstance(parent, list) and len(parent) == 1:
-        parent = parent[0]
-    return {"name": info.name, "parent": parent, **fields, "contract": contract_state(info)}
+    return {
+        "name": info.name,
+        "parent": _parent(info.parents),
+        **fields,
+        "contract": contract_state(info),
+    }
+
+
+def _parent(parents: tuple[str, ...]) -> str | list[str] | None:
+    """``parent`` as written in the project file: one name, a list of them, or None."""
+    if len(parents) == 1:
+        return parents[0]
+    return list(parents) or None
 
 
 def _name_cell(info: SchemaInfo) -> str:
@@ -96,15 +106,21 @@ def list_command(app: App) -> None:
     """List schemas with status, usage and checksum."""
     from timescape.reports import SchemaInfo  # noqa: PLC0415 - loaded with the facade anyway
 
-    infos = app.timescape().schemas()
     if app.json:
-        # The fields as they are, not JSON-ready: dumps converts datetimes exactly as
-        # schema_json does, in its column-at-a-time pass over the rows (issue #5).
+        # schema_json's objects as tuples: the fields as they are, not JSON-ready (dumps
+        # converts datetimes exactly as schema_json does, a column at a time, issue #5), and
+        # no SchemaInfo built only to be taken apart again (issue 14).
         names = tuple(f.name for f in dataclasses.fields(SchemaInfo))
-        values = operator.attrgetter(*names)
-        documents = [_schema_document(i, dict(zip(names, values(i), strict=True))) for i in infos]
-        app.emit_json({"schemas": documents})
+        steps, done = names.index("contract_steps"), names.index("contract_done")
+        # ``name`` first, then ``parent``, then the other fields: as schema_json's dict has them.
+        documents = [
+            (r[0], _parent(r[1]), *r[1:], contract_word(r[steps], done=r[done]))
+            for r in app.timescape().schema_rows()
+        ]
+        keys = ("name", "parent", *names[1:], "contract")
+        app.emit_json({"schemas": Rows(keys, documents)})
         return
+    infos = app.timescape().schemas()
     if not infos:
         app.echo("No schemas defined: add a [[schemas]] table to the project file.")
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -11,7 +12,7 @@ from click.shell_completion import CompletionItem
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
 from timescape.cli.instances import DrainReporter, drain_options, holders_of
-from timescape.cli.render import Cell, jsonable, result_json, table, when
+from timescape.cli.render import Cell, Rows, jsonable, result_json, table, when
 from timescape.cli.retire import retire_command
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
@@ -74,12 +75,20 @@ version_group.add_command(retire_command)
 @pass_app
 def list_command(app: App, handler: str | None, status: str | None) -> None:
     """List versions with status, tags and usage."""
+    if app.json:
+        # The VersionInfo fields as tuples, encoded a column at a time (issue 14).
+        from timescape.reports import VersionInfo  # noqa: PLC0415 - loaded with the facade anyway
+
+        names = tuple(f.name for f in dataclasses.fields(VersionInfo))
+        found = app.timescape().version_rows(handler=handler)
+        if status is not None:
+            at = names.index("status")
+            found = [r for r in found if r[at] == status]
+        app.emit_json({"versions": Rows(names, found)})
+        return
     infos = app.timescape().versions(handler=handler)
     if status is not None:
         infos = [i for i in infos if i.status == status]
-    if app.json:
-        app.emit_json({"versions": infos})  # rows encoded straight from the instances
-        return
     if not infos:
         app.echo(
             "No versions match."

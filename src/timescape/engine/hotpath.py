@@ -79,13 +79,21 @@ class HotPath:
         """Whether requests were counted since the last flush."""
         return bool(self._requests)
 
+    def tags_for(self, snapshot: StateSnapshot) -> dict[tuple[str, str], str]:
+        """``(handler, tag) → TSV`` of the defined versions: the tags ``snapshot`` holds for them.
+
+        Tags of versions already in the database live there (they may have been moved or
+        removed); declared tags of versions not synced yet still count.
+        """
+        catalog = self._definitions.catalog
+        tags = {k: v for k, v in catalog.declared_tags().items() if v not in snapshot.versions}
+        tags.update({k: v for k, v in snapshot.tags.items() if catalog.has_version(v)})
+        return tags
+
     def index_for(self, snapshot: StateSnapshot) -> VersionIndex:
         """The index of refs for the definitions and the tags in ``snapshot`` (cached)."""
         catalog = self._definitions.catalog
-        # Tags of versions already in the database live there (they may have been moved or
-        # removed); declared tags of versions not synced yet still count.
-        tags = {k: v for k, v in catalog.declared_tags().items() if v not in snapshot.versions}
-        tags.update({k: v for k, v in snapshot.tags.items() if catalog.has_version(v)})
+        tags = self.tags_for(snapshot)
         # The index depends on nothing else: reuse it while the catalog and the tags stay the
         # same (activations and rollbacks move neither), instead of re-indexing every version.
         cached = self._index_cache

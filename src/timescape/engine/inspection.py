@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import starmap
+from typing import Any
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -26,7 +28,9 @@ from timescape.reports import (
     VersionInfo,
     build_schema_infos,
     build_stats,
-    build_version_infos,
+    schema_rows,
+    stats_from_rows,
+    version_rows,
 )
 from timescape.store.state import Event
 from timescape.verification import verify_state
@@ -92,6 +96,10 @@ class Inspection:
         """Every schema with status, usage and checksums (read-only, no lock)."""
         return build_schema_infos(self._definitions.catalog, self._report_snapshot())
 
+    def schema_rows(self) -> list[tuple[Any, ...]]:
+        """:meth:`schemas` as tuples of the :class:`SchemaInfo` fields (read-only, no lock)."""
+        return schema_rows(self._definitions.catalog, self._report_snapshot())
+
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details."""
         for info in self.schemas():
@@ -101,19 +109,25 @@ class Inspection:
 
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
+        return list(starmap(VersionInfo, self.version_rows(handler=handler)))
+
+    def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock)."""
         with self._mutex, self._connection.boundary():
             self._connection.backend.connect()
             self._connection.store.check_readable()
             # Versions and tags only: the schema rows would cost more than the report.
             snapshot = self._connection.store.read_versions()
-        index = self._hot.index_for(snapshot)
+        catalog = self._definitions.catalog
+        # The tags each version's handler holds for it (a tag names a version in its handler
+        # only); one pass over the tags, not a search of them per version (issue 14).
         tags = {
-            (v.handler, t): v.tsv
-            for v in self._definitions.catalog.versions
-            for t in index.tags_of(v.tsv)
+            key: tsv
+            for key, tsv in self._hot.tags_for(snapshot).items()
+            if catalog.version(tsv).handler == key[0]
         }
-        return build_version_infos(
-            self._definitions.catalog,
+        return version_rows(
+            catalog,
             snapshot,
             tags,
             datetime.now(UTC),
@@ -129,8 +143,20 @@ class Inspection:
             return self._connection.store.events(limit=limit)
 
     def stats(self) -> Stats:
-        """Counts by status (read-only)."""
-        return build_stats(self._definitions.catalog, self._report_snapshot())
+        """Counts by status (read-only).
+
+        Four columns per schema when every stored status is the effective one; whole rows, and
+        the derivation every report shares (:mod:`timescape.model.status`), when one may not be.
+        """
+        catalog = self._definitions.catalog
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            settled = self._connection.store.read_status_rows()
+        if settled is None:
+            return build_stats(catalog, self._report_snapshot())
+        live, rows = settled
+        return stats_from_rows(catalog, live, rows)
 
     def verify(self) -> VerifyReport:
         """Check the database against the definitions without changing anything."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ __all__ = [
     "is_blank_sql",
     "is_known_checksum",
     "normalise_sql",
+    "remember_text_digests",
+    "text_digest",
     "unknown_algorithms",
     "upgraded_checksums",
     "validate_name",
@@ -127,6 +129,9 @@ def _sha256_v1(script: str | StepCallable) -> str:
         # Plans, drift checks and reports ask for the same scripts' checksums over and over:
         # remember them by text (the definitions hold these strings anyway).
         digest = _TEXT_DIGESTS.get(script)
+        if digest is None and _DEFERRED:
+            _take_deferred()
+            digest = _TEXT_DIGESTS.get(script)
         if digest is None:
             digest = _text_digest(script)
             if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
@@ -142,6 +147,50 @@ def _sha256_v1(script: str | StepCallable) -> str:
     name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
     payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")
     return hashlib.sha256(payload).hexdigest()
+
+
+def text_digest(script: str) -> str:
+    """The hex digest of an SQL script under :data:`CHECKSUM_ALGORITHM` (remembered by text).
+
+    Args:
+        script: SQL text as written.
+
+    Returns:
+        The digest, without the algorithm's name in front.
+    """
+    return _sha256_v1(script)
+
+
+def remember_text_digests(pairs: Callable[[], Iterable[tuple[str, str]]]) -> None:
+    """Take digests :func:`text_digest` computed earlier for some scripts, without hashing again.
+
+    Why: the parsed-project cache keeps the digests of the steps it holds, computed from the
+    very same text; hashing 10,000 scripts again cost a tenth of ``schema list`` (issue 14).
+    ``pairs`` is called when a checksum is first asked for, so commands that never ask
+    (``version list``, ``stats``) do not even unpack them.
+
+    Args:
+        pairs: Returns ``(script, digest)`` with ``digest == text_digest(script)``.
+    """
+    if len(_DEFERRED) >= _DEFERRED_MAX:
+        del _DEFERRED[0]  # only a memo: a project loaded long ago and never checked
+    _DEFERRED.append(pairs)
+
+
+_DEFERRED: list[Callable[[], Iterable[tuple[str, str]]]] = []
+_DEFERRED_MAX = 16
+
+
+def _take_deferred() -> None:
+    # Another thread may take one first: this one then hashes the script itself, as without.
+    while _DEFERRED:
+        try:
+            pairs = _DEFERRED.pop()
+        except IndexError:  # pragma: no cover - emptied by another thread meanwhile
+            return
+        if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
+            _TEXT_DIGESTS.clear()
+        _TEXT_DIGESTS.update(pairs())
 
 
 CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 
-__all__ = ["DeadRun", "effective_row", "effective_snapshot"]
+__all__ = ["DeadRun", "effective_row", "effective_snapshot", "is_settled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,23 @@ class DeadRun:
 
     operation: str
     schemas: tuple[str, ...]
+
+
+def is_settled(status: SchemaStatus, step_in_flight: int | None) -> bool:
+    """Tell whether a stored row is shown as stored unless a run marker names it.
+
+    Without a run marker, only a step marked in flight (on a row not already ``uncertain``) makes
+    the effective status differ from the stored one: readers that find every row settled and no
+    marker may count the stored statuses as they are (``timescape stats`` does, issue 14).
+
+    Args:
+        status: The stored status.
+        step_in_flight: The stored step in flight, if any.
+
+    Returns:
+        False when :func:`effective_row` may change the row even with no run marker.
+    """
+    return step_in_flight is None or status is SchemaStatus.UNCERTAIN
 
 
 def effective_row(name: str, row: SchemaState | None, dead: DeadRun | None) -> SchemaState | None:
@@ -104,7 +121,7 @@ def effective_snapshot(
     names: Sequence[str] = dead.schemas if dead is not None else ()
     candidates = dict.fromkeys(names)
     for name, row in snapshot.schemas.items():
-        if row.step_in_flight is not None and row.status is not SchemaStatus.UNCERTAIN:
+        if not is_settled(row.status, row.step_in_flight):
             candidates[name] = None
     changed: list[tuple[SchemaState, bool]] = []
     for name in candidates:

@@ -36,6 +36,7 @@ import hashlib
 import marshal
 import os
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import starmap
 from pathlib import Path
@@ -43,8 +44,9 @@ from typing import Any
 
 from timescape import __version__
 from timescape.errors import DefinitionError
-from timescape.model.catalog import VersionSpec
-from timescape.model.schema import SchemaVersion, Step
+from timescape.model.catalog import Catalog, VersionSpec
+from timescape.model.schema import SchemaVersion, Step, remember_text_digests, text_digest
+from timescape.model.tsv import Version, parse_timestamp
 from timescape.project.sqlfile import read_bytes
 
 __all__ = [
@@ -52,10 +54,14 @@ __all__ = [
     "NO_CACHE_ENV",
     "cache_file",
     "cache_key",
+    "catalog_data",
+    "catalog_versions",
+    "digest_data",
     "forget",
     "holds_secret",
     "is_enabled",
     "load",
+    "remember_digests",
     "save",
     "schema_data",
     "schema_from_data",
@@ -68,7 +74,7 @@ CACHE_DIR = ".timescape"
 NO_CACHE_ENV = "TIMESCAPE_NO_CACHE"
 """Set (to anything but ``0`` or nothing) to neither read nor write the cache."""
 
-_FORMAT = 1  # bumped whenever the payload's shape changes
+_FORMAT = 2  # bumped whenever the payload's shape changes
 _MAGIC = b"timescape-project-cache\n"
 _DIGEST = 64  # hex characters of a SHA-256
 _GITIGNORE = "# Created by timescape: a cache of parsed project files, safe to delete.\n*\n"
@@ -307,3 +313,116 @@ def version_from_data(data: tuple[Any, ...]) -> VersionSpec:
     handler, stamp, schema, tags, description, key = data
     timestamp = datetime.fromisoformat(stamp[0]) if type(stamp) is tuple else stamp
     return VersionSpec(handler, timestamp, schema, tags, description, key)
+
+
+# -- what the validated catalog assigned, and the steps' digests ----------------------------------
+
+
+def catalog_data(catalog: Catalog, specs: Sequence[VersionSpec]) -> tuple[list[str], list[int]]:
+    """What a validated catalog assigned to ``specs``, as plain data.
+
+    Args:
+        catalog: The catalog built from the project's definitions.
+        specs: The version declarations it was built from, in order.
+
+    Returns:
+        The TSVs in the order of ``catalog.tsvs()``, and for each the index of its declaration,
+        for :func:`catalog_versions`.
+    """
+    tsvs = list(catalog.tsvs())
+    position = {(s.handler, parse_timestamp(s.timestamp)): i for i, s in enumerate(specs)}
+    versions = map(catalog.version, tsvs)
+    return tsvs, [position[v.handler, v.timestamp] for v in versions]
+
+
+def catalog_versions(
+    data: tuple[list[str], list[int]], specs: Sequence[VersionSpec]
+) -> list[Version]:
+    """The versions :func:`catalog_data` kept, for :meth:`Catalog.restore`.
+
+    Args:
+        data: What :func:`catalog_data` returned.
+        specs: The same declarations, as :func:`version_from_data` rebuilt them.
+
+    Returns:
+        The versions, in the catalog's order.
+
+    Raises:
+        ValueError: When ``data`` does not fit ``specs`` (a payload of another shape: a miss).
+    """
+    tsvs, positions = data
+    if len(tsvs) != len(specs) or len(positions) != len(specs):
+        msg = "the cached catalog does not fit the declarations"
+        raise ValueError(msg)
+    versions = []
+    for tsv, spec in zip(tsvs, map(specs.__getitem__, positions), strict=True):
+        versions.append(
+            Version(
+                tsv,
+                spec.handler,
+                parse_timestamp(spec.timestamp),
+                spec.schema,
+                spec.tags,
+                spec.description,
+            )
+        )
+    return versions
+
+
+_DIGEST_BYTES = 32
+
+
+def digest_data(schemas: Sequence[SchemaVersion]) -> bytes:
+    """The digests of the inline schemas' scripts, as one string of bytes.
+
+    Per schema, per step (steps, then contract steps): the migration's digest, then the
+    rollback's when it has one; 32 bytes each, so loading them creates no object per digest.
+
+    Args:
+        schemas: Schemas read from the project file (SQL steps only).
+
+    Returns:
+        The digests, concatenated.
+    """
+    return bytes.fromhex("".join(text_digest(s) for s in _scripts(schemas)))
+
+
+def remember_digests(schemas: Sequence[SchemaVersion], digests: bytes) -> None:
+    """Hand :func:`digest_data`'s digests of ``schemas`` to the checksum memo (used lazily).
+
+    Args:
+        schemas: The inline schemas, as :func:`schema_from_data` rebuilt them.
+        digests: :func:`digest_data` of them.
+
+    Raises:
+        ValueError: When ``digests`` is not bytes (a payload of another shape: a miss).
+    """
+    if type(digests) is not bytes:
+        msg = "the cached digests are not bytes"
+        raise ValueError(msg)
+
+    def pairs() -> Iterable[tuple[str, str]]:
+        scripts = list(_scripts(schemas))
+        if len(digests) != _DIGEST_BYTES * len(scripts):
+            return ()  # not these schemas' digests: every script is hashed, as without a cache
+        text = digests.hex()
+        size = 2 * _DIGEST_BYTES
+        return zip(scripts, (text[i : i + size] for i in range(0, len(text), size)), strict=True)
+
+    remember_text_digests(pairs)
+
+
+def _scripts(schemas: Sequence[SchemaVersion]) -> Iterator[str]:
+    """Every script of ``schemas``, in :func:`digest_data`'s order."""
+    for schema in schemas:
+        for step in (*schema.steps, *schema.contract):
+            yield _text(step.migration)
+            if step.rollback is not None:
+                yield _text(step.rollback)
+
+
+def _text(script: object) -> str:
+    if not isinstance(script, str):
+        msg = "only SQL steps are cached"
+        raise TypeError(msg)
+    return script

@@ -567,11 +567,14 @@ class _Reader:
         lint: LintSettings,
         *,
         lifecycle: LifecycleSettings,
+        catalog: Catalog | None = None,
     ) -> Project:
-        try:
-            catalog = Catalog(schemas, versions)
-        except DefinitionError as exc:
-            raise self.catalog_error(exc, schemas) from None
+        """The project; ``catalog`` is the one the cache kept for these very definitions."""
+        if catalog is None:
+            try:
+                catalog = Catalog(schemas, versions)
+            except DefinitionError as exc:
+                raise self.catalog_error(exc, schemas) from None
         return Project(
             path=file,
             root=file.parent,
@@ -607,6 +610,10 @@ class _Reader:
                 for i, s in enumerate(project.schemas)
             ],
             "versions": [_cache.version_data(v) for v in project.versions],
+            "catalog": _cache.catalog_data(project.catalog, project.versions),
+            "digests": _cache.digest_data(
+                [s for i, s in enumerate(project.schemas) if i not in self.dir_tables]
+            ),
         }
 
     def cached_project(self, payload: Any, file: Path) -> Project | None:
@@ -636,13 +643,19 @@ class _Reader:
                 for i, (kind, data) in enumerate(entries)
                 if kind == "sql"
             }
+            assigned = _cache.catalog_versions(payload["catalog"], versions)
+            # Only the inline schemas' digests: a ``dir`` schema's files may have changed since.
+            _cache.remember_digests(list(inline.values()), payload["digests"])
         except (TypeError, ValueError, KeyError, IndexError, AttributeError):
             return None  # not what this version of the cache writes: parse the file instead
         schemas = [
             inline[i] if kind == "sql" else self.schema_at(i, data, file.parent, database)
             for i, (kind, data) in enumerate(entries)
         ]
-        return self.assemble(file, database, schemas, versions, lint, lifecycle=lifecycle)
+        catalog = Catalog.restore(schemas, assigned)
+        return self.assemble(
+            file, database, schemas, versions, lint, lifecycle=lifecycle, catalog=catalog
+        )
 
     def catalog_error(self, exc: DefinitionError, schemas: Sequence[SchemaVersion]) -> Exception:
         if exc.file is not None:
