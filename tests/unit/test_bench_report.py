@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+from bench._dbs import _abandoned
 from bench.chain import ChainRun, summarise
-from bench.report import versus
+from bench.report import Results, summary_lines, versus
 
 
 def test_versus__peer_slower__says_faster() -> None:
@@ -39,8 +44,6 @@ def test_summarise__pairs_rounds__not_medians_of_absolute_seconds() -> None:
 
 
 def test_summary__before_tree__gets_its_own_ratio_rows() -> None:
-    from bench.report import Results, summary_lines
-
     runs = [
         ChainRun("raw", "sqlite", 10, 0, 2.0, 2.0, 1),
         ChainRun("timescape", "sqlite", 10, 0, 2.2, 1.0, 1),
@@ -54,12 +57,6 @@ def test_summary__before_tree__gets_its_own_ratio_rows() -> None:
 
 
 def test_drop_leftovers__spares_a_live_run__drops_a_dead_or_old_one() -> None:
-    import os
-    import subprocess
-    import sys
-
-    from bench._dbs import _abandoned
-
     assert not _abandoned(f"tsbench_{os.getpid()}_0123456789ab")
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
