@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from timescape.model._record import record
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Plan, usage
 from timescape.model.schema import (
@@ -72,7 +73,7 @@ def usage_status(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OperationResult:
     """The outcome of activate, deactivate, migrate, rollback or resolve.
 
@@ -123,7 +124,7 @@ class OperationResult:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SchemaInfo:
     """One schema as ``schema list`` / ``schema status`` show it.
 
@@ -172,7 +173,7 @@ class SchemaInfo:
     contract_done: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VersionInfo:
     """One API version as ``version list`` shows it.
 
@@ -205,7 +206,7 @@ class VersionInfo:
     retiring_generation: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stats:
     """Counts over schemas and versions (names from the original specification).
 
@@ -242,7 +243,7 @@ class Stats:
     average_migration_ms: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """One finding of ``verify``.
 
@@ -260,7 +261,7 @@ class Problem:
     facts: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VerifyReport:
     """The result of ``verify``.
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from timescape.errors import DefinitionError
+from timescape.model._record import record
 
 __all__ = [
     "CHECKSUM_ALGORITHM",
@@ -233,7 +234,7 @@ def upgraded_checksums(
     return tuple(out) if out != list(stored) else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One migration step and the rollback that undoes it.
 
@@ -266,7 +267,7 @@ class Step:
         return checksum(self.rollback)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SchemaVersion:
     """A named, ordered list of steps built on optional parent schemas.
 

@@ -16,11 +16,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Protocol
 
 from timescape._faults import fault_point
 from timescape.errors import DriverMissingError, InputError, LockTimeoutError
+from timescape.model._record import record
 from timescape.store.breakers import transaction_breaker
 from timescape.store.session import may_change_session
 from timescape.store.split import Dialect, Statement, split_statements
@@ -111,7 +111,7 @@ class Listener(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LockInfo:
     """Who holds the Timescape lock, as far as the server tells.
 
