@@ -6,13 +6,13 @@ Python API describe the same facts, and the tests can check them without a datab
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from timescape.model._record import record
+from timescape.model._sha import sha256
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Plan, usage
 from timescape.model.schema import (
@@ -285,7 +285,7 @@ class VerifyReport:
 def _schema_checksum(step_sums: Sequence[str]) -> str | None:
     if not step_sums:
         return None
-    digest = hashlib.sha256("\n".join(step_sums).encode()).hexdigest()
+    digest = sha256("\n".join(step_sums).encode()).hexdigest()
     return f"sha256-v1:{digest}"
 
 

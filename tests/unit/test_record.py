@@ -95,3 +95,17 @@ def test_record__recursive_value__repr_shows_dots() -> None:
     box = Box([])
     box.items.append(box)
     assert repr(box) == "test_record__recursive_value__repr_shows_dots.<locals>.Box(items=[...])"
+
+
+def test_record__no_docstring__written_from_the_signature_as_the_stock_one() -> None:
+    class Bare:
+        a: int
+        b: str = "x"
+
+    class Plain:
+        a: int
+        b: str = "x"
+
+    mine, stock = record(Bare), dataclass(frozen=True, slots=True)(Plain)
+    assert mine.__doc__ == "Bare(a: 'int', b: 'str' = 'x')"
+    assert stock.__doc__ == "Plain(a: 'int', b: 'str' = 'x')"

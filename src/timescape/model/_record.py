@@ -20,6 +20,7 @@ base) gets the stock decorator. ``tests/unit/test_record.py`` holds both to the 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import operator
 import reprlib
 from collections.abc import Callable
@@ -43,6 +44,11 @@ def record(cls: type[_T]) -> type[_T]:
     """
     if not _is_simple(cls):
         return dataclasses.dataclass(frozen=True, slots=True)(cls)
+    # The stock decorator writes a missing docstring from the signature; without its __init__
+    # that would be object's, parsed by inspect with tokenize (milliseconds): write it after.
+    undocumented = not cls.__doc__
+    if undocumented:
+        cls.__doc__ = cls.__name__
     # Not frozen and no methods asked for: the stock decorator compiles nothing.
     made: Any = dataclasses.dataclass(init=False, repr=False, eq=False, slots=True)(cls)
     fields = dataclasses.fields(made)
@@ -53,6 +59,8 @@ def record(cls: type[_T]) -> type[_T]:
     # What the class is, for dataclasses' own checks (a frozen base, a frozen subclass).
     params = made.__dataclass_params__
     params.init = params.repr = params.eq = params.frozen = True
+    if undocumented:
+        made.__doc__ = made.__name__ + str(inspect.signature(made)).replace(" -> None", "")
     return made  # type: ignore[no-any-return]
 
 

@@ -8,7 +8,6 @@ end), so moving a file between Windows and Linux is not drift, while editing a c
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import field
@@ -16,6 +15,7 @@ from typing import Any
 
 from timescape.errors import DefinitionError
 from timescape.model._record import record
+from timescape.model._sha import sha256
 
 __all__ = [
     "CHECKSUM_ALGORITHM",
@@ -111,13 +111,13 @@ def _text_digest(script: str) -> str:
 
     A 50 MB script must not cost two more 50 MB copies (the stripped text and its encoding).
     """
-    digest = hashlib.sha256()
     text = script.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     end = len(text)
     while end and text[end - 1].isspace():
         end -= 1
+    digest = sha256(size=end)  # characters: at least as many bytes
     for start in range(0, end, _HASH_SLICE):
         digest.update(text[start : min(start + _HASH_SLICE, end)].encode())
     return digest.hexdigest()
@@ -142,7 +142,7 @@ def _sha256_v1(script: str | StepCallable) -> str:
     code = getattr(script, "__code__", None)
     name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
     payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")
-    return hashlib.sha256(payload).hexdigest()
+    return sha256(payload).hexdigest()
 
 
 CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}

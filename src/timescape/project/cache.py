@@ -32,7 +32,6 @@ commands never read half a file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
 import sys
@@ -43,6 +42,7 @@ from typing import Any
 
 from timescape import __version__
 from timescape.errors import DefinitionError
+from timescape.model._sha import sha256
 from timescape.model.catalog import VersionSpec
 from timescape.model.schema import SchemaVersion, Step
 from timescape.project.sqlfile import read_bytes
@@ -100,8 +100,9 @@ def cache_key(data: bytes) -> str:
     Returns:
         A hex SHA-256.
     """
-    digest = hashlib.sha256(
-        f"{_FORMAT}\0{__version__}\0{sys.version_info[0]}.{sys.version_info[1]}\0".encode()
+    digest = sha256(
+        f"{_FORMAT}\0{__version__}\0{sys.version_info[0]}.{sys.version_info[1]}\0".encode(),
+        size=len(data),
     )
     digest.update(data)
     return digest.hexdigest()
@@ -130,7 +131,7 @@ def load(project_file: Path, key: str) -> Any | None:
     if (
         not data.startswith(_MAGIC)
         or data[head : head + _DIGEST] != key.encode()
-        or data[body - _DIGEST - 1 : body - 1] != hashlib.sha256(data[body:]).hexdigest().encode()
+        or data[body - _DIGEST - 1 : body - 1] != sha256(data[body:]).hexdigest().encode()
     ):
         return None
     try:
@@ -154,9 +155,7 @@ def save(project_file: Path, key: str, payload: Any) -> None:
         body = marshal.dumps(payload)
     except ValueError:  # pragma: no cover - callers pass plain data only
         return
-    data = b"".join(
-        (_MAGIC, key.encode(), b"\n", hashlib.sha256(body).hexdigest().encode(), b"\n", body)
-    )
+    data = b"".join((_MAGIC, key.encode(), b"\n", sha256(body).hexdigest().encode(), b"\n", body))
     try:
         _ensure_folder(path.parent)
         import tempfile  # noqa: PLC0415 - only a cache write needs it (random, shutil, bz2...)
