@@ -4,9 +4,9 @@ Python 3.11's :func:`dataclasses.dataclass` compiles each method it writes (``__
 ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``) from source text
 separately: about 0.6 ms a class, and ``timescape schema list`` defined 38 of them, a quarter of
 its start-up (issue 14). ``@record`` is ``@dataclass(frozen=True, slots=True)`` with the same
-fields, ``dataclasses.fields``/``replace``/``asdict``, ``__match_args__`` and pickling; only
-``__init__`` is compiled (it must keep its signature and speed), and the other methods are
-closures over the field names, with the behaviour of the generated ones:
+fields, ``dataclasses.fields``/``replace``/``asdict``, ``__match_args__`` and pickling. Only
+``__init__`` is compiled (it runs once per value, so it keeps the stock code and speed); the other
+methods are closures over the field names, with the behaviour of the generated ones:
 
 - ``__repr__``: ``Name(a=1, b='x')`` over the ``repr=True`` fields, ``...`` on recursion;
 - ``__eq__``: same class and equal ``compare=True`` fields, else ``NotImplemented``;
@@ -52,8 +52,13 @@ def record(cls: type[_T]) -> type[_T]:
     # Not frozen and no methods asked for: the stock decorator compiles nothing.
     made: Any = dataclasses.dataclass(init=False, repr=False, eq=False, slots=True)(cls)
     fields = dataclasses.fields(made)
-    init, shown = _init(made, fields), _repr(tuple(f.name for f in fields if f.repr))
-    for method in (init, shown, *_methods(made, fields)):
+    methods = (
+        _init(made, fields),
+        _repr(tuple(f.name for f in fields if f.repr)),
+        *_comparisons(fields),
+        *_frozen(made, tuple(f.name for f in fields)),
+    )
+    for method in methods:
         method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
         setattr(made, method.__name__, method)
     # What the class is, for dataclasses' own checks (a frozen base, a frozen subclass).
@@ -64,12 +69,12 @@ def record(cls: type[_T]) -> type[_T]:
     return made  # type: ignore[no-any-return]
 
 
-def _methods(made: Any, fields: tuple[dataclasses.Field[Any], ...]) -> list[Callable[..., Any]]:
-    """``__eq__``, ``__hash__``, the frozen ``__setattr__``/``__delattr__`` and pickling."""
-    return [*_comparisons(fields), *_frozen(made, tuple(f.name for f in fields))]
-
-
 def _comparisons(fields: tuple[dataclasses.Field[Any], ...]) -> list[Callable[..., Any]]:
+    """``__eq__`` and ``__hash__`` over the compared and hashed fields, as closures.
+
+    Not compiled: nothing on Timescape's paths compares or hashes these values in bulk (profiled
+    over a 1,000-schema activation), and compiling them cost as much as ``__init__``.
+    """
     compared = _values(tuple(f.name for f in fields if f.compare))
     hashed = _values(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
 
@@ -84,7 +89,19 @@ def _comparisons(fields: tuple[dataclasses.Field[Any], ...]) -> list[Callable[..
     return [__eq__, __hash__]
 
 
+def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning the tuple of those attributes (what the generated code compares)."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return lambda _obj: ()
+
+
 def _frozen(made: Any, names: tuple[str, ...]) -> list[Callable[..., Any]]:
+    """The frozen ``__setattr__``/``__delattr__``, and pickling that gets past them."""
+
     def __setattr__(self: Any, name: str, value: object) -> None:  # noqa: N807
         if type(self) is made or name in names:
             msg = f"cannot assign to field {name!r}"
@@ -123,16 +140,6 @@ def _is_simple(cls: type) -> bool:
     return True
 
 
-def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """A function returning the tuple of those attributes (what the generated code compares)."""
-    if len(names) > 1:
-        return operator.attrgetter(*names)
-    if names:
-        one = operator.attrgetter(names[0])
-        return lambda obj: (one(obj),)
-    return lambda _obj: ()
-
-
 def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
     @reprlib.recursive_repr()
     def __repr__(self: Any) -> str:  # noqa: N807 - the method it becomes
@@ -143,9 +150,9 @@ def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
 
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
-    """``__init__`` compiled once, with the stock decorator's signature and assignments."""
+    """``__init__`` as the stock decorator writes it (it runs once per value: code, not a loop)."""
     params, lines = [], []
-    scope: dict[str, Any] = {"__object_setattr": object.__setattr__, "__factory": _FACTORY}
+    scope: dict[str, Any] = {"__object": object, "__factory": _FACTORY}
     for field in fields:
         name = field.name
         if field.default_factory is not dataclasses.MISSING:
@@ -164,13 +171,20 @@ def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[...
             value = name
         else:
             continue  # as the stock decorator: no default, no assignment
-        lines.append(f"    __object_setattr(self, {name!r}, {value})\n")
+        lines.append(f"  __object.__setattr__(self, {name!r}, {value})\n")
     if hasattr(cls, "__post_init__"):
-        lines.append("    self.__post_init__()\n")
-    body = "".join(lines) or "    pass\n"
-    source = f"def __init__(self, {', '.join(params)}):\n{body}"
-    exec(source, scope)  # noqa: S102 - what dataclasses does; the text is built from field names
-    init: Callable[..., None] = scope["__init__"]
+        lines.append("  self.__post_init__()\n")
+    # Helpers in closure cells and object.__setattr__ looked up as a method, as the stock
+    # decorator writes it: the interpreter calls that directly.
+    body = "".join(lines) or "  pass\n"
+    source = (
+        f"def __make(*, {', '.join(scope)}):\n"
+        f" def __init__(self, {', '.join(params)}):\n{body}"
+        " return __init__\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - what dataclasses does; the text is built from field names
+    init: Callable[..., None] = namespace["__make"](**scope)
     init.__annotations__ = {f.name: f.type for f in fields if f.init} | {"return": None}
     return init
 
