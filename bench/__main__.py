@@ -86,6 +86,7 @@ def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
         kept.append("bigfile")
     if "cold" not in ran and old.get("cold"):
         res.cold = [coldstart.ColdResult(**c) for c in old["cold"]]
+        res.cold_pg = [coldstart.ColdResult(**c) for c in old.get("cold_pg", [])]
         kept.append("cold")
     carried = bool(kept) or any(r.dialect not in dialects for r in res.chain + res.scale)
     if carried:
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     if "cold" in workloads:
         log("workload 4: cold start")
         res.cold = coldstart.run(rounds=5 if args.quick else 15, log=log)
+        if "postgresql" in dialects:
+            res.cold_pg = coldstart.run_postgresql(rounds=5 if args.quick else 15, log=log)
 
     if "bigfile" in workloads:
         log(f"workload 8: big files on {dialects}, {rounds} rounds")

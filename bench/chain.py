@@ -52,6 +52,9 @@ class ChainSummary:
     # Timescape was faster. Paired per round, like the ratios to raw, so machine drift cancels.
     apply_vs_timescape: float = float("nan")
     rollback_vs_timescape: float = float("nan")
+    # Median over rounds of this tool's peak RSS minus the raw driver's in the same round (MB): what
+    # the tool adds to the driver, since the driver alone differs a lot between databases (issue 14).
+    rss_over_raw_mb: float = float("nan")
 
 
 def _worker_env(tool: str) -> dict[str, str]:
@@ -116,6 +119,7 @@ def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
             ratios_r = [r.rollback_s / raw[r.round].rollback_s for r in mine if r.round in raw]
             vs_a = [r.apply_s / ts[r.round].apply_s for r in mine if r.round in ts]
             vs_r = [r.rollback_s / ts[r.round].rollback_s for r in mine if r.round in ts]
+            over = [(r.maxrss_kb - raw[r.round].maxrss_kb) / 1024 for r in mine if r.round in raw]
             out.append(ChainSummary(
                 dialect=dialect, n=n, tool=tool,
                 apply_s=statistics.median(r.apply_s for r in mine),
@@ -128,5 +132,6 @@ def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
                 apply_all=[r.apply_s for r in mine],
                 apply_vs_timescape=statistics.median(vs_a) if vs_a else float("nan"),
                 rollback_vs_timescape=statistics.median(vs_r) if vs_r else float("nan"),
+                rss_over_raw_mb=statistics.median(over) if over else float("nan"),
             ))
     return out

@@ -3,6 +3,11 @@
 Small equivalent SQLite projects (three migrations, applied) for Timescape, Alembic and yoyo;
 ``python -c pass`` on the same interpreter is the floor. The rounds interleave the commands, and
 the median of the rounds is reported.
+
+On PostgreSQL (when the server answers; ``TIMESCAPE_BENCH_PG_URL``) the same project is applied
+to a fresh database, and ``timescape schema list`` is set beside its own floor: a ``python -c``
+that imports psycopg, connects and runs one ``SELECT`` on the state table, in the same rounds
+(issue 14: at most 1.5x). The database is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -35,9 +40,9 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _timescape_project(root: Path) -> Path:
+def _timescape_project(root: Path, url: str = "sqlite:///timescape.db") -> Path:
     root.mkdir(parents=True)
-    lines = ["[database]", 'url = "sqlite:///timescape.db"', ""]
+    lines = ["[database]", f"url = {json.dumps(url)}", ""]
     previous = None
     for i in range(N_MIGRATIONS):
         lines += ["[[schemas]]", f'name = "m{i:05d}"']
@@ -79,6 +84,56 @@ def _run(cmd: list[str], cwd: Path) -> float:
     return elapsed
 
 
+def _raw_status(target: _dbs.Target) -> str:
+    """The floor on PostgreSQL: import the driver, connect, one SELECT on the state table."""
+    connect = (f"host={target.host!r}, port={target.port}, user={target.user or None!r}, "
+               f"password={target.password or None!r}, dbname={target.name!r}")
+    return ("import psycopg\n"
+            f"conn = psycopg.connect({connect})\n"
+            "rows = conn.execute('SELECT name, status, applied_at FROM timescape_schemas "
+            "ORDER BY name').fetchall()\n"
+            "print(len(rows))\n")
+
+
+def run_postgresql(rounds: int = 15, log: Any = print) -> list[ColdResult]:
+    """``timescape schema list`` against the raw driver's one-line status query, on PostgreSQL.
+
+    Returns:
+        The two medians, each with its ratio to the raw query's (empty when no server answers).
+    """
+    if not _dbs.available("postgresql")[0]:
+        log("  cold  postgresql: no server, skipped")
+        return []
+    workdir = _dbs.scratch_dir("tsbench-coldpg-")
+    target = _dbs.create("postgresql", workdir)
+    try:
+        ts_dir = _timescape_project(workdir / "timescape", target.timescape_url)
+        _run([_bin("timescape"), "version", "activate", "--json"], ts_dir)
+        commands: list[tuple[str, list[str], Path]] = [
+            ("raw psycopg status query (PG floor)", [sys.executable, "-c", _raw_status(target)],
+             workdir),
+            ("timescape schema list (PG)", [_bin("timescape"), "schema", "list"], ts_dir),
+            ("timescape version list (PG)", [_bin("timescape"), "version", "list"], ts_dir),
+        ]
+        times = _rounds(commands, rounds)
+    finally:
+        _dbs.drop(target)
+        _dbs.remove_dir(workdir)
+    return _medians(commands, times, "raw status query", log)
+
+
+def _rounds(commands: list[tuple[str, list[str], Path]], rounds: int) -> dict[str, list[float]]:
+    """Each command once to warm the caches, then ``rounds`` interleaved rounds of all of them."""
+    for _, cmd, cwd in commands:
+        _run(cmd, cwd)
+    times: dict[str, list[float]] = {label: [] for label, _, _ in commands}
+    for r in range(rounds):
+        order = commands[r % len(commands):] + commands[:r % len(commands)]
+        for label, cmd, cwd in order:
+            times[label].append(_run(cmd, cwd))
+    return times
+
+
 def run(rounds: int = 15, log: Any = print) -> list[ColdResult]:
     workdir = _dbs.scratch_dir("tsbench-cold-")
     try:
@@ -101,19 +156,19 @@ def run(rounds: int = 15, log: Any = print) -> list[ColdResult]:
             ("yoyo list", [_bin("yoyo"), "list", "--batch", "--no-config-file", "--database",
                            yoyo_db, str(yo_dir / "yoyo")], yo_dir),
         ]
-        for _, cmd, cwd in commands:  # warm the OS file cache once
-            _run(cmd, cwd)
-        times: dict[str, list[float]] = {label: [] for label, _, _ in commands}
-        for r in range(rounds):
-            order = commands[r % len(commands):] + commands[:r % len(commands)]
-            for label, cmd, cwd in order:
-                times[label].append(_run(cmd, cwd))
+        times = _rounds(commands, rounds)
     finally:
         _dbs.remove_dir(workdir)
+    return _medians(commands, times, "python -c pass", log)
+
+
+def _medians(commands: list[tuple[str, list[str], Path]], times: dict[str, list[float]],
+             floor_label: str, log: Any) -> list[ColdResult]:
+    """Each command's median and its ratio to the first command's (the floor)."""
     floor = statistics.median(times[commands[0][0]])
     results = []
     for label, _, _ in commands:
         med = statistics.median(times[label])
         results.append(ColdResult(label, med, med / floor, len(times[label])))
-        log(f"  cold  {label:<26} {med * 1000:7.1f} ms  x{med / floor:5.2f} python -c pass")
+        log(f"  cold  {label:<36} {med * 1000:7.1f} ms  x{med / floor:5.2f} {floor_label}")
     return results

@@ -34,6 +34,7 @@ class Results:
     scale: list[ScaleResult] = field(default_factory=list)
     scale_cli: list[dict[str, Any]] = field(default_factory=list)
     cold: list[ColdResult] = field(default_factory=list)
+    cold_pg: list[ColdResult] = field(default_factory=list)
     bigfile: list[BigFileResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
@@ -76,15 +77,19 @@ def _s(value: float) -> str:
 
 def chain_table(rows: list[ChainSummary], n: int | None = None) -> list[str]:
     out = [("| database | N | tool | apply | ratio to raw | apply CPU | rollback | ratio to raw "
-           "| peak RSS |"), "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+           "| peak RSS | RSS above raw |"), "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if n is not None and r.n != n:
             continue
         out.append(f"| {_dbs.LABELS[r.dialect]} | {r.n:,} | {TOOL_LABELS[r.tool]} | "
                    f"{_s(r.apply_s)} | {_x(r.apply_ratio)} | {_s(r.cpu_apply_s)} | "
                    f"{_s(r.rollback_s)} | "
-                   f"{_x(r.rollback_ratio)} | {r.maxrss_mb:.0f} MB |")
+                   f"{_x(r.rollback_ratio)} | {r.maxrss_mb:.0f} MB | {_mb(r.rss_over_raw_mb)} |")
     return out
+
+
+def _mb(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:+.1f} MB"
 
 
 def versus(theirs_over_mine: float) -> str:
@@ -147,6 +152,12 @@ def summary_lines(res: Results) -> list[str]:
                          and r.tool == tool), None) for d in _dbs.DIALECTS]
             out.append(f"| peak RSS N={largest:,}: {TOOL_LABELS[tool]} | "
                        + " | ".join("-" if v is None else f"{v:.0f} MB" for v in rss) + " |")
+        for tool in ("timescape", "alembic", "yoyo"):
+            over = [next((r.rss_over_raw_mb for r in res.chain if r.dialect == d
+                          and r.n == largest and r.tool == tool), float("nan"))
+                    for d in _dbs.DIALECTS]
+            out.append(f"| peak RSS N={largest:,}: {TOOL_LABELS[tool]} above the raw driver "
+                       "(same round) | " + " | ".join(_mb(v) for v in over) + " |")
     if res.scale:
         for dialect in _dbs.DIALECTS:
             sizes = sorted((s for s in res.scale if s.dialect == dialect), key=lambda s: s.size)
@@ -216,6 +227,14 @@ def write_markdown(res: Results, path: Path, plots: list[Path]) -> None:
         lines += ["## 4. Cold start (fresh process, small SQLite project)", "",
                   "| command | median | ratio to `python -c pass` |", "|---|---:|---:|"]
         lines += [f"| `{c.label}` | {c.seconds * 1000:.0f} ms | {c.ratio:.2f}x |" for c in res.cold]
+        lines.append("")
+    if res.cold_pg:
+        lines += [("PostgreSQL: the same project, beside a `python -c` that imports psycopg, "
+                   "connects and runs one SELECT on the state table (interleaved rounds, median):"),
+                  "",
+                  "| command | median | ratio to the raw status query |", "|---|---:|---:|"]
+        lines += [f"| `{c.label}` | {c.seconds * 1000:.0f} ms | {c.ratio:.2f}x |"
+                  for c in res.cold_pg]
         lines.append("")
     if res.bigfile:
         lines += ["## 8. One big file (Timescape against the raw driver, median of the rounds)", "",

@@ -11,11 +11,11 @@ Added in 0.2.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from timescape.model._sha import sha256
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Judge, declared_judge
 from timescape.model.schema import SchemaVersion
@@ -86,7 +86,7 @@ class SchemaReader:
                 pending.extend(missing)
                 continue
             parts = [current, *schema.checksums, *(self._digests[p] for p in schema.parents)]
-            self._digests[current] = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+            self._digests[current] = sha256("\0".join(parts).encode()).hexdigest()
             pending.pop()
         return self._digests[name]
 

@@ -24,10 +24,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
-from timescape.engine.changes import Changes
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
-from timescape.engine.drain import DrainProgress
 from timescape.engine.hotpath import HotPath, View
 from timescape.engine.inspection import Inspection
 from timescape.engine.instances import (
@@ -37,7 +35,6 @@ from timescape.engine.instances import (
     Instances,
     ServingSettings,
 )
-from timescape.engine.retirement import Retirement
 from timescape.engine.runner import Runner, Work
 from timescape.errors import InputError, TimescapeError
 from timescape.model.catalog import Catalog, VersionSpec
@@ -53,6 +50,8 @@ from timescape.store.urls import DatabaseURL, parse_url, url_text
 
 if TYPE_CHECKING:
     from timescape.engine.adoption import AdoptionReport
+    from timescape.engine.changes import Changes
+    from timescape.engine.drain import DrainProgress
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 
@@ -191,15 +190,37 @@ class Timescape:
         self._instances = Instances(
             store=lambda: conn.store, mutex=mutex, boundary=conn.boundary, settings=self.serving
         )
+        self._built_changes: Changes | None = None
+
+    @property
+    def _changes(self) -> Changes:
+        """The changing operations, built on the first one: reads never import them (issue 14)."""
+        changes = self._built_changes
+        if changes is None:
+            with self._mutex:  # one Changes per facade, whichever thread asks first
+                changes = self._built_changes = self._built_changes or self._build_changes()
+        return changes
+
+    def _build_changes(self) -> Changes:
+        from timescape.engine.changes import Changes  # noqa: PLC0415 - see the docstring
+        from timescape.engine.retirement import Retirement  # noqa: PLC0415
+
+        conn, runner = self._connection, self._runner
         retirement = Retirement(
             instances=self._instances,
             store=lambda: conn.store,
             locked=lambda work: runner.locked(work, dry_run=False),
             execute=runner.execute,
-            actor=who,
+            actor=self._actor,
         )
-        self._changes = Changes(
-            conn, defs, hot, runner, retirement, judge=self._judge, emit=self._callbacks.emit
+        return Changes(
+            conn,
+            self._definitions,
+            self._hot,
+            runner,
+            retirement,
+            judge=self._judge,
+            emit=self._callbacks.emit,
         )
 
     def _catalog_changed(self) -> None:

@@ -6,13 +6,14 @@ Python API describe the same facts, and the tests can check them without a datab
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from itertools import starmap
 from typing import TYPE_CHECKING, Any
 
+from timescape.model._record import record
+from timescape.model._sha import sha256
 from timescape.model.catalog import Catalog
 from timescape.model.plan import Plan, usage
 from timescape.model.schema import (
@@ -77,7 +78,7 @@ def usage_status(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OperationResult:
     """The outcome of activate, deactivate, migrate, rollback or resolve.
 
@@ -128,7 +129,7 @@ class OperationResult:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SchemaInfo:
     """One schema as ``schema list`` / ``schema status`` show it.
 
@@ -177,7 +178,7 @@ class SchemaInfo:
     contract_done: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VersionInfo:
     """One API version as ``version list`` shows it.
 
@@ -210,7 +211,7 @@ class VersionInfo:
     retiring_generation: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stats:
     """Counts over schemas and versions (names from the original specification).
 
@@ -247,7 +248,7 @@ class Stats:
     average_migration_ms: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """One finding of ``verify``.
 
@@ -265,7 +266,7 @@ class Problem:
     facts: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VerifyReport:
     """The result of ``verify``.
 
@@ -289,7 +290,7 @@ class VerifyReport:
 def _schema_checksum(step_sums: Sequence[str]) -> str | None:
     if not step_sums:
         return None
-    digest = hashlib.sha256("\n".join(step_sums).encode()).hexdigest()
+    digest = sha256("\n".join(step_sums).encode()).hexdigest()
     return f"sha256-v1:{digest}"
 
 

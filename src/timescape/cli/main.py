@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,14 +22,8 @@ import click
 
 from timescape import __version__
 from timescape.cli._context import App, global_options, pass_app
-from timescape.cli.dashboard import dashboard_command
-from timescape.cli.demo import demo_command
-from timescape.cli.importing import adopt_command, import_command
-from timescape.cli.init import init_command
-from timescape.cli.instances import instances_command
+from timescape.cli._lazy import add_lazy, imported
 from timescape.cli.render import Cell, jsonable, table, when
-from timescape.cli.schema import schema_group
-from timescape.cli.version import version_group
 from timescape.errors import TimescapeError
 
 __all__ = ["cli", "main"]
@@ -133,6 +126,8 @@ def _report(app: App, exc: BaseException, code: int) -> None:
         for cause in causes:
             app.warn(f"  caused by {cause}")
     if app.verbose > 1 and not isinstance(exc, TimescapeError | click.ClickException):
+        import traceback  # noqa: PLC0415 - only for -vv on a bug; costs ~5 ms at start
+
         app.warn("".join(traceback.format_exception(exc)).rstrip())
 
 
@@ -161,14 +156,27 @@ def cli(app: App) -> None:
     del app
 
 
-cli.add_command(init_command)
-cli.add_command(demo_command)
-cli.add_command(schema_group)
-cli.add_command(version_group)
-cli.add_command(dashboard_command)
-cli.add_command(import_command)
-schema_group.add_command(adopt_command)
-cli.add_command(instances_command)
+# Each command module loads when its command is looked up (timescape.cli._lazy): a command line
+# imports only the modules it runs.
+
+
+def _schema() -> click.Command:
+    from timescape.cli.schema import schema_group  # noqa: PLC0415 - the point of it
+
+    add_lazy(schema_group, "adopt", imported("timescape.cli.importing", "adopt_command"))
+    return schema_group
+
+
+for _name, _load in (
+    ("init", imported("timescape.cli.init", "init_command")),
+    ("demo", imported("timescape.cli.demo", "demo_command")),
+    ("schema", _schema),
+    ("version", imported("timescape.cli.version", "version_group")),
+    ("dashboard", imported("timescape.cli.dashboard", "dashboard_command")),
+    ("import", imported("timescape.cli.importing", "import_command")),
+    ("instances", imported("timescape.cli.instances", "instances_command")),
+):
+    add_lazy(cli, _name, _load)
 
 
 @cli.command("history")

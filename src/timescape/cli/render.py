@@ -18,6 +18,8 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from timescape.model._record import record
+
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
     from timescape.model.plan import Plan
     from timescape.reports import OperationResult, SchemaInfo
@@ -96,7 +98,7 @@ class Style:
         return self(status, colour) if colour else status
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@record
 class Cell:
     """A table cell whose colour is applied after alignment.
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
 from timescape.cli.instances import DrainReporter, drain_options
@@ -27,6 +26,8 @@ from timescape.cli.render import (
 from timescape.errors import InputError
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
+    from click.shell_completion import CompletionItem
+
     from timescape.model.schema import SchemaVersion
     from timescape.reports import SchemaInfo
 
@@ -37,6 +38,8 @@ def complete_schema(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Complete schema names from the project file (no database)."""
+    from click.shell_completion import CompletionItem  # noqa: PLC0415 - only when completing
+
     app = ctx.find_object(App)
     try:
         project = (app or App()).project()

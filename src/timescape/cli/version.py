@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
 from timescape.cli.instances import DrainReporter, drain_options, holders_of
@@ -16,6 +15,8 @@ from timescape.cli.render import Cell, Rows, jsonable, result_json, table, when
 from timescape.cli.retire import retire_command
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
+    from click.shell_completion import CompletionItem
+
     from timescape.reports import VersionInfo
 
 __all__ = ["version_group"]
@@ -28,6 +29,8 @@ def complete_ref(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Complete TSVs and declared tags from the project file (no database)."""
+    from click.shell_completion import CompletionItem  # noqa: PLC0415 - only when completing
+
     app = ctx.find_object(App)
     try:
         catalog = (app or App()).project().catalog
@@ -41,6 +44,8 @@ def complete_handler(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Complete handler paths from the project file."""
+    from click.shell_completion import CompletionItem  # noqa: PLC0415 - only when completing
+
     app = ctx.find_object(App)
     try:
         catalog = (app or App()).project().catalog

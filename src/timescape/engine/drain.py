@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from timescape.engine.instances import Instances
 from timescape.errors import DrainTimeoutError
+from timescape.model._record import record
 from timescape.model.instance import InstanceInfo
 
 __all__ = ["DrainOutcome", "DrainProgress", "holders", "wait_for_drain"]
@@ -27,7 +27,7 @@ DrainProgress = Callable[[float, list[tuple[InstanceInfo, str]]], None]
 """Called while waiting with the seconds waited and each instance still holding, with why."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DrainOutcome:
     """How a drain ended (it only ends well: a timeout raises).
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.errors import StateError
+from timescape.model._record import record
 from timescape.model.catalog import Catalog
 from timescape.model.plan import usage
 from timescape.model.state import SchemaStatus, StateSnapshot
@@ -26,7 +27,7 @@ __all__ = ["HotPath", "View"]
 _APPLIED = SchemaStatus.APPLIED  # a module constant: the enum attribute lookup costs 0.2 µs
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class View:
     """What the hot path reads; replaced whole, never mutated."""
 

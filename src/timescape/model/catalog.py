@@ -8,11 +8,11 @@ tags, handlers whose slugs collide.
 from __future__ import annotations
 
 from collections.abc import Iterable, KeysView, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
 from timescape.errors import DefinitionError, UnknownRefError
+from timescape.model._record import record
 from timescape.model.graph import SchemaGraph
 from timescape.model.schema import SchemaVersion
 from timescape.model.tsv import (
@@ -30,7 +30,7 @@ _TSV_PREFIX = "tsv:"  # as format_tsv writes it: tsv:<unix-seconds>-<slug>-<seq:
 _SEQ_DIGITS_MAX = 6  # sequence numbers go up to 999,999
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VersionSpec:
     """A version as declared, before its TSV is assigned.
 

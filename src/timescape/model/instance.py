@@ -5,13 +5,15 @@ Added in 0.2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
+
+from timescape.model._record import record
 
 __all__ = ["InstanceInfo"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstanceInfo:
     """One row of the ``instances`` table: a process that serves versions, and how it is doing.
 

@@ -8,7 +8,7 @@ renders the returned Plan; apply executes that same object.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
@@ -23,6 +23,7 @@ from timescape.errors import (
     SQLSplitError,
     StateError,
 )
+from timescape.model._record import record
 from timescape.model.catalog import Catalog
 from timescape.model.schema import (
     CHECKSUM_ALGORITHMS,
@@ -93,7 +94,7 @@ class PlannedStatement(StatementText):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlannedStep:
     """One step of an action, with its statements split.
 
@@ -115,7 +116,7 @@ class PlannedStep:
         return not isinstance(self.script, str)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SchemaAction:
     """Apply, roll back, contract or uncontract one schema.
 
@@ -139,7 +140,7 @@ class SchemaAction:
         return self.schema.name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plan:
     """The exact work one operation will do, in order.
 

@@ -8,13 +8,14 @@ end), so moving a file between Windows and Linux is not drift, while editing a c
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from timescape.errors import DefinitionError
+from timescape.model._record import record
+from timescape.model._sha import sha256
 
 __all__ = [
     "CHECKSUM_ALGORITHM",
@@ -112,13 +113,13 @@ def _text_digest(script: str) -> str:
 
     A 50 MB script must not cost two more 50 MB copies (the stripped text and its encoding).
     """
-    digest = hashlib.sha256()
     text = script.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     end = len(text)
     while end and text[end - 1].isspace():
         end -= 1
+    digest = sha256(size=end)  # characters: at least as many bytes
     for start in range(0, end, _HASH_SLICE):
         digest.update(text[start : min(start + _HASH_SLICE, end)].encode())
     return digest.hexdigest()
@@ -146,7 +147,7 @@ def _sha256_v1(script: str | StepCallable) -> str:
     code = getattr(script, "__code__", None)
     name = f"{getattr(script, '__module__', '?')}:{getattr(script, '__qualname__', '?')}"
     payload = name.encode() + b"\0" + (code.co_code if code is not None else b"")
-    return hashlib.sha256(payload).hexdigest()
+    return sha256(payload).hexdigest()
 
 
 def text_digest(script: str) -> str:
@@ -282,7 +283,7 @@ def upgraded_checksums(
     return tuple(out) if out != list(stored) else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One migration step and the rollback that undoes it.
 
@@ -315,7 +316,7 @@ class Step:
         return checksum(self.rollback)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SchemaVersion:
     """A named, ordered list of steps built on optional parent schemas.
 

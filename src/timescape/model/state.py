@@ -6,9 +6,11 @@ plain data means every planning rule is testable without a database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
+
+from timescape.model._record import record
 
 __all__ = ["SchemaState", "SchemaStatus", "StateSnapshot", "VersionState"]
 
@@ -30,7 +32,7 @@ class SchemaStatus(StrEnum):
     """A non-transactional step's outcome is unknown; an operator must resolve it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SchemaState:
     """One row of the schemas table.
 
@@ -75,7 +77,7 @@ class SchemaState:
         return self.steps_done > 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VersionState:
     """One row of the versions table.
 
@@ -120,7 +122,7 @@ class VersionState:
         return self.active and self.retiring_generation is None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StateSnapshot:
     """The state tables at one moment.
 

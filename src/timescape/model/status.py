@@ -26,14 +26,15 @@ Added in 0.2.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from timescape.model._record import record
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 
 __all__ = ["DeadRun", "effective_row", "effective_snapshot", "is_settled"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeadRun:
     """What a run marker found while holding the lock says: a run that died.
 

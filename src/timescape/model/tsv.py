@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from timescape.errors import DefinitionError, UnknownRefError
+from timescape.model._record import record
 
 __all__ = [
     "TSV_MAX_LENGTH",
@@ -175,7 +176,7 @@ def _looks_like_timestamp(text: str) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Version:
     """One API version of a handler, with the schema version it needs.
 

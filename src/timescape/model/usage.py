@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from timescape.model._record import record
 
 __all__ = [
     "DEFAULT_COLD_AFTER",
@@ -92,7 +93,7 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds:g}s"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UsagePolicy:
     """The hot and cold thresholds (``[lifecycle]`` in the project file).
 
@@ -122,7 +123,7 @@ class UsagePolicy:
             )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LifecycleSettings:
     """The ``[lifecycle]`` table of the project file.
 
@@ -189,7 +190,7 @@ def classify(
     return UsageStatus.COLD
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetirementVerdict:
     """Whether one live version may be retired, and why.
 
@@ -212,7 +213,7 @@ class RetirementVerdict:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LiveVersion:
     """The facts :func:`judge_retirement` needs about one live version.
 

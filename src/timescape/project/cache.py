@@ -32,7 +32,6 @@ commands never read half a file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
 import sys
@@ -44,6 +43,7 @@ from typing import Any
 
 from timescape import __version__
 from timescape.errors import DefinitionError
+from timescape.model._sha import sha256
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step, remember_text_digests, text_digest
 from timescape.model.tsv import Version, parse_timestamp
@@ -106,8 +106,9 @@ def cache_key(data: bytes) -> str:
     Returns:
         A hex SHA-256.
     """
-    digest = hashlib.sha256(
-        f"{_FORMAT}\0{__version__}\0{sys.version_info[0]}.{sys.version_info[1]}\0".encode()
+    digest = sha256(
+        f"{_FORMAT}\0{__version__}\0{sys.version_info[0]}.{sys.version_info[1]}\0".encode(),
+        size=len(data),
     )
     digest.update(data)
     return digest.hexdigest()
@@ -136,7 +137,7 @@ def load(project_file: Path, key: str) -> Any | None:
     if (
         not data.startswith(_MAGIC)
         or data[head : head + _DIGEST] != key.encode()
-        or data[body - _DIGEST - 1 : body - 1] != hashlib.sha256(data[body:]).hexdigest().encode()
+        or data[body - _DIGEST - 1 : body - 1] != sha256(data[body:]).hexdigest().encode()
     ):
         return None
     try:
@@ -160,9 +161,7 @@ def save(project_file: Path, key: str, payload: Any) -> None:
         body = marshal.dumps(payload)
     except ValueError:  # pragma: no cover - callers pass plain data only
         return
-    data = b"".join(
-        (_MAGIC, key.encode(), b"\n", hashlib.sha256(body).hexdigest().encode(), b"\n", body)
-    )
+    data = b"".join((_MAGIC, key.encode(), b"\n", sha256(body).hexdigest().encode(), b"\n", body))
     try:
         _ensure_folder(path.parent)
         import tempfile  # noqa: PLC0415 - only a cache write needs it (random, shutil, bz2...)

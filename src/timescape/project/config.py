@@ -17,7 +17,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from timescape.engine.instances import (
 )
 from timescape.errors import DefinitionError, InputError
 from timescape.manager import DEFAULT_PROTECTED_TAGS, Timescape
+from timescape.model._record import record
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step, StepCallable, validate_name
 from timescape.model.usage import LifecycleSettings, format_duration, parse_duration
@@ -97,7 +98,7 @@ _LIFECYCLE_KEYS = ("hot_within", "cold_after", "auto_retire", "auto_retire_inter
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DatabaseSettings:
     """The ``[database]`` table.
 
@@ -133,7 +134,7 @@ class DatabaseSettings:
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LintSettings:
     """The ``[lint]`` table.
 
@@ -146,7 +147,7 @@ class LintSettings:
     enabled: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Project:
     """A loaded, validated project.
 

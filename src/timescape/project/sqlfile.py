@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from timescape.errors import DefinitionError
+from timescape.model._record import record
 from timescape.model.schema import Step, is_blank_sql
 
 __all__ = ["MAX_FILE_BYTES", "decode_text", "load_steps", "read_bytes", "read_text"]
@@ -233,7 +233,7 @@ def load_steps(
     return steps, contract
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Found:
     """The step files of one ``dir``, by kind; steps and contract steps in name order."""
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import hashlib
 import importlib
 import importlib.util
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from timescape.errors import DefinitionError
+from timescape.model._sha import sha256
 from timescape.project.sqlfile import read_text
 
 __all__ = [
@@ -284,7 +284,7 @@ class PythonFileStep:
         Args:
             connection: The migration connection.
         """
-        name = "_timescape_step_" + hashlib.sha256(str(self.path).encode()).hexdigest()[:16]
+        name = "_timescape_step_" + sha256(str(self.path).encode()).hexdigest()[:16]
         spec = importlib.util.spec_from_file_location(name, self.path)
         if spec is None or spec.loader is None:  # pragma: no cover - a .py path has a spec
             msg = f"cannot load {self.file}"
@@ -401,7 +401,7 @@ def source_digest(script: object) -> str | None:
     text = getattr(script, "checksum_source", None)
     if not isinstance(text, str):
         return None
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def _is_dotted(name: str) -> bool:

@@ -16,15 +16,16 @@ import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from timescape._faults import fault_point
 from timescape.errors import DriverMissingError, InputError, LockTimeoutError
-from timescape.store.breakers import transaction_breaker
+from timescape.model._record import record
 from timescape.store.session import may_change_session
-from timescape.store.split import Dialect, Statement, split_statements
 from timescape.store.urls import DatabaseURL
+
+if TYPE_CHECKING:
+    from timescape.store.split import Dialect, Statement
 
 __all__ = [
     "Backend",
@@ -111,7 +112,7 @@ class Listener(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LockInfo:
     """Who holds the Timescape lock, as far as the server tells.
 
@@ -667,10 +668,14 @@ class Backend:
 
     def split(self, script: str) -> list[Statement]:
         """Split a script into statements with this dialect's rules."""
+        from timescape.store.split import split_statements  # noqa: PLC0415 - reads never split
+
         return split_statements(script, self.dialect)
 
     def transaction_breaker(self, statement: str) -> str | None:
         """Return why ``statement`` cannot run inside a migration transaction, or None."""
+        from timescape.store.breakers import transaction_breaker  # noqa: PLC0415 - as split
+
         return transaction_breaker(statement, self.dialect)
 
     def quote(self, identifier: str) -> str:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from timescape.store.split import Dialect
+if TYPE_CHECKING:
+    from timescape.store.split import Dialect
 
 __all__ = ["may_change_session"]
 

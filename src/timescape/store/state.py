@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from timescape.errors import DefinitionError, InputError, StateError, StateFormatError
+from timescape.model._record import record
 from timescape.model.catalog import Catalog
 from timescape.model.schema import CHECKSUM_ALGORITHM
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot, VersionState
@@ -100,7 +101,7 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     """One row of the append-only event log.
 
@@ -123,7 +124,7 @@ class Event:
     detail: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunMarker:
     """Evidence of a run in progress, committed before its first change.
 

@@ -7,12 +7,13 @@ ever carry the password — even for a URL too malformed to parse.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from timescape.errors import InputError
+from timescape.model._record import record
 
 __all__ = ["DatabaseURL", "parse_url", "redact", "url_text"]
 
@@ -89,7 +90,7 @@ def _userinfo_end(rest: str) -> int:
     return -1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DatabaseURL:
     """A parsed database URL.
 

@@ -1,0 +1,199 @@
+"""``@record``: a frozen slots dataclass that costs one ``compile`` to define instead of six.
+
+Python 3.11's :func:`dataclasses.dataclass` compiles each method it writes (``__init__``,
+``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``) from source text
+separately: about 0.6 ms a class, and ``timescape schema list`` defined 38 of them, a quarter of
+its start-up (issue 14). ``@record`` is ``@dataclass(frozen=True, slots=True)`` with the same
+fields, ``dataclasses.fields``/``replace``/``asdict``, ``__match_args__`` and pickling. Only
+``__init__`` is compiled (it runs once per value, so it keeps the stock code and speed); the other
+methods are closures over the field names, with the behaviour of the generated ones:
+
+- ``__repr__``: ``Name(a=1, b='x')`` over the ``repr=True`` fields, ``...`` on recursion;
+- ``__eq__``: same class and equal ``compare=True`` fields, else ``NotImplemented``;
+- ``__hash__``: the hash of the tuple of the hashed fields (``hash=None`` means ``compare``);
+- assigning or deleting a field raises :class:`dataclasses.FrozenInstanceError`.
+
+A class using what this shortcut does not cover (keyword-only fields, ``InitVar``, a dataclass
+base) gets the stock decorator. ``tests/unit/test_record.py`` holds both to the same behaviour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import operator
+import reprlib
+from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform
+
+__all__ = ["record"]
+
+_T = TypeVar("_T")
+_SIMPLE_TYPES = frozenset({"ClassVar", "InitVar", "KW_ONLY"})
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+def record(cls: type[_T]) -> type[_T]:
+    """Make ``cls`` a frozen dataclass with slots, as ``@dataclass(frozen=True, slots=True)``.
+
+    Args:
+        cls: The class body, annotated as for :func:`dataclasses.dataclass`.
+
+    Returns:
+        The dataclass (a new class: ``slots=True`` rebuilds it, as the stock decorator does).
+    """
+    if not _is_simple(cls):
+        return dataclasses.dataclass(frozen=True, slots=True)(cls)
+    # The stock decorator writes a missing docstring from the signature; without its __init__
+    # that would be object's, parsed by inspect with tokenize (milliseconds): write it after.
+    undocumented = not cls.__doc__
+    if undocumented:
+        cls.__doc__ = cls.__name__
+    # Not frozen and no methods asked for: the stock decorator compiles nothing.
+    made: Any = dataclasses.dataclass(init=False, repr=False, eq=False, slots=True)(cls)
+    fields = dataclasses.fields(made)
+    methods = (
+        _init(made, fields),
+        _repr(tuple(f.name for f in fields if f.repr)),
+        *_comparisons(fields),
+        *_frozen(made, tuple(f.name for f in fields)),
+    )
+    for method in methods:
+        method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
+        setattr(made, method.__name__, method)
+    # What the class is, for dataclasses' own checks (a frozen base, a frozen subclass).
+    params = made.__dataclass_params__
+    params.init = params.repr = params.eq = params.frozen = True
+    if undocumented:
+        made.__doc__ = made.__name__ + str(inspect.signature(made)).replace(" -> None", "")
+    return made  # type: ignore[no-any-return]
+
+
+def _comparisons(fields: tuple[dataclasses.Field[Any], ...]) -> list[Callable[..., Any]]:
+    """``__eq__`` and ``__hash__`` over the compared and hashed fields, as closures.
+
+    Not compiled: nothing on Timescape's paths compares or hashes these values in bulk (profiled
+    over a 1,000-schema activation), and compiling them cost as much as ``__init__``.
+    """
+    compared = _values(tuple(f.name for f in fields if f.compare))
+    hashed = _values(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
+
+    def __eq__(self: Any, other: object) -> bool:  # noqa: N807 - the method it becomes
+        if other.__class__ is self.__class__:
+            return bool(compared(self) == compared(other))
+        return NotImplemented
+
+    def __hash__(self: Any) -> int:  # noqa: N807
+        return hash(hashed(self))
+
+    return [__eq__, __hash__]
+
+
+def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning the tuple of those attributes (what the generated code compares)."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return lambda _obj: ()
+
+
+def _frozen(made: Any, names: tuple[str, ...]) -> list[Callable[..., Any]]:
+    """The frozen ``__setattr__``/``__delattr__``, and pickling that gets past them."""
+
+    def __setattr__(self: Any, name: str, value: object) -> None:  # noqa: N807
+        if type(self) is made or name in names:
+            msg = f"cannot assign to field {name!r}"
+            raise dataclasses.FrozenInstanceError(msg)
+        super(made, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:  # noqa: N807
+        if type(self) is made or name in names:
+            msg = f"cannot delete field {name!r}"
+            raise dataclasses.FrozenInstanceError(msg)
+        super(made, self).__delattr__(name)
+
+    def __getstate__(self: Any) -> list[Any]:  # noqa: N807 - pickling a frozen slots class
+        return [getattr(self, name) for name in names]
+
+    def __setstate__(self: Any, state: list[Any]) -> None:  # noqa: N807
+        for name, value in zip(names, state, strict=True):
+            object.__setattr__(self, name, value)
+
+    return [__setattr__, __delattr__, __getstate__, __setstate__]
+
+
+def _is_simple(cls: type) -> bool:
+    """Whether :func:`record`'s shortcut covers ``cls`` exactly (else the stock decorator)."""
+    if any(dataclasses.is_dataclass(base) for base in cls.__mro__[1:]):
+        return False
+    # Not inspect.get_annotations: importing inspect costs more than this module saves.
+    annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    for name, annotation in annotations.items():
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+        if any(kind in text for kind in _SIMPLE_TYPES):
+            return False
+        default = cls.__dict__.get(name)
+        if isinstance(default, dataclasses.Field) and default.kw_only is True:
+            return False
+    return True
+
+
+def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
+    @reprlib.recursive_repr()
+    def __repr__(self: Any) -> str:  # noqa: N807 - the method it becomes
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    return __repr__
+
+
+def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
+    """``__init__`` as the stock decorator writes it (it runs once per value: code, not a loop)."""
+    params, lines = [], []
+    scope: dict[str, Any] = {"__object": object, "__factory": _FACTORY}
+    for field in fields:
+        name = field.name
+        if field.default_factory is not dataclasses.MISSING:
+            scope[f"__make_{name}"] = field.default_factory
+            value = f"__make_{name}()"
+            if field.init:
+                params.append(f"{name}=__factory")
+                value = f"{value} if {name} is __factory else {name}"
+        elif field.default is not dataclasses.MISSING:
+            scope[f"__default_{name}"] = field.default
+            value = name if field.init else f"__default_{name}"
+            if field.init:
+                params.append(f"{name}=__default_{name}")
+        elif field.init:
+            params.append(name)
+            value = name
+        else:
+            continue  # as the stock decorator: no default, no assignment
+        lines.append(f"  __object.__setattr__(self, {name!r}, {value})\n")
+    if hasattr(cls, "__post_init__"):
+        lines.append("  self.__post_init__()\n")
+    # Helpers in closure cells and object.__setattr__ looked up as a method, as the stock
+    # decorator writes it: the interpreter calls that directly.
+    body = "".join(lines) or "  pass\n"
+    source = (
+        f"def __make(*, {', '.join(scope)}):\n"
+        f" def __init__(self, {', '.join(params)}):\n{body}"
+        " return __init__\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - what dataclasses does; the text is built from field names
+    init: Callable[..., None] = namespace["__make"](**scope)
+    init.__annotations__ = {f.name: f.type for f in fields if f.init} | {"return": None}
+    return init
+
+
+class _Factory:
+    """The default shown for a field with a ``default_factory`` (as the stock ``<factory>``)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()

@@ -1,0 +1,72 @@
+"""Read-only commands import only what they run (issue 14: cold start and memory).
+
+A fresh interpreter runs the console script's entry point, then reports ``sys.modules``. Speed is
+the benchmarks' business (bench/coldstart.py); this checks the import graph the speed rests on, so
+a top-level import added back fails here and not months later in a benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import run_cli, write_project
+from tests.dbutil import TestDB
+
+_REPORT = """
+import io, json, sys
+from contextlib import redirect_stdout
+from timescape.cli._entry import main
+sys.argv = ["timescape", *sys.argv[1:]]
+with redirect_stdout(io.StringIO()):
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+# Modules of other commands, of changing operations, and OpenSSL (uuid: click imports it).
+_NOT_FOR_READS = (
+    "_hashlib",
+    "timescape.cli.dashboard",
+    "timescape.cli.demo",
+    "timescape.cli.importing",
+    "timescape.cli.init",
+    "timescape.engine.changes",
+    "timescape.engine.drain",
+    "timescape.engine.retirement",
+    "timescape.executor",
+    "timescape.store.breakers",
+    "timescape.store.split",
+)
+
+
+def _modules_after(project: Path, *args: str) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESCAPE_")}
+    argv = [sys.executable, "-c", _REPORT, "--project", str(project), *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, proc.stderr
+    return set(report["modules"])
+
+
+@pytest.mark.dialects("sqlite")
+@pytest.mark.parametrize(
+    "command", [("schema", "list"), ("version", "list"), ("schema", "list", "--json")]
+)
+def test_read_command__applied_project__loads_no_module_it_does_not_run(
+    db: TestDB, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    project = write_project(tmp_path, db.url)
+    assert run_cli("--project", str(project), "version", "activate", "v1").exit_code == 0
+    loaded = _modules_after(project, *command)
+    assert "timescape.manager" in loaded  # the command did run
+    assert sorted(loaded.intersection(_NOT_FOR_READS)) == []
+    other_group = "timescape.cli.version" if command[0] == "schema" else "timescape.cli.schema"
+    assert other_group not in loaded

@@ -1,0 +1,111 @@
+"""``@record`` behaves as ``@dataclass(frozen=True, slots=True)`` (issue 14: cold start)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import pickle
+from dataclasses import dataclass, field
+
+import pytest
+
+from timescape.model._record import record
+
+
+class Base:
+    """Fields of every feature the shortcut covers."""
+
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = field(default=(), repr=False)
+    d: float = field(default=1.0, compare=False)
+    e: int = field(default=3, hash=False)
+    f: dict[str, int] = field(default_factory=dict, hash=False)
+    g: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    h: int | None = field(default=None, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "h", self.a * 2)
+
+
+def _copy(name: str) -> type:
+    """A fresh class with Base's body, named ``name`` and importable from this module."""
+    body = {k: v for k, v in vars(Base).items() if k not in ("__dict__", "__weakref__")}
+    body["__qualname__"] = name
+    return type(name, (), body)
+
+
+Mine = record(_copy("Mine"))
+Stock = dataclass(frozen=True, slots=True)(_copy("Stock"))
+
+
+def _make(kind: type, *args: object, **kwargs: object) -> object:
+    return kind(*args, **kwargs)
+
+
+@pytest.mark.parametrize("kind", [Mine, Stock])
+def test_record__every_behaviour__same_as_the_stock_frozen_slots_dataclass(kind: type) -> None:
+    one = _make(kind, 1, "y", (2,), 3.0)
+    same = _make(kind, 1, "y", (2,), 9.0)  # d is not compared
+    other = _make(kind, 2)
+    assert repr(one) == f"{kind.__qualname__}(a=1, b='y', d=3.0, e=3, f={{}}, h=2)"
+    assert one == same
+    assert one != other
+    assert one.__eq__(1) is NotImplemented
+    assert hash(one) == hash(same)
+    assert hash(one) == hash((1, "y", (2,)))  # e: hash=False, d and h: compare=False
+    assert str(inspect.signature(kind)) == (
+        "(a: 'int', b: 'str' = 'x', c: 'tuple[int, ...]' = (), d: 'float' = 1.0, e: 'int' = 3,"
+        " f: 'dict[str, int]' = <factory>) -> None"
+    )
+    assert kind.__match_args__ == ("a", "b", "c", "d", "e", "f")
+    assert kind.__slots__ == ("a", "b", "c", "d", "e", "f", "g", "h")
+    assert not hasattr(one, "__dict__")
+    assert [f.name for f in dataclasses.fields(kind)] == list("abcdefgh")
+    assert dataclasses.replace(one, a=5) == _make(kind, 5, "y", (2,))
+    assert dataclasses.asdict(one)["g"] == []
+    assert one.f is not other.f  # a fresh factory value each time
+    assert pickle.loads(pickle.dumps(one)) == one  # noqa: S301 - our own object
+    assert copy.deepcopy(one) == one
+    params = kind.__dataclass_params__
+    assert (params.init, params.repr, params.eq, params.frozen) == (True, True, True, True)
+    for attempt in (lambda: setattr(one, "a", 2), lambda: delattr(one, "a")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            attempt()
+    assert kind.__init__.__qualname__ == f"{kind.__qualname__}.__init__"
+    assert kind.__repr__.__qualname__ == f"{kind.__qualname__}.__repr__"
+
+
+def test_record__keyword_only_field__falls_back_to_the_stock_decorator() -> None:
+    @record
+    class KeywordOnly:
+        a: int = field(kw_only=True)
+
+    assert str(inspect.signature(KeywordOnly)) == "(*, a: 'int') -> None"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        KeywordOnly(a=1).a = 2  # type: ignore[misc]
+
+
+def test_record__recursive_value__repr_shows_dots() -> None:
+    @record
+    class Box:
+        items: list[object]
+
+    box = Box([])
+    box.items.append(box)
+    assert repr(box) == "test_record__recursive_value__repr_shows_dots.<locals>.Box(items=[...])"
+
+
+def test_record__no_docstring__written_from_the_signature_as_the_stock_one() -> None:
+    class Bare:
+        a: int
+        b: str = "x"
+
+    class Plain:
+        a: int
+        b: str = "x"
+
+    mine, stock = record(Bare), dataclass(frozen=True, slots=True)(Plain)
+    assert mine.__doc__ == "Bare(a: 'int', b: 'str' = 'x')"
+    assert stock.__doc__ == "Plain(a: 'int', b: 'str' = 'x')"
