@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from tests.modelutil import applied_row, apply_plan, catalog, schema, snapshot, split
-from timescape.errors import StateError
+from timescape.errors import DriftError, StateError
 from timescape.model.plan import plan_activation, plan_schema_apply
+from timescape.model.state import SchemaStatus
 
 P = "/api/products"
 CHAINS = 20
@@ -86,3 +87,30 @@ def test_plan_schema_apply__chain_of_missing_rows_below_recorded_tip__refused_at
     snap = snapshot(cat, rows=[applied_row(cat, f"c01_{DEPTH - 1:04d}")])
     with pytest.raises(StateError, match=r"schema 'base' has no state row"):
         plan_schema_apply(cat, snap, f"c01_{DEPTH - 2:04d}", split)
+
+
+def _chain0_applied_but_tip(cat, **row_changes):
+    """Every schema applied but chain 0's tip; ``row_changes`` edits chain 0's 42nd row."""
+    names = [s.name for s in cat.schemas if s.name != f"c00_{DEPTH - 1:04d}"]
+    rows = [applied_row(cat, "c00_0042", **row_changes)] if row_changes else []
+    return snapshot(cat, applied=[n for n in names if n != "c00_0042" or not rows], rows=rows)
+
+
+def test_plan_activation__ancestor_deep_in_chain_drifted__refused_or_forced_and_listed():
+    cat = _chains(ahead=0)
+    snap = _chain0_applied_but_tip(cat, checksums=("sha256-v1:" + "0" * 64,))
+    tip = _tsv(cat, f"c00_{DEPTH - 1:04d}")
+    with pytest.raises(DriftError) as info:
+        plan_activation(cat, snap, tip, split)
+    assert info.value.schema == "c00_0042"
+    forced = plan_activation(cat, snap, tip, split, force=True)
+    assert forced.forced == ("drift ignored: c00_0042 step 1",)
+    assert [a.name for a in forced.actions] == [f"c00_{DEPTH - 1:04d}"]
+
+
+@pytest.mark.parametrize("status", [SchemaStatus.FAILED, SchemaStatus.ROLLED_BACK])
+def test_plan_activation__ancestor_deep_in_chain_not_applied_under_applied_ones__refused(status):
+    cat = _chains(ahead=0)
+    snap = _chain0_applied_but_tip(cat, status=status, steps_done=0, checksums=())
+    with pytest.raises(StateError, match=rf"schema 'c00_0042' is {status}, but its descendant"):
+        plan_activation(cat, snap, _tsv(cat, f"c00_{DEPTH - 1:04d}"), split)

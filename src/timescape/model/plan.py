@@ -32,7 +32,7 @@ from timescape.model.schema import (
     checksum_matches,
     unknown_algorithms,
 )
-from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
+from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot, VersionState
 from timescape.model.text import StatementText
 
 __all__ = [
@@ -406,6 +406,8 @@ def _plan_applies(
     for name in catalog.graph.topological(names):
         schema = catalog.schema(name)
         row = snapshot.schemas.get(name)
+        if row is not None and _is_complete_and_unchanged(schema, row):
+            continue  # the usual ancestor: nothing to apply, nothing drifted
         if (row is None or not row.is_applied) and catalog.graph.children(name):
             orphans.refuse(name)
         if row is None:
@@ -468,6 +470,22 @@ class _OrphanCheck:
         if self._objects:
             descendants = self._catalog.graph.descendants(name)
             _refuse_orphaned_descendants(self._snapshot, name, descendants)
+
+
+def _is_complete_and_unchanged(schema: SchemaVersion, row: SchemaState) -> bool:
+    """True for an applied schema whose every step is recorded with its current checksum.
+
+    The first test of :func:`_plan_applies` for each schema an activation needs: every ancestor
+    of a long chain passes it, so it compares step by step instead of building tuples. Anything
+    else (a drift, an older algorithm, missing steps) takes the full path, with its refusals.
+    """
+    steps = schema.steps
+    stored = row.checksums
+    if row.status is not SchemaStatus.APPLIED or row.steps_done != len(steps):
+        return False
+    if len(stored) < len(steps):
+        return False
+    return all(stored[i] == step.checksum for i, step in enumerate(steps))
 
 
 def _refuse_orphaned_descendants(
