@@ -561,8 +561,8 @@ class StateStore:
         Args:
             use_cache: Reuse the cached snapshot when the generation is unchanged.
             ensured: The caller holds the lock and :meth:`ensure` returned under it, so every
-                table is known to exist: the catalog lookups that refuse a partial set are
-                skipped (five round trips on MySQL/MariaDB, one elsewhere).
+                table is known to exist: the catalog lookup that refuses a partial set is
+                skipped.
 
         Returns:
             The snapshot (empty when the tables do not exist yet).
