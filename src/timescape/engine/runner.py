@@ -13,17 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timescape._faults import fault_point
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.hotpath import HotPath
-from timescape.errors import DefinitionError
+from timescape.errors import DefinitionError, StateError
 from timescape.model.plan import Plan
 from timescape.model.state import StateSnapshot
 from timescape.recovery import Recovery
 from timescape.reports import OperationResult
+
+if TYPE_CHECKING:
+    from timescape.store.state import StateStore
 
 __all__ = ["Runner", "Work"]
 
@@ -88,17 +91,34 @@ class Runner:
                 result = work(snapshot)
                 return replace(result, dry_run=True, duration_ms=_ms(started))
             backend.acquire_lock()
+            after: StateSnapshot | None = None
             try:
                 fault_point("after_lock")
-                connection.store.ensure()
+                store = connection.store
+                store.ensure()
                 recovery = self.recovery()
-                snapshot = recovery.upgrade_checksums(recovery.recover(connection.store.read()))
+                snapshot = recovery.upgrade_checksums(recovery.recover(store.read(ensured=True)))
                 result = work(snapshot)
+                after = self._state_after(store)
             finally:
                 if backend.is_connected:
                     backend.release_lock()
-            self._hot.rebuild_view(catalog)
+            self._hot.rebuild_view(catalog, after)
             return replace(result, duration_ms=_ms(started))
+
+    def _state_after(self, store: StateStore) -> StateSnapshot | None:
+        """The state the change left, read while the lock is still held (None: read it later).
+
+        Under the lock no other writer can have committed since, so this is one query (the
+        generation) on the cache the change rolled forward, with no snapshot transaction and no
+        catalog lookups; after the release, the view would pay both.
+        """
+        if not self._connection.backend.lock_held:
+            return None  # lost with the connection: the view reads it afresh
+        try:
+            return store.read(ensured=True)
+        except StateError:
+            return None
 
     def execute(self, plan: Plan, snapshot: StateSnapshot) -> OperationResult:
         """Run a plan's steps (the executor records each), after refusing bad statements.

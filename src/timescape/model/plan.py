@@ -33,7 +33,7 @@ from timescape.model.schema import (
     checksum_matches,
     unknown_algorithms,
 )
-from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
+from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot, VersionState
 from timescape.model.text import StatementText
 
 __all__ = [
@@ -403,15 +403,14 @@ def _plan_applies(
     forced: list[str],
 ) -> list[SchemaAction]:
     actions = []
-    objects: frozenset[str] | None = None  # schemas recorded with objects, found on first need
+    orphans = _OrphanCheck(catalog, snapshot)
     for name in catalog.graph.topological(names):
         schema = catalog.schema(name)
         row = snapshot.schemas.get(name)
+        if row is not None and _is_complete_and_unchanged(schema, row):
+            continue  # the usual ancestor: nothing to apply, nothing drifted
         if (row is None or not row.is_applied) and catalog.graph.children(name):
-            if objects is None:
-                objects = frozenset(n for n, r in snapshot.schemas.items() if r.has_objects)
-            if objects:
-                _refuse_orphaned_descendants(catalog, snapshot, name)
+            orphans.refuse(name)
         if row is None:
             actions.append(_apply_action(schema, 0, split, "not applied yet"))
             continue
@@ -435,19 +434,67 @@ def _plan_applies(
     return actions
 
 
-def _refuse_orphaned_descendants(catalog: Catalog, snapshot: StateSnapshot, name: str) -> None:
-    """Refuse to apply a schema that a recorded descendant says must already be in place.
+class _OrphanCheck:
+    """Refuses to apply a schema that a recorded descendant says must already be in place.
 
     A descendant with objects implies every ancestor was applied; if the ancestor's row is gone
     or not applied, the state was edited (or lost) and re-running its steps would be a guess.
 
-    Raises:
-        StateError: Naming the descendant and the way out.
+    The usual schema to apply has few descendants (none, or the next releases defined ahead):
+    their rows are looked up one by one, whatever the number of rows. Only once the descendants
+    walked outnumber the rows (a long chain applied on a fresh database) is the set of rows with
+    objects built, once per plan, so that an empty set skips every further walk.
     """
+
+    __slots__ = ("_budget", "_catalog", "_objects", "_snapshot")
+
+    def __init__(self, catalog: Catalog, snapshot: StateSnapshot) -> None:
+        self._catalog = catalog
+        self._snapshot = snapshot
+        self._budget = len(snapshot.schemas)
+        self._objects: frozenset[str] | None = None
+
+    def refuse(self, name: str) -> None:
+        """Raise if a descendant of ``name`` (not applied) is recorded with objects.
+
+        Raises:
+            StateError: Naming the descendant and the way out.
+        """
+        rows = self._snapshot.schemas
+        if self._objects is None:
+            descendants = self._catalog.graph.descendants(name)
+            self._budget -= len(descendants)
+            if self._budget >= 0:
+                _refuse_orphaned_descendants(self._snapshot, name, descendants)
+                return
+            self._objects = frozenset(n for n, r in rows.items() if r.has_objects)
+        if self._objects:
+            descendants = self._catalog.graph.descendants(name)
+            _refuse_orphaned_descendants(self._snapshot, name, descendants)
+
+
+def _is_complete_and_unchanged(schema: SchemaVersion, row: SchemaState) -> bool:
+    """True for an applied schema whose every step is recorded with its current checksum.
+
+    The first test of :func:`_plan_applies` for each schema an activation needs: every ancestor
+    of a long chain passes it, so it compares step by step instead of building tuples. Anything
+    else (a drift, an older algorithm, missing steps) takes the full path, with its refusals.
+    """
+    steps = schema.steps
+    stored = row.checksums
+    if row.status is not SchemaStatus.APPLIED or row.steps_done != len(steps):
+        return False
+    if len(stored) < len(steps):
+        return False
+    return all(stored[i] == step.checksum for i, step in enumerate(steps))
+
+
+def _refuse_orphaned_descendants(
+    snapshot: StateSnapshot, name: str, descendants: Collection[str]
+) -> None:
+    """Raise :class:`StateError` if one of ``descendants`` of ``name`` holds objects."""
     recorded = sorted(
-        d
-        for d in catalog.graph.descendants(name)
-        if (r := snapshot.schemas.get(d)) is not None and r.has_objects
+        d for d in descendants if (r := snapshot.schemas.get(d)) is not None and r.has_objects
     )
     if recorded:
         found = snapshot.schemas.get(name)

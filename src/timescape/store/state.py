@@ -444,8 +444,9 @@ class StateStore:
             )
         if found > FORMAT_VERSION:
             raise StateFormatError(found=found, supported=FORMAT_VERSION)
-        if found < FORMAT_VERSION:
-            self._upgrade(found)
+        if found >= FORMAT_VERSION:
+            return  # _present() has just seen every table
+        self._upgrade(found)
         missing = set(self.table_names) - self.backend.table_names(self.table_names)
         if missing:
             raise StateError(
@@ -550,7 +551,7 @@ class StateStore:
             return 0
         return int(rows[0][0]) if rows else 0
 
-    def read(self, *, use_cache: bool = True) -> StateSnapshot:
+    def read(self, *, use_cache: bool = True, ensured: bool = False) -> StateSnapshot:
         """Read the whole state into a snapshot, reusing the last one if nothing was written.
 
         Without the Timescape lock another process may commit between two SELECTs, so the
@@ -561,13 +562,16 @@ class StateStore:
 
         Args:
             use_cache: Reuse the cached snapshot when the generation is unchanged.
+            ensured: The caller holds the lock and :meth:`ensure` returned under it, so every
+                table is known to exist: the catalog lookup that refuses a partial set is
+                skipped.
 
         Returns:
             The snapshot (empty when the tables do not exist yet).
         """
         backend = self.backend
         if backend.lock_held or backend.in_transaction:
-            return self._read(use_cache=use_cache)
+            return self._read(use_cache=use_cache, ensured=ensured and backend.lock_held)
         return self._in_snapshot(lambda: self._read(use_cache=use_cache))
 
     def _in_snapshot(self, read: Callable[[], _T]) -> _T:
@@ -593,8 +597,8 @@ class StateStore:
                 time.sleep(0.01 * attempt)
         raise AssertionError  # pragma: no cover - the loop returns or raises
 
-    def _read(self, *, use_cache: bool) -> StateSnapshot:
-        if not self._present():
+    def _read(self, *, use_cache: bool, ensured: bool = False) -> StateSnapshot:
+        if not ensured and not self._present():
             self._invalidate()
             return StateSnapshot()
         generation = self.generation()

@@ -272,9 +272,15 @@ class MySQLBackend(Backend):
             return {r[0] for r in self.query(self.TABLES_SQL, (database,))}
         # One equality lookup per name: MariaDB answers ``table_name = 'x'`` from the data
         # dictionary, but an IN list makes it open every table of the database (about 20 ms
-        # per call at 10,000 tables).
-        sql = f"{self.TABLES_SQL} AND table_name = ?"
-        return {name for name in only if self.query(sql, (database, name))}
+        # per call at 10,000 tables). The lookups go in one statement (UNION ALL), so one
+        # round trip, not one per name.
+        names = list(only)
+        if not names:
+            return set()
+        lookup = f"({self.TABLES_SQL} AND table_name = ?)"
+        sql = " UNION ALL ".join([lookup] * len(names))
+        params = tuple(value for name in names for value in (database, name))
+        return {r[0] for r in self.query(sql, params)}
 
     def non_transactional(self, tables: Sequence[str], *, unknown: bool = True) -> set[str]:
         """Tables on an engine without transactions (MyISAM, Aria, MEMORY), or with triggers.
