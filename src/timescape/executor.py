@@ -463,9 +463,9 @@ class Executor:
         started = self._start_budget()
         done = action.steps_done_before
         rollback = action.kind is ActionKind.ROLLBACK
-        self._fault(f"before_schema:{action.name}")
         steps = action.steps
         try:
+            self._fault(f"before_schema:{action.name}")
             for position, step in enumerate(steps):
                 if position == 0:
                     # Joins the previous schema's final row, when its transaction is still open.
@@ -511,6 +511,13 @@ class Executor:
             MigrationError: For a driver error (other exceptions are left to the caller).
         """
         if not self.backend.is_driver_error(exc):
+            if self._carry and self.backend.in_transaction:
+                # Not a state write's failure: the finished schemas' rows are true; keep them.
+                try:
+                    self._commit_state()
+                except Exception:
+                    self.backend.rollback()
+                    self._carry = []
             return
         self.backend.rollback()
         if self._carry:
