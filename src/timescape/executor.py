@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["Executor", "MigrationConnection", "SchemaOutcome"]
 
 Emit = Callable[[str, dict[str, Any]], None]
+_APPLIED = SchemaStatus.APPLIED
 
 logger = logging.getLogger("timescape.executor")
 """Progress: a DEBUG record per run (``extra`` ``timescape_plan``) and per step
@@ -160,6 +161,12 @@ class Executor:
         self._guard: InterruptGuard | None = None
         # Whether steps commit on their own (then what a failed step left matters).
         self._stepwise = True
+        # A schema left the applied state in the open transaction: the generation must move.
+        self._withdrawn = False
+        # Stepwise runs: schemas whose final row waits in the open transaction (the action,
+        # its steps in place, the outcome and the callback payload), and the committed outcomes.
+        self._carry: list[tuple[SchemaAction, int, SchemaOutcome, dict[str, Any]]] = []
+        self._outcomes: list[SchemaOutcome] = []
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -209,6 +216,11 @@ class Executor:
             not a.schema.transactional for a in plan.actions
         )
         self._stepwise = stepwise
+        self._withdrawn = False
+        # The run marker commits on its own before the first change, so a run killed anywhere
+        # after it (inside its first schema too) is reported as interrupted (DESIGN §2). Its
+        # generation move makes every snapshot cached before the run stale; the run's last
+        # commit moves it again, and the commits in between leave it (issue 14).
         self._begin()
         self.store.sync_versions(catalog, snapshot)
         self.store.set_run_marker(marker)
@@ -263,19 +275,7 @@ class Executor:
                     self._run_step(action, step)
                 duration = _ms_since(started)
                 pending.append(self._record_success(action, duration, len(action.steps)))
-            if final:
-                self._finish_versions(plan)
-                self.store.set_run_marker(None)
-            self.store.bump_generation()
-            problem = self.backend.before_commit_check(_statements_of(unit))
-            if problem is not None:
-                raise _StepFailedError(
-                    MigrationError(
-                        schema=current.name if current else plan.target, step=None, reason=problem
-                    ),
-                    step=0,
-                    statements_done=0,
-                )
+            self._close_unit(plan, unit, current, final=final)
             self._fault("before_commit")
             self._commit()
             self._fault("after_commit_before_release")
@@ -293,6 +293,34 @@ class Executor:
         if final:
             self._emit_versions(plan)
         return [o for o, _ in pending]
+
+    def _close_unit(
+        self, plan: Plan, unit: list[SchemaAction], current: SchemaAction | None, *, final: bool
+    ) -> None:
+        """The unit's last writes before its commit, and the dialect's check of its changes.
+
+        Raises:
+            _StepFailedError: The dialect refuses to commit what the unit left.
+        """
+        if final:
+            self._finish_versions(plan)
+            self.store.set_run_marker(None)
+        if final or self._withdrawn:
+            # Once per run, not per schema (issue 14): the run marker's commit made every
+            # snapshot cached before the run stale, this one makes those read meanwhile stale.
+            # Schemas applied in between only add what no live version uses yet; one taken out
+            # of service (``_withdrawn``) moves it at once.
+            self.store.bump_generation()
+            self._withdrawn = False
+        problem = self.backend.before_commit_check(_statements_of(unit))
+        if problem is not None:
+            raise _StepFailedError(
+                MigrationError(
+                    schema=current.name if current else plan.target, step=None, reason=problem
+                ),
+                step=0,
+                statements_done=0,
+            )
 
     def _abort_unit(
         self,
@@ -394,26 +422,57 @@ class Executor:
     # -- stepwise path ------------------------------------------------------------------------
 
     def _run_stepwise(self, plan: Plan) -> list[SchemaOutcome]:
-        outcomes = [self._run_action_stepwise(plan, action) for action in plan.actions]
-        self._begin()
-        self._finish_versions(plan, deactivate=False)
-        self.store.set_run_marker(None)
-        self.store.bump_generation()
-        self._commit()
-        self._emit_versions(plan, deactivate=False)
-        return outcomes
+        """Run each action step by step, one state transaction between two steps.
 
-    def _run_action_stepwise(self, plan: Plan, action: SchemaAction) -> SchemaOutcome:
+        The crash evidence needs one write before a step and one after it, not more (issue 14):
+        the record that step k is done is the one that marks step k+1 in flight, and a schema's
+        final row and event commit with the next schema's first in-flight row. The last
+        transaction also holds the version activation, the run marker's clearing and the
+        generation.
+        """
+        self._carry = []
+        self._outcomes = []
+        for action in plan.actions:
+            self._run_action_stepwise(plan, action)
+        if not self.backend.in_transaction:
+            self._begin()
+        try:
+            self._finish_versions(plan, deactivate=False)
+            self.store.set_run_marker(None)
+            self._commit_state(bump=True)
+        except Exception as exc:
+            self._state_write_failed(plan, exc, None, 0, 0)
+            raise
+        self._emit_versions(plan, deactivate=False)
+        return self._outcomes
+
+    def _commit_state(self, *, bump: bool = False) -> None:
+        """Commit the open state transaction; then report the schemas it finished."""
+        if bump or self._withdrawn:
+            # A schema taken out of service (its first rollback write) moves the generation at
+            # once, so no reader keeps it for usable; additions wait for the run's last commit.
+            self.store.bump_generation()
+        self._commit()
+        self._withdrawn = False
+        carried, self._carry = self._carry, []
+        for _action, _done, outcome, payload in carried:
+            self._outcomes.append(outcome)
+            self.emit(_callback_for(outcome), payload)
+
+    def _run_action_stepwise(self, plan: Plan, action: SchemaAction) -> None:
         started = self._start_budget()
         done = action.steps_done_before
         rollback = action.kind is ActionKind.ROLLBACK
-        self._fault(f"before_schema:{action.name}")
+        steps = action.steps
         try:
-            for count, step in enumerate(action.steps, start=1):
-                self._begin()
-                self._write_progress(action, done=done, in_flight=step.index)
-                self.store.bump_generation()
-                self._commit()
+            self._fault(f"before_schema:{action.name}")
+            for position, step in enumerate(steps):
+                if position == 0:
+                    # Joins the previous schema's final row, when its transaction is still open.
+                    if not self.backend.in_transaction:
+                        self._begin()
+                    self._write_progress(action, done=done, in_flight=step.index)
+                    self._commit_state()
                 try:
                     self._run_step(action, step)
                 except _StepFailedError as failure:
@@ -421,26 +480,57 @@ class Executor:
                     raise failure.error from failure.__cause__
                 if action.kind in (ActionKind.APPLY, ActionKind.ROLLBACK):
                     done = step.index - 1 if rollback else step.index
-                if count < len(action.steps):
+                if position + 1 < len(steps):
+                    # Step k done and step k+1 in flight: one row, one transaction.
                     self._begin()
-                    self._write_progress(action, done=done, in_flight=None)
-                    self._commit()
-            self._begin()
-            outcome, payload = self._record_success(action, _ms_since(started), len(action.steps))
-            self.store.bump_generation()
-            self._commit()
+                    self._write_progress(action, done=done, in_flight=steps[position + 1].index)
+                    self._commit_state()
+            if not self.backend.in_transaction:
+                self._begin()
+            outcome, payload = self._record_success(action, _ms_since(started), len(steps))
+            # Committed with the next schema's first write, or with the run's last transaction.
+            self._carry.append((action, done, outcome, payload))
         except Exception as exc:
-            if not self.backend.is_driver_error(exc):
-                raise
-            # A state write failed between steps or after the last one: ``done`` steps are in
-            # place for certain. Record exactly that (a separate write, which may well succeed
-            # where this one failed), so verify flags it and a retry resumes after them.
-            self.backend.rollback()
-            write_failure = self._state_write_failure(action.name, exc, steps_in_place=done)
-            self._record_failure_stepwise(plan, action, write_failure, done, _ms_since(started))
-            raise write_failure.error from exc
-        self.emit(_callback_for(outcome), payload)
-        return outcome
+            self._state_write_failed(plan, exc, action, done, _ms_since(started))
+            raise
+
+    def _state_write_failed(
+        self,
+        plan: Plan,
+        exc: Exception,
+        action: SchemaAction | None,
+        done: int,
+        duration: int,
+    ) -> None:
+        """A state write or commit between steps failed: record what is certain, then raise.
+
+        A schema whose final row was in the failed transaction (the first carried one) is the
+        one reported: all its steps are in place. Otherwise ``done`` steps of ``action`` are.
+
+        Raises:
+            MigrationError: For a driver error (other exceptions are left to the caller).
+        """
+        if not self.backend.is_driver_error(exc):
+            if self._carry and self.backend.in_transaction:
+                # Not a state write's failure: the finished schemas' rows are true; keep them.
+                try:
+                    self._commit_state()
+                except Exception:
+                    self.backend.rollback()
+                    self._carry = []
+            return
+        self.backend.rollback()
+        if self._carry:
+            action, done, _, _ = self._carry[0]
+            self._carry = []
+        if action is None:
+            return
+        # ``done`` steps are in place for certain. Record exactly that (a separate write, which
+        # may well succeed where this one failed), so verify flags it and a retry resumes
+        # after them.
+        failure = self._state_write_failure(action.name, exc, steps_in_place=done)
+        self._record_failure_stepwise(plan, action, failure, done, duration)
+        raise failure.error from exc
 
     def _write_progress(self, action: SchemaAction, *, done: int, in_flight: int | None) -> None:
         row = self._rows.get(action.name)
@@ -813,6 +903,8 @@ class Executor:
         name = action.name
         written = name in self._written
         before = self._rows.get(name)
+        if before is not None and before.status is _APPLIED and new.status is not _APPLIED:
+            self._withdrawn = True
         self.store.write_schema(
             new, step_count=len(action.schema.steps), known=before is not None or written, at=at
         )

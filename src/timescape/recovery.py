@@ -91,8 +91,11 @@ class Recovery:
         if not held:
             return snapshot
         try:
-            snapshot = reread()
             marker = self.store.run_marker()
+            if marker is not None:
+                # A dead run's last commits did not move the generation: no cached rows.
+                self.store.discard_cache()
+            snapshot = reread()
         finally:
             self.backend.release_lock()
         dead = DeadRun(marker.operation, marker.schemas) if marker is not None else None
@@ -151,6 +154,10 @@ class Recovery:
         marker = self.store.run_marker()
         if marker is None:
             return snapshot
+        # A run moves the generation at its first and last commits only (issue 14), so a
+        # snapshot cached while it ran may match the generation and still miss the schemas it
+        # committed before dying: decide from the rows as they are.
+        snapshot = self.store.read(use_cache=False)
         backend = self.backend
         backend.begin()
         try:

@@ -50,6 +50,9 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
     first = _FIRST_WORD.match(statement)
     if first is not None and first.group(1).upper() not in _LEADS[dialect]:
         return None  # most statements: no rule starts with their first word, no lexing needed
+    two = _FIRST_TWO_WORDS.match(statement)
+    if two is not None and _cannot_break([two.group(1).upper(), two.group(2).upper()], dialect):
+        return None  # CREATE TABLE, DROP TABLE, ...: two plain words decide, no lexing needed
     stream = lexemes(statement, dialect)
     lead = [lexeme for lexeme, _, _ in islice(stream, 2)]
     if _cannot_break(lead, dialect):
@@ -73,6 +76,8 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
 
 # A plain first word, then a character that cannot continue a word or open a string with it.
 _FIRST_WORD: Final = re.compile(r"([A-Za-z_][\w$]*+)(?=[\s(;]|\Z)")
+# Two plain words separated by whitespace only (a comment between them takes the lexer's path).
+_FIRST_TWO_WORDS: Final = re.compile(r"([A-Za-z_][\w$]*+)\s++([A-Za-z_][\w$]*+)(?=[\s(;]|\Z)")
 
 
 def _cannot_break(lead: list[str], dialect: Dialect) -> bool:

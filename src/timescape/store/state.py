@@ -871,6 +871,14 @@ class StateStore:
         else:  # autocommitted at once: nothing to replay at a commit, so reload next time
             self._invalidate()
 
+    def discard_cache(self) -> None:
+        """Forget the cached snapshot: the next read loads every row.
+
+        For readers that know the generation alone cannot be trusted: a run that died between
+        its first and last commits left rows the generation does not account for.
+        """
+        self._invalidate()
+
     def _invalidate(self) -> None:
         self._cache = None
         self._synced = None
@@ -948,15 +956,18 @@ class StateStore:
         self._upsert_meta("run", value)
 
     def _upsert_meta(self, key: str, value: str | None) -> None:
-        exists = self.backend.query(f"SELECT 1 FROM {self.meta} WHERE key_name = ?", (key,))
-        if exists:
-            self.backend.execute(
-                f"UPDATE {self.meta} SET value = ? WHERE key_name = ?", (value, key)
-            )
-        else:
-            self.backend.execute(
-                f"INSERT INTO {self.meta} (key_name, value) VALUES (?, ?)", (key, value)
-            )
+        """Insert or update one meta row in one statement, sent with the transaction's next batch.
+
+        An upsert rather than a SELECT and then an UPDATE or INSERT: no answer is needed, so on
+        PostgreSQL the write rides in the COMMIT's round trip like the other state writes.
+        """
+        backend = self.backend
+        sets = backend.UPSERT_SET_SQL.format(column="value")
+        backend.defer(
+            f"INSERT INTO {self.meta} (key_name, value) VALUES (?, ?)"
+            + backend.UPSERT_SQL.format(key="key_name", sets=sets),
+            (key, value),
+        )
 
     def write_schema(
         self, state: SchemaState, *, step_count: int, known: bool, at: datetime | None = None
