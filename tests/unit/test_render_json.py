@@ -174,3 +174,19 @@ def test_dumps__rows_whose_keys_differ__same_text() -> None:
     rows = [{"a": i, "b": i} for i in range(9)] + [{"b": 1, "a": 2}]
 
     assert dumps(rows) == _reference(rows)
+
+
+def test_dumps__utc_timestamps_column__same_text_as_iso() -> None:
+    # The state store's UTC times take a shortcut past iso(); other zones and naive ones do not.
+    moments = [
+        datetime(2025, 1, 1, 12, 30, tzinfo=UTC),
+        datetime(2025, 1, 1, 12, 30, 5, 123456, tzinfo=UTC),
+        datetime(2025, 1, 1, 12, 30, 5, 999, tzinfo=UTC),
+        None,
+        datetime(2025, 1, 1, 12, 30, 5, 500000, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2025, 1, 1, 12, 30, 5),
+    ] * 2
+    rows = [{"at": moment, "n": i} for i, moment in enumerate(moments)]
+
+    assert dumps(rows) == _reference(rows)
+    assert dumps(Rows(("at", "n"), [tuple(r.values()) for r in rows])) == _reference(rows)

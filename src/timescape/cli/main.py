@@ -22,6 +22,7 @@ import click
 
 from timescape import __version__
 from timescape.cli._context import App, global_options, pass_app
+from timescape.cli._gc import without_collector
 from timescape.cli._lazy import add_lazy, imported
 from timescape.cli.render import Cell, jsonable, table, when
 from timescape.errors import TimescapeError
@@ -273,6 +274,7 @@ def verify_command(ctx: click.Context, app: App) -> None:
 @cli.command("stats")
 @global_options
 @pass_app
+@without_collector
 def stats_command(app: App) -> None:
     """Show counts by status and migration durations."""
     stats = app.timescape().stats()

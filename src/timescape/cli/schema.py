@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
+from timescape.cli._gc import without_collector
 from timescape.cli.instances import DrainReporter, drain_options
 from timescape.cli.render import (
     Cell,
@@ -105,6 +106,7 @@ def schema_group() -> None:
 @schema_group.command("list")
 @global_options
 @pass_app
+@without_collector
 def list_command(app: App) -> None:
     """List schemas with status, usage and checksum."""
     from timescape.reports import SchemaInfo  # noqa: PLC0415 - loaded with the facade anyway

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
+from timescape.cli._gc import without_collector
 from timescape.cli.instances import DrainReporter, drain_options, holders_of
 from timescape.cli.render import Cell, Rows, jsonable, result_json, table, when
 from timescape.cli.retire import retire_command
@@ -78,6 +79,7 @@ version_group.add_command(retire_command)
 )
 @global_options
 @pass_app
+@without_collector
 def list_command(app: App, handler: str | None, status: str | None) -> None:
     """List versions with status, tags and usage."""
     if app.json:
