@@ -213,7 +213,7 @@ def compatibility(
 def _compatibility_apart(catalog: Catalog, new: str, live: str, judge: Judge) -> tuple[bool, str]:
     """:func:`compatibility` once ``new`` is known not to be part of ``live``."""
     verdict = _Verdict(catalog, new, judge)
-    declared = verdict.declared_with(catalog, live)
+    declared = verdict.declared_with(live)
     return (True, declared) if declared is not None else verdict.judged()
 
 
@@ -225,18 +225,26 @@ class _Verdict:
     it once instead of once per version. The outcome for each live version is the same.
     """
 
-    __slots__ = ("_judge", "_judged", "_name", "_schema")
+    __slots__ = ("_catalog", "_judge", "_judged", "_name", "_schema")
 
     def __init__(self, catalog: Catalog, name: str, judge: Judge) -> None:
+        self._catalog = catalog
         self._name = name
-        self._schema = catalog.schema(name)
+        self._schema: SchemaVersion | None = None  # looked up when first needed, as before
         self._judge = judge
         self._judged: tuple[bool, str] | None = None
 
-    def declared_with(self, catalog: Catalog, live: str) -> str | None:
+    @property
+    def schema(self) -> SchemaVersion:
+        """The schema to apply."""
+        if self._schema is None:
+            self._schema = self._catalog.schema(self._name)
+        return self._schema
+
+    def declared_with(self, live: str) -> str | None:
         """The reason when either side declares the two compatible, else None."""
-        name = self._name
-        if live in self._schema.compatible_with:
+        catalog, name = self._catalog, self._name
+        if live in self.schema.compatible_with:
             return f"{name} declares compatible_with {live}"
         if catalog.has_schema(live) and name in catalog.schema(live).compatible_with:
             return f"{live} declares compatible_with {name}"
@@ -246,10 +254,11 @@ class _Verdict:
         """``(compatible, reason)`` without a declaration naming the live schema (asked once)."""
         judged = self._judged
         if judged is None:
-            if self._schema.breaking is True:
+            schema = self.schema
+            if schema.breaking is True:
                 judged = (False, "declared breaking")
             else:
-                breaking, reason = self._judge(self._schema)
+                breaking, reason = self._judge(schema)
                 judged = (not breaking, reason)
             self._judged = judged
         return judged
@@ -564,7 +573,7 @@ def _gate(
                 not leaf and live_schema in graph and action.name in graph.closure_of(live_schema)
             ):
                 continue
-            if verdict.declared_with(catalog, live_schema) is not None:
+            if verdict.declared_with(live_schema) is not None:
                 continue
             ok, reason = verdict.judged()
             if ok:
