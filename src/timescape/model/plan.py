@@ -212,15 +212,56 @@ def compatibility(
 
 def _compatibility_apart(catalog: Catalog, new: str, live: str, judge: Judge) -> tuple[bool, str]:
     """:func:`compatibility` once ``new`` is known not to be part of ``live``."""
-    new_schema = catalog.schema(new)
-    if live in new_schema.compatible_with:
-        return True, f"{new} declares compatible_with {live}"
-    if catalog.has_schema(live) and new in catalog.schema(live).compatible_with:
-        return True, f"{live} declares compatible_with {new}"
-    if new_schema.breaking is True:
-        return False, "declared breaking"
-    breaking, reason = judge(new_schema)
-    return (not breaking), reason
+    verdict = _Verdict(catalog, new, judge)
+    declared = verdict.declared_with(live)
+    return (True, declared) if declared is not None else verdict.judged()
+
+
+class _Verdict:
+    """:func:`_compatibility_apart` for one schema to apply, split by what each part depends on.
+
+    The declarations are checked per live schema; the judge (which sees only the schema to
+    apply) is asked once per plan and its answer reused, so a gate over many live versions asks
+    it once instead of once per version. The outcome for each live version is the same.
+    """
+
+    __slots__ = ("_catalog", "_judge", "_judged", "_name", "_schema")
+
+    def __init__(self, catalog: Catalog, name: str, judge: Judge) -> None:
+        self._catalog = catalog
+        self._name = name
+        self._schema: SchemaVersion | None = None  # looked up when first needed, as before
+        self._judge = judge
+        self._judged: tuple[bool, str] | None = None
+
+    @property
+    def schema(self) -> SchemaVersion:
+        """The schema to apply."""
+        if self._schema is None:
+            self._schema = self._catalog.schema(self._name)
+        return self._schema
+
+    def declared_with(self, live: str) -> str | None:
+        """The reason when either side declares the two compatible, else None."""
+        catalog, name = self._catalog, self._name
+        if live in self.schema.compatible_with:
+            return f"{name} declares compatible_with {live}"
+        if catalog.has_schema(live) and name in catalog.schema(live).compatible_with:
+            return f"{live} declares compatible_with {name}"
+        return None
+
+    def judged(self) -> tuple[bool, str]:
+        """``(compatible, reason)`` without a declaration naming the live schema (asked once)."""
+        judged = self._judged
+        if judged is None:
+            schema = self.schema
+            if schema.breaking is True:
+                judged = (False, "declared breaking")
+            else:
+                breaking, reason = self._judge(schema)
+                judged = (not breaking, reason)
+            self._judged = judged
+        return judged
 
 
 def usage(catalog: Catalog, snapshot: StateSnapshot) -> dict[str, list[str]]:
@@ -525,16 +566,23 @@ def _gate(
         # A schema nothing builds on yet (the usual new one) is part of no live version but its
         # own; otherwise ask each live schema's memoised closure.
         leaf = action.name not in graph or not graph.children(action.name)
+        verdict = _Verdict(catalog, action.name, judge)
         for tsv in ordered:
             live_schema = snapshot.versions[tsv].schema
             if live_schema == action.name or (
                 not leaf and live_schema in graph and action.name in graph.closure_of(live_schema)
             ):
                 continue
-            ok, reason = _compatibility_apart(catalog, action.name, live_schema, judge)
-            if not ok:
-                broken.append(tsv)
-                reasons.append(reason)
+            if verdict.declared_with(live_schema) is not None:
+                continue
+            ok, reason = verdict.judged()
+            if ok:
+                # The judge's word is about the schema alone: every further live version would
+                # be let through the same way, so the gate stops here instead of asking again
+                # per live version (a hundred at ten thousand schemas, issue 14).
+                break
+            broken.append(tsv)
+            reasons.append(reason)
         if broken:
             if not force:
                 raise CompatibilityError(action.name, broken, reasons)
