@@ -7,6 +7,8 @@ drops them, a failing write aborts the COMMIT it rides with, and nothing is left
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.dbutil import TestDB
@@ -69,14 +71,7 @@ def test_defer__failing_write__commit_raises_and_nothing_lands(db: TestDB) -> No
         backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("b", None))  # NOT NULL
         backend.commit()
 
-    try:
-        with pytest.raises(Exception) as info:
-            write_null_and_commit()
-        assert backend.is_driver_error(info.value)
-    finally:
-        backend.rollback()
-    assert _rows(backend) == []
-    backend.close()
+    _commit_fails(backend, write_null_and_commit)
 
 
 def _log(backend: Backend) -> list[tuple[object, ...]]:
@@ -120,6 +115,11 @@ def test_defer__failing_rider__commit_raises_and_its_carrier_does_not_land(db: T
         backend.defer("INSERT INTO log (id, k) VALUES (?, ?)", (1, None), rides=True)  # NOT NULL
         backend.commit()
 
+    _commit_fails(backend, write_and_commit)
+
+
+def _commit_fails(backend: Backend, write_and_commit: Callable[[], None]) -> None:
+    """``write_and_commit`` raises a driver error, and nothing of the transaction lands."""
     try:
         with pytest.raises(Exception) as info:
             write_and_commit()
