@@ -7,6 +7,8 @@ drops them, a failing write aborts the COMMIT it rides with, and nothing is left
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.dbutil import TestDB
@@ -69,9 +71,58 @@ def test_defer__failing_write__commit_raises_and_nothing_lands(db: TestDB) -> No
         backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("b", None))  # NOT NULL
         backend.commit()
 
+    _commit_fails(backend, write_null_and_commit)
+
+
+def _log(backend: Backend) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in backend.query("SELECT id, k FROM log ORDER BY id")]
+
+
+def test_defer__rides_after_writes_and_events__all_land_in_queue_order(db: TestDB) -> None:
+    # An event may ride in the write queued before it (PostgreSQL, issue 14), never in another
+    # event: the log keeps the order the events were queued in, every write lands once.
+    backend = _backend(db)
+    backend.execute(
+        "CREATE TABLE log (id INTEGER PRIMARY KEY, k VARCHAR(20) NOT NULL)"
+        if backend.dialect != "postgresql"
+        else "CREATE TABLE log (id SERIAL PRIMARY KEY, k VARCHAR(20) NOT NULL)",
+        None,
+    )
+    event = "INSERT INTO log (k) VALUES (?)"
+    if backend.dialect == "mysql":
+        backend.execute("ALTER TABLE log MODIFY id INTEGER NOT NULL AUTO_INCREMENT", None)
+    backend.begin()
+    backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
+    backend.defer(event, ("e1",), rides=True)
+    backend.defer(event, ("e2",), rides=True)
+    backend.defer("UPDATE kv SET v = v + ? WHERE k = ?", (10, "a"))
+    backend.defer(event, ("e3",), rides=True)
+    backend.defer("DELETE FROM kv WHERE k = ?", ("none",))
+    backend.defer(event, ("e4",), rides=True)
+    backend.commit()
+    assert _rows(backend) == [("a", 11)]
+    assert [k for _, k in _log(backend)] == ["e1", "e2", "e3", "e4"]
+    backend.close()
+
+
+def test_defer__failing_rider__commit_raises_and_its_carrier_does_not_land(db: TestDB) -> None:
+    backend = _backend(db)
+    backend.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, k VARCHAR(20) NOT NULL)", None)
+    backend.begin()
+
+    def write_and_commit() -> None:
+        backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
+        backend.defer("INSERT INTO log (id, k) VALUES (?, ?)", (1, None), rides=True)  # NOT NULL
+        backend.commit()
+
+    _commit_fails(backend, write_and_commit)
+
+
+def _commit_fails(backend: Backend, write_and_commit: Callable[[], None]) -> None:
+    """``write_and_commit`` raises a driver error, and nothing of the transaction lands."""
     try:
         with pytest.raises(Exception) as info:
-            write_null_and_commit()
+            write_and_commit()
         assert backend.is_driver_error(info.value)
     finally:
         backend.rollback()

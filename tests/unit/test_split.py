@@ -516,6 +516,10 @@ def test_split__many_statements__all_split() -> None:
         ("DISCARD ALL", "DISCARD ALL cannot"),
         ("ALTER TABLE p DETACH PARTITION c CONCURRENTLY", "DETACH PARTITION CONCURRENTLY cannot"),
         ("-- why\n/* note */ VACUUM", "VACUUM cannot"),
+        ("ROLLBACK WORK AND CHAIN", "ROLLBACK would end the migration transaction"),
+        ("REINDEX INDEX CONCURRENTLY i", "REINDEX CONCURRENTLY cannot"),
+        ("CREATE INDEX\n\tCONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY cannot"),
+        ("CREATE INDEX /* x */ CONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY cannot"),
     ],
 )
 def test_transaction_breaker__postgresql_breaker__reason(statement: str, reason: str) -> None:
@@ -531,6 +535,9 @@ def test_transaction_breaker__postgresql_breaker__reason(statement: str, reason:
         "ROLLBACK WORK TO s",
         "ALTER TYPE mood ADD VALUE 'meh'",
         "CREATE INDEX i ON t (a)",
+        "CREATE INDEX i_concurrently ON t (a)",
+        'CREATE INDEX "CONCURRENTLY" ON t (a)',
+        "DROP INDEX i",
         "REINDEX TABLE t",
         "REFRESH MATERIALIZED VIEW CONCURRENTLY v",
         "ALTER TABLE p DETACH PARTITION c",
@@ -637,3 +644,24 @@ def test_transaction_breaker__split_output__one_reason_per_breaker(dialect: Dial
 def test_transaction_breaker__unterminated_leading_comment__raises(dialect: Dialect) -> None:
     with pytest.raises(SQLSplitError):
         transaction_breaker("/* COMMIT", dialect)
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite", "mysql"])
+def test_transaction_breaker__leading_words_shortcut__same_answer_as_lexing(
+    dialect: Dialect,
+) -> None:
+    # Every breaker prefix, with each word followed by a word that ends it, one that continues
+    # it and one that does not: the shortcut on plain leading words answers as the lexer does.
+    from timescape.store import breakers  # noqa: PLC0415 - the private rules, for coverage
+
+    words = {w for prefix, _ in breakers._BREAKERS[dialect] for w in prefix.split()}
+    tails = ["", " x", " TO s", " AND CHAIN", " CONCURRENTLY i ON t (a)", " INDEX i ON t (a)"]
+    statements = {
+        " ".join(prefix.split()[:n]) + tail
+        for prefix, _ in breakers._BREAKERS[dialect]
+        for n in range(1, len(prefix.split()) + 1)
+        for tail in tails
+    } | {f"{a} {b} {c}" for a in words for b in words for c in ("x", "TO", "CONCURRENTLY")}
+    for statement in sorted(statements):
+        lexed = transaction_breaker("/**/" + statement, dialect)  # a comment: the lexer's path
+        assert transaction_breaker(statement, dialect) == lexed, statement

@@ -796,18 +796,35 @@ def _built_upon(
     Returns:
         ``candidate → sorted descendants with objects that are not candidates themselves``.
     """
+    # One walk down from all candidates together, then up from the applied outsiders found below
+    # them, instead of every candidate's descendants: that walked the rest of a chain once per
+    # schema (quadratic in a 1,000-schema deactivation, issue 14).
+    graph = catalog.graph
+    wanted = set(candidates)
+    below: set[str] = set()
+    todo = [child for name in wanted if name in graph for child in graph.children(name)]
+    while todo:
+        node = todo.pop()
+        if node not in below:
+            below.add(node)
+            todo.extend(graph.children(node))
     held: dict[str, list[str]] = {}
-    for name in candidates:
-        if name not in catalog.graph:
+    for name in below - wanted:
+        row = snapshot.schemas.get(name)
+        if row is None or not row.has_objects:
             continue
-        builders = sorted(
-            d
-            for d in catalog.graph.descendants(name)
-            if d not in candidates and (r := snapshot.schemas.get(d)) is not None and r.has_objects
-        )
-        if builders:
-            held[name] = builders
-    return held
+        seen: set[str] = set()
+        todo = list(graph.parents(name))
+        while todo:  # a candidate it builds on is reached through schemas below a candidate
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node in wanted:
+                held.setdefault(node, []).append(name)
+            if node in below:
+                todo.extend(graph.parents(node))
+    return {name: sorted(builders) for name, builders in held.items()}
 
 
 def _plan_rollbacks(

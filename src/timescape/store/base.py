@@ -552,7 +552,7 @@ class Backend:
     defers_writes: ClassVar[bool] = False
     """Whether :meth:`defer` queues writes (a networked database saves a round trip each)."""
 
-    def defer(self, sql: str, params: Sequence[object]) -> None:
+    def defer(self, sql: str, params: Sequence[object], *, rides: bool = False) -> None:
         """Run a state write whose only answer is success, as late as safely possible.
 
         Inside a transaction, on a dialect that :attr:`defers_writes`, the write is queued and
@@ -566,7 +566,11 @@ class Backend:
         Args:
             sql: One statement with ``?`` parameters.
             params: Its parameters.
+            rides: ``sql`` is an ``INSERT`` that reads no table and appends a row no other write
+                of the transaction touches (an event): a dialect may send it inside the write
+                queued before it, as one statement.
         """
+        del rides  # one statement per write here; PostgreSQL lets an event ride (issue 14)
         if self.defers_writes and self._in_transaction:
             self._deferred.append((sql, tuple(params)))
         else:

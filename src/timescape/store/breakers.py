@@ -47,12 +47,8 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
     if dialect not in _SPECIAL_BREAKERS:
         msg = f"unknown SQL dialect {dialect!r}: use 'sqlite', 'postgresql' or 'mysql'"
         raise InputError(msg)
-    first = _FIRST_WORD.match(statement)
-    if first is not None and first.group(1).upper() not in _LEADS[dialect]:
-        return None  # most statements: no rule starts with their first word, no lexing needed
-    two = _FIRST_TWO_WORDS.match(statement)
-    if two is not None and _cannot_break([two.group(1).upper(), two.group(2).upper()], dialect):
-        return None  # CREATE TABLE, DROP TABLE, ...: two plain words decide, no lexing needed
+    if _plain_words_decide(statement, dialect):
+        return None
     stream = lexemes(statement, dialect)
     lead = [lexeme for lexeme, _, _ in islice(stream, 2)]
     if _cannot_break(lead, dialect):
@@ -78,6 +74,10 @@ def transaction_breaker(statement: str, dialect: Dialect) -> str | None:
 _FIRST_WORD: Final = re.compile(r"([A-Za-z_][\w$]*+)(?=[\s(;]|\Z)")
 # Two plain words separated by whitespace only (a comment between them takes the lexer's path).
 _FIRST_TWO_WORDS: Final = re.compile(r"([A-Za-z_][\w$]*+)\s++([A-Za-z_][\w$]*+)(?=[\s(;]|\Z)")
+# Three of them, the same way.
+_FIRST_THREE_WORDS: Final = re.compile(
+    r"([A-Za-z_][\w$]*+)\s++([A-Za-z_][\w$]*+)\s++([A-Za-z_][\w$]*+)(?=[\s(;]|\Z)"
+)
 
 
 def _cannot_break(lead: list[str], dialect: Dialect) -> bool:
@@ -92,6 +92,33 @@ def _cannot_break(lead: list[str], dialect: Dialect) -> bool:
     if seconds is None:
         return True  # no rule or special check starts with this word
     return bool(seconds) and (len(lead) < 2 or (lead[1] not in seconds and lead[1] not in ";("))
+
+
+def _plain_words_decide(statement: str, dialect: Dialect) -> bool:
+    """Tell from the plain leading words alone that no rule can match: no lexing needed."""
+    first = _FIRST_WORD.match(statement)
+    if first is not None and first.group(1).upper() not in _LEADS[dialect]:
+        return True  # most statements: no rule starts with their first word
+    two = _FIRST_TWO_WORDS.match(statement)
+    if two is None:
+        return False
+    if _cannot_break([two.group(1).upper(), two.group(2).upper()], dialect):
+        return True  # CREATE TABLE, DROP TABLE, ...: two plain words decide
+    three = _FIRST_THREE_WORDS.match(statement)
+    return three is not None and _third_cannot_break(three, dialect)  # CREATE INDEX ix ...
+
+
+def _third_cannot_break(three: re.Match[str], dialect: Dialect) -> bool:
+    """Tell from three plain words that no rule can match (``CREATE INDEX ix_name ON ...``).
+
+    Only for two leading words some rule of three words or more starts with, and none of two
+    (``CREATE INDEX`` may go on with ``CONCURRENTLY``, ``CREATE DATABASE`` is one already). The
+    words are plain and separated by whitespace only, so they are the statement's first three
+    lexemes, outside any parentheses: exactly what the rules' prefixes are compared with.
+    """
+    lead = (three.group(1).upper(), three.group(2).upper())
+    thirds = _THIRDS[dialect].get(lead, frozenset())
+    return bool(thirds) and three.group(3).upper() not in thirds
 
 
 def _not_in_block(command: str) -> str:
@@ -207,9 +234,36 @@ def _leads(dialect: str, special_firsts: tuple[str, ...]) -> dict[str, frozenset
     return leads
 
 
+def _thirds(dialect: str, special_firsts: tuple[str, ...]) -> dict[tuple[str, str], frozenset[str]]:
+    """Two first words -> the third words a rule needs after them.
+
+    Left out (so the statement is lexed): words a rule of one or two words is made of
+    (``ROLLBACK WORK AND CHAIN`` is a ``ROLLBACK``), and first words a special check reads on
+    from (any third word may matter).
+    """
+    thirds: dict[tuple[str, str], set[str]] = {}
+    complete: set[tuple[str, ...]] = {(first,) for first in special_firsts}
+    for prefix, _ in _BREAKERS[dialect]:
+        words = tuple(prefix.split())
+        if len(words) <= 2:
+            complete.add(words)
+        else:
+            thirds.setdefault((words[0], words[1]), set()).add(words[2])
+    return {
+        lead: frozenset(third)
+        for lead, third in thirds.items()
+        if lead not in complete and lead[:1] not in complete
+    }
+
+
 # The words each dialect's special check looks at first (see the functions above).
 _LEADS: Final = {
     "postgresql": _leads("postgresql", ("ALTER",)),
     "sqlite": _leads("sqlite", ("PRAGMA",)),
     "mysql": _leads("mysql", ("BEGIN", "SET")),
+}
+_THIRDS: Final = {
+    "postgresql": _thirds("postgresql", ("ALTER",)),
+    "sqlite": _thirds("sqlite", ("PRAGMA",)),
+    "mysql": _thirds("mysql", ("BEGIN", "SET")),
 }

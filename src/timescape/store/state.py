@@ -1257,6 +1257,7 @@ class StateStore:
             f"INSERT INTO {self.events_table} (at, kind, subject, actor, duration_ms, detail) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (_iso(at or now()), kind, subject, actor, duration_ms, json.dumps(detail or {})),
+            rides=True,
         )
 
 

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Collection, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from timescape.errors import ConnectionFailedError, StateError
 from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
@@ -34,6 +34,8 @@ _CANCELED = "57014"
 _LOCK_NOT_AVAILABLE = "55P03"
 _DISK_FULL = "53100"
 _CONNECTION_CLASSES = ("08", "57P")
+# Writes an event may ride in (PostgreSQL.defer); a WITH already carries one.
+_CARRIERS: Final = ("INSERT INTO ", "UPDATE ", "DELETE FROM ")
 _COPY_CHUNK = 1 << 20
 _BOUND_SLACK_MS = 250
 """How far the server-side statement bound set by BEGIN may exceed a schema's remaining budget."""
@@ -251,18 +253,45 @@ class PostgreSQLBackend(Backend):
         return max(1, int(seconds * 1000))
 
     def _last_value(self, sql: str) -> int:
-        """Run a multi-statement text (no parameters); return the first value of its last result."""
+        """Run a multi-statement text (no parameters); return the first value of its last result.
+
+        On the connection's statement cursor: a cursor made and closed per transaction cost as
+        much CPU as the BEGIN itself (issue 14).
+        """
         self.connect()
         if sql_log.isEnabledFor(logging.DEBUG):
             sql_log.debug("%s", sql)
-        cur = self._conn.cursor()
-        try:
-            cur.execute(sql)
-            while cur.nextset():
-                pass
-            return int(cur.fetchone()[0])
-        finally:
-            cur.close()
+        cur = self._statement_cursor()
+        cur.execute(sql)
+        while cur.nextset():
+            pass
+        return int(cur.fetchone()[0])
+
+    _tail_rides = False  # the last queued write is one that rode (or could ride) in another
+
+    def defer(self, sql: str, params: Sequence[object], *, rides: bool = False) -> None:
+        """Queue a state write; an event row rides in the write queued before it (issue 14).
+
+        ``WITH w AS (<write> RETURNING 1) INSERT INTO events ...``: one statement of the
+        pipeline instead of two, its parameters still bound on the server. PostgreSQL runs a
+        data-modifying ``WITH`` exactly once whether or not its rows are read; both writes
+        succeed or fail together, inside the transaction, as the two statements did. Only a
+        write of another table carries it (an event never rides on an event: the order of two
+        inserts in one statement is not defined), and only a plain ``INSERT``/``UPDATE``/
+        ``DELETE``, never one that reads what a write before it in the statement changes.
+        """
+        deferred = self._deferred
+        if rides and self._in_transaction and deferred and not self._tail_rides:
+            before, before_params = deferred[-1]
+            if before.startswith(_CARRIERS):
+                deferred[-1] = (
+                    f"WITH written AS ({before} RETURNING 1) {sql}",
+                    (*before_params, *params),
+                )
+                self._tail_rides = True
+                return
+        super().defer(sql, params)
+        self._tail_rides = rides
 
     def commit(self) -> None:
         """Commit with an explicit ``COMMIT``, sent with the queued writes in one round trip."""
