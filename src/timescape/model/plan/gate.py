@@ -2,8 +2,8 @@
 
 ``usage`` says which live versions need a schema (directly or through a descendant); the
 compatibility gate refuses to apply a schema that would break one of them. Apart from the planners
-because read-only reports ask the same questions (``schema list``'s "used by", ``compat``) without
-planning anything.
+because read-only questions need them too (``schema list``'s "used by",
+``Timescape.compatibility``) without planning anything.
 """
 
 from __future__ import annotations
