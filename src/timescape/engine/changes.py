@@ -18,9 +18,8 @@ from timescape.engine.hotpath import HotPath
 from timescape.engine.retirement import Retirement
 from timescape.engine.runner import Runner
 from timescape.errors import DrainTimeoutError
-from timescape.model.plan import (
-    Judge,
-    Plan,
+from timescape.model.plan import Judge, Plan
+from timescape.model.plan.planner import (
     plan_activation,
     plan_deactivation,
     plan_schema_apply,

@@ -1,51 +1,35 @@
-"""What the facade returns: results of operations, listings, statistics and the verify report.
+"""What ``schema list``, ``version list`` and ``stats`` show, built from a catalog and a snapshot.
 
-Builders here are pure (catalog + snapshot in, frozen values out), so the CLI's ``--json`` and the
-Python API describe the same facts, and the tests can check them without a database.
+Pure builders (catalog + snapshot in, frozen values out), so the CLI's ``--json`` and the Python
+API describe the same facts, and the tests can check them without a database. Each listing has a
+``*_rows`` twin giving the same fields as plain tuples, for the CLI's fast ``--json`` path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import field
 from datetime import datetime
 from itertools import starmap
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from timescape.model._record import record
 from timescape.model._sha import sha256
 from timescape.model.catalog import Catalog
-from timescape.model.plan import Plan, usage
-from timescape.model.schema import (
-    CHECKSUM_ALGORITHMS,
-    SchemaVersion,
-    checksum_matches,
-    is_known_checksum,
-    unknown_algorithms,
-)
+from timescape.model.plan import usage
+from timescape.model.schema import SchemaVersion, checksum_matches, is_known_checksum
 from timescape.model.state import SchemaStatus, StateSnapshot, VersionState
 from timescape.model.usage import UsagePolicy, UsageStatus, classify
-
-if TYPE_CHECKING:  # the executor (and the backends under it) load only when a run happens
-    from timescape.engine.drain import DrainOutcome
-    from timescape.executor import SchemaOutcome
 
 _DEFAULT_POLICY = UsagePolicy()
 
 __all__ = [
-    "OperationResult",
-    "Problem",
     "SchemaInfo",
     "Stats",
     "StatusRow",
-    "UsageStatus",
-    "VerifyReport",
     "VersionInfo",
     "build_schema_infos",
     "build_stats",
     "build_version_infos",
-    "drift_problems",
-    "inconsistency_problems",
     "schema_rows",
     "stats_from_rows",
     "usage_status",
@@ -76,57 +60,6 @@ def usage_status(
         policy=policy,
         retiring=row.retiring_generation is not None,
     )
-
-
-@record
-class OperationResult:
-    """The outcome of activate, deactivate, migrate, rollback or resolve.
-
-    Attributes:
-        operation: What was asked.
-        target: The TSV or schema.
-        plan: The plan that was (or, for a dry run, would be) executed.
-        outcomes: What happened to each schema.
-        duration_ms: Wall time including the lock wait.
-        dry_run: True when nothing was executed.
-        drain: How the serving instances were drained first (None when none were registered).
-    """
-
-    operation: str
-    target: str
-    plan: Plan
-    outcomes: tuple[SchemaOutcome, ...] = ()
-    duration_ms: int = 0
-    dry_run: bool = False
-    drain: DrainOutcome | None = None
-
-    @property
-    def changed(self) -> bool:
-        """True when the database was changed."""
-        return not self.dry_run and not self.plan.is_noop
-
-    @property
-    def irreversible(self) -> tuple[str, ...]:
-        """Schemas this operation applies (or would apply) that have no rollback scripts.
-
-        Once applied they stay: deactivating their versions cannot roll them back.
-
-        Added in 0.2.
-        """
-        return tuple(
-            a.name for a in self.plan.actions if a.kind == "apply" and not a.schema.is_reversible
-        )
-
-    @property
-    def message(self) -> str:
-        """One line for humans."""
-        if self.plan.is_noop:
-            return self.plan.notes[0] if self.plan.notes else "nothing to do"
-        verb = "would " if self.dry_run else ""
-        parts = [f"{verb}{a.kind} {a.name}" for a in self.plan.actions]
-        parts += [f"{verb}activate {t}" for t in self.plan.activate]
-        parts += [f"{verb}deactivate {t}" for t in self.plan.deactivate]
-        return "; ".join(parts)
 
 
 @record
@@ -246,45 +179,6 @@ class Stats:
     handlers: int
     last_migration_ms: int | None
     average_migration_ms: float | None
-
-
-@record
-class Problem:
-    """One finding of ``verify``.
-
-    Attributes:
-        kind: ``drift``, ``missing``, ``failed``, ``interrupted``, ``uncertain``,
-            ``in_progress``, ``live_version_unmet``, ``state``, ``retiring``.
-        subject: The schema or TSV.
-        message: One line.
-        facts: Structured detail.
-    """
-
-    kind: str
-    subject: str
-    message: str
-    facts: dict[str, object] = field(default_factory=dict)
-
-
-@record
-class VerifyReport:
-    """The result of ``verify``.
-
-    Attributes:
-        problems: Everything found; empty when healthy.
-        checked_schemas: How many schemas were checked.
-    """
-
-    problems: tuple[Problem, ...]
-    checked_schemas: int
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing was found (``in_progress`` and ``retiring`` alone are not problems).
-
-        A retiring version is a deactivation under way or stopped safely: nothing is broken.
-        """
-        return all(p.kind in ("in_progress", "retiring") for p in self.problems)
 
 
 def _schema_checksum(step_sums: Sequence[str]) -> str | None:
@@ -534,95 +428,4 @@ def stats_from_rows(catalog: Catalog, live: StateSnapshot, rows: Sequence[Status
         handlers=len({v.handler for v in versions}),
         last_migration_ms=last,
         average_migration_ms=round(sum(values) / len(values), 1) if values else None,
-    )
-
-
-def drift_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
-    """Find applied steps whose migration or rollback script changed, and vanished schemas."""
-    problems: list[Problem] = []
-    for name, row in sorted(snapshot.schemas.items()):
-        if not row.has_objects:
-            continue
-        if not catalog.has_schema(name):
-            problems.append(
-                Problem(
-                    "missing",
-                    name,
-                    f"schema {name} is applied but no longer defined in the project",
-                    {"steps_done": row.steps_done},
-                )
-            )
-            continue
-        schema = catalog.schema(name)
-        done = row.steps_done
-        unknown = unknown_algorithms([*row.checksums[:done], *row.rollback_checksums[:done]])
-        if unknown:
-            # One problem for the schema, not a wall of false drift: these cannot be verified.
-            problems.append(
-                Problem(
-                    "unverifiable",
-                    name,
-                    f"schema {name} was applied with checksum algorithm {', '.join(unknown)}, "
-                    f"which this Timescape cannot verify (it knows "
-                    f"{', '.join(sorted(CHECKSUM_ALGORITHMS))}); upgrade Timescape to verify it",
-                    {"algorithms": unknown, "steps_done": done},
-                )
-            )
-            continue
-        for i in range(row.steps_done):
-            stored = row.checksums[i] if i < len(row.checksums) else None
-            current = schema.steps[i] if i < len(schema.steps) else None
-            if current is None or not checksum_matches(stored, current.migration):
-                problems.append(
-                    _drift(name, i + 1, stored, current.checksum if current else None, "migration")
-                )
-            stored_rb = row.rollback_checksums[i] if i < len(row.rollback_checksums) else None
-            if (
-                current is not None
-                and stored_rb is not None
-                and not checksum_matches(stored_rb, current.rollback)
-            ):
-                problems.append(
-                    _drift(name, i + 1, stored_rb, current.rollback_checksum, "rollback")
-                )
-    return problems
-
-
-def inconsistency_problems(catalog: Catalog, snapshot: StateSnapshot) -> list[Problem]:
-    """Find schemas with objects in place whose ancestors are not recorded as applied.
-
-    Timescape applies ancestors first and rolls back descendants first, so this only happens when
-    the state tables were edited or lost (a deleted row): reported, never guessed at.
-    """
-    problems: list[Problem] = []
-    for name, row in sorted(snapshot.schemas.items()):
-        if not row.has_objects or name not in catalog.graph:
-            continue
-        lost = sorted(
-            a
-            for a in catalog.graph.ancestors(name)
-            if snapshot.status_of(a) is not SchemaStatus.APPLIED
-        )
-        if lost:
-            problems.append(
-                Problem(
-                    "inconsistent",
-                    name,
-                    f"schema {name} has {row.steps_done} step(s) in place but its ancestor(s) "
-                    f"{', '.join(lost)} are not recorded as applied: the state tables were "
-                    "edited or lost. Check the database, then run: timescape schema resolve "
-                    f"{lost[0]} --steps-done K",
-                    {"ancestors": lost},
-                )
-            )
-    return problems
-
-
-def _drift(name: str, step: int, stored: str | None, current: str | None, kind: str) -> Problem:
-    return Problem(
-        "drift",
-        name,
-        f"schema {name} {kind} step {step} was applied with checksum {stored}, definition now "
-        f"{current}",
-        {"step": step, "stored": stored, "current": current, "script": kind},
     )
