@@ -356,7 +356,7 @@ def test_load__password_in_project_url__nothing_written_and_old_cache_deleted(
     # A cache an older Timescape wrote for this very file, password included.
     key = _cache.cache_key(path.read_bytes())
     fresh = load_project(path)
-    reader_payload = config._Reader("x", "", config._Lines("", "")).payload(fresh)
+    reader_payload = config._Reader("x", "", "").payload(fresh)
     _cache.save(path.resolve(), key, reader_payload)
     assert any(secret.encode() in p.read_bytes() for p in _files_under(folder))
 
