@@ -430,3 +430,12 @@ def test_database_url__same_values_as_a_multiline_regex_scan(parts: list[str]) -
     text = "".join(parts)
     found = [m.group("url") for m in _URL_LINE.finditer(text)]
     assert config._database_url(text) == (" ".join(found) if found else None)
+
+
+def test_config__reader_and_lines_moved_out__still_reachable_from_config() -> None:
+    from timescape.project import _lines, _reader  # noqa: PLC0415
+
+    assert config._Reader is _reader._Reader
+    assert config._Lines is _lines._Lines
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        _ = config.nothing_here  # type: ignore[attr-defined]
