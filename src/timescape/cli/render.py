@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from timescape.model._record import record
 
-if TYPE_CHECKING:  # the model loads when a command runs, not for --help
+if TYPE_CHECKING:  # the model loads when a command runs; the moved names on first use
     from timescape.cli._jsontext import dumps
     from timescape.cli._operation import plan_json, plan_lines, result_json, result_lines
     from timescape.reports import SchemaInfo
