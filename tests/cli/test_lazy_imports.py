@@ -31,9 +31,11 @@ with redirect_stdout(io.StringIO()):
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
-# Modules of other commands, of changing operations, and OpenSSL (uuid: click imports it).
+# Modules of other commands, of changing operations, of Python steps and of error messages (line
+# numbers), and OpenSSL (uuid: click imports it).
 _NOT_FOR_READS = (
     "_hashlib",
+    "timescape.cli._operation",
     "timescape.cli.dashboard",
     "timescape.cli.demo",
     "timescape.cli.importing",
@@ -42,6 +44,8 @@ _NOT_FOR_READS = (
     "timescape.engine.drain",
     "timescape.engine.retirement",
     "timescape.executor",
+    "timescape.project._lines",
+    "timescape.project.steps",
     "timescape.store.breakers",
     "timescape.store.split",
 )
@@ -70,3 +74,4 @@ def test_read_command__applied_project__loads_no_module_it_does_not_run(
     assert sorted(loaded.intersection(_NOT_FOR_READS)) == []
     other_group = "timescape.cli.version" if command[0] == "schema" else "timescape.cli.schema"
     assert other_group not in loaded
+    assert ("timescape.cli._jsontext" in loaded) == ("--json" in command)

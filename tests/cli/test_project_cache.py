@@ -356,7 +356,7 @@ def test_load__password_in_project_url__nothing_written_and_old_cache_deleted(
     # A cache an older Timescape wrote for this very file, password included.
     key = _cache.cache_key(path.read_bytes())
     fresh = load_project(path)
-    reader_payload = config._Reader("x", "", config._Lines("", "")).payload(fresh)
+    reader_payload = config._Reader("x", "", "").payload(fresh)
     _cache.save(path.resolve(), key, reader_payload)
     assert any(secret.encode() in p.read_bytes() for p in _files_under(folder))
 
@@ -430,3 +430,12 @@ def test_database_url__same_values_as_a_multiline_regex_scan(parts: list[str]) -
     text = "".join(parts)
     found = [m.group("url") for m in _URL_LINE.finditer(text)]
     assert config._database_url(text) == (" ".join(found) if found else None)
+
+
+def test_config__reader_and_lines_moved_out__still_reachable_from_config() -> None:
+    from timescape.project import _lines, _reader  # noqa: PLC0415
+
+    assert config._Reader is _reader._Reader
+    assert config._Lines is _lines._Lines
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        _ = config.nothing_here  # type: ignore[attr-defined]

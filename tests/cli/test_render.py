@@ -155,3 +155,16 @@ def test_docs__every_command__has_a_section_in_cli_md() -> None:
             names.append(name)
     missing = [n for n in names if f"## `timescape {n}" not in text]
     assert not missing, missing
+
+
+def test_render__names_that_moved_out__still_import_from_render() -> None:
+    from timescape.cli import _jsontext, _operation, render  # noqa: PLC0415
+
+    assert render.dumps is _jsontext.dumps
+    for name in ("plan_json", "plan_lines", "result_json", "result_lines"):
+        assert getattr(render, name) is getattr(_operation, name)
+    namespace: dict[str, object] = {}
+    exec("from timescape.cli.render import *", namespace)  # noqa: S102 - the star import is under test
+    assert set(render.__all__) <= set(namespace)
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        _ = render.nothing_here  # type: ignore[attr-defined]

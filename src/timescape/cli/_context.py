@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote
 import click
 
 from timescape.cli._formats import json_format
-from timescape.cli.render import Style, dumps, result_json, result_lines, use_color
+from timescape.cli.render import Style, use_color
 
 if TYPE_CHECKING:
     from timescape.manager import Timescape
@@ -139,6 +139,8 @@ class App:
         """
         if isinstance(document, dict) and "format" not in document:
             document = {"format": json_format(_command_path()), **document}
+        from timescape.cli._jsontext import dumps  # noqa: PLC0415 - only --json writes JSON
+
         click.echo(self.scrub(dumps(document)))
 
     # -- project and facade -------------------------------------------------------------------
@@ -206,6 +208,11 @@ pass_app = click.make_pass_decorator(App)
 
 def run_operation(app: App, call: Callable[[Timescape], OperationResult]) -> None:
     """Run one changing facade call with progress on stderr, then print its result."""
+    from timescape.cli._operation import (  # noqa: PLC0415 - not for listings
+        result_json,
+        result_lines,
+    )
+
     ts = app.timescape()
     with app.progress():
         result = call(ts)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from timescape.cli._context import App, global_options, pass_app
-from timescape.cli.render import Cell, iso, result_json, table, when
+from timescape.cli.render import Cell, iso, table, when
 
 if TYPE_CHECKING:  # the lifecycle loads the facade: only when the command runs
     from timescape.lifecycle import RetirementCandidate, RetirementOutcome
@@ -78,6 +78,7 @@ def _document(
     *,
     dry_run: bool,
 ) -> dict[str, Any]:
+    from timescape.cli._operation import result_json  # noqa: PLC0415 - not for listings
     from timescape.model.usage import format_duration  # noqa: PLC0415
 
     transactional = lifecycle.timescape.backend.transactional_ddl

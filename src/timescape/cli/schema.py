@@ -20,7 +20,6 @@ from timescape.cli.render import (
     contract_state,
     contract_word,
     record_json,
-    result_json,
     table,
     when,
 )
@@ -321,6 +320,8 @@ def resolve_command(app: App, name: str, steps_done: int) -> None:
     For an uncertain, failed or interrupted schema: check the database first, then state the
     truth. The change is logged.
     """
+    from timescape.cli._operation import result_json  # noqa: PLC0415 - not for listings
+
     result = app.timescape().resolve_schema(name, steps_done=steps_done)
     if app.json:
         app.emit_json(result_json(result))

@@ -12,7 +12,7 @@ import click
 from timescape.cli._context import App, global_options, pass_app, run_operation
 from timescape.cli._gc import without_collector
 from timescape.cli.instances import DrainReporter, drain_options, holders_of
-from timescape.cli.render import Cell, Rows, jsonable, result_json, table, when
+from timescape.cli.render import Cell, Rows, jsonable, table, when
 from timescape.cli.retire import retire_command
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
@@ -270,6 +270,8 @@ def tag_command(app: App, tsv: str, label: str) -> None:
 
     An existing tag of the same name in that handler moves.
     """
+    from timescape.cli._operation import result_json  # noqa: PLC0415 - not for listings
+
     ts = app.timescape()
     result = ts.tag(ts.resolve(tsv), label)
     if app.json:
@@ -285,6 +287,8 @@ def tag_command(app: App, tsv: str, label: str) -> None:
 @pass_app
 def untag_command(app: App, label: str, handler: str) -> None:
     """Remove tag LABEL from a handler."""
+    from timescape.cli._operation import result_json  # noqa: PLC0415 - not for listings
+
     result = app.timescape().untag(label, handler=handler)
     if app.json:
         app.emit_json(result_json(result))
