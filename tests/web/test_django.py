@@ -1,10 +1,14 @@
 """Django: ``manage.py timescape`` on the settings' database, the middleware under runserver
-(sync) and uvicorn (async), on SQLite and PostgreSQL.
+(sync) and uvicorn (async), on SQLite, PostgreSQL and MariaDB.
 
-Django's MySQL backend needs mysqlclient (a C extension not installed here), so MariaDB is
-covered by the FastAPI and Flask tests instead. Sends 12 requests per database (two readiness
-probes included) plus the polls, 0.1 s apart and bounded by 20 s, until an activation made by
-``manage.py timescape`` reaches the running server: 13 in all in a typical run.
+On MariaDB the site runs on Django's own MySQL backend, i.e. mysqlclient (built from source
+against Debian's libmariadb-dev-compat; ``.ci/run`` installs the headers, the ``dev`` extra the
+package), and its ``DATABASES`` entry names the server only in a ``my.cnf`` given as
+``OPTIONS["read_default_file"]``, the form Django's documentation recommends: the views' queries
+prove mysqlclient read it, the tables Timescape created prove Timescape read the same file.
+Sends 12 requests per database (two readiness probes included) plus the polls, 0.1 s apart and
+bounded by 20 s, until an activation made by ``manage.py timescape`` reaches the running server:
+13 in all in a typical run.
 """
 
 from __future__ import annotations
@@ -14,19 +18,31 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.dbutil import TestDB
+from tests.dbutil import MYSQL_ADMIN_URL, TestDB
 from tests.web.apps import write_project
 from tests.web.server import ROOT, free_port, serve, server_env
 
 SETTINGS = "tests.web.apps.django_site"
 
 
-def django_database(db: TestDB) -> dict[str, Any]:
+def django_database(db: TestDB, folder: Path) -> dict[str, Any]:
     if db.dialect == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": db.name}
+    if db.dialect == "mysql":
+        admin = urlsplit(MYSQL_ADMIN_URL)
+        cnf = folder / "my.cnf"
+        cnf.write_text(
+            "# what mysqlclient and Timescape both read\n[client]\n"
+            f"user = {admin.username or 'root'}\npassword = \"{admin.password or ''}\"\n"
+            f"host = {admin.hostname}\nport = {admin.port or 3306}\n"
+            f"[client-mariadb]\ndatabase = {db.name}\n"
+        )
+        return {"ENGINE": "django.db.backends.mysql",
+                "OPTIONS": {"read_default_file": str(cnf), "charset": "utf8mb4"}}
     return {"ENGINE": "django.db.backends.postgresql", "NAME": db.name, "USER": "postgres",
             "HOST": "127.0.0.1", "PORT": "5432"}
 
@@ -38,13 +54,13 @@ def manage(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.dialects("sqlite", "postgresql")
+@pytest.mark.dialects("sqlite", "postgresql", "mysql")
 def test_django__manage_command_and_middleware__sync_and_async_servers(
     db: TestDB, tmp_path: Path
 ) -> None:
     project = write_project(tmp_path, None)  # no URL in the project file: Django's settings give it
     env = {"DJANGO_SETTINGS_MODULE": SETTINGS, "APP_PROJECT": str(project),
-           "APP_DATABASE": json.dumps(django_database(db))}
+           "APP_DATABASE": json.dumps(django_database(db, tmp_path))}
     activated = manage(env, tmp_path, "--json", "version", "activate", "v1")
     assert activated.returncode == 0, activated.stderr
     v1 = json.loads(activated.stdout)["target"]

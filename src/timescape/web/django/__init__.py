@@ -10,7 +10,9 @@ TIMESCAPE = {"PROJECT": BASE_DIR / "timescape.toml"}   # optional; see below
 The database is the one Django already uses: the URL is built from ``settings.DATABASES``
 (the ``"default"`` alias unless ``TIMESCAPE["DATABASE"]`` names another), so there is no second URL
 to keep in sync, and ``manage.py timescape version activate v2`` migrates exactly the database the
-views read. The password never appears in output (the CLI masks it).
+views read. The entry is read as Django's backend reads it: for MySQL/MariaDB, ``OPTIONS`` and the
+option file in ``OPTIONS["read_default_file"]`` too (see :func:`url_from_settings`). The password
+never appears in output (the CLI masks it).
 
 ``TIMESCAPE`` keys, all optional: ``PROJECT`` (the project file; default: searched from the current
 folder up), ``DATABASE`` (an alias of ``DATABASES``), ``HEADER`` (``X-API-Version``),
@@ -38,7 +40,6 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -48,6 +49,7 @@ from timescape.config import load_project
 from timescape.errors import InputError
 from timescape.manager import Timescape
 from timescape.web.asgi import current_version
+from timescape.web.django._url import url_from_settings
 from timescape.web.request import DEFAULT_HEADER, DEFAULT_QUERY_PARAM, ResolvedVersion
 from timescape.web.routing import Decision
 from timescape.web.serving import ServingInstance
@@ -62,13 +64,6 @@ __all__ = [
     "url_from_settings",
 ]
 
-_ENGINES = {
-    "django.db.backends.sqlite3": "sqlite",
-    "django.db.backends.postgresql": "postgresql",
-    "django.contrib.gis.db.backends.postgis": "postgresql",
-    "django.db.backends.mysql": "mysql",
-    "django.contrib.gis.db.backends.mysql": "mysql",
-}
 _lock = threading.Lock()
 _shared: dict[str, ServingInstance] = {}
 
@@ -88,11 +83,10 @@ def database_url(alias: str | None = None) -> str:
 
     Returns:
         ``sqlite:////abs/path.db``, ``postgresql://user:pw@host:port/name`` or
-        ``mysql://user:pw@host:port/name`` (user and password percent-encoded).
+        ``mysql://user:pw@host:port/name`` (see :func:`url_from_settings`).
 
     Raises:
-        InputError: For an unknown alias, an engine Timescape does not support, or an
-            in-memory SQLite database.
+        InputError: For an unknown alias, or an entry :func:`url_from_settings` refuses.
     """
     alias = alias or str(_options().get("DATABASE", "default"))
     databases: Mapping[str, Mapping[str, Any]] = settings.DATABASES
@@ -100,44 +94,6 @@ def database_url(alias: str | None = None) -> str:
         known = ", ".join(sorted(databases)) or "none"
         raise InputError(f"settings.DATABASES has no {alias!r} (aliases: {known})")
     return url_from_settings(databases[alias], alias=alias)
-
-
-def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> str:
-    """The Timescape URL of one ``DATABASES`` entry (pure: reads only ``entry``).
-
-    Args:
-        entry: The entry (``ENGINE``, ``NAME``, ``USER``, ``PASSWORD``, ``HOST``, ``PORT``).
-        alias: Its alias, for messages.
-
-    Returns:
-        The URL; user and password percent-encoded, a relative SQLite path made absolute.
-
-    Raises:
-        InputError: For an engine Timescape does not support, or an in-memory SQLite database.
-    """
-    engine = str(entry.get("ENGINE", ""))
-    dialect = _ENGINES.get(engine)
-    if dialect is None:
-        raise InputError(
-            f"settings.DATABASES[{alias!r}] uses ENGINE {engine!r}; Timescape supports the "
-            "sqlite3, postgresql and mysql backends"
-        )
-    name = str(entry.get("NAME") or "")
-    if dialect == "sqlite":
-        if not name or name == ":memory:" or name.startswith("file:"):
-            raise InputError(
-                f"settings.DATABASES[{alias!r}] is an in-memory SQLite database; Timescape needs "
-                "a file that outlives the process"
-            )
-        return f"sqlite:///{Path(name).resolve()}"
-    user = quote(str(entry.get("USER") or ""), safe="")
-    password = quote(str(entry.get("PASSWORD") or ""), safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = str(entry.get("HOST") or "127.0.0.1")
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    port = f":{entry['PORT']}" if entry.get("PORT") else ""
-    return f"{dialect}://{auth}{host}{port}/{quote(name, safe='')}"
 
 
 def project_path() -> Path | None:

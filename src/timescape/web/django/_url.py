@@ -1,0 +1,213 @@
+"""A ``settings.DATABASES`` entry as a Timescape URL, read the way Django's backend reads it.
+
+Pure: reads only the entry and, for MySQL/MariaDB, the option files it names. Kept apart from the
+middleware so the mapping can be tested without configured settings.
+
+Django's MySQL backend hands ``NAME``/``USER``/``PASSWORD``/``HOST``/``PORT`` to mysqlclient and
+then ``OPTIONS`` on top, and mysqlclient fills what is still missing from the option file in
+``OPTIONS["read_default_file"]`` (the form Django's documentation recommends). Timescape connects
+with its own driver, so the same precedence is reproduced here: otherwise a site configured
+through ``my.cnf`` would yield a URL with no database, and ``OPTIONS["db"]`` would be ignored while
+the application's own connection honours it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from timescape.errors import InputError
+
+__all__ = ["url_from_settings"]
+
+_ENGINES = {
+    "django.db.backends.sqlite3": "sqlite",
+    "django.db.backends.postgresql": "postgresql",
+    "django.contrib.gis.db.backends.postgis": "postgresql",
+    "django.db.backends.mysql": "mysql",
+    "django.contrib.gis.db.backends.mysql": "mysql",
+}
+# mysqlclient's connect() keywords (and their deprecated aliases) that an OPTIONS dict may carry.
+_MYSQL_OPTION_KEYS = {
+    "user": "user",
+    "password": "password",
+    "passwd": "password",
+    "database": "database",
+    "db": "database",
+    "host": "host",
+    "port": "port",
+}
+# The option-file groups MariaDB Connector/C (libmariadb, what mysqlclient links on Debian) reads
+# for a client, in order; OPTIONS["read_default_group"] is read after them.
+_CLIENT_GROUPS = ("client", "client-server", "client-mariadb")
+_FILE_KEYS = ("user", "password", "host", "port", "database", "socket")
+_MAX_INCLUDE_DEPTH = 10
+
+
+def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> str:
+    """The Timescape URL of one ``DATABASES`` entry.
+
+    MySQL/MariaDB entries are read as Django's backend reads them: ``OPTIONS`` keys ``user``,
+    ``password`` (``passwd``), ``database`` (``db``), ``host`` and ``port`` win over the top-level
+    keys, which win over the option file named by ``OPTIONS["read_default_file"]`` (groups
+    ``[client]``, ``[client-server]``, ``[client-mariadb]`` and ``read_default_group``).
+    ``charset``, ``init_command`` and ``isolation_level`` concern the application's connection
+    only: Timescape's own always uses utf8mb4 and runs each schema's statements as written.
+
+    Args:
+        entry: The entry (``ENGINE``, ``NAME``, ``USER``, ``PASSWORD``, ``HOST``, ``PORT``,
+            ``OPTIONS``).
+        alias: Its alias, for messages.
+
+    Returns:
+        The URL; user, password and database name percent-encoded, a relative SQLite path made
+        absolute, an empty host ``127.0.0.1``.
+
+    Raises:
+        InputError: For an engine Timescape does not support, an in-memory SQLite database, a
+            MySQL Unix socket or TLS settings (Timescape's MySQL connection is plain TCP: it would
+            reach another server, or the same one unencrypted), an unreadable option file or a
+            non-numeric port.
+    """
+    engine = str(entry.get("ENGINE", ""))
+    dialect = _ENGINES.get(engine)
+    if dialect is None:
+        raise InputError(
+            f"settings.DATABASES[{alias!r}] uses ENGINE {engine!r}; Timescape supports the "
+            "sqlite3, postgresql and mysql backends"
+        )
+    if dialect == "sqlite":
+        return _sqlite_url(str(entry.get("NAME") or ""), alias)
+    fields = {
+        "user": entry.get("USER"),
+        "password": entry.get("PASSWORD"),
+        "host": entry.get("HOST"),
+        "port": entry.get("PORT"),
+        "database": entry.get("NAME"),
+    }
+    if dialect == "mysql":
+        fields = _mysql_fields(fields, entry.get("OPTIONS") or {}, alias)
+    return _server_url(dialect, fields, alias)
+
+
+def _sqlite_url(name: str, alias: str) -> str:
+    if not name or name == ":memory:" or name.startswith("file:"):
+        raise InputError(
+            f"settings.DATABASES[{alias!r}] is an in-memory SQLite database; Timescape needs "
+            "a file that outlives the process"
+        )
+    return f"sqlite:///{Path(name).resolve()}"
+
+
+def _server_url(dialect: str, fields: Mapping[str, Any], alias: str) -> str:
+    user = quote(str(fields.get("user") or ""), safe="")
+    password = quote(str(fields.get("password") or ""), safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = str(fields.get("host") or "127.0.0.1")
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = ""
+    if fields.get("port"):
+        try:
+            port = f":{int(str(fields['port']).strip())}"
+        except ValueError:
+            raise InputError(
+                f"settings.DATABASES[{alias!r}] has PORT {fields['port']!r}; a port is a number"
+            ) from None
+    return f"{dialect}://{auth}{host}{port}/{quote(str(fields.get('database') or ''), safe='')}"
+
+
+def _mysql_fields(top: Mapping[str, Any], options: Mapping[str, Any], alias: str) -> dict[str, Any]:
+    """Merge option file < top-level keys < OPTIONS, refusing what Timescape cannot reach."""
+    where = f"settings.DATABASES[{alias!r}]"
+    if not isinstance(options, Mapping):
+        raise InputError(f"{where}['OPTIONS'] must be a dict")
+    merged: dict[str, Any] = {}
+    default_file = options.get("read_default_file")
+    if default_file:
+        group = options.get("read_default_group")
+        groups = (*_CLIENT_GROUPS, str(group)) if group else _CLIENT_GROUPS
+        values = read_option_file(Path(str(default_file)).expanduser(), groups, where)
+        merged.update({k: v for k, v in values.items() if k != "socket"})
+    merged.update({k: v for k, v in top.items() if v not in (None, "")})
+    for key, field_name in _MYSQL_OPTION_KEYS.items():
+        if options.get(key) not in (None, ""):
+            merged[field_name] = options[key]
+    host = str(merged.get("host") or "")
+    socket = options.get("unix_socket") or (host if host.startswith("/") else None)
+    if socket:
+        raise InputError(
+            f"{where} connects through the Unix socket {socket!r}; Timescape's MySQL/MariaDB "
+            "connection is TCP only: set HOST and PORT (the server's TCP address) for this alias, "
+            "or name a TCP alias in TIMESCAPE['DATABASE']"
+        )
+    if options.get("ssl") or str(options.get("ssl_mode") or "DISABLED").upper() != "DISABLED":
+        raise InputError(
+            f"{where} has TLS OPTIONS (ssl, ssl_mode); Timescape's MySQL/MariaDB connection "
+            "cannot use TLS yet and would reach the server unencrypted"
+        )
+    return merged
+
+
+def read_option_file(path: Path, groups: tuple[str, ...], where: str) -> dict[str, str]:
+    """The client settings of a MySQL/MariaDB option file (``my.cnf``), as mysqlclient reads it.
+
+    Reads ``user``, ``password``, ``host``, ``port``, ``database`` and ``socket`` from ``groups``
+    (later lines win; ``-`` and ``_`` are the same in a key; quotes are stripped) and follows
+    ``!include FILE`` and ``!includedir DIR`` (its ``*.cnf`` files, sorted), as the client library
+    does.
+
+    Args:
+        path: The option file.
+        groups: The ``[group]`` names to read.
+        where: The settings entry, for messages.
+
+    Returns:
+        The values found, by key.
+
+    Raises:
+        InputError: When the file cannot be read (the client library would refuse it too).
+    """
+    values: dict[str, str] = {}
+    _read_options(path, groups, where, values, depth=0)
+    return values
+
+
+def _read_options(
+    path: Path, groups: tuple[str, ...], where: str, values: dict[str, str], *, depth: int
+) -> None:
+    if depth > _MAX_INCLUDE_DEPTH:
+        raise InputError(f"{where}: option files include each other more than 10 deep ({path})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"{where}: cannot read option file {str(path)!r}: {reason}") from None
+    wanted = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("!include"):
+            directive, _, target = line.partition(" ")
+            target_path = (path.parent / target.strip()).expanduser()
+            files = (
+                sorted(target_path.glob("*.cnf")) if directive == "!includedir" else [target_path]
+            )
+            for file in files:
+                _read_options(file, groups, where, values, depth=depth + 1)
+        elif line.startswith("["):
+            wanted = line.strip("[] ") in groups
+        elif wanted:
+            key, sep, value = line.partition("=")
+            key = key.strip().replace("_", "-")
+            if sep and key in _FILE_KEYS:
+                values[key] = _unquote(value.strip())
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value.split(" #", 1)[0].rstrip()
