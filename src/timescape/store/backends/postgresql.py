@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import logging
 import select
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, ClassVar, Final
 
 from timescape.errors import ConnectionFailedError, StateError
@@ -276,6 +276,11 @@ class PostgreSQLBackend(Backend):
     def _budget_ms(seconds: float) -> int:
         return max(1, int(seconds * 1000))
 
+    _encoding_key: bytes | None = None
+    _encoding = "utf-8"
+    _waiter: tuple[Any, Callable[[], object]] | None = None
+    """``(libpq connection, a call waiting until its socket is readable)``."""
+
     def _simple_query(self, sql: str) -> list[Any]:
         """Run a parameterless text (one or more statements); return its results, in order.
 
@@ -294,15 +299,22 @@ class PostgreSQLBackend(Backend):
             sql_log.debug("%s", sql)
         conn = self._conn
         pgconn = conn.pgconn
+        key = pgconn.parameter_status(b"client_encoding")  # a migration may have changed it
+        if key != self._encoding_key:
+            self._encoding, self._encoding_key = conn.info.encoding, key
+        waiter = self._waiter
+        if waiter is None or waiter[0] is not pgconn:
+            waiter = self._waiter = (pgconn, _readable_waiter(pgconn.socket))
+        readable = waiter[1]
         results: list[Any] = []
         failed = None
         with conn.lock:
-            pgconn.send_query(sql.encode(conn.info.encoding))
+            pgconn.send_query(sql.encode(self._encoding))
             try:
                 while pgconn.flush():  # non-blocking: the rest once the socket takes it
-                    _wait_socket(pgconn.socket, write=True)
+                    _wait_writable(pgconn.socket)
                 while pgconn.is_busy():
-                    _wait_socket(pgconn.socket, write=False)
+                    readable()
                     pgconn.consume_input()
             except BaseException:
                 conn.close()
@@ -346,19 +358,12 @@ class PostgreSQLBackend(Backend):
         self._tail_rides = rides
 
     def commit(self) -> None:
-        """Commit, after the queued writes (with them, in one round trip, when :attr:`pipelined`).
-
-        The COMMIT goes through psycopg's ``Connection.commit()``, which sends it without a
-        cursor (in autocommit mode it commits the transaction an explicit BEGIN opened).
-        """
+        """Commit, after the queued writes (with them, in one round trip, when :attr:`pipelined`)."""
         if self._deferred:
             writes, self._deferred = self._deferred, []
             self._send_batch(writes, commit=True)
         else:
-            self.connect()
-            if sql_log.isEnabledFor(logging.DEBUG):
-                sql_log.debug("COMMIT")
-            self._conn.commit()
+            self._simple_query("COMMIT")
         self._in_transaction = False
         self._transaction_ended(committed=True)
 
@@ -383,17 +388,16 @@ class PostgreSQLBackend(Backend):
         if sql_log.isEnabledFor(logging.DEBUG):
             for sql, _ in writes:
                 sql_log.debug("%s", sql)
-            if commit:
-                sql_log.debug("COMMIT")
-        conn = self._conn
         cur = self._statement_cursor()
         if not self.pipelined or not psycopg.Pipeline.is_supported():
             for sql, params in writes:
                 cur.execute(self._translate(sql), params)
             if commit:
-                conn.commit()
+                self._simple_query("COMMIT")
             return
-        with conn.pipeline():
+        if commit and sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("COMMIT")
+        with self._conn.pipeline():
             for sql, params in writes:
                 cur.execute(self._translate(sql), params)
             if commit:
@@ -596,16 +600,24 @@ def _is_local(info: Any) -> bool:
     return address in ("localhost", "::1") or address.startswith("127.")
 
 
-def _wait_socket(fd: int, *, write: bool) -> None:
-    """Block until libpq's socket is readable (or writable): ``poll`` where there is one.
+def _readable_waiter(fd: int) -> Callable[[], object]:
+    """A call that blocks until ``fd`` is readable: one ``poll`` object kept per connection.
 
     ``select`` refuses descriptors above 1023, which a busy server process reaches.
     """
     if _poll is None:  # pragma: no cover - Windows
-        select.select((), (fd,), ()) if write else select.select((fd,), (), ())
+        return lambda: select.select((fd,), (), ())
+    poller = _poll()
+    poller.register(fd, select.POLLIN)
+    return poller.poll
+
+
+def _wait_writable(fd: int) -> None:
+    if _poll is None:  # pragma: no cover - Windows
+        select.select((), (fd,), ())
         return
     poller = _poll()
-    poller.register(fd, select.POLLOUT if write else select.POLLIN)
+    poller.register(fd, select.POLLOUT)
     poller.poll()
 
 
