@@ -60,7 +60,9 @@ def test_defer__committed__written_once(db: TestDB, pipelined: bool) -> None:
     backend.close()
 
 
-def test_defer__rolled_back__nothing_written_nothing_left_queued(db: TestDB, pipelined: bool) -> None:
+def test_defer__rolled_back__nothing_written_nothing_left_queued(
+    db: TestDB, pipelined: bool
+) -> None:
     backend = _backend(db, pipelined)
     backend.begin()
     backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
@@ -89,7 +91,9 @@ def _log(backend: Backend) -> list[tuple[object, ...]]:
     return [tuple(r) for r in backend.query("SELECT id, k FROM log ORDER BY id")]
 
 
-def test_defer__rides_after_writes_and_events__all_land_in_queue_order(db: TestDB, pipelined: bool) -> None:
+def test_defer__rides_after_writes_and_events__all_land_in_queue_order(
+    db: TestDB, pipelined: bool
+) -> None:
     # An event may ride in the write queued before it (PostgreSQL, issue 14), never in another
     # event: the log keeps the order the events were queued in, every write lands once.
     backend = _backend(db, pipelined)
@@ -116,7 +120,9 @@ def test_defer__rides_after_writes_and_events__all_land_in_queue_order(db: TestD
     backend.close()
 
 
-def test_defer__failing_rider__commit_raises_and_its_carrier_does_not_land(db: TestDB, pipelined: bool) -> None:
+def test_defer__failing_rider__commit_raises_and_its_carrier_does_not_land(
+    db: TestDB, pipelined: bool
+) -> None:
     backend = _backend(db, pipelined)
     backend.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, k VARCHAR(20) NOT NULL)", None)
     backend.begin()

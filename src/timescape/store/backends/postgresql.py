@@ -305,31 +305,10 @@ class PostgreSQLBackend(Backend):
         waiter = self._waiter
         if waiter is None or waiter[0] is not pgconn:
             waiter = self._waiter = (pgconn, _readable_waiter(pgconn.socket))
-        readable = waiter[1]
-        results: list[Any] = []
-        failed = None
         with conn.lock:
             pgconn.send_query(sql.encode(self._encoding))
-            try:
-                while pgconn.flush():  # non-blocking: the rest once the socket takes it
-                    _wait_writable(pgconn.socket)
-                while pgconn.is_busy():
-                    readable()
-                    pgconn.consume_input()
-            except BaseException:
-                conn.close()
-                raise
-            while (result := pgconn.get_result()) is not None:
-                status = result.status
-                if status in _COPY_STATES:  # a COPY the caller did not route to copy_from_stdin
-                    conn.close()
-                    raise _copy_refused()
-                if status == _FATAL_ERROR and failed is None:
-                    failed = result
-                results.append(result)
-        if failed is not None or not results:
-            raise _error_from(failed, conn)
-        return results
+            _wait_for_results(conn, waiter[1])
+            return _collect_results(conn)
 
     _tail_rides = False  # the last queued write is one that rode (or could ride) in another
 
@@ -358,7 +337,7 @@ class PostgreSQLBackend(Backend):
         self._tail_rides = rides
 
     def commit(self) -> None:
-        """Commit, after the queued writes (with them, in one round trip, when :attr:`pipelined`)."""
+        """Commit after the queued writes (with them in one round trip when :attr:`pipelined`)."""
         if self._deferred:
             writes, self._deferred = self._deferred, []
             self._send_batch(writes, commit=True)
@@ -595,9 +574,41 @@ def _is_local(info: Any) -> bool:
         return True
     try:
         address = str(info.hostaddr or host)
-    except Exception:  # noqa: BLE001 - libpq < 12 has no PQhostaddr: judge by the name
+    except Exception:  # libpq < 12 has no PQhostaddr: judge by the name
         address = host
     return address in ("localhost", "::1") or address.startswith("127.")
+
+
+def _wait_for_results(conn: Any, readable: Callable[[], object]) -> None:
+    """Wait until the whole answer to the query just sent is in (see ``_simple_query``)."""
+    pgconn = conn.pgconn
+    try:
+        while pgconn.flush():  # non-blocking: the rest once the socket takes it
+            _wait_writable(pgconn.socket)
+        while pgconn.is_busy():
+            readable()
+            pgconn.consume_input()
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _collect_results(conn: Any) -> list[Any]:
+    """The answer's results; the first in error raised as psycopg's error for it."""
+    pgconn = conn.pgconn
+    results: list[Any] = []
+    failed = None
+    while (result := pgconn.get_result()) is not None:
+        status = result.status
+        if status in _COPY_STATES:  # a COPY the caller did not route to copy_from_stdin
+            conn.close()
+            raise _copy_refused()
+        if status == _FATAL_ERROR and failed is None:
+            failed = result
+        results.append(result)
+    if failed is not None or not results:
+        raise _error_from(failed, conn)
+    return results
 
 
 def _readable_waiter(fd: int) -> Callable[[], object]:
@@ -609,7 +620,8 @@ def _readable_waiter(fd: int) -> Callable[[], object]:
         return lambda: select.select((fd,), (), ())
     poller = _poll()
     poller.register(fd, select.POLLIN)
-    return poller.poll
+    wait: Callable[[], object] = poller.poll
+    return wait
 
 
 def _wait_writable(fd: int) -> None:
