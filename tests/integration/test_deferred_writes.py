@@ -1,7 +1,7 @@
 """Deferred state writes: sent with the next statement or the COMMIT, never lost, never leaked.
 
-PostgreSQL queues a schema's state writes and sends them with its COMMIT in one pipeline; the
-other dialects run them at once. Either way a read inside the transaction sees them, a rollback
+PostgreSQL queues a schema's state writes and sends them with its COMMIT, in one pipeline to a
+remote server and one by one over loopback (both are run here); the other dialects run them at once. Either way a read inside the transaction sees them, a rollback
 drops them, a failing write aborts the COMMIT it rides with, and nothing is left queued after.
 """
 
@@ -13,13 +13,24 @@ import pytest
 
 from tests.dbutil import TestDB
 from timescape import Timescape
+from timescape.store.backends.postgresql import PostgreSQLBackend
 from timescape.store.base import Backend
 
 
-def _backend(db: TestDB) -> Backend:
+@pytest.fixture(params=[False, True], ids=["plain", "pipelined"])
+def pipelined(request: pytest.FixtureRequest, db: TestDB) -> bool:
+    """Both ways PostgreSQL sends its queued writes (the test server is local: plain by default)."""
+    if request.param and db.dialect != "postgresql":
+        pytest.skip("only PostgreSQL pipelines its queued writes")
+    return bool(request.param)
+
+
+def _backend(db: TestDB, pipelined: bool) -> Backend:
     ts = Timescape(db.url)
     backend = ts.backend
     backend.connect()
+    if isinstance(backend, PostgreSQLBackend):
+        backend.pipelined = pipelined
     backend.execute("CREATE TABLE kv (k VARCHAR(20) PRIMARY KEY, v INTEGER NOT NULL)", None)
     return backend
 
@@ -28,8 +39,8 @@ def _rows(backend: Backend) -> list[tuple[object, ...]]:
     return sorted(backend.query("SELECT k, v FROM kv"))
 
 
-def test_defer__read_in_the_transaction__sees_the_write(db: TestDB) -> None:
-    backend = _backend(db)
+def test_defer__read_in_the_transaction__sees_the_write(db: TestDB, pipelined: bool) -> None:
+    backend = _backend(db, pipelined)
     backend.begin()
     backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
     assert _rows(backend) == [("a", 1)]
@@ -38,8 +49,8 @@ def test_defer__read_in_the_transaction__sees_the_write(db: TestDB) -> None:
     backend.close()
 
 
-def test_defer__committed__written_once(db: TestDB) -> None:
-    backend = _backend(db)
+def test_defer__committed__written_once(db: TestDB, pipelined: bool) -> None:
+    backend = _backend(db, pipelined)
     backend.begin()
     for i in range(3):
         backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", (f"k{i}", i))
@@ -49,8 +60,10 @@ def test_defer__committed__written_once(db: TestDB) -> None:
     backend.close()
 
 
-def test_defer__rolled_back__nothing_written_nothing_left_queued(db: TestDB) -> None:
-    backend = _backend(db)
+def test_defer__rolled_back__nothing_written_nothing_left_queued(
+    db: TestDB, pipelined: bool
+) -> None:
+    backend = _backend(db, pipelined)
     backend.begin()
     backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
     backend.rollback()
@@ -61,8 +74,8 @@ def test_defer__rolled_back__nothing_written_nothing_left_queued(db: TestDB) -> 
     backend.close()
 
 
-def test_defer__failing_write__commit_raises_and_nothing_lands(db: TestDB) -> None:
-    backend = _backend(db)
+def test_defer__failing_write__commit_raises_and_nothing_lands(db: TestDB, pipelined: bool) -> None:
+    backend = _backend(db, pipelined)
     backend.begin()
     backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("a", 1))
 
@@ -78,10 +91,12 @@ def _log(backend: Backend) -> list[tuple[object, ...]]:
     return [tuple(r) for r in backend.query("SELECT id, k FROM log ORDER BY id")]
 
 
-def test_defer__rides_after_writes_and_events__all_land_in_queue_order(db: TestDB) -> None:
+def test_defer__rides_after_writes_and_events__all_land_in_queue_order(
+    db: TestDB, pipelined: bool
+) -> None:
     # An event may ride in the write queued before it (PostgreSQL, issue 14), never in another
     # event: the log keeps the order the events were queued in, every write lands once.
-    backend = _backend(db)
+    backend = _backend(db, pipelined)
     backend.execute(
         "CREATE TABLE log (id INTEGER PRIMARY KEY, k VARCHAR(20) NOT NULL)"
         if backend.dialect != "postgresql"
@@ -105,8 +120,10 @@ def test_defer__rides_after_writes_and_events__all_land_in_queue_order(db: TestD
     backend.close()
 
 
-def test_defer__failing_rider__commit_raises_and_its_carrier_does_not_land(db: TestDB) -> None:
-    backend = _backend(db)
+def test_defer__failing_rider__commit_raises_and_its_carrier_does_not_land(
+    db: TestDB, pipelined: bool
+) -> None:
+    backend = _backend(db, pipelined)
     backend.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, k VARCHAR(20) NOT NULL)", None)
     backend.begin()
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Collection, Sequence
+import select
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, ClassVar, Final
 
 from timescape.errors import ConnectionFailedError, StateError
@@ -31,6 +32,10 @@ __all__ = ["PostgreSQLBackend", "PostgreSQLListener"]
 logger = logging.getLogger("timescape")
 
 _CANCELED = "57014"
+# libpq's ExecStatusType values (psycopg.pq.ExecStatus), so the hot path imports nothing.
+_TUPLES_OK = 2
+_FATAL_ERROR = 7
+_COPY_STATES = (3, 4, 8)  # COPY_OUT, COPY_IN, COPY_BOTH
 _LOCK_NOT_AVAILABLE = "55P03"
 _DISK_FULL = "53100"
 _CONNECTION_CLASSES = ("08", "57P")
@@ -78,6 +83,13 @@ class PostgreSQLBackend(Backend):
     _local_timeout_ms: int | None = None
     _pooler_pids: tuple[int, int] | None = None
     """``(pid the connection was told, real server pid)`` when a pooler sits in between."""
+    pipelined: bool = False
+    """Whether queued writes and their COMMIT go as one libpq pipeline (a remote server).
+
+    A pipeline saves round trips but costs CPU in psycopg (entering and leaving pipeline mode,
+    a sync, twice the socket calls): on a loopback or Unix-socket connection, where a round
+    trip costs microseconds, two plain statements are cheaper (issue 14). Decided at connect.
+    """
 
     @property
     def lock_key(self) -> int:
@@ -125,6 +137,7 @@ class PostgreSQLBackend(Backend):
         told = int(self._conn.info.backend_pid)
         server, schema = self.query("SELECT pg_backend_pid(), current_schema()")[0]
         self._pooler_pids = None if told == int(server) else (told, int(server))
+        self.pipelined = not _is_local(self._conn.info)
         # The state tables live in the first existing schema of the search_path at connect
         # (normally public), whatever a migration later does to the search_path.
         self._capture_namespace(schema)
@@ -156,13 +169,24 @@ class PostgreSQLBackend(Backend):
         return [*self.RESTORE_SQL, *self._session_settings()]
 
     def execute_statement(self, sql: str, data: str | None = None) -> int:
-        """Run one migration statement, keeping it out of psycopg's prepared-statement cache.
+        """Run one migration statement as text; return its row count (psycopg's rule: -1 if none).
 
-        psycopg remembers the encoded text of every statement it runs, to prepare those that
-        repeat: a 20 MB dump would stay in memory twice more. Migration statements run once.
+        Through :meth:`_simple_query`, not a cursor: a statement that runs once needs neither
+        adaptation nor psycopg's prepared-statement cache (which would keep the encoded text of
+        a 20 MB dump in memory twice more). A COPY goes through the cursor's copy protocol.
         """
         if data is not None:
             return self.copy_from_stdin(sql, data)
+        if sql[:4].upper() == "COPY":  # no data: psycopg's cursor gives the error it always gave
+            return self._cursor_execute_once(sql)
+        first = self._simple_query(sql)[0]
+        if first.status == _TUPLES_OK:
+            return int(first.ntuples)
+        rows = first.command_tuples
+        return -1 if rows is None else int(rows)
+
+    def _cursor_execute_once(self, sql: str) -> int:
+        """Run a statement on the cursor, kept out of psycopg's prepared-statement cache."""
         cur = self._cursor_for(sql)
         conn = self._conn
         threshold = conn.prepare_threshold
@@ -238,9 +262,9 @@ class PostgreSQLBackend(Backend):
         sql = f"BEGIN; SET LOCAL statement_timeout = {ms}"
         pid: int | None
         if self._lock_held and self._lock_pid is not None:
-            pid = self._last_value(sql + "; SELECT pg_backend_pid()")
+            pid = int(self._simple_query(sql + "; SELECT pg_backend_pid()")[-1].get_value(0, 0))
         else:
-            self.execute(sql)
+            self._simple_query(sql)
             pid = self._lock_pid
         self._in_transaction = True
         self._local_timeout_ms = ms
@@ -252,20 +276,39 @@ class PostgreSQLBackend(Backend):
     def _budget_ms(seconds: float) -> int:
         return max(1, int(seconds * 1000))
 
-    def _last_value(self, sql: str) -> int:
-        """Run a multi-statement text (no parameters); return the first value of its last result.
+    _encoding_key: bytes | None = None
+    _encoding = "utf-8"
+    _waiter: tuple[Any, Callable[[], object]] | None = None
+    """``(libpq connection, a call waiting until its socket is readable)``."""
 
-        On the connection's statement cursor: a cursor made and closed per transaction cost as
-        much CPU as the BEGIN itself (issue 14).
+    def _simple_query(self, sql: str) -> list[Any]:
+        """Run a parameterless text (one or more statements); return its results, in order.
+
+        Straight through libpq's simple query protocol: psycopg's cursor spends about 45k
+        instructions of CPU per statement (adaptation, prepared-statement bookkeeping, result
+        objects) that a BEGIN or a migration statement sent as text never uses (issue 14). The
+        first result in error is raised as the psycopg error the cursor raises; the watchdog's
+        cancel and a server-side timeout end the wait the same way. An exception during the
+        wait (a second Ctrl-C) closes the connection: the server then ends the statement and
+        rolls the transaction back, instead of leaving a session busy with it.
         """
         self.connect()
+        if self._deferred:
+            self.flush_writes()
         if sql_log.isEnabledFor(logging.DEBUG):
             sql_log.debug("%s", sql)
-        cur = self._statement_cursor()
-        cur.execute(sql)
-        while cur.nextset():
-            pass
-        return int(cur.fetchone()[0])
+        conn = self._conn
+        pgconn = conn.pgconn
+        key = pgconn.parameter_status(b"client_encoding")  # a migration may have changed it
+        if key != self._encoding_key:
+            self._encoding, self._encoding_key = conn.info.encoding, key
+        waiter = self._waiter
+        if waiter is None or waiter[0] is not pgconn:
+            waiter = self._waiter = (pgconn, _readable_waiter(pgconn.socket))
+        with conn.lock:
+            pgconn.send_query(sql.encode(self._encoding))
+            _wait_for_results(conn, waiter[1])
+            return _collect_results(conn)
 
     _tail_rides = False  # the last queued write is one that rode (or could ride) in another
 
@@ -294,12 +337,12 @@ class PostgreSQLBackend(Backend):
         self._tail_rides = rides
 
     def commit(self) -> None:
-        """Commit with an explicit ``COMMIT``, sent with the queued writes in one round trip."""
+        """Commit after the queued writes (with them in one round trip when :attr:`pipelined`)."""
         if self._deferred:
             writes, self._deferred = self._deferred, []
-            self._send_batch(writes, tail="COMMIT")
+            self._send_batch(writes, commit=True)
         else:
-            self.execute("COMMIT")
+            self._simple_query("COMMIT")
         self._in_transaction = False
         self._transaction_ended(committed=True)
 
@@ -307,38 +350,37 @@ class PostgreSQLBackend(Backend):
         """Send the queued writes in one round trip."""
         writes, self._deferred = self._deferred, []
         if writes:
-            self._send_batch(writes, tail=None)
+            self._send_batch(writes, commit=False)
 
-    def _send_batch(
-        self, writes: list[tuple[str, tuple[object, ...]]], *, tail: str | None
-    ) -> None:
-        """Send several statements in one round trip (libpq pipeline mode).
+    def _send_batch(self, writes: list[tuple[str, tuple[object, ...]]], *, commit: bool) -> None:
+        """Send the queued writes, then the COMMIT if ``commit``.
 
-        Each statement keeps its server-side parameters; the server runs them in order, and
-        after the first error skips the rest up to the sync, so a COMMIT at the tail commits
-        only if every write before it landed (the transaction is then aborted, and the error
-        is raised here). Without pipeline support (libpq < 14) they are sent one by one.
+        When :attr:`pipelined`, in one round trip (libpq pipeline mode): each statement keeps
+        its server-side parameters, the server runs them in order and after the first error
+        skips the rest up to the sync, so a COMMIT at the tail commits only if every write
+        before it landed (the transaction is then aborted, and the error is raised here).
+        Otherwise one by one, the COMMIT only once every write returned; without pipeline
+        support (libpq < 14) as well.
         """
         import psycopg  # noqa: PLC0415 - loaded already by the connection
 
         if sql_log.isEnabledFor(logging.DEBUG):
             for sql, _ in writes:
                 sql_log.debug("%s", sql)
-            if tail is not None:
-                sql_log.debug("%s", tail)
-        statements: list[tuple[str, tuple[object, ...] | None]] = [
-            (self._translate(sql), params) for sql, params in writes
-        ]
-        if tail is not None:
-            statements.append((tail, None))
         cur = self._statement_cursor()
-        if not psycopg.Pipeline.is_supported():  # pragma: no cover - bundled libpq has it
-            for sql, params in statements:
-                cur.execute(sql, params)
+        if not self.pipelined or not psycopg.Pipeline.is_supported():
+            for sql, params in writes:
+                cur.execute(self._translate(sql), params)
+            if commit:
+                self._simple_query("COMMIT")
             return
+        if commit and sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("COMMIT")
         with self._conn.pipeline():
-            for sql, params in statements:
-                cur.execute(sql, params)
+            for sql, params in writes:
+                cur.execute(self._translate(sql), params)
+            if commit:
+                cur.execute("COMMIT")
 
     def rollback(self) -> None:
         """Roll back; a broken connection is dropped."""
@@ -523,6 +565,95 @@ class PostgreSQLBackend(Backend):
             conn.close()
             raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from None
         return PostgreSQLListener(conn, self.url.redacted)
+
+
+def _is_local(info: Any) -> bool:
+    """Whether a connection reaches its server over a Unix socket or the loopback interface."""
+    host = str(info.host or "")
+    if not host or host.startswith(("/", "@")):
+        return True
+    try:
+        address = str(info.hostaddr or host)
+    except Exception:  # libpq < 12 has no PQhostaddr: judge by the name
+        address = host
+    return address in ("localhost", "::1") or address.startswith("127.")
+
+
+def _wait_for_results(conn: Any, readable: Callable[[], object]) -> None:
+    """Wait until the whole answer to the query just sent is in (see ``_simple_query``)."""
+    pgconn = conn.pgconn
+    try:
+        while pgconn.flush():  # non-blocking: the rest once the socket takes it
+            _wait_writable(pgconn.socket)
+        while pgconn.is_busy():
+            readable()
+            pgconn.consume_input()
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _collect_results(conn: Any) -> list[Any]:
+    """The answer's results; the first in error raised as psycopg's error for it."""
+    pgconn = conn.pgconn
+    results: list[Any] = []
+    failed = None
+    while (result := pgconn.get_result()) is not None:
+        status = result.status
+        if status in _COPY_STATES:  # a COPY the caller did not route to copy_from_stdin
+            conn.close()
+            raise _copy_refused()
+        if status == _FATAL_ERROR and failed is None:
+            failed = result
+        results.append(result)
+    if failed is not None or not results:
+        raise _error_from(failed, conn)
+    return results
+
+
+def _readable_waiter(fd: int) -> Callable[[], object]:
+    """A call that blocks until ``fd`` is readable: one ``poll`` object kept per connection.
+
+    ``select`` refuses descriptors above 1023, which a busy server process reaches.
+    """
+    if _poll is None:  # pragma: no cover - Windows
+        return lambda: select.select((fd,), (), ())
+    poller = _poll()
+    poller.register(fd, select.POLLIN)
+    wait: Callable[[], object] = poller.poll
+    return wait
+
+
+def _wait_writable(fd: int) -> None:
+    if _poll is None:  # pragma: no cover - Windows
+        select.select((), (fd,), ())
+        return
+    poller = _poll()
+    poller.register(fd, select.POLLOUT)
+    poller.poll()
+
+
+_poll = getattr(select, "poll", None)
+
+
+def _copy_refused() -> Exception:
+    import psycopg  # noqa: PLC0415 - loaded already by the connection
+
+    return psycopg.ProgrammingError("COPY cannot be used with this method; use copy() instead")
+
+
+def _error_from(result: Any, conn: Any) -> Exception:
+    """The psycopg error for a failed result (or for no result: the connection is gone)."""
+    import psycopg  # noqa: PLC0415 - loaded already by the connection
+
+    if result is None:
+        message = bytes(conn.pgconn.error_message).decode(errors="replace").strip()
+        return psycopg.OperationalError(f"no result from the server: {message or 'closed'}")
+    build = getattr(psycopg.errors, "error_from_result", None)
+    if build is not None:
+        return build(result, encoding=conn.info.encoding)  # type: ignore[no-any-return]
+    message = bytes(result.error_message).decode(errors="replace")  # pragma: no cover
+    return psycopg.DatabaseError(message)  # pragma: no cover - psycopg < 3.3 keeps it there too
 
 
 class PostgreSQLListener:
