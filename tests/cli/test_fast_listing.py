@@ -24,15 +24,18 @@ from tests.clirun import write_project
 from tests.dbutil import TestDB
 from timescape.cli import _fast
 
-# The entry point, writing whether click was imported to $LISTING_PROBE at exit.
+# The entry point, writing whether click was imported to $LISTING_PROBE at exit (atexit runs
+# on the click-free path's quick exit too).
 _ENTRY = """
-import os, sys
-try:
-    from timescape.cli._entry import main
-    main()
-finally:
+import atexit, os, sys
+
+@atexit.register
+def probe():
     with open(os.environ["LISTING_PROBE"], "w") as probe:
         probe.write("click" if "click" in sys.modules else "no click")
+
+from timescape.cli._entry import main
+main()
 """
 FAST = (sys.executable, "-c", _ENTRY)
 CLICK = (sys.executable, "-c", "from timescape.cli.main import main; main()")

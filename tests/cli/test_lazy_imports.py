@@ -18,19 +18,22 @@ import pytest
 from tests.cli.conftest import run_cli, write_project
 from tests.dbutil import TestDB
 
-# stdout is a plain UTF-8 file, as a terminal or a pipe would be: the listings' click-free start
-# serves only such streams.
+# stdout is a plain UTF-8 file (the listings' click-free start serves only such streams) whose
+# descriptor leads to /dev/null; the report goes to the real stdout from an atexit handler, which
+# also runs on that start's quick exit.
 _REPORT = """
-import json, os, sys
-from contextlib import redirect_stdout
+import atexit, json, os, sys
 from timescape.cli._entry import main
 sys.argv = ["timescape", *sys.argv[1:]]
-with open(os.devnull, "w", encoding="utf-8") as sink, redirect_stdout(sink):
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+sys.stdout.flush()
+real = os.dup(1)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
+@atexit.register
+def report():
+    os.write(real, (json.dumps({"modules": sorted(sys.modules)}) + "\\n").encode())
+
+main()
 """
 
 # Modules of other commands, of changing operations, and OpenSSL (uuid: click imports it).
@@ -53,8 +56,8 @@ def _modules_after(project: Path, *args: str) -> set[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESCAPE_")}
     argv = [sys.executable, "-c", _REPORT, "--project", str(project), *args]
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["code"] == 0, proc.stderr
     return set(report["modules"])
 
 

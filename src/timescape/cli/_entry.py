@@ -49,7 +49,7 @@ def main() -> None:
 
             listing = _fast.parse(argv)
             if listing is not None:
-                sys.exit(_fast.run(listing))
+                _fast.exit_now(_fast.run(listing))
         from timescape.cli.main import main as run_cli  # noqa: PLC0415 - the point of this module
 
         run_cli()

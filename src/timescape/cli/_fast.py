@@ -30,11 +30,11 @@ import sys
 TYPE_CHECKING = False  # typing costs milliseconds at start; type checkers read this as true
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import IO, Any
+    from typing import IO, Any, NoReturn
 
     from timescape.cli._app import App
 
-__all__ = ["Listing", "parse", "run"]
+__all__ = ["Listing", "exit_now", "parse", "run"]
 
 _COMPLETE_VAR = "_TIMESCAPE_COMPLETE"
 _VALUE_OPTIONS = {"--project": "project", "--database": "database"}
@@ -138,6 +138,10 @@ def _plain(stream: IO[str] | None) -> bool:
 def run(listing: Listing) -> int:
     """Run the listing as the click CLI would, errors and interrupts included.
 
+    The cyclic garbage collector is off meanwhile, imports included (as for the listing itself,
+    :mod:`timescape.cli._gc`): importing the facade allocates enough to trigger it dozens of
+    times and frees nothing it would find, 4% of the command's instructions.
+
     Args:
         listing: What :func:`parse` returned.
 
@@ -147,6 +151,48 @@ def run(listing: Listing) -> int:
     Raises:
         SystemExit: 1, when stdout or stderr is a broken pipe (as click ends then).
     """
+    import gc  # noqa: PLC0415 - built in
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(listing)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code``, skipping the interpreter's teardown when nothing needs it.
+
+    Tearing the interpreter down after a listing (a last full garbage collection over every
+    object the imports made, then every module freed) cost 11% of the command's instructions,
+    for nothing a finished listing needs. What a normal exit does that matters is done here:
+    stdout and stderr flushed, the ``atexit`` handlers run (logging's among them). Only
+    where another thread runs, or a stream cannot be flushed, does the normal exit happen.
+
+    Args:
+        code: The exit code.
+    """
+    import atexit  # noqa: PLC0415 - built in
+    import threading  # noqa: PLC0415 - loaded by logging already
+
+    if threading.active_count() == 1:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            atexit._run_exitfuncs()  # noqa: SLF001 - what Py_FinalizeEx runs first
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        else:
+            os._exit(code)
+    sys.exit(code)
+
+
+def _run(listing: Listing) -> int:
+    """:func:`run`, with the collector off."""
     from pathlib import Path  # noqa: PLC0415 - not for the other command lines
 
     from timescape.cli import _listing  # noqa: PLC0415 - likewise
