@@ -18,7 +18,6 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
@@ -81,9 +80,12 @@ def secret_forms(url: str | None) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_SECRET}
 
 
-@dataclass
 class App:
     """Per-invocation state: options, then the project and facade on first use.
+
+    A plain class, not a dataclass: the decorator compiles ``__init__``, ``__repr__`` and
+    ``__eq__`` at import, about 1M instructions of every listing's start, for methods no one
+    calls.
 
     Attributes:
         project_path: ``--project``.
@@ -92,15 +94,24 @@ class App:
         verbose: ``-v`` count.
     """
 
-    project_path: Path | None = None
-    database: str | None = None
-    json: bool = False
-    verbose: int = 0
-    _project: Project | None = field(default=None, repr=False)
-    _timescape: Timescape | None = field(default=None, repr=False)
-    _secrets: set[str] = field(default_factory=set, repr=False)
-    _log_handler: logging.Handler | None = field(default=None, repr=False)
-    _log_level: int = field(default=logging.NOTSET, repr=False)
+    def __init__(
+        self,
+        project_path: Path | None = None,
+        database: str | None = None,
+        *,
+        json: bool = False,
+        verbose: int = 0,
+    ) -> None:
+        """Options as given; the project and the facade load on first use."""
+        self.project_path = project_path
+        self.database = database
+        self.json = json
+        self.verbose = verbose
+        self._project: Project | None = None
+        self._timescape: Timescape | None = None
+        self._secrets: set[str] = set()
+        self._log_handler: logging.Handler | None = None
+        self._log_level = logging.NOTSET
 
     # -- secrets and output -------------------------------------------------------------------
 
