@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -279,3 +280,41 @@ def test_listings__stdout_closed__identical_exit_and_stderr(db: TestDB, tmp_path
             results.append((done.returncode, done.stderr))
         assert results[0] == results[1], argv
         assert results[0][0] == 1
+
+
+@pytest.mark.dialects("sqlite")
+def test_listings__terminal__identical_colours(db: TestDB, tmp_path: Path) -> None:
+    cwd = _project(tmp_path, db.url)
+    assert _timescape(cwd, "version", "activate", "v2") == 0
+    _age(db)
+
+    def run(command: tuple[str, ...], argv: tuple[str, ...]) -> tuple[int, bytes]:
+        leader, follower = pty.openpty()  # stdout and stderr both a terminal: colour on
+        env = {**_env(), "TERM": "xterm", "LISTING_PROBE": str(tmp_path / "probe.txt")}
+        with subprocess.Popen(
+            [*command, *argv], cwd=cwd, stdout=follower, stderr=follower, env=env
+        ) as process:
+            os.close(follower)
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: the child closed the terminal and nothing is left
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            process.wait(timeout=120)
+        os.close(leader)
+        return process.returncode, out
+
+    for argv in (
+        ("schema", "list"),
+        ("version", "list"),
+        ("schema", "list", "--json"),
+        ("schema", "list", "--database", "oracle://bob:s3cr3t-pw@db/app"),
+    ):
+        fast, clicked = run(FAST, argv), run(CLICK, argv)
+        assert fast == clicked, argv
+        assert (tmp_path / "probe.txt").read_text() == "no click"
+    assert b"\x1b[" in run(FAST, ("schema", "list"))[1]  # coloured indeed
