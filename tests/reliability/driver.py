@@ -267,7 +267,7 @@ def _cycle(ts: Timescape, aliases: dict[str, str], *, seed: int, count: int) -> 
             outcomes[f"{op}:{type(exc).__name__}"] += 1
             errors.append(f"{op} {alias}: {type(exc).__name__}: {exc}")
         # The baseline is taken after the first run that executed a plan: a run opens the
-        # per-process resources it keeps on purpose (the Ctrl-C wake-up socket pair), which are
+        # per-process resources it keeps on purpose (the Ctrl-C wake-up pipe), which are
         # not a leak; anything opened per run after that would be.
         if not fds and changed:
             fds.append(_fd_count())

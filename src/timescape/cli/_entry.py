@@ -1,9 +1,10 @@
-"""The console-script entry point: ``timescape --help`` without importing click.
+"""The console-script entry point: ``timescape --help`` and the listings without importing click.
 
 ``import click`` alone costs about twice a bare interpreter's start-up, so the top-level help
 (``timescape``, ``timescape --help``, ``timescape -h``) and ``timescape --version`` replay what the
 click CLI printed for them when :mod:`timescape.cli._helptext` was generated: exit code, stdout
-and stderr, byte for byte. Every other command line imports click and runs
+and stderr, byte for byte. ``schema list`` and ``version list`` run without click too
+(:mod:`timescape.cli._fast`). Every other command line imports click and runs
 :func:`timescape.cli.main.main`.
 
 A recording is replayed only where it is known to be what click would print now, and each check
@@ -40,8 +41,15 @@ def main() -> None:
     Exits with the recorded exit code, or 1 when stdout or stderr is a closed pipe (as click
     does).
     """
-    replay = recorded_output(tuple(sys.argv[1:]))
+    argv = tuple(sys.argv[1:])
+    replay = recorded_output(argv)
     if replay is None:
+        if "list" in argv:
+            from timescape.cli import _fast  # noqa: PLC0415 - only for the listings
+
+            listing = _fast.parse(argv)
+            if listing is not None:
+                _fast.exit_now(_fast.run(listing))
         from timescape.cli.main import main as run_cli  # noqa: PLC0415 - the point of this module
 
         run_cli()

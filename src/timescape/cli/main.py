@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from timescape import __version__
+from timescape.cli._app import describe_error, error_causes, report_error
 from timescape.cli._context import App, global_options, pass_app
 from timescape.cli._gc import without_collector
 from timescape.cli._lazy import add_lazy, imported
@@ -77,59 +78,28 @@ class TimescapeGroup(click.Group):
         return code
 
 
-def _causes(exc: BaseException) -> list[str]:
-    causes = []
-    seen = {id(exc)}
-    current = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        causes.append(f"{type(current).__module__}.{type(current).__qualname__}: {current}")
-        current = current.__cause__ or (
-            None if current.__suppress_context__ else current.__context__
-        )
-    return causes
-
-
 def _describe(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
     """Return ``(type, message, facts)`` for an error."""
-    if isinstance(exc, TimescapeError):
-        return type(exc).__name__, exc.message, exc.facts()
     if isinstance(exc, click.UsageError):
         return "UsageError", exc.format_message(), {}
     if isinstance(exc, click.ClickException):
         return type(exc).__name__, exc.format_message(), {}
     if isinstance(exc, click.Abort):
         return "Interrupted", "interrupted", {}
-    kind = type(exc).__name__
-    message = (
-        f"unexpected {kind}: {exc} (this is a bug in Timescape; run with -vv for the "
-        "traceback and report it)"
-    )
-    return kind, message, {}
+    return describe_error(exc)
 
 
 def _report(app: App, exc: BaseException, code: int) -> None:
     kind, message, facts = _describe(exc)
-    causes = _causes(exc)
-    if app.json:
-        document: dict[str, Any] = {**facts, "type": kind, "message": message, "exit_code": code}
-        if app.verbose:
-            document["causes"] = causes
-        app.emit_json({"error": document})
     if isinstance(exc, click.UsageError) and not app.json:
         buffer = io.StringIO()
         exc.show(file=buffer)
         app.warn(buffer.getvalue().rstrip("\n"))
         return
-    style = app.err_style
-    app.warn(f"{style('Error:', 'red', 'bold')} {message}")
-    if app.verbose:
-        for cause in causes:
-            app.warn(f"  caused by {cause}")
-    if app.verbose > 1 and not isinstance(exc, TimescapeError | click.ClickException):
-        import traceback  # noqa: PLC0415 - only for -vv on a bug; costs ~5 ms at start
-
-        app.warn("".join(traceback.format_exception(exc)).rstrip())
+    bug = not isinstance(exc, TimescapeError | click.ClickException)
+    causes = error_causes(exc)
+    trace = exc if bug else None
+    report_error(app, code, kind=kind, message=message, facts=facts, causes=causes, trace=trace)
 
 
 # ``timescape --help`` does not run this code: timescape.cli._entry replays what it printed when

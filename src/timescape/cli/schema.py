@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,14 +10,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
-from timescape.cli._gc import without_collector
+from timescape.cli._listing import list_schemas, parent_field, short_checksum
 from timescape.cli.instances import DrainReporter, drain_options
 from timescape.cli.render import (
     Cell,
-    Rows,
     Style,
     contract_state,
-    contract_word,
     record_json,
     table,
     when,
@@ -61,40 +58,10 @@ def _schema_document(info: SchemaInfo, fields: dict[str, Any]) -> dict[str, Any]
     """:func:`schema_json` around ``fields``, the :class:`SchemaInfo` fields in order."""
     return {
         "name": info.name,
-        "parent": _parent(info.parents),
+        "parent": parent_field(info.parents),
         **fields,
         "contract": contract_state(info),
     }
-
-
-def _parent(parents: tuple[str, ...]) -> str | list[str] | None:
-    """``parent`` as written in the project file: one name, a list of them, or None."""
-    if len(parents) == 1:
-        return parents[0]
-    return list(parents) or None
-
-
-def _name_cell(info: SchemaInfo) -> str:
-    """The name, flagged when it is gone from the project or cannot be rolled back."""
-    if not info.defined:
-        return f"{info.name} (not defined)"
-    if not info.reversible:
-        return f"{info.name} (no rollback)"
-    return info.name
-
-
-def _short(checksum: str | None) -> str:
-    if not checksum:
-        return "-"
-    return checksum.rpartition(":")[2][:12]
-
-
-def _users(used_by: tuple[str, ...]) -> str:
-    if not used_by:
-        return "-"
-    if len(used_by) <= 2:
-        return ", ".join(used_by)
-    return f"{used_by[0]}, +{len(used_by) - 1} more"
 
 
 @click.group("schema")
@@ -105,43 +72,9 @@ def schema_group() -> None:
 @schema_group.command("list")
 @global_options
 @pass_app
-@without_collector
 def list_command(app: App) -> None:
     """List schemas with status, usage and checksum."""
-    from timescape.reports import SchemaInfo  # noqa: PLC0415 - loaded with the facade anyway
-
-    if app.json:
-        # schema_json's objects as tuples: the fields as they are, not JSON-ready (dumps
-        # converts datetimes exactly as schema_json does, a column at a time, issue #5), and
-        # no SchemaInfo built only to be taken apart again (issue 14).
-        names = tuple(f.name for f in dataclasses.fields(SchemaInfo))
-        steps, done = names.index("contract_steps"), names.index("contract_done")
-        # ``name`` first, then ``parent``, then the other fields: as schema_json's dict has them.
-        documents = [
-            (r[0], _parent(r[1]), *r[1:], contract_word(r[steps], done=r[done]))
-            for r in app.timescape().schema_rows()
-        ]
-        keys = ("name", "parent", *names[1:], "contract")
-        app.emit_json({"schemas": Rows(keys, documents)})
-        return
-    infos = app.timescape().schemas()
-    if not infos:
-        app.echo("No schemas defined: add a [[schemas]] table to the project file.")
-        return
-    style = app.style
-    now = datetime.now(UTC)
-    rows: list[list[str | Cell]] = [
-        [
-            _name_cell(i),
-            ", ".join(i.parents) or "-",
-            Cell(i.status, style.status),
-            _users(i.used_by),
-            when(i.applied_at, now) if i.status == "applied" else "-",
-            _short(i.checksum),
-        ]
-        for i in infos
-    ]
-    app.echo(table(["NAME", "PARENT", "STATUS", "USED BY", "APPLIED", "CHECKSUM"], rows, style))
+    list_schemas(app)
 
 
 def _contract_text(
@@ -242,10 +175,10 @@ def status_command(app: App, name: str) -> None:
             current = info.step_checksums[i] if i < len(info.step_checksums) else None
             file = (files[i] if i < len(files) else None) or "-"
             paint = (lambda t: style(t, "red")) if state == "DRIFTED" else None
-            rows.append([str(i + 1), Cell(state, paint), _short(current), file])
+            rows.append([str(i + 1), Cell(state, paint), short_checksum(current), file])
         for i, step in enumerate(schema.contract if schema is not None else (), start=1):
             state = "contracted" if info.contract_done else "deferred"
-            rows.append([f"c{i}", state, _short(step.checksum), step.file or "-"])
+            rows.append([f"c{i}", state, short_checksum(step.checksum), step.file or "-"])
         app.echo("  steps")
         for line in table(["#", "STATE", "CHECKSUM", "FILE"], rows, style).splitlines():
             app.echo(f"    {line}")

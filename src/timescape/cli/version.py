@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,9 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from timescape.cli._context import App, global_options, pass_app, run_operation
-from timescape.cli._gc import without_collector
+from timescape.cli._listing import VERSION_STATUSES, list_versions
 from timescape.cli.instances import DrainReporter, drain_options, holders_of
-from timescape.cli.render import Cell, Rows, jsonable, table, when
+from timescape.cli.render import jsonable, table, when
 from timescape.cli.retire import retire_command
 
 if TYPE_CHECKING:  # the model loads when a command runs, not for --help
@@ -22,7 +21,6 @@ if TYPE_CHECKING:  # the model loads when a command runs, not for --help
 
 __all__ = ["version_group"]
 
-_STATUSES = ("hot", "warm", "cold", "retiring", "inactive")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -75,62 +73,13 @@ version_group.add_command(retire_command)
 @version_group.command("list")
 @_handler_option(text="Only this handler.")
 @click.option(
-    "--status", type=click.Choice(_STATUSES), help="Only versions with this usage status."
+    "--status", type=click.Choice(VERSION_STATUSES), help="Only versions with this usage status."
 )
 @global_options
 @pass_app
-@without_collector
 def list_command(app: App, handler: str | None, status: str | None) -> None:
     """List versions with status, tags and usage."""
-    if app.json:
-        # The VersionInfo fields as tuples, encoded a column at a time (issue 14).
-        from timescape.reports import VersionInfo  # noqa: PLC0415 - loaded with the facade anyway
-
-        names = tuple(f.name for f in dataclasses.fields(VersionInfo))
-        found = app.timescape().version_rows(handler=handler)
-        if status is not None:
-            at = names.index("status")
-            found = [r for r in found if r[at] == status]
-        app.emit_json({"versions": Rows(names, found)})
-        return
-    infos = app.timescape().versions(handler=handler)
-    if status is not None:
-        infos = [i for i in infos if i.status == status]
-    if not infos:
-        app.echo(
-            "No versions match."
-            if handler or status
-            else "No versions defined: add a [[versions]] table to the project file."
-        )
-        return
-    style = app.style
-    now = datetime.now(UTC)
-    rows: list[list[str | Cell]] = [
-        [
-            i.tsv,
-            i.handler,
-            i.timestamp.strftime("%Y-%m-%d %H:%M"),
-            i.schema,
-            Cell("yes" if i.active else "no", (lambda t: style(t, "green")) if i.active else None),
-            Cell(i.status, style.status),
-            ", ".join(i.tags) or "-",
-            str(i.request_count),
-            when(i.last_accessed, now) if i.last_accessed else "never",
-        ]
-        for i in infos
-    ]
-    headers = [
-        "TSV",
-        "HANDLER",
-        "TIMESTAMP",
-        "SCHEMA",
-        "LIVE",
-        "STATUS",
-        "TAGS",
-        "REQUESTS",
-        "LAST REQUEST",
-    ]
-    app.echo(table(headers, rows, style))
+    list_versions(app, handler, status)
 
 
 def _find(app: App, ref: str, handler: str | None) -> VersionInfo:

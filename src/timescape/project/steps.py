@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -284,6 +283,8 @@ class PythonFileStep:
         Args:
             connection: The migration connection.
         """
+        import importlib.util  # noqa: PLC0415 - only when a step file runs, not at every start
+
         name = "_timescape_step_" + sha256(str(self.path).encode()).hexdigest()[:16]
         spec = importlib.util.spec_from_file_location(name, self.path)
         if spec is None or spec.loader is None:  # pragma: no cover - a .py path has a spec
