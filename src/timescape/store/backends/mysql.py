@@ -7,6 +7,11 @@ step and a step marked *started* before it runs; a step whose outcome is unknown
 Lock: ``GET_LOCK`` polled with a zero wait (a session lock: it dies with the connection); the name
 hashes database and prefix, keeping it under MySQL's 64-character limit for any database name.
 
+State writes on MariaDB: a transaction's writes are queued and sent with its ``COMMIT`` as one
+anonymous compound statement (``BEGIN NOT ATOMIC ... END``), one round trip instead of one per
+statement plus two (issue 14). MySQL proper has no such statement outside stored programs and
+keeps one round trip per statement.
+
 Timeouts: ``KILL QUERY`` from a second connection at the deadline (driver read timeouts only stop
 waiting, PyMySQL#1048); MariaDB's ``max_statement_time`` is the server-side backstop when the client
 dies, and ``lock_wait_timeout`` keeps DDL from queueing behind app transactions for a day.
@@ -16,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError, StateError
-from timescape.store.base import Backend, ErrorKind, LockInfo
+from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 
 __all__ = ["MySQLBackend"]
 
@@ -45,6 +51,11 @@ _SESSION_VARIABLES = (
     "autocommit",
     "sql_safe_updates",
     "sql_auto_is_null",
+)
+# A compound statement's first words: an error inside rolls its transaction back and is raised
+# again as it was (same error number), so a failed block never leaves a transaction open.
+_BLOCK_START = (
+    "BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; "
 )
 _KIND_BY_CODE: dict[int, str] = {
     _QUERY_INTERRUPTED: ErrorKind.TIMEOUT,
@@ -143,6 +154,7 @@ class MySQLBackend(Backend):
             f"SELECT VERSION(), CONNECTION_ID(), DATABASE(), {columns}"
         )[0]
         self._is_mariadb = "mariadb" in str(version).lower()
+        self._blocks = self._is_mariadb and self.COMPOUND_WRITES
         self._conn_id = int(conn_id)
         # The state tables live in the database connected to, whatever a migration USEs later.
         self._capture_namespace(database)
@@ -175,28 +187,131 @@ class MySQLBackend(Backend):
         self.execute(f"SET SESSION {assignments}", self._session_values)
         self.execute(self._own_settings())
 
+    # -- transactions: one round trip per state commit on MariaDB ----------------------------
+
+    COMPOUND_WRITES: ClassVar[bool] = True
+    """Send a transaction's state writes with its ``COMMIT`` as one compound statement where the
+    server has one (MariaDB). False keeps MySQL's path, one round trip per statement."""
+
+    _blocks: bool = False
+    """Set at connect: MariaDB, and :attr:`COMPOUND_WRITES`."""
+    _begin_pending: bool = False
+    """:meth:`begin` was called and no ``START TRANSACTION`` has reached the server yet."""
+
     def begin(self) -> None:
-        """Start a transaction for state writes (DDL would commit it implicitly)."""
-        self.execute(self.BEGIN_SQL)
+        """Start a transaction for state writes (DDL would commit it implicitly).
+
+        On MariaDB nothing is sent yet: ``START TRANSACTION`` goes with the transaction's first
+        read, or with its writes at the ``COMMIT``.
+        """
+        self.connect()
+        if self._blocks:
+            self._begin_pending = True
+        else:
+            self.execute(self.BEGIN_SQL)
         self._in_transaction = True
 
+    def defer(self, sql: str, params: Sequence[object], *, rides: bool = False) -> None:
+        """Queue a state write inside a MariaDB transaction; elsewhere run it now.
+
+        The queue is sent by the ``COMMIT`` (one compound statement), or before any other
+        statement or query of the transaction, so reads see the writes and their order is kept.
+        """
+        del rides  # every queued write is its own statement of the block
+        if self._blocks and self._in_transaction:
+            self._deferred.append((sql, tuple(params)))
+        else:
+            self.execute(sql, params)
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> int:
+        """Run one statement (see :meth:`Backend.execute`) after the transaction's queued writes."""
+        if self._begin_pending or self._deferred:
+            self.flush_writes()
+        return super().execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run a query (see :meth:`Backend.query`), after the transaction's queued writes."""
+        if self._begin_pending or self._deferred:
+            self.flush_writes()
+        return super().query(sql, params)
+
+    def flush_writes(self) -> None:
+        """Send ``START TRANSACTION`` if still pending and the queued writes: one round trip."""
+        writes, self._deferred = self._deferred, []
+        if self._begin_pending:
+            self._begin_pending = False
+            writes.insert(0, (self.BEGIN_SQL, ()))
+        self._send_writes(writes, commit=False)
+
     def commit(self) -> None:
-        """Commit."""
-        self.execute("COMMIT")
+        """Commit; on MariaDB the queued writes and the ``COMMIT`` go in one round trip.
+
+        A lone write of a transaction not yet started runs on its own in autocommit (Timescape's
+        session setting, put back after every step that may change it): one statement, as
+        atomic as the transaction.
+        """
+        if self._begin_pending or self._deferred:
+            writes, self._deferred = self._deferred, []
+            if not self._begin_pending:
+                self._send_writes(writes, commit=True)
+            elif len(writes) > 1:
+                self._begin_pending = False
+                self._send_writes([(self.BEGIN_SQL, ()), *writes], commit=True)
+            else:  # nothing to send, or one statement: autocommitted on its own
+                self._begin_pending = False
+                self._send_writes(writes, commit=False)
+        else:
+            self.execute("COMMIT")
         self._in_transaction = False
         self._transaction_ended(committed=True)
 
+    def _send_writes(self, writes: list[tuple[str, tuple[object, ...]]], *, commit: bool) -> None:
+        """Send statements in one round trip: one alone, several as one compound statement.
+
+        Each statement keeps its parameters, escaped by the driver as when sent alone. The
+        block's exit handler rolls the transaction back on any error and re-raises it with its
+        own error number, so a failed block leaves nothing half-written and no open
+        transaction; the caller's ``ROLLBACK`` then finds none.
+        """
+        if not writes:
+            return
+        if len(writes) == 1 and not commit:
+            super().execute(*writes[0])
+            return
+        parts = [self._translate(sql) for sql, _ in writes]
+        if commit:
+            parts.append("COMMIT")
+        sql = _BLOCK_START + "; ".join(parts) + "; END"
+        self.connect()
+        params = tuple(value for _, values in writes for value in values)
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
+        cur = self._conn.cursor()
+        try:
+            cur.execute(sql, params)
+        finally:
+            cur.close()
+
     def rollback(self) -> None:
-        """Roll back; a broken connection is dropped."""
+        """Roll back; a broken connection is dropped. Nothing is sent for an unstarted one."""
+        self._deferred.clear()
+        started = not self._begin_pending
+        self._begin_pending = False
         try:
             if self._conn is not None and self._conn.open:
-                self.execute("ROLLBACK")
+                if started:
+                    self.execute("ROLLBACK")
             else:
                 self._drop_broken()
         except Exception:
             self._drop_broken()
         self._in_transaction = False
         self._transaction_ended(committed=False)
+
+    def _transaction_ended(self, *, committed: bool) -> None:
+        # A close, reconnect or dropped connection ends a transaction not yet sent as well.
+        self._begin_pending = False
+        super()._transaction_ended(committed=committed)
 
     def quote(self, identifier: str) -> str:
         """Quote with backticks."""
