@@ -89,6 +89,8 @@ class Statement(StatementText):
 
 
 _SPACE: Final = " \t\n\r\f\v"
+# The characters a comment can start with in some dialect (at the end of the text the slice is "").
+_COMMENT_STARTS: Final = frozenset({"-", "/", "#"})
 _SPACES: Final = re.compile(r"[ \t\n\r\f\v]*")
 _WORD: Final = re.compile(r"\w[\w$]*")
 # One significant token after optional whitespace: a word (identifiers, keywords, numbers; `$` may
@@ -295,6 +297,8 @@ class _Splitter:
         sql, dialect = self.sql, self.dialect
         while True:
             pos = _SPACES.match(sql, pos).end()  # type: ignore[union-attr]  # `*` always matches
+            if sql[pos : pos + 1] not in _COMMENT_STARTS:
+                return pos  # the usual case: a statement's first token (or the end of the text)
             end = _comment_end(sql, pos, dialect)
             if end < 0 or (dialect == "mysql" and sql.startswith("/*!", pos)):
                 return pos
@@ -324,7 +328,9 @@ class _Splitter:
         while True:
             stop = run(sql, pos).end()  # type: ignore[union-attr]  # `*+` always matches
             if stop > pos:
-                text_end = _content_end(sql, pos, stop, text_end)
+                # Inline for the usual run ending on a token: this runs for every statement.
+                trailing = sql[stop - 1] in _SPACE
+                text_end = _content_end(sql, pos, stop, text_end) if trailing else stop
             pos = stop
             if pos >= size:
                 return size, text_end
