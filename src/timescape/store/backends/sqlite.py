@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
+import functools
 import json
 import logging
 import os
@@ -128,10 +129,13 @@ class SQLiteBackend(Backend):
 
     def execute(self, sql: str, params: Any = None) -> int:
         """Run one statement (sqlite3 cursors need no closing; skip the generic cursor dance)."""
-        self.connect()
+        conn = self._conn
+        if conn is None:  # checked here: several statements per schema pass by
+            self.connect()
+            conn = self._conn
         if sql_log.isEnabledFor(logging.DEBUG):
             sql_log.debug("%s", sql)
-        cur = self._conn.execute(sql) if params is None else self._conn.execute(sql, params)
+        cur = conn.execute(sql) if params is None else conn.execute(sql, params)
         return int(cur.rowcount)
 
     def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
@@ -140,16 +144,6 @@ class SQLiteBackend(Backend):
         if sql_log.isEnabledFor(logging.DEBUG):
             sql_log.debug("%s", sql)
         return list(self._conn.execute(sql, params).fetchall())
-
-    def begin(self) -> None:
-        """``BEGIN IMMEDIATE``; then forget that no foreign key exists if another connection wrote.
-
-        ``PRAGMA data_version`` moves only when another connection commits (never for this
-        one's own commits), and the write lock is held from here to the commit.
-        """
-        super().begin()
-        if self._fk_free and self._data_version() != self._fk_data_version:
-            self._fk_free = None
 
     def _data_version(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
@@ -277,7 +271,7 @@ class SQLiteBackend(Backend):
         row a constraint could refuse. It is also skipped when no table declares a foreign key
         (then no row can violate one): found once by reading the schema, and still known while
         no statement of ours could declare one (none spells ``REFERENCES``, and none is a
-        Python step) and no other connection has written (:meth:`begin`).
+        Python step) and no other connection has written.
         """
         only_creates, may_declare = True, statements is None
         for text in statements or ():
@@ -290,7 +284,11 @@ class SQLiteBackend(Backend):
         if only_creates and statements is not None:
             return None
         if self._fk_free:
-            return None
+            # Another connection may have written since (``data_version`` moves only for the
+            # commits of others); none can now, this one holds the write lock until its commit.
+            if self._data_version() == self._fk_data_version:
+                return None
+            self._fk_free = None
         rows = self._conn.execute(self.FOREIGN_KEY_CHECK).fetchmany(5)
         if rows:
             where = ", ".join(f"{r[0]} rowid {r[1]} → {r[2]}" for r in rows)
@@ -351,16 +349,22 @@ class SQLiteBackend(Backend):
 
 
 # CREATE [TEMP|TEMPORARY|UNIQUE] TABLE|INDEX|VIEW|TRIGGER, after any leading comments. A comment
-# between the words fails to match, which only costs the check. Compiled on first use (re caches
-# it): a read-only command never needs it, and compiling costs ~0.5 ms of its start (issue 14).
+# between the words fails to match, which only costs the check. Compiled on first use: a read-only
+# command never needs it, and compiling costs ~0.5 ms of its start (issue 14).
 _ONLY_CREATES = (
     r"(?:\s+|--[^\n]*+(?:\n|\Z)|/\*.*?\*/)*+"
     r"CREATE\s+(?:(?:TEMP|TEMPORARY|UNIQUE)\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b"
 )
-
-
-_REFERENCES = r"references"
 _FK_SCAN_MAX = 1 << 16
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The compiled patterns (``re.match`` with a string looks its cache up at every call)."""
+    return (
+        re.compile(_ONLY_CREATES, re.IGNORECASE | re.DOTALL),
+        re.compile("references", re.IGNORECASE),
+    )
 
 
 def _may_declare_foreign_key(statement: str) -> bool:
@@ -370,12 +374,9 @@ def _may_declare_foreign_key(statement: str) -> bool:
     without regard to case; SQLite runs no SQL it builds itself, so a key declared anywhere is
     spelt in a statement.
     """
-    return (
-        len(statement) > _FK_SCAN_MAX
-        or re.search(_REFERENCES, statement, re.IGNORECASE) is not None
-    )
+    return len(statement) > _FK_SCAN_MAX or _patterns()[1].search(statement) is not None
 
 
 def _only_creates(statement: str) -> bool:
     """True for ``CREATE [TEMP|UNIQUE] TABLE|INDEX|VIEW|TRIGGER`` (no row can be orphaned)."""
-    return re.match(_ONLY_CREATES, statement, re.IGNORECASE | re.DOTALL) is not None
+    return _patterns()[0].match(statement) is not None
