@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from timescape.errors import SQLSplitError
-from timescape.store.split import Dialect, Statement, split_statements
+from timescape.store.split import Dialect, Statement, _Splitter, split_statements
 
 DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgresql", "mysql")
 SETTINGS = settings(max_examples=50, deadline=None)
@@ -180,3 +180,40 @@ def test_split__any_text__statements_or_split_error(dialect: Dialect, sql: str) 
         assert statement.text == statement.text.strip(" \t\n\r\f\v")
         assert statement.text in sql
         assert 1 <= statement.line <= last_line
+
+
+class _GeneralOnly(_Splitter):
+    """The splitter without its one-match-per-statement shortcut (the reference)."""
+
+    __slots__ = ()
+
+    def plain_statements(self, pos: int) -> int:
+        return pos
+
+
+def _outcome(splitter: _Splitter) -> list[tuple[str, int, str | None]] | str:
+    try:
+        return [(s.text, s.line, s.data) for s in splitter.run()]
+    except SQLSplitError as exc:
+        return f"SQLSplitError line {exc.line}: {exc.reason}"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@SETTINGS
+@given(
+    pieces=st.lists(
+        st.one_of(
+            WORDS,
+            st.sampled_from([";", " ", "\n", ";\n", "-- c\n", "/* c */", "COPY t FROM stdin", "\\"]),
+            st.sampled_from(["'a;b'", "'it''s'", '"q;"', "[x]", "`y`", "E'\\''", "$$;$$", "'open"]),
+            INNER,
+        ),
+        max_size=30,
+    )
+)
+def test_shortcut__any_text__same_statements_and_errors_as_the_general_loop(
+    dialect: Dialect, pieces: list[str]
+) -> None:
+    """Issue 14: plain statements are taken one pattern match each; nothing else changes."""
+    text = " ".join(pieces)
+    assert _outcome(_Splitter(text, dialect)) == _outcome(_GeneralOnly(text, dialect))

@@ -10,12 +10,14 @@ executor notices, so a statement started in the gap between two checks is cancel
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from timescape._faults import fault_point
@@ -37,6 +39,28 @@ __all__ = [
 ]
 
 sql_log = logging.getLogger("timescape.sql")
+
+
+class _TextTools(Protocol):
+    split_statements: Callable[[str, Dialect], list[Statement]]
+    transaction_breaker: Callable[[str, Dialect], str | None]
+
+
+@functools.cache
+def _text_tools() -> _TextTools:
+    """The splitter and the breaker check, imported on first use (reads never split).
+
+    Resolved once: a function-level ``from ... import`` costs ~1.5 µs per call, and a plan
+    splits and checks every statement of every schema (issue 14).
+    """
+    from timescape.store import breakers, split  # noqa: PLC0415 - see the docstring
+
+    return SimpleNamespace(
+        split_statements=split.split_statements,
+        transaction_breaker=breakers.transaction_breaker,
+    )
+
+
 _POLL_START_S = 0.01
 _POLL_MAX_S = 0.25
 _RECANCEL_S = 0.1
@@ -672,15 +696,11 @@ class Backend:
 
     def split(self, script: str) -> list[Statement]:
         """Split a script into statements with this dialect's rules."""
-        from timescape.store.split import split_statements  # noqa: PLC0415 - reads never split
-
-        return split_statements(script, self.dialect)
+        return _text_tools().split_statements(script, self.dialect)
 
     def transaction_breaker(self, statement: str) -> str | None:
         """Return why ``statement`` cannot run inside a migration transaction, or None."""
-        from timescape.store.breakers import transaction_breaker  # noqa: PLC0415 - as split
-
-        return transaction_breaker(statement, self.dialect)
+        return _text_tools().transaction_breaker(statement, self.dialect)
 
     def quote(self, identifier: str) -> str:
         """Quote an identifier that has already passed validation."""

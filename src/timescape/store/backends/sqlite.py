@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
+import functools
 import json
 import logging
 import os
@@ -66,6 +67,10 @@ class SQLiteBackend(Backend):
     _lock_fd: int | None = None
     _memory_lock: threading.Lock | None = None
     _pragmas: tuple[tuple[str, int], ...] = ()
+    # Whether no table declares a foreign key (None: not known), and ``PRAGMA data_version``
+    # when that was found: see before_commit_check.
+    _fk_free: bool | None = None
+    _fk_data_version: int | None = None
 
     @property
     def lock_path(self) -> Path | None:
@@ -93,6 +98,7 @@ class SQLiteBackend(Backend):
         return conn
 
     def _prepare_session(self) -> None:
+        self._fk_free = None
         busy_ms = int(self.ddl_lock_timeout * 1000)
         self._conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         self._conn.execute("PRAGMA foreign_keys = OFF")
@@ -123,10 +129,13 @@ class SQLiteBackend(Backend):
 
     def execute(self, sql: str, params: Any = None) -> int:
         """Run one statement (sqlite3 cursors need no closing; skip the generic cursor dance)."""
-        self.connect()
+        conn = self._conn
+        if conn is None:  # checked here: several statements per schema pass by
+            self.connect()
+            conn = self._conn
         if sql_log.isEnabledFor(logging.DEBUG):
             sql_log.debug("%s", sql)
-        cur = self._conn.execute(sql) if params is None else self._conn.execute(sql, params)
+        cur = conn.execute(sql) if params is None else conn.execute(sql, params)
         return int(cur.rowcount)
 
     def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
@@ -136,6 +145,9 @@ class SQLiteBackend(Backend):
             sql_log.debug("%s", sql)
         return list(self._conn.execute(sql, params).fetchall())
 
+    def _data_version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
     def commit(self) -> None:
         """Commit with an explicit ``COMMIT`` (autocommit mode: the driver does nothing itself)."""
         self._conn.execute("COMMIT")
@@ -144,6 +156,7 @@ class SQLiteBackend(Backend):
 
     def rollback(self) -> None:
         """Roll back if a transaction is open."""
+        self._fk_free = None  # what was found inside the transaction may have been undone
         try:
             if self._conn is not None and self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
@@ -251,18 +264,52 @@ class SQLiteBackend(Backend):
     def before_commit_check(self, statements: Iterable[str] | None = None) -> str | None:
         """Refuse to commit a schema that leaves foreign-key violations.
 
-        ``PRAGMA foreign_key_check`` visits every table (a millisecond at ten thousand), so it
-        is skipped when every statement only creates tables, indexes, views or triggers: with
-        foreign keys off, only writing rows or dropping, renaming or altering a table can leave
-        a row pointing nowhere, and a new table holds no row a constraint could refuse.
+        ``PRAGMA foreign_key_check`` visits every table (a millisecond at ten thousand, so a
+        chain of schemas was quadratic). It is skipped when every statement only creates tables,
+        indexes, views or triggers: with foreign keys off, only writing rows or dropping,
+        renaming or altering a table can leave a row pointing nowhere, and a new table holds no
+        row a constraint could refuse. It is also skipped when no table declares a foreign key
+        (then no row can violate one): found once by reading the schema, and still known while
+        no statement of ours could declare one (none spells ``REFERENCES``, and none is a
+        Python step) and no other connection has written.
         """
-        if statements is not None and all(map(_only_creates, statements)):
+        # Only a standing claim needs every statement read for REFERENCES (a 50 MB dump's
+        # half a million INSERTs are not searched when nothing is claimed).
+        watch = bool(self._fk_free)
+        only_creates, may_declare = True, statements is None
+        for text in statements or ():
+            only_creates = only_creates and _only_creates(text)
+            may_declare = may_declare or (watch and _may_declare_foreign_key(text))
+            if not only_creates and (may_declare or not watch):
+                break
+        if may_declare:
+            self._fk_free = None
+        if only_creates and statements is not None:
             return None
+        if self._fk_free:
+            # Another connection may have written since (``data_version`` moves only for the
+            # commits of others); none can now, this one holds the write lock until its commit.
+            if self._data_version() == self._fk_data_version:
+                return None
+            self._fk_free = None
         rows = self._conn.execute(self.FOREIGN_KEY_CHECK).fetchmany(5)
-        if not rows:
-            return None
-        where = ", ".join(f"{r[0]} rowid {r[1]} → {r[2]}" for r in rows)
-        return f"foreign key violations after the migration: {where}"
+        if rows:
+            where = ", ".join(f"{r[0]} rowid {r[1]} → {r[2]}" for r in rows)
+            return f"foreign key violations after the migration: {where}"
+        if self._fk_free is None and statements is not None:
+            self._fk_free = not self._declares_foreign_keys()
+            self._fk_data_version = self._data_version()
+        return None
+
+    def _declares_foreign_keys(self) -> bool:
+        """Whether any table's definition spells ``REFERENCES`` (every foreign key does)."""
+        return any(
+            self._conn.execute(
+                f"SELECT 1 FROM {master} WHERE type = 'table' "
+                "AND instr(lower(sql), 'references') > 0 LIMIT 1"
+            ).fetchone()
+            for master in ("sqlite_master", "sqlite_temp_master")
+        )
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -305,14 +352,34 @@ class SQLiteBackend(Backend):
 
 
 # CREATE [TEMP|TEMPORARY|UNIQUE] TABLE|INDEX|VIEW|TRIGGER, after any leading comments. A comment
-# between the words fails to match, which only costs the check. Compiled on first use (re caches
-# it): a read-only command never needs it, and compiling costs ~0.5 ms of its start (issue 14).
+# between the words fails to match, which only costs the check. Compiled on first use: a read-only
+# command never needs it, and compiling costs ~0.5 ms of its start (issue 14).
 _ONLY_CREATES = (
     r"(?:\s+|--[^\n]*+(?:\n|\Z)|/\*.*?\*/)*+"
     r"CREATE\s+(?:(?:TEMP|TEMPORARY|UNIQUE)\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b"
 )
+_FK_SCAN_MAX = 1 << 16
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The compiled patterns (``re.match`` with a string looks its cache up at every call)."""
+    return (
+        re.compile(_ONLY_CREATES, re.IGNORECASE | re.DOTALL),
+        re.compile("references", re.IGNORECASE),
+    )
+
+
+def _may_declare_foreign_key(statement: str) -> bool:
+    """False only for a statement that cannot declare a foreign key (no ``REFERENCES`` in it).
+
+    A long statement (a dump's bulk insert) counts as possible rather than being searched
+    without regard to case; SQLite runs no SQL it builds itself, so a key declared anywhere is
+    spelt in a statement.
+    """
+    return len(statement) > _FK_SCAN_MAX or _patterns()[1].search(statement) is not None
 
 
 def _only_creates(statement: str) -> bool:
     """True for ``CREATE [TEMP|UNIQUE] TABLE|INDEX|VIEW|TRIGGER`` (no row can be orphaned)."""
-    return re.match(_ONLY_CREATES, statement, re.IGNORECASE | re.DOTALL) is not None
+    return _patterns()[0].match(statement) is not None
