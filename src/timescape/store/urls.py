@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from timescape.errors import InputError
 from timescape.model._record import record
+from timescape.store.mysql_params import mysql_params
 
 __all__ = ["DatabaseURL", "parse_url", "redact", "url_text"]
 
@@ -166,10 +167,13 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
     password = unquote(parts.password) if parts.password is not None else None
     password = params.pop("password", password)
     timeout = _timeout(params.pop("connect_timeout", None), shown)
+    host = parts.hostname or "localhost"
+    if dialect == "mysql":
+        mysql_params(params, shown, host)  # refuse what the backend would not act on, early
     return DatabaseURL(
         dialect=dialect,
         redacted=shown,
-        host=parts.hostname or "localhost",
+        host=host,
         port=port,
         user=unquote(parts.username) if parts.username else None,
         password=password,
