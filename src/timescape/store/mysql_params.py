@@ -47,8 +47,8 @@ class MySQLParams:
     """What a MySQL URL's parameters ask of the connection.
 
     Attributes:
-        ssl_mode: One of :data:`SSL_MODES`, or None for the driver's default (PyMySQL: TLS when
-            the server offers it, which is ``PREFERRED``).
+        ssl_mode: One of :data:`SSL_MODES`, or None for the driver's default (``PREFERRED`` in
+            recent PyMySQL releases, plain text in older ones).
         ssl_ca: CA certificate file (PEM) the server certificate must chain to.
         ssl_capath: Folder of CA certificates (``c_rehash`` layout).
         ssl_cert: Client certificate (PEM), for servers that require one.
