@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from timescape.errors import InputError
 from timescape.model._record import record
-from timescape.store.mysql_params import mysql_params
 
 __all__ = ["DatabaseURL", "parse_url", "redact", "url_text"]
 
@@ -169,6 +168,8 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
     timeout = _timeout(params.pop("connect_timeout", None), shown)
     host = parts.hostname or "localhost"
     if dialect == "mysql":
+        from timescape.store.mysql_params import mysql_params  # noqa: PLC0415 - MySQL URLs only
+
         mysql_params(params, shown, host)  # refuse what the backend would not act on, early
     return DatabaseURL(
         dialect=dialect,
