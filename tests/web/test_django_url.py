@@ -156,13 +156,16 @@ def test_mysql_entry__socket_and_tls__passed_to_the_url(entry: dict[str, Any], u
 
 def test_option_file__socket_without_host_and_ssl_paths__in_the_url(tmp_path: Path) -> None:
     cnf = tmp_path / "my.cnf"
-    cnf.write_text("[client]\nsocket=/run/mysqld/mysqld.sock\nssl_ca=/etc/ca.pem\n")
+    cnf.write_text("[client]\nsocket=/run/mysqld/mysqld.sock\nssl_ca=/etc/ca.pem\n"
+                   "ssl-mode=VERIFY_CA\n")
     options = {"read_default_file": str(cnf)}
     assert url_from_settings({"ENGINE": MYSQL, "NAME": "shop", "OPTIONS": options}) == (
-        "mysql://localhost/shop?ssl_ca=/etc/ca.pem&unix_socket=/run/mysqld/mysqld.sock")
+        "mysql://localhost/shop?ssl_ca=/etc/ca.pem&ssl_mode=VERIFY_CA"
+        "&unix_socket=/run/mysqld/mysqld.sock")
     # A TCP host wins over the file's socket, as in the client library.
     assert url_from_settings({"ENGINE": MYSQL, "NAME": "shop", "HOST": "db.local",
-                              "OPTIONS": options}) == "mysql://db.local/shop?ssl_ca=/etc/ca.pem"
+                              "OPTIONS": options}) == (
+        "mysql://db.local/shop?ssl_ca=/etc/ca.pem&ssl_mode=VERIFY_CA")
 
 
 @pytest.mark.dialects("mysql")

@@ -42,7 +42,7 @@ _MYSQL_OPTION_KEYS = {
 # The option-file groups MariaDB Connector/C (libmariadb, what mysqlclient links on Debian) reads
 # for a client, in order; OPTIONS["read_default_group"] is read after them.
 _CLIENT_GROUPS = ("client", "client-server", "client-mariadb")
-_FILE_SSL_KEYS = ("ssl-ca", "ssl-capath", "ssl-cert", "ssl-key")
+_FILE_SSL_KEYS = ("ssl-ca", "ssl-capath", "ssl-cert", "ssl-key", "ssl-mode")
 _FILE_KEYS = ("user", "password", "host", "port", "database", "socket", *_FILE_SSL_KEYS)
 # mysqlclient's OPTIONS["ssl"] keys, as the URL parameters Timescape's MySQL backend takes.
 _SSL_KEYS = {
@@ -64,7 +64,7 @@ def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> st
     ``[client]``, ``[client-server]``, ``[client-mariadb]`` and ``read_default_group``).
     A socket (``OPTIONS["unix_socket"]``, a ``HOST`` starting with ``/``, or the option file's
     ``socket`` when no host is set) becomes ``?unix_socket=``; ``OPTIONS["ssl"]`` (``ca``,
-    ``capath``, ``cert``, ``key``, ``check_hostname``), the option file's ``ssl-*`` paths and
+    ``capath``, ``cert``, ``key``, ``check_hostname``), the option file's ``ssl-*`` settings and
     ``OPTIONS["ssl_mode"]`` become the ``ssl_*`` parameters, checked as any URL's are.
     ``charset``, ``init_command`` and ``isolation_level`` concern the application's connection
     only: Timescape's own always uses utf8mb4 and runs each schema's statements as written.
@@ -187,7 +187,7 @@ def read_option_file(path: Path, groups: tuple[str, ...], where: str) -> dict[st
     """The client settings of a MySQL/MariaDB option file (``my.cnf``), as mysqlclient reads it.
 
     Reads ``user``, ``password``, ``host``, ``port``, ``database``, ``socket`` and the
-    ``ssl-ca``/``ssl-capath``/``ssl-cert``/``ssl-key`` paths from ``groups``
+    ``ssl-ca``/``ssl-capath``/``ssl-cert``/``ssl-key``/``ssl-mode`` from ``groups``
     (later lines win; ``-`` and ``_`` are the same in a key; quotes are stripped) and follows
     ``!include FILE`` and ``!includedir DIR`` (its ``*.cnf`` files, sorted), as the client library
     does.
