@@ -122,10 +122,8 @@ def test_option_file__groups_quotes_includes_and_later_lines_win(tmp_path: Path)
 
 
 @pytest.mark.parametrize(("entry", "fragment"), [
-    ({"HOST": "/run/mysqld/mysqld.sock"}, "Unix socket '/run/mysqld/mysqld.sock'"),
-    ({"OPTIONS": {"unix_socket": "/tmp/my.sock"}}, "Unix socket '/tmp/my.sock'"),
-    ({"OPTIONS": {"ssl": {"ca": "/etc/ca.pem"}}}, "cannot use TLS"),
-    ({"OPTIONS": {"ssl_mode": "REQUIRED"}}, "cannot use TLS"),
+    ({"OPTIONS": {"ssl": {"ca": "/etc/ca.pem", "cipher": "AES256-SHA"}}}, "has 'cipher'"),
+    ({"OPTIONS": {"ssl": "/etc/ca.pem"}}, r"\['ssl'\] must be a dict"),
     ({"OPTIONS": {"read_default_file": "/nonexistent/my.cnf"}}, "cannot read option file"),
     ({"OPTIONS": "read_default_file=/etc/my.cnf"}, r"\['OPTIONS'\] must be a dict"),
     ({"PORT": "mysql"}, "PORT 'mysql'; a port is a number"),
@@ -137,6 +135,48 @@ def test_mysql_entry__unreachable_over_tcp_or_unreadable__input_error(
         url_from_settings({"ENGINE": MYSQL, "NAME": "shop", **entry}, alias="default")
 
 
-def test_mysql_entry__ssl_mode_disabled__accepted() -> None:
-    url = url_from_settings({"ENGINE": MYSQL, "NAME": "shop", "OPTIONS": {"ssl_mode": "DISABLED"}})
-    assert url == "mysql://127.0.0.1/shop"
+@pytest.mark.parametrize(("entry", "url"), [
+    ({"OPTIONS": {"ssl_mode": "DISABLED"}}, "mysql://127.0.0.1/shop?ssl_mode=DISABLED"),
+    ({"HOST": "/run/mysqld/mysqld.sock", "PORT": "3306"},
+     "mysql://localhost/shop?unix_socket=/run/mysqld/mysqld.sock"),
+    ({"HOST": "db.local", "OPTIONS": {"unix_socket": "/tmp/my.sock"}},
+     "mysql://localhost/shop?unix_socket=/tmp/my.sock"),
+    ({"HOST": "db.local", "OPTIONS": {"ssl": {"ca": "/etc/ca.pem", "cert": "/c.pem",
+                                              "key": "/k.pem"}, "ssl_mode": "VERIFY_IDENTITY"}},
+     ("mysql://db.local/shop?ssl_ca=/etc/ca.pem&ssl_cert=/c.pem&ssl_key=/k.pem"
+      "&ssl_mode=VERIFY_IDENTITY")),
+    ({"HOST": "db.local", "OPTIONS": {"ssl": {"ca": "/etc/ca.pem", "check_hostname": False}}},
+     "mysql://db.local/shop?ssl_ca=/etc/ca.pem&ssl_check_hostname=false"),
+])
+def test_mysql_entry__socket_and_tls__passed_to_the_url(entry: dict[str, Any], url: str) -> None:
+    built = url_from_settings({"ENGINE": MYSQL, "NAME": "shop", **entry})
+    assert built == url
+    parse_url(built)  # and the MySQL backend takes every parameter
+
+
+def test_option_file__socket_without_host_and_ssl_paths__in_the_url(tmp_path: Path) -> None:
+    cnf = tmp_path / "my.cnf"
+    cnf.write_text("[client]\nsocket=/run/mysqld/mysqld.sock\nssl_ca=/etc/ca.pem\n"
+                   "ssl-mode=VERIFY_CA\n")
+    options = {"read_default_file": str(cnf)}
+    assert url_from_settings({"ENGINE": MYSQL, "NAME": "shop", "OPTIONS": options}) == (
+        "mysql://localhost/shop?ssl_ca=/etc/ca.pem&ssl_mode=VERIFY_CA"
+        "&unix_socket=/run/mysqld/mysqld.sock")
+    # A TCP host wins over the file's socket, as in the client library.
+    assert url_from_settings({"ENGINE": MYSQL, "NAME": "shop", "HOST": "db.local",
+                              "OPTIONS": options}) == (
+        "mysql://db.local/shop?ssl_ca=/etc/ca.pem&ssl_mode=VERIFY_CA")
+
+
+@pytest.mark.dialects("mysql")
+def test_mysql_entry__socket_host__timescape_connects_through_the_socket(db: TestDB) -> None:
+    from timescape import Timescape  # noqa: PLC0415
+
+    path = str(db.query("SELECT @@socket")[0][0])
+    user = urlsplit(MYSQL_ADMIN_URL).username or "root"
+    url = url_from_settings({"ENGINE": MYSQL, "NAME": db.name, "USER": user, "HOST": path})
+    with Timescape(url) as ts:
+        rows = ts.backend.query(
+            "SELECT host, DATABASE() FROM information_schema.processlist WHERE id = CONNECTION_ID()"
+        )
+    assert rows == [("localhost", db.name)]

@@ -166,10 +166,15 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
     password = unquote(parts.password) if parts.password is not None else None
     password = params.pop("password", password)
     timeout = _timeout(params.pop("connect_timeout", None), shown)
+    host = parts.hostname or "localhost"
+    if dialect == "mysql":
+        from timescape.store.mysql_params import mysql_params  # noqa: PLC0415 - MySQL URLs only
+
+        mysql_params(params, shown, host)  # refuse what the backend would not act on, early
     return DatabaseURL(
         dialect=dialect,
         redacted=shown,
-        host=parts.hostname or "localhost",
+        host=host,
         port=port,
         user=unquote(parts.username) if parts.username else None,
         password=password,

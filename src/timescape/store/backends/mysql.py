@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from timescape.errors import ConnectionFailedError, StateError
 from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
+from timescape.store.mysql_params import mysql_params, pymysql_arguments
 
 __all__ = ["MySQLBackend"]
 
@@ -131,6 +132,9 @@ class MySQLBackend(Backend):
             kwargs["user"] = self.url.user
         if self.url.password is not None:
             kwargs["password"] = self.url.password
+        # Socket and TLS from the URL's parameters; an unknown one is refused, never dropped.
+        resolved = mysql_params(self.url.params, self.url.redacted, self.url.host)
+        kwargs.update(pymysql_arguments(resolved, self.url.redacted))
         return kwargs
 
     def _open(self) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from timescape.errors import InputError
 
@@ -42,7 +42,16 @@ _MYSQL_OPTION_KEYS = {
 # The option-file groups MariaDB Connector/C (libmariadb, what mysqlclient links on Debian) reads
 # for a client, in order; OPTIONS["read_default_group"] is read after them.
 _CLIENT_GROUPS = ("client", "client-server", "client-mariadb")
-_FILE_KEYS = ("user", "password", "host", "port", "database", "socket")
+_FILE_SSL_KEYS = ("ssl-ca", "ssl-capath", "ssl-cert", "ssl-key", "ssl-mode")
+_FILE_KEYS = ("user", "password", "host", "port", "database", "socket", *_FILE_SSL_KEYS)
+# mysqlclient's OPTIONS["ssl"] keys, as the URL parameters Timescape's MySQL backend takes.
+_SSL_KEYS = {
+    "ca": "ssl_ca",
+    "capath": "ssl_capath",
+    "cert": "ssl_cert",
+    "key": "ssl_key",
+    "check_hostname": "ssl_check_hostname",
+}
 _MAX_INCLUDE_DEPTH = 10
 
 
@@ -53,6 +62,10 @@ def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> st
     ``password`` (``passwd``), ``database`` (``db``), ``host`` and ``port`` win over the top-level
     keys, which win over the option file named by ``OPTIONS["read_default_file"]`` (groups
     ``[client]``, ``[client-server]``, ``[client-mariadb]`` and ``read_default_group``).
+    A socket (``OPTIONS["unix_socket"]``, a ``HOST`` starting with ``/``, or the option file's
+    ``socket`` when no host is set) becomes ``?unix_socket=``; ``OPTIONS["ssl"]`` (``ca``,
+    ``capath``, ``cert``, ``key``, ``check_hostname``), the option file's ``ssl-*`` settings and
+    ``OPTIONS["ssl_mode"]`` become the ``ssl_*`` parameters, checked as any URL's are.
     ``charset``, ``init_command`` and ``isolation_level`` concern the application's connection
     only: Timescape's own always uses utf8mb4 and runs each schema's statements as written.
 
@@ -66,9 +79,8 @@ def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> st
         absolute, an empty host ``127.0.0.1``.
 
     Raises:
-        InputError: For an engine Timescape does not support, an in-memory SQLite database, a
-            MySQL Unix socket or TLS settings (Timescape's MySQL connection is plain TCP: it would
-            reach another server, or the same one unencrypted), an unreadable option file or a
+        InputError: For an engine Timescape does not support, an in-memory SQLite database, an
+            ``OPTIONS["ssl"]`` key Timescape cannot honour, an unreadable option file or a
             non-numeric port.
     """
     engine = str(entry.get("ENGINE", ""))
@@ -87,9 +99,11 @@ def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> st
         "port": entry.get("PORT"),
         "database": entry.get("NAME"),
     }
-    if dialect == "mysql":
-        fields = _mysql_fields(fields, entry.get("OPTIONS") or {}, alias)
-    return _server_url(dialect, fields, alias)
+    if dialect != "mysql":
+        return _server_url(dialect, fields, alias)
+    fields, query = _mysql_fields(fields, entry.get("OPTIONS") or {}, alias)
+    url = _server_url(dialect, fields, alias)
+    return f"{url}?{urlencode(query, safe='/')}" if query else url
 
 
 def _sqlite_url(name: str, alias: str) -> str:
@@ -119,8 +133,10 @@ def _server_url(dialect: str, fields: Mapping[str, Any], alias: str) -> str:
     return f"{dialect}://{auth}{host}{port}/{quote(str(fields.get('database') or ''), safe='')}"
 
 
-def _mysql_fields(top: Mapping[str, Any], options: Mapping[str, Any], alias: str) -> dict[str, Any]:
-    """Merge option file < top-level keys < OPTIONS, refusing what Timescape cannot reach."""
+def _mysql_fields(
+    top: Mapping[str, Any], options: Mapping[str, Any], alias: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Merge option file < top-level keys < OPTIONS; return the fields and the URL parameters."""
     where = f"settings.DATABASES[{alias!r}]"
     if not isinstance(options, Mapping):
         raise InputError(f"{where}['OPTIONS'] must be a dict")
@@ -129,32 +145,49 @@ def _mysql_fields(top: Mapping[str, Any], options: Mapping[str, Any], alias: str
     if default_file:
         group = options.get("read_default_group")
         groups = (*_CLIENT_GROUPS, str(group)) if group else _CLIENT_GROUPS
-        values = read_option_file(Path(str(default_file)).expanduser(), groups, where)
-        merged.update({k: v for k, v in values.items() if k != "socket"})
+        merged.update(read_option_file(Path(str(default_file)).expanduser(), groups, where))
+    query = {key.replace("-", "_"): str(merged.pop(key)) for key in _FILE_SSL_KEYS if key in merged}
+    file_socket = merged.pop("socket", None)
     merged.update({k: v for k, v in top.items() if v not in (None, "")})
     for key, field_name in _MYSQL_OPTION_KEYS.items():
         if options.get(key) not in (None, ""):
             merged[field_name] = options[key]
     host = str(merged.get("host") or "")
+    # The client library takes the option file's socket when no host (or localhost) is set.
     socket = options.get("unix_socket") or (host if host.startswith("/") else None)
+    if not socket and file_socket and host in ("", "localhost"):
+        socket = file_socket
     if socket:
-        raise InputError(
-            f"{where} connects through the Unix socket {socket!r}; Timescape's MySQL/MariaDB "
-            "connection is TCP only: set HOST and PORT (the server's TCP address) for this alias, "
-            "or name a TCP alias in TIMESCAPE['DATABASE']"
-        )
-    if options.get("ssl") or str(options.get("ssl_mode") or "DISABLED").upper() != "DISABLED":
-        raise InputError(
-            f"{where} has TLS OPTIONS (ssl, ssl_mode); Timescape's MySQL/MariaDB connection "
-            "cannot use TLS yet and would reach the server unencrypted"
-        )
-    return merged
+        merged.update(host="localhost", port=None)
+        query["unix_socket"] = str(socket)
+    query.update(_ssl_query(options, where))
+    return merged, query
+
+
+def _ssl_query(options: Mapping[str, Any], where: str) -> dict[str, str]:
+    """``OPTIONS["ssl"]`` and ``OPTIONS["ssl_mode"]`` as URL parameters."""
+    ssl = options.get("ssl") or {}
+    if not isinstance(ssl, Mapping):
+        raise InputError(f"{where}['OPTIONS']['ssl'] must be a dict (ca, cert, key, ...)")
+    query: dict[str, str] = {}
+    for key, value in ssl.items():
+        if key not in _SSL_KEYS:
+            raise InputError(
+                f"{where}['OPTIONS']['ssl'] has {key!r}, which Timescape's MySQL connection "
+                f"cannot honour; it takes {', '.join(_SSL_KEYS)}"
+            )
+        if value not in (None, ""):
+            query[_SSL_KEYS[key]] = str(value).lower() if isinstance(value, bool) else str(value)
+    if options.get("ssl_mode"):
+        query["ssl_mode"] = str(options["ssl_mode"])
+    return query
 
 
 def read_option_file(path: Path, groups: tuple[str, ...], where: str) -> dict[str, str]:
     """The client settings of a MySQL/MariaDB option file (``my.cnf``), as mysqlclient reads it.
 
-    Reads ``user``, ``password``, ``host``, ``port``, ``database`` and ``socket`` from ``groups``
+    Reads ``user``, ``password``, ``host``, ``port``, ``database``, ``socket`` and the
+    ``ssl-ca``/``ssl-capath``/``ssl-cert``/``ssl-key``/``ssl-mode`` from ``groups``
     (later lines win; ``-`` and ``_`` are the same in a key; quotes are stripped) and follows
     ``!include FILE`` and ``!includedir DIR`` (its ``*.cnf`` files, sorted), as the client library
     does.
