@@ -43,6 +43,7 @@ from typing import Any
 
 from timescape import __version__
 from timescape.errors import DefinitionError
+from timescape.model._record import maker
 from timescape.model._sha import sha256
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.schema import SchemaVersion, Step, remember_text_digests, text_digest
@@ -277,14 +278,15 @@ def schema_from_data(data: tuple[Any, ...]) -> SchemaVersion:
     )
     # Positional, and no copies of what marshal already returns as tuples: this runs once per
     # schema on every command.
-    schema = SchemaVersion(
+    step = maker(Step, len(steps))
+    schema = maker(SchemaVersion)(
         name,
-        tuple(starmap(Step, steps)),
+        tuple(starmap(step, steps)),
         parents,
         frozenset(compatible) if compatible else _NO_NAMES,
         breaking,
         transactional,
-        tuple(starmap(Step, contract)) if contract else (),
+        tuple(starmap(step, contract)) if contract else (),
         description,
     )
     if type(sums) is not tuple or len(sums) != len(steps):
@@ -322,7 +324,7 @@ def version_from_data(data: tuple[Any, ...]) -> VersionSpec:
     """
     handler, stamp, schema, tags, description, key = data
     timestamp = datetime.fromisoformat(stamp[0]) if type(stamp) is tuple else stamp
-    return VersionSpec(handler, timestamp, schema, tags, description, key)
+    return maker(VersionSpec)(handler, timestamp, schema, tags, description, key)
 
 
 # -- what the validated catalog assigned, and the steps' digests ----------------------------------
@@ -377,9 +379,10 @@ def catalog_versions(
         raise ValueError(msg)
     versions = []
     parse = datetime.fromisoformat
+    make = maker(Version, len(tsvs))
     for tsv, spec, stamp in zip(tsvs, map(specs.__getitem__, positions), stamps, strict=True):
         versions.append(
-            Version(tsv, spec.handler, parse(stamp), spec.schema, spec.tags, spec.description)
+            make(tsv, spec.handler, parse(stamp), spec.schema, spec.tags, spec.description)
         )
     return versions
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from timescape.errors import DefinitionError, InputError, StateError, StateFormatError
 from timescape.model._overlay import Draft, frozen
-from timescape.model._record import record
+from timescape.model._record import maker, record
 from timescape.model.catalog import Catalog
 from timescape.model.schema import CHECKSUM_ALGORITHM
 from timescape.model.state import (
@@ -783,9 +783,25 @@ class StateStore:
         )
         # Three JSON arrays per row: decode each column in one call, not one call per value.
         parents, sums, undo = (_json_lists([r[i] for r in rows]) for i in (1, 4, 5))
+        make = maker(SchemaState, len(rows))  # positional, a fifth of __init__'s cost
+        statuses = _STATUSES
         schemas = frozen(
             {
-                row[0]: self._schema_row(row, parents[i], sums[i], undo[i])
+                row[0]: make(
+                    row[0],
+                    statuses.get(row[2]) or self._status(row[0], row[2]),
+                    int(row[3] or 0),
+                    tuple(sums[i]),
+                    tuple(undo[i]),
+                    tuple(parents[i]),
+                    _parse(row[6]) if row[6] else None,
+                    _parse(row[7]) if row[7] else None,
+                    row[8],
+                    row[9],
+                    row[10],
+                    _parse(row[11]) if row[11] else None,
+                    bool(row[12]),
+                )
                 for i, row in enumerate(rows)
             }
         )
@@ -830,22 +846,24 @@ class StateStore:
         where = " WHERE active = 1" if live_only else ""
         # Tables of format 1 (not upgraded yet: nothing wrote since) have no retiring columns.
         retiring = "retiring_generation, retiring_at" if self._is_current_format() else "NULL, NULL"
-        for row in self.backend.query(
+        rows = self.backend.query(
             f"SELECT tsv, handler, ts, schema_name, active, activated_at, deactivated_at, "
             f"request_count, last_accessed, {retiring} FROM {self.versions_table}{where}"
-        ):
-            versions[row[0]] = VersionState(
-                tsv=row[0],
-                handler=row[1],
-                timestamp=datetime.fromisoformat(row[2]),
-                schema=row[3],
-                active=bool(row[4]),
-                activated_at=_parse(row[5]) if row[5] else None,
-                deactivated_at=_parse(row[6]) if row[6] else None,
-                request_count=int(row[7] or 0),
-                last_accessed=_parse(row[8]) if row[8] else None,
-                retiring_generation=None if row[9] is None else int(row[9]),
-                retiring_at=_parse(row[10]) if row[10] else None,
+        )
+        make = maker(VersionState, len(rows))  # positional, a fifth of __init__'s cost
+        for row in rows:
+            versions[row[0]] = make(
+                row[0],
+                row[1],
+                datetime.fromisoformat(row[2]),
+                row[3],
+                bool(row[4]),
+                _parse(row[5]) if row[5] else None,
+                _parse(row[6]) if row[6] else None,
+                int(row[7] or 0),
+                _parse(row[8]) if row[8] else None,
+                None if row[9] is None else int(row[9]),
+                _parse(row[10]) if row[10] else None,
             )
         if live_only:
             return frozen(versions), frozen({})
@@ -854,25 +872,6 @@ class StateStore:
             for r in self.backend.query(f"SELECT handler, tag, tsv FROM {self.tags_table}")
         }
         return frozen(versions), frozen(tags)
-
-    def _schema_row(
-        self, row: Sequence[Any], parents: list[Any], sums: list[Any], undo: list[Any]
-    ) -> SchemaState:
-        return SchemaState(
-            name=row[0],
-            status=self._status(row[0], row[2]),
-            steps_done=int(row[3] or 0),
-            checksums=tuple(sums),
-            rollback_checksums=tuple(undo),
-            parents=tuple(parents),
-            applied_at=_parse(row[6]) if row[6] else None,
-            rolled_back_at=_parse(row[7]) if row[7] else None,
-            duration_ms=row[8],
-            error=row[9],
-            step_in_flight=row[10],
-            attempt_started_at=_parse(row[11]) if row[11] else None,
-            contract_done=bool(row[12]),
-        )
 
     def run_marker(self) -> RunMarker | None:
         """The marker of a run that started and has not finished (or died)."""
