@@ -17,6 +17,7 @@ from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.hotpath import HotPath
 from timescape.errors import UnknownRefError
+from timescape.model._record import maker
 from timescape.model.plan import Judge, Plan, compatibility
 from timescape.model.state import StateSnapshot
 from timescape.model.usage import UsagePolicy
@@ -94,7 +95,8 @@ class Inspection:
 
     def schemas(self) -> list[SchemaInfo]:
         """Every schema with status, usage and checksums (read-only, no lock)."""
-        return list(starmap(SchemaInfo, self.schema_rows()))
+        rows = self.schema_rows()
+        return list(starmap(maker(SchemaInfo, len(rows)), rows))
 
     def schema_rows(self) -> list[tuple[Any, ...]]:
         """:meth:`schemas` as tuples of the :class:`SchemaInfo` fields (read-only, no lock).
@@ -121,7 +123,8 @@ class Inspection:
 
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
-        return list(starmap(VersionInfo, self.version_rows(handler=handler)))
+        rows = self.version_rows(handler=handler)
+        return list(starmap(maker(VersionInfo, len(rows)), rows))
 
     def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
         """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock)."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from itertools import starmap
+from operator import attrgetter
 from typing import Any
 
-from timescape.model._record import record
+from timescape.model._record import maker, record
 from timescape.model.catalog import Catalog
 from timescape.model.plan import usage
 from timescape.model.schema import (
@@ -221,22 +222,26 @@ def _drifted_steps(
 
 def build_schema_infos(catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaInfo]:
     """Describe every defined schema, then every stored schema no longer defined."""
-    return list(starmap(SchemaInfo, schema_rows(catalog, snapshot)))
+    rows = schema_rows(catalog, snapshot)
+    return list(starmap(maker(SchemaInfo, len(rows)), rows))
 
 
 def stored_schema(row: SchemaState) -> StoredSchema:
     """The :data:`StoredSchema` of a whole row."""
-    return (
-        row.status,
-        row.steps_done,
-        row.checksums,
-        row.applied_at,
-        row.rolled_back_at,
-        row.duration_ms,
-        row.error,
-        row.contract_done,
-        row.parents,
-    )
+    return _STORED(row)
+
+
+_STORED = attrgetter(
+    "status",
+    "steps_done",
+    "checksums",
+    "applied_at",
+    "rolled_back_at",
+    "duration_ms",
+    "error",
+    "contract_done",
+    "parents",
+)  # one C call per row, not a Python one
 
 
 def schema_rows(catalog: Catalog, snapshot: StateSnapshot) -> list[tuple[Any, ...]]:
@@ -246,7 +251,8 @@ def schema_rows(catalog: Catalog, snapshot: StateSnapshot) -> list[tuple[Any, ..
     the instances only to take their fields apart again cost a tenth of the command (issue 14).
     Every field is derived here, once, for both.
     """
-    stored = {name: stored_schema(row) for name, row in snapshot.schemas.items()}
+    rows = snapshot.schemas
+    stored = dict(zip(rows.keys(), map(_STORED, rows.values()), strict=True))
     return schema_rows_from(catalog, snapshot, stored)
 
 
@@ -371,7 +377,7 @@ def build_version_infos(
 ) -> list[VersionInfo]:
     """Describe every defined version (optionally of one handler), oldest first per handler."""
     rows = version_rows(catalog, snapshot, tags, moment, handler=handler, policy=policy)
-    return list(starmap(VersionInfo, rows))
+    return list(starmap(maker(VersionInfo, len(rows)), rows))
 
 
 def version_rows(
