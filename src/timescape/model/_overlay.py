@@ -139,9 +139,10 @@ class Overlay(Mapping[K, V]):
 
 def _copy(base: Mapping[K, V]) -> dict[K, V]:
     """A dict of ``base``'s rows, at C speed for a dict, a proxy or a merged overlay."""
-    if isinstance(base, Overlay):
+    # Exact type checks: isinstance against an ABC subclass runs the ABC machinery.
+    if type(base) is Overlay:
         return dict(base._merge())  # noqa: SLF001 - this module's own class
-    if isinstance(base, MappingProxyType | dict):
+    if type(base) is MappingProxyType or type(base) is dict:
         return cast("dict[K, V]", base.copy())
     return dict(base)
 
@@ -172,7 +173,7 @@ class Draft(Mapping[K, V]):
             base: The read-only rows (a snapshot's mapping).
         """
         self._changes: dict[K, Any]
-        if isinstance(base, Overlay):
+        if type(base) is Overlay:
             # Never an overlay over an overlay: lookups stay two probes. A merged one lends its
             # dict (never handed out, so never changed); else its changes are carried forward.
             merged, parent, changes = base._merged, base._base, base._changes  # noqa: SLF001

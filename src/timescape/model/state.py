@@ -148,7 +148,7 @@ def _no_rows() -> Mapping[Any, Any]:
 
 
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
-_READ_ONLY = (MappingProxyType, Overlay)
+_READ_ONLY = frozenset({MappingProxyType, Overlay})
 
 
 @record
@@ -186,7 +186,7 @@ class StateSnapshot:
         """Copy a mapping the caller may still change; share read-only ones as they are."""
         for name in ("schemas", "versions", "tags"):
             rows = getattr(self, name)
-            if not isinstance(rows, _READ_ONLY):
+            if type(rows) not in _READ_ONLY:  # exact types: no ABC machinery per snapshot
                 object.__setattr__(self, name, frozen(dict(rows)))
 
     def live(self) -> frozenset[str]:
