@@ -30,6 +30,7 @@ from timescape.errors import (
     MigrationTimeoutError,
     TimescapeError,
 )
+from timescape.model._overlay import Draft
 from timescape.model.catalog import Catalog
 from timescape.model.plan import ActionKind, Plan, PlannedStatement, PlannedStep, SchemaAction
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
@@ -151,7 +152,9 @@ class Executor:
         self.actor = actor
         self.migration_timeout = migration_timeout
         self.emit = emit
-        self._rows: dict[str, SchemaState] = {}
+        # The run's view of the schema rows: its writes over the snapshot's, which are shared,
+        # not copied (ten thousand of them, for a run that writes one or two; issue 14).
+        self._rows: Draft[str, SchemaState] = Draft(StateSnapshot().schemas)
         self._written: set[str] = set()
         # Row changes of the open unit, oldest first: (name, row before, written before).
         self._undo: list[tuple[str, SchemaState | None, bool]] = []
@@ -200,7 +203,7 @@ class Executor:
     def _run(self, plan: Plan, catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaOutcome]:
         # Fault points cost an environment lookup each; a run without faults skips them all.
         self._fault = fault_point if armed() else _no_fault
-        self._rows = dict(snapshot.schemas)
+        self._rows = Draft(snapshot.schemas)
         self._forced = plan.forced
         self._written = set()
         self._undo = []

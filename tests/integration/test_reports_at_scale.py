@@ -1,8 +1,9 @@
 """At 10,000 schemas and versions every report shows the effective status (issue 14).
 
-``stats`` reads four columns per schema when every stored status is the effective one, and whole
-rows (derived by :mod:`timescape.model.status`, as every report is) when a run died: both must
-give exactly what a full read gives, at the size the lighter reads were made for.
+``stats`` reads four columns per schema, and ``schema list`` the columns it shows, when every
+stored status is the effective one, and whole rows (derived by :mod:`timescape.model.status`, as
+every report is) when a run died: both must give exactly what a full read gives, at the size the
+lighter reads were made for.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from tests.dbutil import TestDB
 from timescape import Timescape
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 from timescape.model.status import DeadRun, effective_snapshot
-from timescape.reports import build_schema_infos, build_stats
+from timescape.reports import build_schema_infos, build_stats, schema_rows
 from timescape.store.state import RunMarker
 
 pytestmark = pytest.mark.timeout(300)
@@ -102,13 +103,17 @@ def _settled(db: TestDB) -> None:
     try:
         reader.backend.connect()
         assert reader.store.read_status_rows() is not None  # stats takes the four-column read
+        assert reader.store.read_listing_rows() is not None  # schema list takes its columns
         stats = reader.stats()
         infos = reader.schemas()
-        assert reader.store.reloads == 0  # neither report read every row of every table
+        rows = reader.schema_rows()
+        assert reader.store.reloads == 0  # no report read every row of every table
         full = reader.store.read(use_cache=False)
 
         assert stats == build_stats(reader.catalog, full)
         assert infos == build_schema_infos(reader.catalog, full)
+        assert rows == schema_rows(reader.catalog, full)
+        assert infos[0].checksum == reader.catalog.schemas[0].checksum is not None
         assert (stats.total_schemas, stats.active_schemas) == (10_001, 9_899)
         assert (stats.pending_schemas, stats.failed_schemas) == (100, 1)
         assert (stats.rolled_back_schemas, stats.active_versions) == (1, 100)
@@ -145,6 +150,7 @@ def _dead_run(db: TestDB) -> None:
     try:
         reader.backend.connect()
         assert reader.store.read_status_rows() is None  # whole rows, derived
+        assert reader.store.read_listing_rows() is None
         stats = reader.stats()
         infos = {i.name: i for i in reader.schemas()}
         report = reader.verify()
@@ -152,6 +158,7 @@ def _dead_run(db: TestDB) -> None:
         effective = effective_snapshot(full, DeadRun("activate", ("h005_v099",)))[0]
 
         assert stats == build_stats(reader.catalog, effective)
+        assert list(infos.values()) == build_schema_infos(reader.catalog, effective)
         assert (stats.uncertain_schemas, stats.interrupted_schemas) == (1, 1)
         assert infos["h003_v050"].status == "uncertain"
         assert infos["h005_v099"].status == "interrupted"

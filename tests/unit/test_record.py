@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from timescape.model._record import record
+from timescape.model._record import maker, record
 
 
 class Base:
@@ -109,3 +109,24 @@ def test_record__no_docstring__written_from_the_signature_as_the_stock_one() -> 
     mine, stock = record(Bare), dataclass(frozen=True, slots=True)(Plain)
     assert mine.__doc__ == "Bare(a: 'int', b: 'str' = 'x')"
     assert stock.__doc__ == "Plain(a: 'int', b: 'str' = 'x')"
+
+
+@pytest.mark.parametrize("kind", [Mine, Stock])
+def test_maker__many_values__equal_to_the_constructors_and_frozen(kind: type) -> None:
+    assert maker(kind, 1) is kind  # a few values: the class itself, nothing compiled
+    make = maker(kind, 1000)
+    assert make is not kind
+    assert maker(kind) is make  # compiled once per class
+    made = make(1, "y", (2,), 3.0, 4, {"k": 1})
+    built = kind(1, "y", (2,), 3.0, 4, {"k": 1})
+    assert type(made) is kind
+    assert made == built
+    assert repr(made) == repr(built)
+    assert made.g == []  # type: ignore[attr-defined] # init=False default factory
+    assert made.h == 2  # type: ignore[attr-defined] # set by __post_init__
+    assert make(1, "y", (), 1.0, 3, {}).g is not made.g  # type: ignore[attr-defined]
+    assert pickle.loads(pickle.dumps(made)) == made  # noqa: S301 - our own object
+    assert dataclasses.replace(made, a=5) == kind(5, "y", (2,), 3.0, 4, {"k": 1})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.a = 2  # type: ignore[attr-defined]
+    assert not hasattr(made, "__dict__")

@@ -17,6 +17,7 @@ from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.hotpath import HotPath
 from timescape.errors import UnknownRefError
+from timescape.model._record import maker
 from timescape.model.plan import Judge, Plan, compatibility
 from timescape.model.state import StateSnapshot
 from timescape.model.usage import UsagePolicy
@@ -26,9 +27,9 @@ from timescape.reports import (
     Stats,
     VerifyReport,
     VersionInfo,
-    build_schema_infos,
     build_stats,
     schema_rows,
+    schema_rows_from,
     stats_from_rows,
     version_rows,
 )
@@ -94,11 +95,24 @@ class Inspection:
 
     def schemas(self) -> list[SchemaInfo]:
         """Every schema with status, usage and checksums (read-only, no lock)."""
-        return build_schema_infos(self._definitions.catalog, self._report_snapshot())
+        rows = self.schema_rows()
+        return list(starmap(maker(SchemaInfo, len(rows)), rows))
 
     def schema_rows(self) -> list[tuple[Any, ...]]:
-        """:meth:`schemas` as tuples of the :class:`SchemaInfo` fields (read-only, no lock)."""
-        return schema_rows(self._definitions.catalog, self._report_snapshot())
+        """:meth:`schemas` as tuples of the :class:`SchemaInfo` fields (read-only, no lock).
+
+        The listed columns alone when every stored status is the effective one; whole rows, and
+        the derivation every report shares (:mod:`timescape.model.status`), when one may not be.
+        """
+        catalog = self._definitions.catalog
+        with self._mutex, self._connection.boundary():
+            self._connection.backend.connect()
+            self._connection.store.check_readable()
+            settled = self._connection.store.read_listing_rows()
+        if settled is None:
+            return schema_rows(catalog, self._report_snapshot())
+        live, rows = settled
+        return schema_rows_from(catalog, live, rows)
 
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details."""
@@ -109,7 +123,8 @@ class Inspection:
 
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
-        return list(starmap(VersionInfo, self.version_rows(handler=handler)))
+        rows = self.version_rows(handler=handler)
+        return list(starmap(maker(VersionInfo, len(rows)), rows))
 
     def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
         """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock)."""

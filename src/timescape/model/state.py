@@ -6,13 +6,17 @@ plain data means every planning rule is testable without a database.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
 
+from timescape.model._overlay import Overlay, frozen
 from timescape.model._record import record
 
-__all__ = ["SchemaState", "SchemaStatus", "StateSnapshot", "VersionState"]
+__all__ = ["SchemaState", "SchemaStatus", "StateSnapshot", "StoredSchema", "VersionState"]
 
 
 class SchemaStatus(StrEnum):
@@ -77,6 +81,23 @@ class SchemaState:
         return self.steps_done > 0
 
 
+StoredSchema = tuple[
+    SchemaStatus,
+    int,
+    tuple[str, ...],
+    datetime | None,
+    datetime | None,
+    int | None,
+    str | None,
+    bool,
+    tuple[str, ...],
+]
+"""What a listing shows of a schema row, in this order: status, steps done, checksums, applied
+at, rolled back at, last duration, last error, contract done, parents (as in :class:`SchemaState`).
+
+Plain tuples: ``schema list`` at 10,000 schemas reads them instead of whole rows (issue 14)."""
+
+
 @record
 class VersionState:
     """One row of the versions table.
@@ -122,9 +143,22 @@ class VersionState:
         return self.active and self.retiring_generation is None
 
 
+def _no_rows() -> Mapping[Any, Any]:
+    return _EMPTY
+
+
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+_READ_ONLY = frozenset({MappingProxyType, Overlay})
+
+
 @record
 class StateSnapshot:
     """The state tables at one moment.
+
+    Every mapping is read-only (assigning or deleting a key raises :class:`TypeError`): a change
+    builds a new snapshot that shares the unchanged rows with this one instead of copying them
+    (:class:`timescape.model._overlay.Draft`), so one more activation at 10,000 schemas costs
+    what it costs at 100 (issue 14). A plain dict given to the constructor is copied first.
 
     Attributes:
         schemas: Rows of the schemas table by name.
@@ -132,17 +166,28 @@ class StateSnapshot:
         tags: Runtime tags, ``(handler, tag) → tsv``.
         generation: A counter bumped by every write; equal generations mean equal state.
         format_version: The state tables' format version.
+
+    Changed in 0.3: ``schemas``, ``versions`` and ``tags`` are read-only
+    :class:`~collections.abc.Mapping` objects, no longer dicts (copy one with ``dict(...)`` to
+    change it).
     """
 
-    schemas: dict[str, SchemaState] = field(default_factory=dict)
-    versions: dict[str, VersionState] = field(default_factory=dict)
-    tags: dict[tuple[str, str], str] = field(default_factory=dict)
+    schemas: Mapping[str, SchemaState] = field(default_factory=_no_rows)
+    versions: Mapping[str, VersionState] = field(default_factory=_no_rows)
+    tags: Mapping[tuple[str, str], str] = field(default_factory=_no_rows)
     generation: int = 0
     format_version: int = 0
     # Derived sets, computed once per snapshot (or handed over by the state store when it derives
     # a snapshot from its own committed writes); never copied by ``dataclasses.replace``.
     _live: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
     _applied: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Copy a mapping the caller may still change; share read-only ones as they are."""
+        for name in ("schemas", "versions", "tags"):
+            rows = getattr(self, name)
+            if type(rows) not in _READ_ONLY:  # exact types: no ABC machinery per snapshot
+                object.__setattr__(self, name, frozen(dict(rows)))
 
     def live(self) -> frozenset[str]:
         """TSVs of the versions that hold their schemas: live and retiring (computed once).

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from timescape.model._overlay import Draft
 from timescape.model._record import record
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 
@@ -132,7 +133,7 @@ def effective_snapshot(
             changed.append((new, stored is not None))
     if not changed:
         return snapshot, []
-    schemas = dict(snapshot.schemas)
+    schemas = Draft(snapshot.schemas)
     for new, _ in changed:
         schemas[new.name] = new
-    return replace(snapshot, schemas=schemas), changed
+    return replace(snapshot, schemas=schemas.freeze()), changed

@@ -20,6 +20,7 @@ from timescape.errors import (
     ProtectedVersionError,
     RollbackRefusedError,
 )
+from timescape.model._overlay import Draft
 from timescape.model.catalog import Catalog
 from timescape.model.plan.action import apply_action, contract_action, rollback_action
 from timescape.model.plan.check import (
@@ -160,12 +161,13 @@ def plan_activation(
 
 
 def _with_active(snapshot: StateSnapshot, tsv: str, schema: str) -> StateSnapshot:
-    versions = dict(snapshot.versions)
+    # A read-only overlay of one row: the other 10,000 are shared, not copied (issue 14).
+    versions = Draft(snapshot.versions)
     row = versions.get(tsv)
     if row is None:
         row = VersionState(tsv=tsv, handler="", timestamp=datetime.now(UTC), schema=schema)
     versions[tsv] = replace(row, active=True, schema=schema)
-    return replace(snapshot, versions=versions)
+    return replace(snapshot, versions=versions.freeze())
 
 
 def plan_deactivation(
