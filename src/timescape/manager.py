@@ -8,13 +8,12 @@ generation counter moves.
 
 The facade owns its parts (:mod:`timescape.engine`) as attributes, each given at construction the
 collaborators it needs, never the facade: the connection, the definitions, the callbacks, the hot
-path, the locked runner, the four changes, the reports, the state-only changes (tags), the serving
-instances and the retirement. Its public methods are thin delegations to them.
+path, the locked runner, the four changes, the reports, the state-only changes (tags, adoption), the
+serving instances and the retirement. Its public methods are thin delegations to them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -35,7 +34,7 @@ from timescape.engine.instances import (
     Instances,
     ServingSettings,
 )
-from timescape.engine.runner import Runner, Work
+from timescape.engine.runner import Runner
 from timescape.errors import InputError, TimescapeError
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.instance import InstanceInfo
@@ -184,9 +183,7 @@ class Timescape:
             recovery=runner.recovery,
             policy=lambda: self.usage_policy,
         )
-        self._bookkeeping = Bookkeeping(
-            conn, defs, locked=lambda work: runner.locked(work, dry_run=False), actor=who
-        )
+        self._bookkeeping = Bookkeeping(conn, defs, locked=runner.locked, actor=who)
         self._instances = Instances(
             store=lambda: conn.store, mutex=mutex, boundary=conn.boundary, settings=self.serving
         )
@@ -616,17 +613,7 @@ class Timescape:
             UnknownRefError: For an unknown schema.
             InputError: For a failed, interrupted or uncertain schema.
         """
-        from timescape.engine.adoption import adopt  # noqa: PLC0415 - loads sqlglot
-
-        return adopt(self, names, dry_run=dry_run)
-
-    def _locked(self, work: Work, *, dry_run: bool) -> OperationResult:
-        # For engine.adoption, which runs on the facade (see Runner.locked).
-        return self._runner.locked(work, dry_run=dry_run)
-
-    def _state_change(self) -> contextlib.AbstractContextManager[None]:
-        # For engine.adoption: one transaction that moves the generation.
-        return self._bookkeeping.state_change()
+        return self._bookkeeping.adopt(names, dry_run=dry_run)
 
     # -- serving instances (engine.instances) ---------------------------------------------------
 
@@ -673,9 +660,7 @@ class Timescape:
         Every state-changing transaction sends ``pg_notify(channel, '<generation>')`` before it
         commits. Listen on a connection of your own (this facade's is shared). Added in 0.2.
         """
-        if self.backend.NOTIFY_SQL is None:
-            return None
-        return self.store.notification_channel
+        return self._connection.notification_channel
 
     # -- the hot path, from memory (engine.hotpath) ---------------------------------------------
 

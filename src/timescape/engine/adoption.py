@@ -16,7 +16,8 @@ schemas that are not adopted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,9 +30,14 @@ from timescape.store.split import split_statements
 from timescape.store.state import now
 
 if TYPE_CHECKING:
-    from timescape.manager import Timescape
+    from timescape.engine.connection import Connection
+    from timescape.engine.definitions import Definitions
+    from timescape.engine.runner import Work
+    from timescape.model.catalog import Catalog
     from timescape.model.schema import SchemaVersion
+    from timescape.store.base import Backend
     from timescape.store.split import Dialect
+    from timescape.store.state import StateStore
 
 __all__ = ["AdoptionReport", "SchemaAdoption", "adopt", "expected_objects"]
 
@@ -252,12 +258,26 @@ def _missing(expected: list[str], objects: DatabaseObjects) -> tuple[list[str], 
     return found, missing
 
 
-def adopt(ts: Timescape, names: Sequence[str], *, dry_run: bool = False) -> AdoptionReport:
+def adopt(
+    names: Sequence[str],
+    connection: Connection,
+    definitions: Definitions,
+    *,
+    locked: Callable[[Work], OperationResult],
+    state_change: Callable[[], contextlib.AbstractContextManager[None]],
+    actor: str,
+    dry_run: bool = False,
+) -> AdoptionReport:
     """Check the catalog and record ``names`` (and their unapplied ancestors) as applied.
 
     Args:
-        ts: The facade.
         names: Schemas to adopt.
+        connection: The backend whose catalog is checked and the state store written.
+        definitions: The definitions naming the schemas.
+        locked: Runs the check (and the record) on the state read under the database lock; in a
+            dry run, without the lock.
+        state_change: One transaction that records the events and moves the generation.
+        actor: Who is recorded as adopting.
         dry_run: Check and report; record nothing (no lock is taken).
 
     Returns:
@@ -270,33 +290,39 @@ def adopt(ts: Timescape, names: Sequence[str], *, dry_run: bool = False) -> Adop
     """
     if not names:
         raise InputError("name at least one schema to adopt")
-    catalog = ts.catalog
+    catalog = definitions.catalog
     for name in names:
         catalog.schema(name)
     order = catalog.graph.topological(catalog.graph.closure(names))
     outcome: list[AdoptionReport] = []
 
     def work(snapshot: StateSnapshot) -> OperationResult:
-        report = _check(ts, order, snapshot, dry_run=dry_run)
+        current = definitions.catalog
+        report = _check(connection.backend, current, order, snapshot, dry_run=dry_run)
         outcome.append(report)
         if not dry_run and report.ok and report.adopted:
-            _record(ts, report, snapshot)
+            with state_change():  # one transaction with the events
+                _record(connection.store, current, report, snapshot, actor=actor)
         notes = tuple(f"adopted {n}" for n in report.adopted) or ("nothing adopted",)
         return OperationResult(
             "adopt", ", ".join(names), Plan("adopt", ", ".join(names), notes=notes)
         )
 
-    ts._locked(work, dry_run=dry_run)  # noqa: SLF001 - the facade's locked runner
+    locked(work)
     return outcome[0]
 
 
 def _check(
-    ts: Timescape, order: Sequence[str], snapshot: StateSnapshot, *, dry_run: bool
+    backend: Backend,
+    catalog: Catalog,
+    order: Sequence[str],
+    snapshot: StateSnapshot,
+    *,
+    dry_run: bool,
 ) -> AdoptionReport:
-    catalog = ts.catalog
     schemas = [catalog.schema(n) for n in order]
-    expected, unchecked = expected_objects(schemas, ts.backend.dialect)
-    objects = read_objects(ts.backend, exclude_prefix=ts.backend.table_prefix)
+    expected, unchecked = expected_objects(schemas, backend.dialect)
+    objects = read_objects(backend, exclude_prefix=backend.table_prefix)
     results: list[SchemaAdoption] = []
     adopted: list[str] = []
     already: list[str] = []
@@ -331,35 +357,40 @@ def _check(
     )
 
 
-def _record(ts: Timescape, report: AdoptionReport, snapshot: StateSnapshot) -> None:
-    catalog = ts.catalog
+def _record(
+    store: StateStore,
+    catalog: Catalog,
+    report: AdoptionReport,
+    snapshot: StateSnapshot,
+    *,
+    actor: str,
+) -> None:
     by_name = {s.name: s for s in report.schemas}
-    with ts._state_change():  # noqa: SLF001 - one transaction with the events
-        for name in report.adopted:
-            schema = catalog.schema(name)
-            row = snapshot.schemas.get(name)
-            ts.store.write_schema(
-                SchemaState(
-                    name=name,
-                    status=SchemaStatus.APPLIED,
-                    steps_done=len(schema.steps),
-                    checksums=schema.checksums,
-                    rollback_checksums=schema.rollback_checksums,
-                    parents=schema.parents,
-                    applied_at=now(),
-                    rolled_back_at=row.rolled_back_at if row else None,
-                ),
-                step_count=len(schema.steps),
-                known=row is not None,
-            )
-            check = by_name[name]
-            ts.store.record_event(
-                "schema_adopted",
-                name,
-                actor=ts._actor,  # noqa: SLF001
-                detail={
-                    "found": len(check.found),
-                    "unchecked": list(check.unchecked),
-                    "previous_status": check.status_before,
-                },
-            )
+    for name in report.adopted:
+        schema = catalog.schema(name)
+        row = snapshot.schemas.get(name)
+        store.write_schema(
+            SchemaState(
+                name=name,
+                status=SchemaStatus.APPLIED,
+                steps_done=len(schema.steps),
+                checksums=schema.checksums,
+                rollback_checksums=schema.rollback_checksums,
+                parents=schema.parents,
+                applied_at=now(),
+                rolled_back_at=row.rolled_back_at if row else None,
+            ),
+            step_count=len(schema.steps),
+            known=row is not None,
+        )
+        check = by_name[name]
+        store.record_event(
+            "schema_adopted",
+            name,
+            actor=actor,
+            detail={
+                "found": len(check.found),
+                "unchecked": list(check.unchecked),
+                "previous_status": check.status_before,
+            },
+        )

@@ -1,4 +1,4 @@
-"""Changes to the state tables alone, with no step to run: tags and an operator's verdict.
+"""Changes to the state tables alone, with no step to run: tags, an operator's verdict, adoption.
 
 Each runs under the database lock like every other change (so it sees what the run it waited for
 wrote), in one transaction that records its event and moves the generation, so every instance's
@@ -8,9 +8,9 @@ hot-path view picks it up on its next refresh.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -21,18 +21,30 @@ from timescape.model.tsv import validate_tag
 from timescape.reports import OperationResult
 from timescape.store.state import now
 
-__all__ = ["Bookkeeping"]
+if TYPE_CHECKING:
+    from timescape.engine.adoption import AdoptionReport
+    from timescape.engine.runner import Work
+
+__all__ = ["Bookkeeping", "Locked"]
+
+
+class Locked(Protocol):
+    """Runs a change on the state read under the database lock (:meth:`Runner.locked`)."""
+
+    def __call__(self, work: Work, /, *, dry_run: bool) -> OperationResult:
+        """Run ``work``; a dry run reads without the lock and changes nothing."""
+        ...
 
 
 class Bookkeeping:
-    """Tags and :meth:`resolve_schema` of :class:`~timescape.Timescape`."""
+    """Tags, :meth:`resolve_schema` and :meth:`adopt` of :class:`~timescape.Timescape`."""
 
     def __init__(
         self,
         connection: Connection,
         definitions: Definitions,
         *,
-        locked: Callable[[Callable[[StateSnapshot], OperationResult]], OperationResult],
+        locked: Locked,
         actor: str,
     ) -> None:
         """Wire the state-only changes to the facade's parts.
@@ -40,7 +52,7 @@ class Bookkeeping:
         Args:
             connection: The backend and state store they write.
             definitions: The definitions (the schema and version a change names).
-            locked: Runs a change under the database lock on the state read there.
+            locked: Runs a change under the database lock on the state read there (dry: without).
             actor: Who is recorded as making the changes.
         """
         self._connection = connection
@@ -120,7 +132,7 @@ class Bookkeeping:
                 ),
             )
 
-        return self._locked(work)
+        return self._locked(work, dry_run=False)
 
     def tag(self, tsv: str, label: str) -> OperationResult:
         """Point a tag at a version (moving it within the handler if it was elsewhere)."""
@@ -140,7 +152,7 @@ class Bookkeeping:
                 )
             return OperationResult("tag", tsv, Plan("tag", tsv, notes=(f"{label} → {tsv}",)))
 
-        return self._locked(work)
+        return self._locked(work, dry_run=False)
 
     def untag(self, label: str, *, handler: str) -> OperationResult:
         """Remove a tag from a handler."""
@@ -160,7 +172,7 @@ class Bookkeeping:
                 "untag", label, Plan("untag", label, notes=(f"removed {label} from {target}",))
             )
 
-        return self._locked(work)
+        return self._locked(work, dry_run=False)
 
     def claim_round(
         self,
@@ -196,5 +208,23 @@ class Bookkeeping:
             claimed = True
             return OperationResult(kind, kind, Plan(kind, kind, notes=("claimed",)))
 
-        self._locked(work)
+        self._locked(work, dry_run=False)
         return claimed
+
+    def adopt(self, names: Sequence[str], *, dry_run: bool) -> AdoptionReport:
+        """Record schemas as applied for objects the database already has (checked first).
+
+        :mod:`timescape.engine.adoption` does the check and the record, given only the parts it
+        uses; it is imported here, on the first adoption, because it loads sqlglot.
+        """
+        from timescape.engine.adoption import adopt  # noqa: PLC0415 - loads sqlglot
+
+        return adopt(
+            names,
+            self._connection,
+            self._definitions,
+            locked=lambda work: self._locked(work, dry_run=dry_run),
+            state_change=self.state_change,
+            actor=self._actor,
+            dry_run=dry_run,
+        )

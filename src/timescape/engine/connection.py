@@ -77,6 +77,13 @@ class Connection:
             self._store = StateStore(self.backend)
         return self._store
 
+    @property
+    def notification_channel(self) -> str | None:
+        """The ``LISTEN`` channel of the state changes; None where the backend has no ``NOTIFY``."""
+        if self.backend.NOTIFY_SQL is None:
+            return None
+        return self.store.notification_channel
+
     def close(self) -> None:
         """Close the backend's connection, if one was opened."""
         if self._backend is not None:
