@@ -36,8 +36,8 @@ def report():
 main()
 """
 
-# Modules of other commands, of changing operations, of Python steps and of error messages (line
-# numbers), and OpenSSL (uuid: click imports it).
+# Modules of other commands, of changing operations (the watchdog), of serving (the listener), of
+# Python steps and of error messages (line numbers), and OpenSSL (uuid: click imports it).
 _NOT_FOR_READS = (
     "_hashlib",
     "timescape.cli._operation",
@@ -52,7 +52,9 @@ _NOT_FOR_READS = (
     "timescape.project._lines",
     "timescape.project.steps",
     "timescape.store.breakers",
+    "timescape.store.listener",
     "timescape.store.split",
+    "timescape.store.watchdog",
 )
 
 

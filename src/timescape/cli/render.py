@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from timescape._moved import lazy_getattr
 from timescape.model._record import record
 
 if TYPE_CHECKING:  # the model loads when a command runs; the moved names on first use
@@ -322,13 +323,4 @@ _MOVED = {
 }
 
 if not TYPE_CHECKING:  # type checkers read the imports above; this keeps unknown names errors
-
-    def __getattr__(name: str) -> Any:
-        """The JSON writer and the operation renderers, imported on first use."""
-        module = _MOVED.get(name)
-        if module is None:
-            msg = f"module {__name__!r} has no attribute {name!r}"
-            raise AttributeError(msg)
-        import importlib  # noqa: PLC0415 - only for the names that live apart
-
-        return getattr(importlib.import_module(module), name)
+    __getattr__ = lazy_getattr(__name__, _MOVED)

@@ -25,6 +25,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from timescape._moved import lazy_getattr
 from timescape.engine.instances import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -375,13 +376,4 @@ _MOVED = {
 }
 
 if not TYPE_CHECKING:  # type checkers read the imports above; this keeps unknown names errors
-
-    def __getattr__(name: str) -> Any:
-        """The reader and the line lookup under their old names, imported on first use."""
-        module = _MOVED.get(name)
-        if module is None:
-            msg = f"module {__name__!r} has no attribute {name!r}"
-            raise AttributeError(msg)
-        import importlib  # noqa: PLC0415 - only for the old names
-
-        return getattr(importlib.import_module(module), name)
+    __getattr__ = lazy_getattr(__name__, _MOVED)

@@ -1,10 +1,14 @@
 """The backend seam: one class per dialect, overriding only what differs.
 
 Every statement Timescape sends passes through :meth:`Backend.execute` (tracing, redaction and
-error translation live there only). Timeouts are enforced on the server: a :class:`Watchdog`
-thread cancels the running statement through the dialect's own mechanism (libpq cancel, ``KILL
-QUERY`` from a second connection, ``sqlite3.Connection.interrupt``) and keeps cancelling until the
-executor notices, so a statement started in the gap between two checks is cancelled too.
+error translation live there only), and the transaction it belongs to, with the state writes
+deferred to its COMMIT, is kept here too: these are the per-statement paths, so they stay on the
+class, one attribute away. What the backend only uses lives in modules of its own, which it owns
+or calls: the :class:`~timescape.store.watchdog.Watchdog` that cancels a statement past its
+deadline (imported by the first :meth:`Backend.arm_timeout`), the wait for the lock
+(:mod:`timescape.store.locking`), who is acting (:mod:`timescape.store.identity`) and the
+notification listener's contract (:mod:`timescape.store.listener`). Their names are still
+importable from here.
 """
 
 from __future__ import annotations
@@ -12,22 +16,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
-import os
-import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from timescape._faults import fault_point
-from timescape.errors import DriverMissingError, InputError, LockTimeoutError
-from timescape.model._record import record
+from timescape._moved import lazy_getattr
+from timescape.errors import DriverMissingError, InputError
+from timescape.store.identity import actor, host_name
+from timescape.store.locking import LockInfo, wait_for_lock
 from timescape.store.session import may_change_session
 from timescape.store.urls import DatabaseURL
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # listener, watchdog: moved out; still reachable here (module __getattr__ below)
+    from timescape.store.listener import Listener
     from timescape.store.split import Dialect, Statement
+    from timescape.store.watchdog import Watchdog
 
 __all__ = [
     "Backend",
@@ -36,9 +40,19 @@ __all__ = [
     "LockInfo",
     "Watchdog",
     "actor",
+    "host_name",
 ]
 
 sql_log = logging.getLogger("timescape.sql")
+
+# Moved out, and needed by no read-only command: imported on first use under their old names.
+_MOVED = {
+    "Listener": "timescape.store.listener",
+    "Watchdog": "timescape.store.watchdog",
+}
+
+if not TYPE_CHECKING:  # type checkers read the imports above; this keeps unknown names errors
+    __getattr__ = lazy_getattr(__name__, _MOVED)
 
 
 class _TextTools(Protocol):
@@ -61,48 +75,6 @@ def _text_tools() -> _TextTools:
     )
 
 
-_POLL_START_S = 0.01
-_POLL_MAX_S = 0.25
-_RECANCEL_S = 0.1
-
-
-def actor() -> str:
-    """Return who is acting, for the event log: ``user@host pid N`` (never a URL or password).
-
-    Every ``Timescape`` computes it, read-only commands included, so it avoids getpass (which
-    imports termios) and socket: the same environment variables getpass reads, then the password
-    database, and the node name socket.gethostname() would return.
-    """
-    user = (
-        next((value for name in _USER_VARIABLES if (value := os.environ.get(name))), None)
-        or _account_name()
-    )
-    return f"{user}@{host_name()} pid {os.getpid()}"
-
-
-def host_name() -> str:
-    """This machine's name, as ``socket.gethostname()`` gives it, without importing socket."""
-    return os.uname().nodename if hasattr(os, "uname") else _gethostname()
-
-
-_USER_VARIABLES: Final = ("LOGNAME", "USER", "LNAME", "USERNAME")  # getpass.getuser's order
-
-
-def _account_name() -> str:
-    try:
-        import pwd  # noqa: PLC0415 - POSIX only
-
-        return pwd.getpwuid(os.getuid()).pw_name
-    except Exception:  # no user database in some containers
-        return "unknown"
-
-
-def _gethostname() -> str:  # pragma: no cover - platforms without os.uname
-    import socket  # noqa: PLC0415
-
-    return socket.gethostname()
-
-
 class ErrorKind:
     """How a driver error is classified at the store boundary (plain strings, compared by value)."""
 
@@ -113,151 +85,6 @@ class ErrorKind:
     SNAPSHOT_STALE = "snapshot_stale"
     """A table was created or renamed after the reader's snapshot began (MySQL error 1412)."""
     OTHER = "other"
-
-
-class Listener(Protocol):
-    """A dedicated connection waiting for state-change notifications (see ``open_listener``)."""
-
-    @property
-    def connection_id(self) -> int:
-        """The server's id for the listening session (PostgreSQL backend pid)."""
-        ...
-
-    def wait(self, timeout: float) -> list[str]:
-        """Block up to ``timeout`` seconds; return the payloads received (empty on timeout).
-
-        Raises:
-            ConnectionFailedError: When the connection is lost; the caller reconnects.
-        """
-        ...
-
-    def close(self) -> None:
-        """Close the connection (idempotent)."""
-        ...
-
-
-@record
-class LockInfo:
-    """Who holds the Timescape lock, as far as the server tells.
-
-    Attributes:
-        description: One line naming pid/connection, host, application and since when.
-    """
-
-    description: str
-
-
-class Watchdog:
-    """Cancels the running statement on the server once a deadline passes.
-
-    One daemon thread per backend, re-armed per schema. Arming and disarming do not wake the
-    thread: it sleeps until the deadline it last saw, and on waking re-reads the current one (a
-    later deadline, or none). Only an earlier deadline than the one it sleeps towards needs a
-    notify, so thousands of small schemas cost no thread switches. :meth:`disarm` waits for a cancel
-    already on its way (MySQL opens a second connection for ``KILL QUERY``), so a cancel can never
-    land on a statement the executor starts after disarming.
-    """
-
-    def __init__(self, cancel: Callable[[], None]) -> None:
-        """Create an idle watchdog.
-
-        Args:
-            cancel: Cancels whatever statement runs now on the guarded connection; must be safe
-                to call when nothing runs.
-        """
-        self._cancel = cancel
-        self._cond = threading.Condition()
-        self._deadline: float | None = None
-        self._fired = False
-        self._closed = False
-        self._cancelling = False
-        self._wake_at = math.inf
-        self._thread: threading.Thread | None = None
-
-    def arm(self, deadline: float) -> None:
-        """Start guarding until ``deadline`` (``time.monotonic()`` seconds)."""
-        with self._cond:
-            self._deadline = deadline
-            self._fired = False
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="timescape-watchdog", daemon=True
-                )
-                self._thread.start()
-            if deadline < self._wake_at:
-                self._cond.notify_all()
-
-    def disarm(self) -> bool:
-        """Stop guarding; return only once no cancel is in flight.
-
-        Returns:
-            True when the deadline passed (the executor must treat the work as timed out, even if
-            the statement returned normally: MariaDB's killed ``SLEEP()`` returns 1).
-        """
-        with self._cond:
-            fired = self._fired or (
-                self._deadline is not None and time.monotonic() >= self._deadline
-            )
-            self._deadline = None
-            self._fired = False
-            while self._cancelling:
-                self._cond.wait()
-            return fired
-
-    def fire_now(self) -> None:
-        """Cancel now, as if the deadline had passed (Ctrl-C); a no-op while disarmed.
-
-        Safe from any thread. Only an armed watchdog cancels, so a request arriving while the
-        executor writes its state tables never cancels those writes.
-        """
-        with self._cond:
-            if self._deadline is not None:
-                self._deadline = min(self._deadline, time.monotonic())
-                self._cond.notify_all()
-
-    @property
-    def fired(self) -> bool:
-        """True once the current deadline has passed."""
-        with self._cond:
-            return self._fired
-
-    def close(self) -> None:
-        """Stop the thread."""
-        with self._cond:
-            self._closed = True
-            self._deadline = None
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._closed:
-                    if self._deadline is None:
-                        self._wake_at = math.inf
-                        self._cond.wait()
-                        continue
-                    remaining = self._deadline - time.monotonic()
-                    if remaining <= 0:
-                        self._fired = True
-                        break
-                    self._wake_at = self._deadline
-                    self._cond.wait(remaining)
-                if self._closed:
-                    return
-                self._cancelling = True
-            try:
-                with contextlib.suppress(Exception):
-                    self._cancel()
-            finally:
-                with self._cond:
-                    self._cancelling = False
-                    self._cond.notify_all()
-            with self._cond:
-                if self._deadline is not None and not self._closed:
-                    self._wake_at = time.monotonic() + _RECANCEL_S
-                    self._cond.wait(_RECANCEL_S)
 
 
 class Backend:
@@ -376,35 +203,28 @@ class Backend:
 
     def close(self) -> None:
         """Release the lock if held, stop the watchdog and close the connection."""
-        if self._watchdog is not None:
-            self._watchdog.close()
-            self._watchdog = None
-        if self._conn is not None:
-            if self._lock_held:
-                with contextlib.suppress(Exception):
-                    self.release_lock()
+        self._stop_watchdog()
+        if self._conn is not None and self._lock_held:
             with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
-        self._lock_held = False
-        self._in_transaction = False
-        self._deferred.clear()
-        self._transaction_ended(committed=False)
+                self.release_lock()
+        self._forget_connection()
 
     def reconnect(self) -> None:
         """Drop a broken connection and open a new one (the lock, if any, died with the old)."""
-        self._lock_held = False
-        if self._watchdog is not None:
-            self._watchdog.close()
-            self._watchdog = None
+        self._stop_watchdog()
+        self._forget_connection()
+        self.connect()
+
+    def _forget_connection(self) -> None:
+        """Close the connection, if any, and reset what lived and died with it."""
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()
         self._conn = None
+        self._lock_held = False
         self._in_transaction = False
         self._deferred.clear()
         self._transaction_ended(committed=False)
-        self.connect()
 
     def _open(self) -> Any:
         raise NotImplementedError
@@ -756,22 +576,8 @@ class Backend:
             LockTimeoutError: Naming the holder.
         """
         budget = self.lock_timeout if timeout is None else timeout
-        start = time.monotonic()
-        delay = _POLL_START_S
-        while True:
-            if self._try_lock():
-                self._lock_held = True
-                return
-            if delay == _POLL_START_S:
-                fault_point("lock_busy")
-            waited = time.monotonic() - start
-            if waited >= budget:
-                holder = self.lock_holder()
-                raise LockTimeoutError(
-                    holder=holder.description if holder else None, waited_s=waited
-                )
-            time.sleep(min(delay, max(budget - waited, 0.0)))
-            delay = min(delay * 2, _POLL_MAX_S)
+        wait_for_lock(self._try_lock, budget=budget, holder=self.lock_holder)
+        self._lock_held = True
 
     def release_lock(self) -> None:
         """Release the Timescape lock (idempotent)."""
@@ -829,6 +635,8 @@ class Backend:
         """
         deadline = time.monotonic() + seconds
         if self._watchdog is None:
+            from timescape.store.watchdog import Watchdog  # noqa: PLC0415 - migrations only
+
             self._watchdog = Watchdog(self._cancel_running)
         self._watchdog.arm(deadline)
         self._on_arm(seconds)
@@ -847,6 +655,11 @@ class Backend:
         watchdog = self._watchdog
         if watchdog is not None:
             watchdog.fire_now()
+
+    def _stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
 
     def _on_arm(self, seconds: float) -> None:
         """Dialect hook: also bound the transaction on the server (e.g. SET LOCAL)."""
