@@ -48,6 +48,7 @@ _NOT_FOR_READS = (
     "timescape.engine.changes",
     "timescape.engine.drain",
     "timescape.engine.retirement",
+    "timescape.execution.executor",
     "timescape.executor",
     "timescape.project._lines",
     "timescape.project.steps",
