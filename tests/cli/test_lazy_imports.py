@@ -49,6 +49,8 @@ _NOT_FOR_READS = (
     "timescape.engine.drain",
     "timescape.engine.retirement",
     "timescape.execution.executor",
+    "timescape.execution.steps",
+    "timescape.execution.stepwise",
     "timescape.executor",
     "timescape.project._lines",
     "timescape.project.steps",

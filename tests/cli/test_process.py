@@ -36,6 +36,7 @@ def test_startup__help_and_schema_list__import_no_driver_nor_analyser(tmp_path: 
 WRITE_ONLY = (
     "timescape.executor",
     "timescape.execution.executor",
+    "timescape.execution.steps",
     "timescape.engine.interrupt",
     "tempfile",
     "getpass",

@@ -6,6 +6,8 @@ import importlib
 
 import pytest
 
+from timescape.execution import executor, recording, steps
+
 
 @pytest.mark.parametrize(
     ("old", "new", "names"),
@@ -27,3 +29,8 @@ def test_old_module_path__imported__is_the_moved_module(old: str, new: str, name
     namespace: dict[str, object] = {}
     exec(f"from {old} import *", namespace)  # noqa: S102
     assert set(names) <= namespace.keys()
+
+
+def test_executor_parts__public_names__come_from_their_modules() -> None:
+    assert executor.MigrationConnection is steps.MigrationConnection
+    assert executor.SchemaOutcome is recording.SchemaOutcome
