@@ -35,6 +35,8 @@ def test_startup__help_and_schema_list__import_no_driver_nor_analyser(tmp_path: 
 # writer's tempfile (and its random/shutil/bz2/lzma), getpass/termios and socket for the actor.
 WRITE_ONLY = (
     "timescape.executor",
+    "timescape.execution.executor",
+    "timescape.execution.steps",
     "timescape.engine.interrupt",
     "tempfile",
     "getpass",

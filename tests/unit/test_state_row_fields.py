@@ -8,8 +8,8 @@ from timescape.model.state import SchemaState
 
 
 def test_schema_state__fields__the_ones_the_executor_carries_over() -> None:
-    """``Executor._record_success`` names every field instead of ``dataclasses.replace``: a new
-    field must be carried over there too (then add it here)."""
+    """``Recorder.success`` (``timescape.execution.recording``) names every field instead of
+    ``dataclasses.replace``: a new field must be carried over there too (then add it here)."""
     assert [f.name for f in fields(SchemaState)] == [
         "name",
         "status",

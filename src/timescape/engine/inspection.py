@@ -17,11 +17,12 @@ from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.hotpath import HotPath
 from timescape.errors import UnknownRefError
+from timescape.execution.recovery import Recovery
+from timescape.execution.verification import verify_state
 from timescape.model._record import maker
 from timescape.model.plan import Judge, Plan, compatibility
 from timescape.model.state import StateSnapshot
 from timescape.model.usage import UsagePolicy
-from timescape.recovery import Recovery
 from timescape.reports import (
     SchemaInfo,
     Stats,
@@ -34,7 +35,6 @@ from timescape.reports import (
     version_rows,
 )
 from timescape.store.state import Event
-from timescape.verification import verify_state
 
 __all__ = ["Inspection"]
 

@@ -20,9 +20,9 @@ from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.hotpath import HotPath
 from timescape.errors import DefinitionError, StateError
+from timescape.execution.recovery import Recovery
 from timescape.model.plan import Plan
 from timescape.model.state import StateSnapshot
-from timescape.recovery import Recovery
 from timescape.reports import OperationResult
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class Runner:
                 )
         # Imported here: read-only commands (list, status, stats) never run a plan, and the
         # executor pulls in the interrupt machinery (socket, selectors) at import.
-        from timescape.executor import Executor  # noqa: PLC0415
+        from timescape.execution.executor import Executor  # noqa: PLC0415
 
         executor = Executor(
             self._connection.backend,

@@ -2,10 +2,10 @@
 
 A state row alone can lie for a while: a run that died (kill -9, power loss, Ctrl-C whose outcome
 could not be written) leaves its run marker and, on a step-by-step run, a step marked in flight.
-Until the next run records the truth (:mod:`timescape.recovery`), every reader must show what that
-run will record, or ``schema list`` says ``rolled_back`` while ``verify`` says ``uncertain``
-(issue 11). This module is that one derivation; ``schema list``, ``schema status``, ``stats``,
-every ``--json``, the Python API, ``verify``, dry runs and recovery itself all call it.
+Until the next run records the truth (:mod:`timescape.execution.recovery`), every reader must show
+what that run will record, or ``schema list`` says ``rolled_back`` while ``verify`` says
+``uncertain`` (issue 11). This module is that one derivation; ``schema list``, ``schema status``,
+``stats``, every ``--json``, the Python API, ``verify``, dry runs and recovery itself all call it.
 
 The rules, for each schema the dead run was going to touch (a run still holding the lock is
 alive: its rows are shown as stored):

@@ -13,7 +13,7 @@ from timescape.model.plan import Plan
 
 if TYPE_CHECKING:  # the executor (and the backends under it) load only when a run happens
     from timescape.engine.drain import DrainOutcome
-    from timescape.executor import SchemaOutcome
+    from timescape.execution.executor import SchemaOutcome
 
 __all__ = ["OperationResult"]
 

@@ -1,8 +1,8 @@
 """What ``verify`` finds in the snapshot alone: drift, vanished schemas, inconsistent state.
 
-Pure (catalog + snapshot in, :class:`Problem` values out); :mod:`timescape.verification` adds
-what needs the database (missing tables, a run that died, live versions whose schemas are gone)
-and returns the :class:`VerifyReport`.
+Pure (catalog + snapshot in, :class:`Problem` values out); :mod:`timescape.execution.verification`
+adds what needs the database (missing tables, a run that died, live versions whose schemas are
+gone) and returns the :class:`VerifyReport`.
 """
 
 from __future__ import annotations
