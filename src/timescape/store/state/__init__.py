@@ -83,6 +83,7 @@ class StateStore:
         self.event_ids = log.event_ids
         self.run_marker = log.run_marker
         self.set_run_marker = log.set_run_marker
+        backend.on_transaction_end(cache.transaction_ended)
 
     @property
     def reloads(self) -> int:

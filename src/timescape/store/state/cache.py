@@ -96,7 +96,7 @@ class SnapshotCache:
     """
 
     def __init__(self, backend: Backend) -> None:
-        """Follow ``backend``'s transactions: patches are kept at a commit, dropped otherwise.
+        """Bind to a backend; the store passes :meth:`transaction_ended` its transactions' ends.
 
         Args:
             backend: The backend the store writes through.
@@ -111,7 +111,6 @@ class SnapshotCache:
         """The catalog whose every version the cached snapshot holds rows for (None: unknown)."""
         self.unsynced: tuple[Catalog, StateSnapshot, frozenset[str]] | None = None
         """(catalog, snapshot, defined TSVs the snapshot lacks), worked out by ``prime_sync``."""
-        backend.on_transaction_end(self._transaction_ended)
 
     def is_current(self, snapshot: StateSnapshot) -> bool:
         """Tell whether ``snapshot`` is the cached one with no committed write left to replay."""
@@ -146,7 +145,8 @@ class SnapshotCache:
         self.unsynced = None
         self._committed, self._committed_bumps = [], 0
 
-    def _transaction_ended(self, committed: bool) -> None:  # noqa: FBT001 - listener signature
+    def transaction_ended(self, committed: bool) -> None:  # noqa: FBT001 - listener signature
+        """Keep the transaction's patches for the next read if it committed, else drop them."""
         pending, bumps = self._pending, self._pending_bumps
         self._pending, self._pending_bumps = [], 0
         if not committed or self._snapshot is None or not (pending or bumps):
