@@ -30,7 +30,7 @@ def _pair(db: TestDB) -> tuple[Timescape, Timescape, str]:
 
 def _bootstrap_inside_first_snapshot(reader: Timescape, work: Callable[[], object]) -> list[int]:
     """Run ``work`` (another instance writing) once, after the reader's snapshot has begun."""
-    original = reader.store._present
+    original = reader.store.tables.present
     calls: list[int] = []
 
     def present() -> bool:
@@ -40,7 +40,7 @@ def _bootstrap_inside_first_snapshot(reader: Timescape, work: Callable[[], objec
         calls.append(1)
         return original()
 
-    reader.store._present = present  # type: ignore[method-assign]
+    reader.store.tables.present = present  # type: ignore[method-assign]
     return calls
 
 

@@ -31,7 +31,7 @@ from timescape import recovery as recovery_module
 from timescape.errors import DriftError
 from timescape.model import schema as schema_module
 from timescape.project.config import load_project
-from timescape.store import state as state_module
+from timescape.store.state import reader as state_reader_module
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -257,7 +257,7 @@ def test_t26_algorithm_change__old_rows_verified_with_their_own_then_upgraded(
 
     monkeypatch.setitem(schema_module.CHECKSUM_ALGORITHMS, "sha256-v2", _v2)
     # "A new release": the constant changes wherever it was imported.
-    for module in (schema_module, state_module, recovery_module):
+    for module in (schema_module, state_reader_module, recovery_module):
         monkeypatch.setattr(module, "CHECKSUM_ALGORITHM", "sha256-v2")
     with load() as ts:
         assert ts.verify().ok, ts.verify().problems  # v1 rows verified with v1
