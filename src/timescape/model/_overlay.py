@@ -49,7 +49,42 @@ def frozen(rows: dict[K, V]) -> Mapping[K, V]:
     return MappingProxyType(rows)
 
 
-class Overlay(Mapping[K, V]):
+class _Layered(Mapping[K, V]):
+    """Lookups shared by :class:`Overlay` and :class:`Draft`: the changes first, then the base.
+
+    ``_changes`` holds the rows written over ``_base`` (``_GONE`` for a deleted key): two dict
+    probes at most per lookup.
+    """
+
+    __slots__ = ()
+    _base: Mapping[K, V]
+    _changes: dict[K, Any]
+
+    def __getitem__(self, key: K) -> V:
+        """The row, from the changes first."""
+        value = self._changes.get(key, _MISSING)
+        if value is _MISSING:
+            return self._base[key]
+        if value is _GONE:
+            raise KeyError(key)
+        return cast("V", value)
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The row, or ``default``."""
+        value = self._changes.get(key, _MISSING)
+        if value is _MISSING:
+            return self._base.get(key, default)
+        return default if value is _GONE else value
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the key has a row."""
+        value = self._changes.get(key, _MISSING)  # type: ignore[arg-type]
+        if value is _MISSING:
+            return key in self._base
+        return value is not _GONE
+
+
+class Overlay(_Layered[K, V]):
     """A read-only mapping: a base mapping (never changed) and the rows changed over it.
 
     Build it with :meth:`Draft.freeze`; assigning or deleting a key raises :class:`TypeError`, as
@@ -67,29 +102,6 @@ class Overlay(Mapping[K, V]):
         self._changes = changes
         self._len = length
         self._merged: dict[K, V] | None = None
-
-    def __getitem__(self, key: K) -> V:
-        """The row, from the changes first."""
-        value = self._changes.get(key, _MISSING)
-        if value is _MISSING:
-            return self._base[key]
-        if value is _GONE:
-            raise KeyError(key)
-        return cast("V", value)
-
-    def get(self, key: K, default: Any = None) -> Any:
-        """The row, or ``default`` (two dict probes at most)."""
-        value = self._changes.get(key, _MISSING)
-        if value is _MISSING:
-            return self._base.get(key, default)
-        return default if value is _GONE else value
-
-    def __contains__(self, key: object) -> bool:
-        """Whether the key has a row."""
-        value = self._changes.get(key, _MISSING)  # type: ignore[arg-type]
-        if value is _MISSING:
-            return key in self._base
-        return value is not _GONE
 
     def __len__(self) -> int:
         """How many rows."""
@@ -157,7 +169,7 @@ def _apply(base: Mapping[K, V], changes: dict[K, Any]) -> dict[K, V]:
     return merged
 
 
-class Draft(Mapping[K, V]):
+class Draft(_Layered[K, V]):
     """A working copy of a read-only mapping: writes stay here, reads fall through to the base.
 
     Copy-on-write without the copy: writing one row of a 10,000-row mapping costs one dict
@@ -186,29 +198,6 @@ class Draft(Mapping[K, V]):
         else:
             self._base = base
             self._changes = {}
-
-    def __getitem__(self, key: K) -> V:
-        """The row as written here, else the base's."""
-        value = self._changes.get(key, _MISSING)
-        if value is _MISSING:
-            return self._base[key]
-        if value is _GONE:
-            raise KeyError(key)
-        return cast("V", value)
-
-    def get(self, key: K, default: Any = None) -> Any:
-        """The row, or ``default``."""
-        value = self._changes.get(key, _MISSING)
-        if value is _MISSING:
-            return self._base.get(key, default)
-        return default if value is _GONE else value
-
-    def __contains__(self, key: object) -> bool:
-        """Whether the key has a row."""
-        value = self._changes.get(key, _MISSING)  # type: ignore[arg-type]
-        if value is _MISSING:
-            return key in self._base
-        return value is not _GONE
 
     def __len__(self) -> int:
         """How many rows (counts the changes against the base)."""
