@@ -6,7 +6,8 @@ A PostgreSQL instance is made for this module with ``initdb`` and started with `
 and its folder removed at the end. Outside CI a machine without the server binaries skips these
 tests; with ``CI=true`` they must run (``.ci/run`` installs the ``postgresql`` package).
 
-What is asserted is the server's view of Timescape's own backend (``pg_stat_ssl`` for its pid),
+What is asserted is the server's view of Timescape's own backend (``pg_stat_ssl`` for its pid,
+as for Django's own connection on the same entry),
 and what Timescape refuses: a certificate signed by another CA under ``verify-full`` (before
 ``OPTIONS`` were carried over, that entry connected anyway, with libpq's default ``prefer``: TLS
 without any check of whom it talks to), and plain text (the server's ``hostssl`` rule).
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.tlsutil import make_certificates
+from tests.web.apps.django_run import django_sees
 from tests.web.server import free_port
 from timescape import ConnectionFailedError, Timescape
 from timescape.web.django import url_from_settings
@@ -166,10 +168,13 @@ def _backend_ssl(ts: Timescape) -> list[tuple[object, ...]]:
     return ts.backend.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
 
 
-def test_verify_full__timescape_connects_over_tls_and_applies(cluster: Cluster) -> None:
-    url = url_from_settings(
-        entry(cluster, sslmode="verify-full", sslrootcert=str(cluster.certs / "ca.pem"))
-    )
+def test_verify_full__timescape_connects_over_tls_and_applies(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    settings = entry(cluster, sslmode="verify-full", sslrootcert=str(cluster.certs / "ca.pem"))
+    # Django's own connection, on the same entry, is encrypted too.
+    assert django_sees(settings, tmp_path)[4] is True
+    url = url_from_settings(settings)
     with Timescape(url, table_prefix="tls_") as ts:
         assert _backend_ssl(ts) == [(True,)]
         ts.add_schema("tls", ["CREATE TABLE tls_t (id INTEGER)"], rollback=["DROP TABLE tls_t"])

@@ -12,9 +12,6 @@ lack of a ``NAME``. TLS is in tests/web/test_django_pg_tls.py.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,25 +20,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.dbutil import PG_ADMIN_URL, TestDB, admin_connection
-from tests.web.apps import write_project
-from tests.web.server import free_port, server_env
+from tests.web.apps.django_run import django_sees, run_django
+from tests.web.server import free_port
 from timescape import InputError, Timescape
 from timescape.store.urls import parse_url
 from timescape.web.django import url_from_settings
 
 PG = "django.db.backends.postgresql"
-SETTINGS = "tests.web.apps.django_site"
-
-# What Django's own connection sees, from a process configured like the site.
-PROBE = """
-import json, django
-django.setup()
-from django.db import connection
-with connection.cursor() as cursor:
-    cursor.execute("SELECT current_database(), current_user, current_schema(), "
-                   "to_regclass('products') IS NOT NULL")
-    print(json.dumps(list(cursor.fetchone())))
-"""
 
 
 def admin_entry(**extra: Any) -> dict[str, Any]:
@@ -54,38 +39,6 @@ def admin_entry(**extra: Any) -> dict[str, Any]:
         "PORT": str(admin.port or 5432),
         **extra,
     }
-
-
-def run_django(
-    entry: dict[str, Any], tmp_path: Path, *argv: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    project = write_project(tmp_path, None)
-    full = {
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "APP_PROJECT": str(project),
-        "APP_DATABASE": json.dumps(entry),
-        **(env or {}),
-    }
-    result = subprocess.run(
-        [sys.executable, *argv],
-        cwd=tmp_path,
-        env=server_env(full),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def django_sees(
-    entry: dict[str, Any],
-    tmp_path: Path,
-    env: dict[str, str] | None = None,
-) -> list[Any]:
-    out = run_django(entry, tmp_path, "-c", PROBE, env=env).stdout
-    return list(json.loads(out.strip().splitlines()[-1]))
 
 
 def activate_v1(entry: dict[str, Any], tmp_path: Path, env: dict[str, str] | None = None) -> None:
@@ -105,7 +58,7 @@ def test_pg_entry__options_search_path_and_assume_role__tables_where_django_read
         "isolation_level": 3, "server_side_binding": False})  # fmt: skip
     try:
         activate_v1(entry, tmp_path)
-        assert django_sees(entry, tmp_path) == [db.name, role, "app", True]
+        assert django_sees(entry, tmp_path)[:4] == [db.name, role, "app", True]
         placed = db.query(
             "SELECT schemaname, tableowner FROM pg_tables WHERE tablename = 'products' "
             "OR tablename LIKE 'timescape\\_%' GROUP BY 1, 2"
@@ -167,13 +120,8 @@ def test_pg_entry__connection_fails__manage_py_prints_no_password(
                         PASSWORD=secrets[0], OPTIONS={"sslmode": "require", "sslcert": "/c.pem",
                                                       "sslkey": "/k.pem",
                                                       "sslpassword": secrets[1]})  # fmt: skip
-    project = write_project(tmp_path, None)
-    env = {"DJANGO_SETTINGS_MODULE": SETTINGS, "APP_PROJECT": str(project),
-           "APP_DATABASE": json.dumps(entry)}  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "django", "timescape", "-v", "schema", "list"], cwd=tmp_path,
-        env=server_env(env), capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    argv = ("-m", "django", "timescape", "-v", "schema", "list")
+    done = run_django(entry, tmp_path, *argv, check=False)
     assert done.returncode == 1, done.stderr
     assert "cannot connect to postgresql://postgres:***@127.0.0.1:" in done.stderr
     assert "sslpassword=***" in done.stderr
