@@ -80,6 +80,8 @@ class PostgreSQLBackend(Backend):
     )
 
     _lock_pid: int | None = None
+    _database: str = ""
+    """The connected database's name, read at connect."""
     _local_timeout_ms: int | None = None
     _pooler_pids: tuple[int, int] | None = None
     """``(pid the connection was told, real server pid)`` when a pooler sits in between."""
@@ -93,27 +95,41 @@ class PostgreSQLBackend(Backend):
 
     @property
     def lock_key(self) -> int:
-        """The advisory lock key: 64 bits of SHA-256 over database name and table prefix."""
-        digest = hashlib.sha256(f"timescape:{self.url.database}:{self.table_prefix}".encode())
+        """The advisory lock key: 64 bits of SHA-256 over database name and table prefix.
+
+        A URL that names its database only through a ``service`` takes the name the server
+        reports (``current_database()``, which connects), so it takes the same lock as a URL
+        naming that database in its path.
+        """
+        database = self.url.database
+        if not database:
+            self.connect()
+            database = self._database
+        digest = hashlib.sha256(f"timescape:{database}:{self.table_prefix}".encode())
         return int.from_bytes(digest.digest()[:8], "big", signed=True)
 
     def _open(self) -> Any:
         import psycopg  # noqa: PLC0415 - drivers load on first connect, never at import
 
+        # parse_url left only libpq keywords in params, none of them set here: each reaches
+        # libpq. Host and database are left out when a service names them (libpq would let
+        # an explicit value win over the service file's).
         kwargs: dict[str, Any] = {
-            "host": self.url.host,
-            "dbname": self.url.database,
+            **self.url.params,
             "connect_timeout": max(1, round(self.url.connect_timeout)),
             "application_name": self.application_name,
             "autocommit": True,
         }
+        if self.url.host:
+            kwargs["host"] = self.url.host
+        if self.url.database:
+            kwargs["dbname"] = self.url.database
         if self.url.port:
             kwargs["port"] = self.url.port
         if self.url.user:
             kwargs["user"] = self.url.user
         if self.url.password is not None:
             kwargs["password"] = self.url.password
-        kwargs.update({k: v for k, v in self.url.params.items() if k not in kwargs})
         try:
             return psycopg.connect(**kwargs)
         except psycopg.Error as exc:
@@ -135,7 +151,9 @@ class PostgreSQLBackend(Backend):
     def _prepare_session(self) -> None:
         self.execute("; ".join(self._session_settings()))  # one round trip
         told = int(self._conn.info.backend_pid)
-        server, schema = self.query("SELECT pg_backend_pid(), current_schema()")[0]
+        server, schema, self._database = self.query(
+            "SELECT pg_backend_pid(), current_schema(), current_database()"
+        )[0]
         self._pooler_pids = None if told == int(server) else (told, int(server))
         self.pipelined = not _is_local(self._conn.info)
         # The state tables live in the first existing schema of the search_path at connect
