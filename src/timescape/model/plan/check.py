@@ -12,9 +12,11 @@ from collections.abc import Collection, Sequence
 from timescape.errors import DriftError, RollbackRefusedError, StateError
 from timescape.model.catalog import Catalog
 from timescape.model.schema import (
+    CHECKSUM_ALGORITHM,
     CHECKSUM_ALGORITHMS,
     SchemaVersion,
     checksum_matches,
+    text_digest,
     unknown_algorithms,
 )
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
@@ -26,6 +28,9 @@ __all__ = [
     "is_complete_and_unchanged",
     "refuse_lost_rows",
 ]
+
+_CURRENT = f"{CHECKSUM_ALGORITHM}:"
+"""What every checksum of the current algorithm starts with."""
 
 
 def _check_algorithms(
@@ -152,9 +157,12 @@ class OrphanCheck:
 def is_complete_and_unchanged(schema: SchemaVersion, row: SchemaState) -> bool:
     """True for an applied schema whose every step is recorded with its current checksum.
 
-    The first test the planner makes of each schema an activation needs: every ancestor
-    of a long chain passes it, so it compares step by step instead of building tuples. Anything
-    else (a drift, an older algorithm, missing steps) takes the full path, with its refusals.
+    The first test the planner makes of each schema an activation needs: every ancestor of a
+    long chain passes it (a hundred at ten thousand schemas in a hundred chains), in a freshly
+    loaded catalog whose steps have not been asked for their checksums yet. So an SQL step's
+    checksum is spelled here from its remembered digest, one call instead of the five of
+    ``step.checksum`` (issue 14). Anything else (a drift, an older algorithm, missing steps)
+    takes the full path, with its refusals.
     """
     steps = schema.steps
     stored = row.checksums
@@ -162,7 +170,12 @@ def is_complete_and_unchanged(schema: SchemaVersion, row: SchemaState) -> bool:
         return False
     if len(stored) < len(steps):
         return False
-    return all(stored[i] == step.checksum for i, step in enumerate(steps))
+    for step, value in zip(steps, stored, strict=False):
+        script = step.migration
+        current = _CURRENT + text_digest(script) if type(script) is str else step.checksum
+        if value != current:
+            return False
+    return True
 
 
 def _refuse_orphaned_descendants(
