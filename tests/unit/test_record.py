@@ -130,3 +130,21 @@ def test_maker__many_values__equal_to_the_constructors_and_frozen(kind: type) ->
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.a = 2  # type: ignore[attr-defined]
     assert not hasattr(made, "__dict__")
+
+
+def test_record__before_first_use__init_compiled_on_first_value_or_signature() -> None:
+    first, second = record(_copy("First")), record(_copy("Second"))
+    placeholder = first.__init__
+    assert placeholder.__code__.co_filename != "<string>"  # not compiled at definition
+    value = first(1)
+    compiled = first.__init__
+    assert compiled is not placeholder
+    assert compiled.__code__.co_filename == "<string>"  # the stock decorator's kind of code
+    assert "__signature__" not in first.__dict__
+    placeholder(value, 4)  # a reference kept from before still works, and compiles nothing more
+    assert value.a == 4
+    assert first.__init__ is compiled
+    # Asking for the signature first compiles it too, and gives the stock decorator's.
+    assert str(inspect.signature(second)) == str(inspect.signature(Stock))
+    assert second.__init__.__code__.co_filename == "<string>"
+    assert not hasattr(second(1), "__signature__")

@@ -53,7 +53,7 @@ def record(cls: type[_T]) -> type[_T]:
     made: Any = dataclasses.dataclass(init=False, repr=False, eq=False, slots=True)(cls)
     fields = dataclasses.fields(made)
     methods = (
-        _init(made, fields),
+        _first_init(made, fields),
         _repr(tuple(f.name for f in fields if f.repr)),
         *_comparisons(fields),
         *_frozen(made, tuple(f.name for f in fields)),
@@ -147,6 +147,51 @@ def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
         return f"{self.__class__.__qualname__}({shown})"
 
     return __repr__
+
+
+def _first_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
+    """An ``__init__`` that compiles the real one (:func:`_init`) when the class is first used.
+
+    Compiling ``__init__`` is most of what defining a record costs (0.1-0.2 ms in Python's
+    parser), and a command uses few of the classes it imports: ``schema list`` defined 34 and
+    made values of about a dozen (issue 14). The first call, or the first look at the signature
+    (``inspect.signature`` reads ``__signature__`` first), puts the real ``__init__`` on the class;
+    from then on the class is what an eager compile would have made.
+    """
+    made: list[Callable[..., None]] = []
+
+    def install() -> Callable[..., None]:
+        if not made:  # a reference to this __init__ kept from before compiles only once
+            init = _init(cls, fields)
+            init.__qualname__ = f"{cls.__qualname__}.__init__"
+            made.append(init)
+            type.__setattr__(cls, "__init__", init)
+            if isinstance(cls.__dict__.get("__signature__"), _CompileOnLook):
+                type.__delattr__(cls, "__signature__")
+        return made[0]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - the method it becomes
+        install()(self, *args, **kwargs)
+
+    type.__setattr__(cls, "__signature__", _CompileOnLook(install))
+    return __init__
+
+
+class _CompileOnLook:
+    """A class's ``__signature__`` until its ``__init__`` is compiled: compiles it, reads as absent.
+
+    :func:`inspect.signature` asks for ``__signature__`` before it looks at ``__init__``; on
+    ``AttributeError`` it goes on to the real ``__init__`` this has just installed.
+    """
+
+    __slots__ = ("install",)
+
+    def __init__(self, install: Callable[[], object]) -> None:
+        self.install = install
+
+    def __get__(self, instance: object, owner: type | None = None) -> object:
+        self.install()
+        raise AttributeError("__signature__")
 
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
