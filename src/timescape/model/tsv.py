@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -210,10 +209,18 @@ class Version:
     description: str = ""
 
 
-@dataclass(slots=True)
 class _HandlerTimeline:
-    versions: list[Version] = field(default_factory=list)
-    stamps: list[float] = field(default_factory=list)
+    """One handler's versions, oldest first, and their timestamps (for bisect).
+
+    A plain slots class: a dataclass compiles three methods at import that nothing calls.
+    """
+
+    __slots__ = ("stamps", "versions")
+
+    def __init__(self) -> None:
+        """An empty timeline."""
+        self.versions: list[Version] = []
+        self.stamps: list[float] = []
 
 
 class VersionIndex:
