@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timescape.errors import DefinitionError
+from timescape.model._pattern import lazy_pattern, pattern_getattr
 from timescape.model._record import record
 from timescape.model._sha import sha256
 
@@ -40,8 +41,18 @@ __all__ = [
 
 CHECKSUM_ALGORITHM = "sha256-v1"
 """The algorithm new checksums are computed with; its name prefixes every stored value."""
+if TYPE_CHECKING:
+    NAME_PATTERN: re.Pattern[str]  # compiled on first use (module __getattr__ below)
+
+
+# Compiled on first use, not at import (issue 14: a cached project checks no name).
 # \Z, not $: `$` also matches before a trailing newline, which would let "name\n" through.
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}\Z")
+_name_pattern = lazy_pattern(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}\Z")
+
+
+if not TYPE_CHECKING:  # type checkers read the declaration above
+    __getattr__ = pattern_getattr(__name__, {"NAME_PATTERN": _name_pattern})
+
 
 StepCallable = Callable[[Any], None]
 """A Python migration step: called with a migration connection (``execute``/``query``)."""
@@ -65,7 +76,7 @@ def validate_name(name: object, *, what: str = "schema name", key: str | None = 
     Raises:
         DefinitionError: Naming the rule that was broken.
     """
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not _name_pattern().match(name):
         raise DefinitionError(
             f"invalid {what} {name!r}: start with a letter or '_', then letters, digits, '_', "
             "'.' or '-' (at most 128 characters; no quotes, semicolons or spaces)",
@@ -87,7 +98,7 @@ def normalise_sql(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
 
 
-_BLANK = re.compile(r"\ufeff?\s*+\Z")
+_blank = lazy_pattern(r"\ufeff?\s*+\Z")
 
 
 def is_blank_sql(text: str) -> bool:
@@ -99,7 +110,7 @@ def is_blank_sql(text: str) -> bool:
     Returns:
         True for text that is only a BOM and whitespace.
     """
-    return _BLANK.match(text) is not None
+    return _blank().match(text) is not None
 
 
 _TEXT_DIGESTS: dict[str, str] = {}

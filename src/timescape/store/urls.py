@@ -6,13 +6,13 @@ ever carry the password — even for a URL too malformed to parse.
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from timescape.errors import InputError
+from timescape.model._pattern import lazy_pattern
 from timescape.model._record import record
 
 __all__ = ["DatabaseURL", "parse_url", "redact", "url_text"]
@@ -37,10 +37,11 @@ _DRIVERS = {
 }
 _SECRET_PARAMS = frozenset({"password", "pass", "pwd", "passwd", "sslpassword"})
 _MASK = "***"
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|pass|pwd|passwd|sslpassword)=)[^&]*")
+# Compiled on first use (issue 14): a SQLite URL has no '@' and no query.
+_secret_query = lazy_pattern(r"(?i)([?&](?:password|pass|pwd|passwd|sslpassword)=)[^&]*")
 # What may follow the '@' that ends the userinfo: a host (name, IPv4 or [IPv6], possibly empty for
 # a Unix socket) and an optional numeric port, then the end of the authority.
-_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._~%!$&'()*+,;=\-]*)(?::\d+)?")
+_host_port = lazy_pattern(r"(?:\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._~%!$&'()*+,;=\-]*)(?::\d+)?")
 _ENCODE_HINT = "percent-encode '@', ':', '/', '?', '#' and '%' in the user name and password"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -75,14 +76,19 @@ def redact(url: str) -> str:
 
 
 def _mask_query(text: str) -> str:
-    return _SECRET_QUERY.sub(r"\1" + _MASK, text)
+    if "=" not in text:  # every match holds one
+        return text
+    return _secret_query().sub(r"\1" + _MASK, text)
 
 
 def _userinfo_end(rest: str) -> int:
     """Return the index of the ``@`` ending the userinfo in ``rest`` (after ``://``), or -1."""
     at = rest.rfind("@")
+    if at < 0:
+        return -1
+    host_port = _host_port()
     while at >= 0:
-        match = _HOST_PORT.match(rest, at + 1)
+        match = host_port.match(rest, at + 1)
         end = match.end() if match else at + 1
         if end == len(rest) or rest[end] in "/?#":
             return at
