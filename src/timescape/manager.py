@@ -14,13 +14,13 @@ serving instances and the retirement. Its public methods are thin delegations to
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from timescape._log import LazyLogger
 from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
 from timescape.engine.connection import Connection
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
 
-logger = logging.getLogger("timescape")
+logger = LazyLogger("timescape")
 
 DEFAULT_PROTECTED_TAGS = ("stable", "production", "latest")
 

@@ -20,13 +20,13 @@ under the schema's budget, :class:`~.failures.StepFailures` says what a failed s
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from timescape._faults import armed, fault_point
+from timescape._log import LazyLogger
 from timescape.engine.interrupt import InterruptGuard
 from timescape.errors import MigrationError
 from timescape.execution.failures import StepFailedError, StepFailures, failed_status
@@ -41,7 +41,7 @@ from timescape.store.state import RunMarker, StateStore, now
 
 __all__ = ["Executor", "MigrationConnection", "SchemaOutcome"]
 
-logger = logging.getLogger("timescape.executor")
+logger = LazyLogger("timescape.executor")
 """Progress: a DEBUG record per run (``extra`` ``timescape_plan``) and per step
 (``timescape_step``: the action and the step), for progress displays such as the CLI's."""
 
