@@ -35,12 +35,17 @@ print(json.dumps({"modules": sorted(sys.modules), "logging_from_driver": logging
 _DRIVERS = {"sqlite": "sqlite3", "postgresql": "psycopg", "mysql": "pymysql"}
 
 # The CLI, the web integrations, SQL analysis (only the inferred gate with live versions reads
-# SQL), the lifecycle and metrics layers, project files and importers, and their third-party
-# dependencies: none of them is needed to apply schemas registered in Python.
+# SQL), the lifecycle and metrics layers, project files and importers, the reports, and their
+# third-party dependencies: none of them is needed to apply schemas registered in Python.
 _NOT_FOR_APPLY = ("click", "rich", "sqlglot", "tomllib")
 _NOT_FOR_APPLY_PACKAGES = tuple(
     f"timescape.{name}"
-    for name in ("cli", "web", "analysis", "lifecycle", "metrics", "project", "engine.adoption")
+    for name in (
+        *("cli", "web", "analysis", "lifecycle", "metrics", "project", "engine.adoption"),
+        # Reports and the inferred gate's reader: nothing is live yet, so no verdict is asked.
+        *("compat", "engine.inspection", "execution.verification"),
+        *("reports.listing", "reports.problem"),
+    )
 )
 
 
