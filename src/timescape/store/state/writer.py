@@ -9,7 +9,6 @@ statements are deferred to ride in the transaction's next round trip (issue 14).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -128,10 +127,10 @@ class StateWriter:
             )
         )
 
-        # A partial, not a closure: one per schema waits for the commit (a 1,000-schema rollback
-        # is one transaction), and a closure with its three cells was twice the size (issue 14).
-        replay = _update_schema_row if known else _insert_schema_row
-        self._cache.record(functools.partial(replay, state.name, stored))
+        # A two-slot object, not a closure: one per schema waits for the commit (a 1,000-schema
+        # rollback is one transaction), and a closure with its three cells was six times the
+        # size (issue 14).
+        self._cache.record((_RowUpdate if known else _RowInsert)(state.name, stored))
         if known:
             self._backend.defer(
                 f"UPDATE {self._tables.schemas} SET parents = ?, status = ?, steps_done = ?, "
@@ -365,13 +364,25 @@ def _inserted_version(version: Version, tags: Sequence[str]) -> Patch:
     return patch
 
 
-def _insert_schema_row(name: str, stored: SchemaState, draft: SnapshotDraft) -> None:
-    """Replay a schema row's INSERT on a snapshot draft."""
-    draft.schema_rows()[name] = stored
+class _RowInsert:
+    """Replays a schema row's INSERT on a snapshot draft (a :data:`Patch`)."""
+
+    __slots__ = ("name", "stored")
+
+    def __init__(self, name: str, stored: SchemaState) -> None:
+        self.name = name
+        self.stored = stored
+
+    def __call__(self, draft: SnapshotDraft) -> None:
+        draft.schema_rows()[self.name] = self.stored
 
 
-def _update_schema_row(name: str, stored: SchemaState, draft: SnapshotDraft) -> None:
-    """Replay a schema row's UPDATE on a snapshot draft (nothing when it matched no row)."""
-    rows = draft.schema_rows()
-    if name in rows:
-        rows[name] = stored
+class _RowUpdate(_RowInsert):
+    """Replays a schema row's UPDATE: nothing when it matched no row."""
+
+    __slots__ = ()
+
+    def __call__(self, draft: SnapshotDraft) -> None:
+        rows = draft.schema_rows()
+        if self.name in rows:
+            rows[self.name] = self.stored
