@@ -36,7 +36,7 @@ class LazyLogger:
     ``exception``); the record's source line is the caller's, as with the logger itself.
     """
 
-    __slots__ = ("name",)
+    __slots__ = ("_logger", "name")
 
     def __init__(self, name: str) -> None:
         """Name the logger; import nothing.
@@ -45,13 +45,17 @@ class LazyLogger:
             name: The logger's name (``timescape``, ``timescape.sql``, ...).
         """
         self.name = name
+        self._logger: logging.Logger | None = None
 
     @property
     def logger(self) -> logging.Logger:
-        """The real logger (imports :mod:`logging`)."""
-        import logging  # noqa: PLC0415 - the point of this module
+        """The real logger (imports :mod:`logging`); looked up once, as at import before."""
+        logger = self._logger
+        if logger is None:
+            import logging  # noqa: PLC0415 - the point of this module
 
-        return logging.getLogger(self.name)
+            logger = self._logger = logging.getLogger(self.name)
+        return logger
 
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
         """Whether a record of ``level`` would be handled (False below WARNING before any setup).
@@ -62,9 +66,12 @@ class LazyLogger:
         Returns:
             What ``logging.getLogger(name).isEnabledFor(level)`` returns.
         """
-        if level < _WARNING and "logging" not in sys.modules:
-            return False
-        return self.logger.isEnabledFor(level)
+        logger = self._logger
+        if logger is None:  # asked per statement: the common case first
+            if level < _WARNING and "logging" not in sys.modules:
+                return False
+            logger = self.logger
+        return logger.isEnabledFor(level)
 
     def debug(self, msg: str, *args: object, **kwargs: Any) -> None:
         """Log at DEBUG, as :meth:`logging.Logger.debug`."""
@@ -84,7 +91,7 @@ class LazyLogger:
         self._log(_ERROR, msg, args, kwargs)
 
     def _log(self, level: int, msg: str, args: tuple[object, ...], kwargs: dict[str, Any]) -> None:
-        if level < _WARNING and "logging" not in sys.modules:
+        if self._logger is None and level < _WARNING and "logging" not in sys.modules:
             return
         logger = self.logger
         if logger.isEnabledFor(level):
