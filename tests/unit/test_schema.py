@@ -268,6 +268,6 @@ def test_add_schema__thousand_schemas__hold_little_besides_their_scripts():
         held, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # About 340 bytes a schema (the schema, its step, their tuples, the registry's entries);
-    # 670 before the shared empty frozenset and step names (a frozenset alone is 216 bytes).
+    # About 330 bytes a schema (the schema, its step, their tuples, the registry's entries);
+    # 650 before the shared empty frozenset and step names (a frozenset alone is 216 bytes).
     assert held / n < 450
