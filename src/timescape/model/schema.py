@@ -9,6 +9,7 @@ end), so moving a file between Windows and Linux is not drift, while editing a c
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
@@ -113,8 +114,12 @@ def is_blank_sql(text: str) -> bool:
     return _blank().match(text) is not None
 
 
-_TEXT_DIGESTS: dict[str, str] = {}
-_TEXT_DIGESTS_MAX = 200_000
+# Each script's whole checksum (``sha256-v1:<hex>``), not its hex digest: the definitions and
+# the state rows then share one string per script instead of holding a digest and a prefixed
+# copy of it each (issue 14: 1,000 schemas held half a megabyte of checksum text).
+_TEXT_CHECKSUMS: dict[str, str] = {}
+_TEXT_CHECKSUMS_MAX = 200_000
+_PREFIX = CHECKSUM_ALGORITHM + ":"
 
 
 _HASH_SLICE = 1 << 20
@@ -137,20 +142,27 @@ def _text_digest(script: str) -> str:
     return digest.hexdigest()
 
 
+def _text_checksum(script: str) -> str:
+    """``sha256-v1:<hex>`` of an SQL script, one string per script however often asked.
+
+    Plans, drift checks and reports ask for the same scripts' checksums over and over: remember
+    them by text (the definitions hold these strings anyway).
+    """
+    value = _TEXT_CHECKSUMS.get(script)
+    if value is None and _DEFERRED:
+        _take_deferred()
+        value = _TEXT_CHECKSUMS.get(script)
+    if value is None:
+        value = _PREFIX + _text_digest(script)
+        if len(_TEXT_CHECKSUMS) >= _TEXT_CHECKSUMS_MAX:
+            _TEXT_CHECKSUMS.clear()
+        _TEXT_CHECKSUMS[script] = value
+    return value
+
+
 def _sha256_v1(script: str | StepCallable) -> str:
     if isinstance(script, str):
-        # Plans, drift checks and reports ask for the same scripts' checksums over and over:
-        # remember them by text (the definitions hold these strings anyway).
-        digest = _TEXT_DIGESTS.get(script)
-        if digest is None and _DEFERRED:
-            _take_deferred()
-            digest = _TEXT_DIGESTS.get(script)
-        if digest is None:
-            digest = _text_digest(script)
-            if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
-                _TEXT_DIGESTS.clear()
-            _TEXT_DIGESTS[script] = digest
-        return digest
+        return _text_checksum(script)[len(_PREFIX) :]
     # A step declared in the project file (``{ python = "m:f" }``, an Alembic revision) names
     # the text it is checksummed by: the function's source, or the revision file.
     source = getattr(script, "checksum_source", None)
@@ -201,9 +213,9 @@ def _take_deferred() -> None:
             pairs = _DEFERRED.pop()
         except IndexError:  # pragma: no cover - emptied by another thread meanwhile
             return
-        if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
-            _TEXT_DIGESTS.clear()
-        _TEXT_DIGESTS.update(pairs())
+        if len(_TEXT_CHECKSUMS) >= _TEXT_CHECKSUMS_MAX:
+            _TEXT_CHECKSUMS.clear()
+        _TEXT_CHECKSUMS.update((script, _PREFIX + digest) for script, digest in pairs())
 
 
 CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}
@@ -227,6 +239,8 @@ def checksum(script: str | StepCallable | None) -> str | None:
     """
     if script is None:
         return None
+    if isinstance(script, str):
+        return _text_checksum(script)
     return f"{CHECKSUM_ALGORITHM}:{CHECKSUM_ALGORITHMS[CHECKSUM_ALGORITHM](script)}"
 
 
@@ -308,6 +322,15 @@ def upgraded_checksums(
         ):
             out[i] = checksum(script)
     return tuple(out) if out != list(stored) else None
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+"""Shared by every schema declaring no ``compatible_with``: an empty frozenset is 216 bytes."""
+
+
+def _step_name(index: int) -> str:
+    """``step<index + 1>``, one string per name across all schemas (interned)."""
+    return sys.intern(f"step{index + 1}")
 
 
 @record
@@ -416,7 +439,7 @@ class SchemaVersion:
                 key=f"{where}.rollback",
             )
         steps = tuple(
-            Step(migration=m, rollback=rollbacks[i] if rollbacks else None, name=f"step{i + 1}")
+            Step(migration=m, rollback=rollbacks[i] if rollbacks else None, name=_step_name(i))
             for i, m in enumerate(migrations)
         )
         return cls.build(
@@ -489,7 +512,7 @@ class SchemaVersion:
             name=name,
             steps=tuple(steps),
             parents=parents,
-            compatible_with=frozenset(compatible_with),
+            compatible_with=frozenset(compatible_with) if compatible_with else _NO_NAMES,
             breaking=breaking,
             transactional=transactional,
             contract=tuple(contract),

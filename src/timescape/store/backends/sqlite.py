@@ -21,7 +21,6 @@ import contextlib
 import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
 import functools
 import json
-import logging
 import os
 import re
 import sqlite3
@@ -31,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from timescape._log import DEBUG
 from timescape.errors import ConnectionFailedError
 from timescape.store.base import Backend, ErrorKind, LockInfo, actor, sql_log
 
@@ -156,7 +156,7 @@ class SQLiteBackend(Backend):
         if conn is None:  # checked here: several statements per schema pass by
             self.connect()
             conn = self._conn
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         cur = conn.execute(sql) if params is None else conn.execute(sql, params)
         return int(cur.rowcount)
@@ -164,7 +164,7 @@ class SQLiteBackend(Backend):
     def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         """Run a query and return all rows."""
         self.connect()
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         return list(self._conn.execute(sql, params).fetchall())
 
