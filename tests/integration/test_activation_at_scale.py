@@ -82,23 +82,52 @@ def test_activation__ten_times_the_schemas__same_statements_same_work(tmp_path: 
     assert own_large <= own_small * 1.2 + 5, (own_small, own_large)
 
 
+def _database_of(path: Path, kib: int) -> str:
+    """A SQLite file of about ``kib`` KiB (one table of blobs), as a URL."""
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE filler (b BLOB)")
+    raw.executemany("INSERT INTO filler VALUES (zeroblob(1000))", [()] * kib)
+    raw.commit()
+    raw.close()
+    return f"sqlite:///{path}"
+
+
+def _budget(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA cache_size").fetchone()[0])
+
+
 def test_connection__migration_changes_cache_size__widened_budget_restored(
     tmp_path: Path,
 ) -> None:
     # A state read at ten thousand schemas fills SQLite's default 2,000 KiB cache; then the next
-    # CREATE TABLE re-reads the schema table it scans from the file. Timescape's connection has
-    # room for both, and a migration changing the budget is set back to it.
-    url = f"sqlite:///{tmp_path / 'cache.db'}"
+    # CREATE TABLE re-reads the schema table it scans from the file. Timescape's connection to a
+    # big file has room for both, and a migration changing the budget is set back to it.
+    url = _database_of(tmp_path / "cache.db", 40_000)
     ts = Timescape(url)
     ts.add_schema("s1", ["CREATE TABLE a (id int); PRAGMA cache_size = 100"], ["DROP TABLE a"])
     tsv = ts.add_version("/api", "2025-01-01T00:00:00Z", "s1")
     ts.refresh()
     conn = ts.backend.raw_connection
-    before = conn.execute("PRAGMA cache_size").fetchone()[0]
+    before = _budget(conn)
     ts.activate(tsv)
-    after = conn.execute("PRAGMA cache_size").fetchone()[0]
-    assert before == after == -16 * 1024
+    assert before == _budget(conn) == -16 * 1024
     ts.close()
     raw = sqlite3.connect(tmp_path / "cache.db")
-    assert raw.execute("PRAGMA cache_size").fetchone()[0] != -16 * 1024  # the file keeps nothing
+    assert _budget(raw) != -16 * 1024  # the file keeps nothing
     raw.close()
+
+
+def test_connection__file_smaller_than_the_default_cache__budget_unchanged(
+    tmp_path: Path,
+) -> None:
+    # A new database (a long chain applied in one process) keeps SQLite's default budget, so
+    # the pages that chain reads are not all kept (peak RSS); a mid-sized file gets its size.
+    ts = Timescape(f"sqlite:///{tmp_path / 'new.db'}")
+    ts.refresh()
+    assert _budget(ts.backend.raw_connection) == -2000
+    ts.close()
+    ts = Timescape(_database_of(tmp_path / "mid.db", 4_000))
+    ts.refresh()
+    budget = -_budget(ts.backend.raw_connection)
+    ts.close()
+    assert 4_000 < budget < 16 * 1024

@@ -56,7 +56,7 @@ _PRAGMAS = (
 )
 
 _CACHE_KIB = 16 * 1024
-"""The page cache Timescape's connection may grow to, in KiB (SQLite's default is 2,000)."""
+"""The most page cache Timescape's connection may grow to, in KiB (SQLite's default is 2,000)."""
 
 
 class SQLiteBackend(Backend):
@@ -112,23 +112,28 @@ class SQLiteBackend(Backend):
         )
 
     def _widen_page_cache(self) -> None:
-        """Let the page cache hold the state tables and the schema table together.
+        """Let the page cache hold the state tables and the schema table together, in a big file.
 
         This connection reads the state tables whole when a snapshot is loaded, and runs the
         DDL. Every CREATE TABLE scans the schema table to load its new entry, so with SQLite's
         default 2,000 KiB cache, which a state read at ten thousand schemas fills, the next
         activation read about 290 pages of the schema table from the file again (issue 14).
-        A negative ``cache_size`` is a budget in KiB, and pages are allocated only as they are
-        read (https://www.sqlite.org/pragma.html#pragma_cache_size), so a small project uses
-        no more memory. A larger budget (a build's own default) is kept, and a migration that
-        changes it is set back to this one.
+        The budget follows the file the connection opens: as large as the file, up to
+        16 MiB, and never below the current one. A file smaller than the default cache keeps
+        it, so a process applying a long chain to a new database holds no more pages than
+        before (peak RSS, issue 14). A negative ``cache_size`` is a budget in KiB and pages
+        are allocated only as they are read
+        (https://www.sqlite.org/pragma.html#pragma_cache_size). A migration that changes the
+        budget is set back to this one.
         """
         conn = self._conn
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         current = int(conn.execute("PRAGMA cache_size").fetchone()[0])
-        if current > 0:  # a number of pages
-            current = -(current * int(conn.execute("PRAGMA page_size").fetchone()[0]) // 1024)
-        if -current < _CACHE_KIB:
-            conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+        current_kib = current * page_size // 1024 if current > 0 else -current  # pages or -KiB
+        file_kib = int(conn.execute("PRAGMA page_count").fetchone()[0]) * page_size // 1024
+        budget = min(file_kib, _CACHE_KIB)
+        if budget > current_kib:
+            conn.execute(f"PRAGMA cache_size = -{budget}")
 
     def _restore_session(self, *, failed: bool) -> None:
         """Set back every connection PRAGMA a step changed; detach what it attached.
