@@ -29,10 +29,12 @@ __all__ = [
     "bound_params",
     "collect_results",
     "error_from",
+    "is_local",
     "numbered",
     "pipeline",
     "pipeline_results",
     "readable_waiter",
+    "several_statements",
     "simple_query",
     "simple_query_results",
     "wait_for_results",
@@ -46,6 +48,8 @@ _PIPELINE_SYNC: Final = 10
 INT8_OID: Final = 20
 """A Python int is sent as ``bigint``; a str as ``unknown`` (0), typed by the server from where it
 lands, as psycopg sends both in text format."""
+_SQLSTATE_FIELD: Final = ord("C")  # PG_DIAG_SQLSTATE
+_SOURCE_FUNCTION_FIELD: Final = ord("R")  # PG_DIAG_SOURCE_FUNCTION
 _INT8_MIN: Final = -(1 << 63)
 _INT8_MAX: Final = (1 << 63) - 1
 
@@ -289,3 +293,26 @@ def error_from(result: Any, conn: Any) -> Exception:
         return build(result, encoding=conn.info.encoding)  # type: ignore[no-any-return]
     message = bytes(result.error_message).decode(errors="replace")  # pragma: no cover
     return psycopg.DatabaseError(message)  # pragma: no cover - psycopg < 3.3 keeps it there too
+
+
+def is_local(info: Any) -> bool:
+    """Whether a connection reaches its server over a Unix socket or the loopback interface."""
+    host = str(info.host or "")
+    if not host or host.startswith(("/", "@")):
+        return True
+    try:
+        address = str(info.hostaddr or host)
+    except Exception:  # libpq < 12 has no PQhostaddr: judge by the name
+        address = host
+    return address in ("localhost", "::1") or address.startswith("127.")
+
+
+def several_statements(result: Any) -> bool:
+    """Whether the extended protocol refused a text for holding several statements.
+
+    Told by SQLSTATE 42601 raised where the server parses a statement of the extended protocol
+    (``exec_parse_message``, a name no translation changes), before any of the text runs.
+    """
+    state = result.error_field(_SQLSTATE_FIELD)
+    source = result.error_field(_SOURCE_FUNCTION_FIELD)
+    return bool(state == b"42601" and source == b"exec_parse_message")

@@ -13,11 +13,14 @@ also checks that it still runs on the locking session.
 Timeouts: ``SET LOCAL statement_timeout`` bounds each schema transaction on the server, the watchdog
 sends a libpq cancel at the deadline, and ``client_connection_check_interval`` lets the server
 notice a dead client during a long statement (PG ≥ 14).
+
+Parts: the framing of statements sent below psycopg's cursor (simple queries, pipelines, typed
+text values) is :mod:`._libpq`; the LISTEN session of serving instances is :mod:`._pglisten`
+(``PostgreSQLListener`` is still importable from here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import re
@@ -30,12 +33,15 @@ from timescape.store.backends._libpq import (
     Bound,
     bound_params,
     error_from,
+    is_local,
     numbered,
     pipeline,
     pipeline_results,
     readable_waiter,
+    several_statements,
     simple_query_results,
 )
+from timescape.store.backends._pglisten import PostgreSQLListener, listen
 from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 
 __all__ = ["PostgreSQLBackend", "PostgreSQLListener"]
@@ -45,8 +51,6 @@ logger = logging.getLogger("timescape")
 _CANCELED = "57014"
 _INVALID_TEXT = "22P02"  # invalid_text_representation: how the session guard fails
 _GUARD_INDEX = 1  # BEGIN, then the bound with the guard
-_SQLSTATE_FIELD = ord("C")  # libpq's PG_DIAG_SQLSTATE
-_SOURCE_FUNCTION_FIELD = ord("R")  # PG_DIAG_SOURCE_FUNCTION
 _SESSION_GUARD: Final = (
     ", CAST(CASE WHEN pg_backend_pid() = {pid} THEN '0' "
     "ELSE 'timescape session check: server pid ' || pg_backend_pid() END AS integer)"
@@ -161,7 +165,7 @@ class PostgreSQLBackend(Backend):
         told = int(self._conn.info.backend_pid)
         server, schema = self.query("SELECT pg_backend_pid(), current_schema()")[0]
         self._pooler_pids = None if told == int(server) else (told, int(server))
-        self.pipelined = not _is_local(self._conn.info)
+        self.pipelined = not is_local(self._conn.info)
         self._libpq_pipeline = _libpq_version() >= _LIBPQ_PIPELINE
         # The state tables live in the first existing schema of the search_path at connect
         # (normally public), whatever a migration later does to the search_path.
@@ -344,7 +348,7 @@ class PostgreSQLBackend(Backend):
         if failed is None:
             return results[-1]
         result = results[failed]
-        if not _several_statements(result):
+        if not several_statements(result):
             raise error_from(result, conn)
         self._simple_results("ROLLBACK")  # nothing of it ran: start over, as before (issue 14)
         self._begin_sql = begin
@@ -706,41 +710,13 @@ class PostgreSQLBackend(Backend):
 
         Added in 0.2.
         """
-        conn = self._open()
-        try:
-            told = int(conn.info.backend_pid)
-            server = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
-            if told != server:
-                # A transaction pooler hands each statement to any server session: the LISTEN
-                # would land on one session and the wait on another. Poll instead.
-                conn.close()
-                logger.warning(
-                    "the connection goes through a pooler (backend pid %d, server pid %d): "
-                    "no LISTEN, serving instances poll for changes",
-                    told,
-                    server,
-                )
-                return None
-            conn.execute(f"LISTEN {self.quote(channel)}")
-        except Exception as exc:
-            conn.close()
-            raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from None
-        return PostgreSQLListener(conn, self.url.redacted)
+        return listen(
+            self._open(), f"LISTEN {self.quote(channel)}", self.url.redacted, self.describe_error
+        )
 
 
 def _encoded(statements: tuple[str, ...]) -> list[Bound]:
     return [(text.encode(), [], []) for text in statements]
-
-
-def _several_statements(result: Any) -> bool:
-    """Whether the extended protocol refused a text for holding several statements.
-
-    Told by SQLSTATE 42601 raised where the server parses a statement of the extended protocol
-    (``exec_parse_message``, a name no translation changes), before any of the text runs.
-    """
-    state = result.error_field(_SQLSTATE_FIELD)
-    source = result.error_field(_SOURCE_FUNCTION_FIELD)
-    return bool(state == b"42601" and source == b"exec_parse_message")
 
 
 def _libpq_version() -> int:
@@ -755,62 +731,4 @@ def _guard_pid(error: Exception) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _is_local(info: Any) -> bool:
-    """Whether a connection reaches its server over a Unix socket or the loopback interface."""
-    host = str(info.host or "")
-    if not host or host.startswith(("/", "@")):
-        return True
-    try:
-        address = str(info.hostaddr or host)
-    except Exception:  # libpq < 12 has no PQhostaddr: judge by the name
-        address = host
-    return address in ("localhost", "::1") or address.startswith("127.")
-
-
-class PostgreSQLListener:
-    """One LISTENing session; :meth:`wait` blocks in psycopg's ``notifies()`` (psycopg ≥ 3.2).
-
-    A notification is delivered only while a session listens, so the caller re-reads the state
-    after every (re)connect: whatever committed while nobody listened is seen by that read.
-    """
-
-    def __init__(self, conn: Any, redacted_url: str) -> None:
-        """Wrap an open connection that already listens.
-
-        Args:
-            conn: The psycopg connection (autocommit).
-            redacted_url: The URL for error messages, password removed.
-        """
-        self._conn = conn
-        self._url = redacted_url
-        self._pid = int(conn.info.backend_pid)
-
-    @property
-    def connection_id(self) -> int:
-        """The listening session's backend pid (``pg_terminate_backend`` takes it)."""
-        return self._pid
-
-    def wait(self, timeout: float) -> list[str]:
-        """Wait up to ``timeout`` seconds for notifications; return their payloads.
-
-        Returns after the first notification, with any others already queued.
-
-        Raises:
-            ConnectionFailedError: When the session was lost (terminated, network, server down).
-        """
-        import psycopg  # noqa: PLC0415 - loaded already by the connection; kept lazy for import time
-
-        try:
-            payloads = [n.payload for n in self._conn.notifies(timeout=timeout, stop_after=1)]
-            if payloads:
-                payloads.extend(n.payload for n in self._conn.notifies(timeout=0.0))
-        except psycopg.Error as exc:
-            raise ConnectionFailedError(self._url, f"notification connection lost: {exc}") from exc
-        if self._conn.closed or self._conn.broken:
-            raise ConnectionFailedError(self._url, "notification connection lost")
-        return payloads
-
-    def close(self) -> None:
-        """Close the session (idempotent; errors of an already broken one are ignored)."""
-        with contextlib.suppress(Exception):
-            self._conn.close()
+_is_local = is_local  # the old private name (tests/integration/test_pg_simple_query.py)
