@@ -1,8 +1,11 @@
 """Deferred state writes: sent with the next statement or the COMMIT, never lost, never leaked.
 
-PostgreSQL queues a schema's state writes and sends them with its COMMIT, in one pipeline to a
-remote server and one by one over loopback (both are run here); the other dialects run them at once. Either way a read inside the transaction sees them, a rollback
-drops them, a failing write aborts the COMMIT it rides with, and nothing is left queued after.
+PostgreSQL queues a schema's state writes and sends them with its COMMIT: in one libpq pipeline
+when every value is plain text or an int, otherwise through psycopg, pipelined to a remote server
+and one by one over loopback (``pipelined``; both are run here, and the tests below mix both
+kinds of values). The other dialects run them at once. Either way a read inside the transaction
+sees them, a rollback drops them, a failing write aborts the COMMIT it rides with, and nothing
+is left queued after.
 """
 
 from __future__ import annotations
