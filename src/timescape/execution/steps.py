@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from timescape._faults import fault_point
 from timescape._log import DEBUG, LazyLogger
+from timescape.errors import StateError
 from timescape.execution.failures import CtrlCError, StepFailures
 from timescape.model.plan import ActionKind, PlannedStatement, PlannedStep, SchemaAction
 from timescape.store.base import Backend
@@ -130,7 +131,9 @@ class StepRunner:
                     statements_done += 1
         except BaseException as exc:
             fired = self.backend.disarm_timeout()
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
+            # A StateError is the transaction's, not the step's: PostgreSQL sends a transaction's
+            # BEGIN, and its session check, with the first statement (issue 14).
+            if isinstance(exc, KeyboardInterrupt | SystemExit | StateError):
                 raise
             failure = (
                 self.failures.cancelled_by_ctrl_c(action, step, current, exc, statements_done)
