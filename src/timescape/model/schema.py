@@ -119,7 +119,9 @@ def is_blank_sql(text: str) -> bool:
 # copy of it each (issue 14: 1,000 schemas held half a megabyte of checksum text).
 _TEXT_CHECKSUMS: dict[str, str] = {}
 _TEXT_CHECKSUMS_MAX = 200_000
-_PREFIX = CHECKSUM_ALGORITHM + ":"
+_PREFIX = "sha256-v1:"
+"""The prefix of the memoised checksums: they are always ``sha256-v1``, whatever the current
+algorithm (:func:`checksum` takes them only while that is the one in use)."""
 
 
 _HASH_SLICE = 1 << 20
@@ -239,7 +241,7 @@ def checksum(script: str | StepCallable | None) -> str | None:
     """
     if script is None:
         return None
-    if isinstance(script, str):
+    if isinstance(script, str) and CHECKSUM_ALGORITHM == "sha256-v1":
         return _text_checksum(script)
     return f"{CHECKSUM_ALGORITHM}:{CHECKSUM_ALGORITHMS[CHECKSUM_ALGORITHM](script)}"
 
