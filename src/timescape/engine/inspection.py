@@ -20,6 +20,7 @@ from timescape.errors import UnknownRefError
 from timescape.execution.recovery import Recovery
 from timescape.execution.verification import verify_state
 from timescape.model._record import maker
+from timescape.model.moment import iso
 from timescape.model.plan import Judge, Plan, compatibility
 from timescape.model.state import StateSnapshot
 from timescape.model.usage import UsagePolicy
@@ -98,21 +99,26 @@ class Inspection:
         rows = self.schema_rows()
         return list(starmap(maker(SchemaInfo, len(rows)), rows))
 
-    def schema_rows(self) -> list[tuple[Any, ...]]:
+    def schema_rows(self, *, iso_times: bool = False) -> list[tuple[Any, ...]]:
         """:meth:`schemas` as tuples of the :class:`SchemaInfo` fields (read-only, no lock).
 
         The listed columns alone when every stored status is the effective one; whole rows, and
         the derivation every report shares (:mod:`timescape.model.status`), when one may not be.
+        With ``iso_times``, ``applied_at`` and ``rolled_back_at`` are the text
+        :func:`timescape.model.moment.iso` prints, taken from the stored text when it can be.
         """
         catalog = self._definitions.catalog
         with self._mutex, self._connection.boundary():
             self._connection.backend.connect()
             self._connection.store.check_readable()
-            settled = self._connection.store.read_listing_rows()
+            settled = self._connection.store.read_listing_rows(iso_times=iso_times)
         if settled is None:
-            return schema_rows(catalog, self._report_snapshot())
-        live, rows = settled
-        return schema_rows_from(catalog, live, rows)
+            rows = schema_rows(catalog, self._report_snapshot())
+            if iso_times:
+                rows = [(*r[:4], iso(r[4]), iso(r[5]), *r[6:]) for r in rows]
+            return rows
+        live, stored = settled
+        return schema_rows_from(catalog, live, stored)
 
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details."""

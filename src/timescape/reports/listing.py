@@ -23,6 +23,7 @@ from timescape.model.schema import (
     schema_checksum,
 )
 from timescape.model.state import (
+    ListedSchema,
     SchemaState,
     SchemaStatus,
     StateSnapshot,
@@ -257,7 +258,7 @@ def schema_rows(catalog: Catalog, snapshot: StateSnapshot) -> list[tuple[Any, ..
 
 
 def schema_rows_from(
-    catalog: Catalog, live: StateSnapshot, stored: Mapping[str, StoredSchema]
+    catalog: Catalog, live: StateSnapshot, stored: Mapping[str, ListedSchema]
 ) -> list[tuple[Any, ...]]:
     """:func:`schema_rows` from each stored schema's :data:`StoredSchema`.
 
@@ -268,7 +269,8 @@ def schema_rows_from(
     Args:
         catalog: The definitions.
         live: A snapshot holding at least the live versions (its schemas are not read).
-        stored: Every stored schema by name, its status the effective one.
+        stored: Every stored schema by name, its status the effective one (its moments are
+            passed on as they are: ``datetime`` or printed text).
 
     Returns:
         One tuple of :class:`SchemaInfo`'s fields per schema: the defined ones in definition

@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 from timescape.errors import StateError
 from timescape.model._overlay import frozen
 from timescape.model._record import maker
+from timescape.model.moment import iso_texts
 from timescape.model.schema import CHECKSUM_ALGORITHM
 from timescape.model.state import (
+    ListedSchema,
     SchemaState,
     SchemaStatus,
     StateSnapshot,
-    StoredSchema,
     VersionState,
 )
 from timescape.model.status import is_settled
@@ -36,6 +37,11 @@ __all__ = ["StateReader"]
 
 _SNAPSHOT_ATTEMPTS = 5
 _T = TypeVar("_T")
+
+
+def _parsed(texts: Sequence[str | None]) -> Sequence[datetime | None]:
+    """Each stored moment read back (None for none)."""
+    return [parse(t) if t else None for t in texts]
 
 
 class StateReader:
@@ -208,13 +214,20 @@ class StateReader:
 
         return self._settled_rows("duration_ms, applied_at, rolled_back_at", build)
 
-    def read_listing_rows(self) -> tuple[StateSnapshot, dict[str, StoredSchema]] | None:
+    def read_listing_rows(
+        self, *, iso_times: bool = False
+    ) -> tuple[StateSnapshot, dict[str, ListedSchema]] | None:
         """For ``schema list``: every schema's listed columns (``StoredSchema``); live versions.
 
         The columns a listing shows, as tuples instead of whole rows: building a
         :class:`SchemaState` per row (and decoding rollback checksums nobody shows) was a
         twentieth of ``schema list`` at 10,000 schemas (issue 14). Returned only when every stored
         status is the effective one, as :meth:`read_status_rows`.
+
+        Args:
+            iso_times: Give ``applied_at`` and ``rolled_back_at`` as the text ``--json`` prints
+                (:func:`timescape.model.moment.iso_texts` of the stored text), not as
+                ``datetime``: a listing that only prints them skips formatting each again.
 
         Returns:
             A snapshot holding the live versions only and every stored schema's columns by name;
@@ -223,15 +236,17 @@ class StateReader:
 
         def build(
             rows: Sequence[Sequence[Any]], statuses: list[SchemaStatus]
-        ) -> dict[str, StoredSchema]:
+        ) -> dict[str, ListedSchema]:
             sums, parents = (json_lists([r[i] for r in rows]) for i in (3, 9))
+            moments = iso_texts if iso_times else _parsed
+            applied, rolled_back = (moments([r[i] for r in rows]) for i in (4, 5))
             return {
                 row[0]: (
                     status,
                     int(row[2] or 0),
                     tuple(sums[i]),
-                    parse(row[4]) if row[4] else None,
-                    parse(row[5]) if row[5] else None,
+                    applied[i],
+                    rolled_back[i],
                     row[6],
                     row[7],
                     bool(row[8]),
