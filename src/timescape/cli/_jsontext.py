@@ -9,10 +9,11 @@ JSON (:func:`~timescape.cli.render.jsonable`) stays in :mod:`timescape.cli.rende
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 
 from timescape.cli.render import _HEADS_MAX, Rows, _record_fields, iso, jsonable
@@ -220,16 +221,25 @@ def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> s
     for head, column in zip(heads, columns, strict=True):
         pieces += (repeat(head), column)
     pieces.append(repeat(newline + "}"))
-    # zip stops at the shortest: the columns, one value per row each.
-    text = "".join(chain.from_iterable(zip(*pieces, strict=False)))
+    # zip stops at the shortest: the columns, one value per row each. A join per row, of the
+    # tuple zip makes, then one of the rows: one join of every piece through a chain of
+    # iterators cost twice as much (the chain's list of 460,000 pieces, grown as it went).
+    text = "".join(map("".join, zip(*pieces, strict=False)))
     return text[len(separator) :]  # the first row has no separator before it
 
 
 def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:  # noqa: PLR0911 - one return per column kind
-    """One column's values, encoded as :func:`_encode_object` encodes each of them."""
-    kinds = set(map(type, values))
-    if kinds <= _STR:
+    """One column's values, encoded as :func:`_encode_object` encodes each of them.
+
+    A column of strings, the commonest, is tried first with no look at its types: the encoder
+    refuses anything but a string (a subclass of ``str`` is written as its text, as every other
+    path writes it), and taking the set of the types cost as much as encoding (issue 14).
+    """
+    try:
         return list(map(_encode_str, values))
+    except TypeError:
+        pass
+    kinds = set(map(type, values))
     if kinds <= _STR_OR_NONE:
         return ["null" if v is None else _encode_str(v) for v in values]
     if kinds == {int}:
@@ -238,10 +248,12 @@ def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]: 
         return list(map(_BOOLS.__getitem__, values))
     if kinds <= _DATETIME_OR_NONE:
         return _datetimes(values)
-    if kinds <= _SEQUENCES and set(map(type, chain.from_iterable(values))) <= _STR:
-        # _strings inlined: a call per value was a third of these columns' cost.
+    if kinds <= _SEQUENCES:
+        # _strings inlined: a call per value was a third of these columns' cost. The items are
+        # not looked at first either: the encoder refuses what is not a string.
         head, tail, between = "[" + deeper, inner + "]", "," + deeper
-        return [head + between.join(map(_encode_str, v)) + tail if v else "[]" for v in values]
+        with contextlib.suppress(TypeError):
+            return [head + between.join(map(_encode_str, v)) + tail if v else "[]" for v in values]
     encoded = []
     for item in values:
         kind = type(item)
@@ -265,15 +277,24 @@ def _datetimes(values: tuple[datetime | None, ...]) -> list[str]:
 
     ISO text needs no escaping, so no encoder. The state store reads UTC times (``tzinfo`` is
     :data:`datetime.UTC` itself): :func:`iso`'s conversion and ``+00:00`` rewrite are then a slice;
-    any other time goes through :func:`iso`.
+    any other time goes through :func:`iso`. Each distinct moment is formatted once: formatting
+    costs forty times a lookup, and a column repeats moments (the versions of many handlers
+    released together share a timestamp; issue 14). Equal moments print the same text, whatever
+    their zones: the text is the UTC time.
     """
     out = []
+    printed: dict[datetime, str] = {}
     for v in values:
         if v is None:
             out.append("null")
-        elif v.tzinfo is UTC:
-            text = v.isoformat(timespec="milliseconds" if v.microsecond else "seconds")
-            out.append(f'"{text[:-6]}Z"')  # the text ends with +00:00
-        else:
-            out.append(f'"{iso(v)}"')
+            continue
+        text = printed.get(v)
+        if text is None:
+            if v.tzinfo is UTC:
+                text = v.isoformat(timespec="milliseconds" if v.microsecond else "seconds")
+                text = f'"{text[:-6]}Z"'  # the text ends with +00:00
+            else:
+                text = f'"{iso(v)}"'
+            printed[v] = text
+        out.append(text)
     return out

@@ -399,21 +399,23 @@ def version_rows(
     by_tsv: dict[str, list[str]] = {}
     for (_, tag), tsv in sorted(tags.items()):
         by_tsv.setdefault(tsv, []).append(tag)
-    rows = snapshot.versions
+    row_of = dict(snapshot.versions).get  # a dict's own get: a proxy's costs a method call
+    inactive = str(UsageStatus.INACTIVE)
     out: list[tuple[Any, ...]] = []
     for version in catalog.versions:
         if handler is not None and version.handler != handler:
             continue
         tsv = version.tsv
-        row = rows.get(tsv)
-        status = str(usage_status(row, moment, policy))
+        row = row_of(tsv)
         if row is None:
             out.append(
-                (tsv, version.handler, version.timestamp, version.schema, False, status,
+                (tsv, version.handler, version.timestamp, version.schema, False, inactive,
                  tuple(by_tsv.get(tsv, ())), 0, None, None, None, None)
             )  # fmt: skip
             continue
-        retiring = row.is_retiring
+        # Not live is inactive whatever the times (classify's first rule), and most are not.
+        status = str(usage_status(row, moment, policy)) if row.active else inactive
+        retiring = row.active and row.is_retiring
         out.append(
             (tsv, version.handler, version.timestamp, version.schema, bool(row.active), status,
              tuple(by_tsv.get(tsv, ())), row.request_count, row.last_accessed, row.activated_at,
