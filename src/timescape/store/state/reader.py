@@ -208,9 +208,10 @@ class StateReader:
         def build(
             rows: Sequence[Sequence[Any]], statuses: list[SchemaStatus]
         ) -> list[tuple[str, SchemaStatus, int | None, datetime | None]]:
+            moments = _parsed([row[3] or row[4] for row in rows])
             return [
-                (row[0], status, row[2], parse(row[3] or row[4]))
-                for row, status in zip(rows, statuses, strict=True)
+                (row[0], status, row[2], moment)
+                for row, status, moment in zip(rows, statuses, moments, strict=True)
             ]
 
         return self._settled_rows("duration_ms, applied_at, rolled_back_at", build)
@@ -281,12 +282,13 @@ class StateReader:
             rows = self._backend.query(
                 f"SELECT name, status, {columns}, step_in_flight FROM {self._tables.schemas}"
             )
-            statuses = []
-            for row in rows:
-                status = STATUSES.get(row[1]) or self._status(row[0], row[1])
-                if not is_settled(status, row[-1]):
-                    return None
-                statuses.append(status)
+            known = STATUSES.get
+            statuses = [known(row[1]) or self._status(row[0], row[1]) for row in rows]
+            # Settled unless a step is in flight: is_settled is asked only when a row has one.
+            if [row[-1] for row in rows].count(None) != len(rows) and not all(
+                is_settled(status, row[-1]) for row, status in zip(rows, statuses, strict=True)
+            ):
+                return None
             if self._log.run_marker() is not None:
                 return None
             versions, _ = self._version_rows(live_only=True)
