@@ -804,13 +804,25 @@ class Timescape:
         """Every version with status, tags and counters (read-only, no lock)."""
         return self._inspection.versions(handler=handler)
 
-    def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
+    def version_rows(
+        self, *, handler: str | None = None, iso_times: bool = False
+    ) -> list[tuple[Any, ...]]:
         """:meth:`versions` as plain tuples, each :class:`VersionInfo`'s fields in their order.
 
         For callers that only write the fields out (``version list --json``). Added after 0.5
         (issue 14).
+
+        Args:
+            handler: Only this handler's versions.
+            iso_times: Give ``timestamp``, ``last_accessed``, ``activated_at`` and
+                ``retiring_since`` as the ISO-8601 text ``--json`` prints (UTC, ``Z``;
+                :func:`timescape.model.moment.iso`) instead of ``datetime``: the stored ones are
+                taken from the stored text, not formatted again.
+
+        Returns:
+            One tuple per version, as :meth:`versions` orders them.
         """
-        return self._inspection.version_rows(handler=handler)
+        return self._inspection.version_rows(handler=handler, iso_times=iso_times)
 
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""

@@ -37,15 +37,21 @@ OTHER = [
 ]
 
 
-def _reference(project: Path) -> str:
-    """What ``schema list --json`` printed before: SchemaInfo values through ``jsonable``."""
+def _reference(project: Path, noun: str) -> str:
+    """What ``<noun> list --json`` printed before: report values through ``jsonable``."""
     ts = load_project(project).timescape()
     try:
-        infos = ts.schemas()
+        items = _schema_documents(ts.schemas()) if noun == "schema" else ts.versions()
     finally:
         ts.close()
+    document = {"format": 1, f"{noun}s": items}
+    return json.dumps(jsonable(document), indent=2, ensure_ascii=False) + "\n"
+
+
+def _schema_documents(infos: list[SchemaInfo]) -> list[dict[str, object]]:
+    """Each schema as ``schema list --json`` shows it: ``parent`` and ``contract`` added."""
     names = [f.name for f in dataclasses.fields(SchemaInfo)]
-    schemas = [
+    return [
         {
             "name": i.name,
             "parent": parent_field(i.parents),
@@ -54,8 +60,12 @@ def _reference(project: Path) -> str:
         }
         for i in infos
     ]
-    document = {"format": 1, "schemas": schemas}
-    return json.dumps(jsonable(document), indent=2, ensure_ascii=False) + "\n"
+
+
+def _printed(project: Path, noun: str) -> str:
+    result = run_cli("--project", str(project), noun, "list", "--json")
+    assert result.exit_code == 0, result.output
+    return result.stdout
 
 
 def _store(db: TestDB, times: list[str]) -> None:
@@ -76,12 +86,6 @@ def _store(db: TestDB, times: list[str]) -> None:
         )
 
 
-def _listing(project: Path) -> str:
-    result = run_cli("--project", str(project), "schema", "list", "--json")
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
 def test_schema_list_json__stored_times__same_text_as_through_datetimes(
     db: TestDB, tmp_path: Path
 ) -> None:
@@ -89,19 +93,24 @@ def test_schema_list_json__stored_times__same_text_as_through_datetimes(
     assert run_cli("--project", str(project), "version", "activate", "v3").exit_code == 0
     # Every row in the stored form: the column is converted as text.
     _store(db, STORED)
-    printed = _listing(project)
-    assert printed == _reference(project)
+    printed = _printed(project, "schema")
+    assert printed == _reference(project, "schema")
     assert '"applied_at": "2026-12-06T12:00:01Z"' in printed
     assert '"rolled_back_at": "2026-12-06T12:00:00.123Z"' in printed
+    # Digit for digit the stored shape, another zone: through datetimes, the same text.
+    _store(db, [*STORED, "2026-12-06T14:00:00.500+02:00"])
+    printed = _printed(project, "schema")
+    assert printed == _reference(project, "schema")
+    assert '"applied_at": "2026-12-06T12:00:00.500Z"' in printed
     # Any other form among them: each converted through a datetime, the text still the same.
     _store(db, STORED + OTHER)
-    printed = _listing(project)
-    assert printed == _reference(project)
+    printed = _printed(project, "schema")
+    assert printed == _reference(project, "schema")
     assert '"applied_at": "2026-12-06T12:00:00.000Z"' in printed
     assert '"applied_at": "2026-12-06T12:00:00.250Z"' in printed
     # A step in flight: whole rows and the derived statuses, the same text again.
     db.execute("UPDATE timescape_schemas SET step_in_flight = 1 WHERE name = 's3'")
-    assert _listing(project) == _reference(project)
+    assert _printed(project, "schema") == _reference(project, "schema")
 
 
 def test_schema_list_json__stored_time_not_iso__same_error_as_through_datetimes(
@@ -116,3 +125,36 @@ def test_schema_list_json__stored_time_not_iso__same_error_as_through_datetimes(
     error = listing.json()["error"]
     assert error["type"] == "ValueError"
     assert "Invalid isoformat string: 'yesterday'" in error["message"]
+
+
+VERSION_TIMES = [
+    ("2024-03-01T10:00:00.123456+00:00", None, "2024-03-03 12:30:00.250+02:00"),
+    ("2024-03-01T10:00:00.123+00:00", "2024-03-02T10:00:00.000+00:00", None),
+    ("2024-03-01T10:00:00", "2024-03-04T10:00:00.000500+00:00", "2024-03-05T10:00:00.999+00:00"),
+]
+
+
+def test_version_list_json__stored_times__same_text_as_through_datetimes(
+    db: TestDB, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path, db.url)
+    for ref in ("v1", "v2"):  # v3's schema would break v1
+        assert run_cli("--project", str(project), "version", "activate", ref).exit_code == 0
+    tsvs = [row[0] for row in db.query("SELECT tsv FROM timescape_versions ORDER BY tsv")]
+    assert len(tsvs) >= 2
+    for tsv, (activated, accessed, retiring) in zip(tsvs, VERSION_TIMES, strict=False):
+        db.execute(
+            "UPDATE timescape_versions SET activated_at = ?, last_accessed = ?, retiring_at = ?, "
+            "retiring_generation = ? WHERE tsv = ?",
+            (activated, accessed, retiring, 7 if retiring else None, tsv),
+        )
+    printed = _printed(project, "version")
+    assert printed == _reference(project, "version")
+    assert '"retiring_since": "2024-03-03T10:30:00.250Z"' in printed
+    assert '"timestamp": "2025-01-01T00:00:00Z"' in printed
+    # Every time in the stored form: the columns are converted as text.
+    db.execute("UPDATE timescape_versions SET activated_at = ?", ("2024-03-01T10:00:00.000+00:00",))
+    db.execute("UPDATE timescape_versions SET last_accessed = NULL, retiring_at = NULL")
+    printed = _printed(project, "version")
+    assert printed == _reference(project, "version")
+    assert '"activated_at": "2024-03-01T10:00:00Z"' in printed

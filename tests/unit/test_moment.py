@@ -55,6 +55,12 @@ def test_iso_texts__stored_forms__fraction_kept_or_dropped() -> None:
     assert list(iso_texts([])) == []
 
 
+def test_iso_texts__stored_shape_other_zone__converted_to_utc() -> None:
+    # Digit for digit the stored shape, but not UTC: the whole column goes through datetimes.
+    texts = ["2026-12-06T12:00:00.123+00:00", "2026-12-06T14:00:00.000+02:00"]
+    assert list(iso_texts(texts)) == ["2026-12-06T12:00:00.123Z", "2026-12-06T12:00:00Z"]
+
+
 def test_iso_texts__not_iso__raises_value_error_as_fromisoformat() -> None:
     with pytest.raises(ValueError, match=r"month must be in 1\.\.12"):
         iso_texts(["2026-12-06T12:00:00.123+00:00", "2026-13-01T00:00:00.000+00:00"])
@@ -64,3 +70,12 @@ def test_iso__render_iso__is_the_same_function() -> None:
     assert render_iso is iso
     assert iso(datetime(2026, 1, 1, 0, 0, 0, 500)) == "2026-01-01T00:00:00.000Z"
     assert iso(None) is None
+
+
+@given(st.lists(st.one_of(st.none(), st.tuples(_MOMENTS, _SPECS))))
+def test_iso_texts__moments_given__same_as_reading_them(
+    values: list[tuple[datetime, str] | None],
+) -> None:
+    texts = [v if v is None else v[0].isoformat(timespec=v[1]) for v in values]
+    moments = [datetime.fromisoformat(t) if t else None for t in texts]
+    assert list(iso_texts(texts, moments)) == _through_datetime(texts)

@@ -68,11 +68,12 @@ def list_schemas(app: App) -> None:
 def list_versions(app: App, handler: str | None, status: str | None) -> None:
     """List versions with status, tags and usage."""
     if app.json:
-        # The VersionInfo fields as tuples, encoded a column at a time (issue 14).
+        # The VersionInfo fields as tuples, encoded a column at a time, the moments as printed
+        # text straight from the stored text (issue 14).
         from timescape.reports import VersionInfo  # noqa: PLC0415 - loaded with the facade anyway
 
         names = tuple(f.name for f in dataclasses.fields(VersionInfo))
-        found = app.timescape().version_rows(handler=handler)
+        found = app.timescape().version_rows(handler=handler, iso_times=True)
         if status is not None:
             at = names.index("status")
             found = [r for r in found if r[at] == status]

@@ -132,13 +132,22 @@ class Inspection:
         rows = self.version_rows(handler=handler)
         return list(starmap(maker(VersionInfo, len(rows)), rows))
 
-    def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
-        """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock)."""
+    def version_rows(
+        self, *, handler: str | None = None, iso_times: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock).
+
+        With ``iso_times``, every moment is the text :func:`timescape.model.moment.iso`
+        prints, the stored ones taken from the stored text.
+        """
+        printed: dict[str, tuple[str | None, str | None, str | None]] | None = (
+            {} if iso_times else None
+        )
         with self._mutex, self._connection.boundary():
             self._connection.backend.connect()
             self._connection.store.check_readable()
             # Versions and tags only: the schema rows would cost more than the report.
-            snapshot = self._connection.store.read_versions()
+            snapshot = self._connection.store.read_versions(printed=printed)
         catalog = self._definitions.catalog
         # The tags each version's handler holds for it (a tag names a version in its handler
         # only); one pass over the tags, not a search of them per version (issue 14).
@@ -154,6 +163,7 @@ class Inspection:
             datetime.now(UTC),
             handler=handler,
             policy=self._policy(),
+            printed=printed,
         )
 
     def history(self, *, limit: int = 50) -> list[Event]:

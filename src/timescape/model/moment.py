@@ -38,17 +38,22 @@ _STORED_LINE = "0000-00-00T00:00:00.000+00:00\n"
 _AS_ZERO = str.maketrans("123456789", "000000000")
 
 
-def iso_texts(texts: Sequence[str | None]) -> Sequence[str | None]:
+def iso_texts(
+    texts: Sequence[str | None], moments: Sequence[datetime | None] | None = None
+) -> Sequence[str | None]:
     """:func:`iso` of each ISO text as ``datetime.fromisoformat`` reads it; empty or None: None.
 
     Every text is read with ``fromisoformat`` (so one it refuses raises ``ValueError`` here, as
-    reading it into a ``datetime`` would). When every text has the state tables' form, the
-    printed form is that text with ``+00:00`` (and a ``.000`` before it) replaced by ``Z``: a
-    few passes over the joined column, not a ``datetime`` formatted per value. Any other form
-    (another offset, microseconds, no zone) goes through :func:`iso`.
+    reading it into a ``datetime`` would), unless the caller read them already. When every text
+    has the state tables' form, the printed form is that text with ``+00:00`` (and a ``.000``
+    before it) replaced by ``Z``: a few passes over the joined column, not a ``datetime``
+    formatted per value. Any other form (another offset, microseconds, no zone) goes through
+    :func:`iso`.
 
     Args:
         texts: ISO-8601 texts (None or empty for no moment).
+        moments: What ``fromisoformat`` made of each text (None for none), when the caller has
+            it: not read again.
 
     Returns:
         One printed moment (or None) per text, in order.
@@ -56,12 +61,16 @@ def iso_texts(texts: Sequence[str | None]) -> Sequence[str | None]:
     Raises:
         ValueError: When a text is not ISO-8601 as ``fromisoformat`` reads it.
     """
+    if moments is None:
+        read = datetime.fromisoformat
+        moments = [read(t) if t else None for t in texts]
     present = [t for t in texts if t]
-    parsed = list(map(datetime.fromisoformat, present))
     column = "\n".join(present) + "\n"
-    if column.translate(_AS_ZERO) != _STORED_LINE * len(present):
-        moments = iter(parsed)
-        return [iso(next(moments)) if t else None for t in texts]
+    # The shape with every digit read as 0, then the zone itself: +02:00 has that shape too.
+    count = len(present)
+    stored = column.translate(_AS_ZERO) == _STORED_LINE * count
+    if not stored or column.count("+00:00") != count:
+        return [iso(m) for m in moments]
     printed = column.replace(".000+00:00", "Z").replace("+00:00", "Z").split("\n")
     if len(present) == len(texts):
         return printed[:-1]

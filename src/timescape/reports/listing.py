@@ -15,6 +15,7 @@ from typing import Any
 
 from timescape.model._record import maker, record
 from timescape.model.catalog import Catalog
+from timescape.model.moment import iso
 from timescape.model.plan import usage
 from timescape.model.schema import (
     SchemaVersion,
@@ -392,36 +393,52 @@ def version_rows(
     *,
     handler: str | None,
     policy: UsagePolicy,
+    printed: Mapping[str, tuple[str | None, str | None, str | None]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """:func:`build_version_infos` as plain tuples: each :class:`VersionInfo`'s fields, in order.
 
     Why: ``version list --json`` writes these fields and nothing else (issue 14), as
     :func:`schema_rows` for the schemas; every field is derived here, once, for both.
+
+    With ``printed`` (each stored version's last request, activation and retiring times as
+    ``--json`` prints them, from the same read as ``snapshot``), every moment is that text
+    instead of a ``datetime``: the timestamps too, each distinct one formatted once.
     """
     by_tsv: dict[str, list[str]] = {}
     for (_, tag), tsv in sorted(tags.items()):
         by_tsv.setdefault(tsv, []).append(tag)
     row_of = dict(snapshot.versions).get  # a dict's own get: a proxy's costs a method call
     inactive = str(UsageStatus.INACTIVE)
+    stamps: dict[datetime, str | None] = {}
     out: list[tuple[Any, ...]] = []
     for version in catalog.versions:
         if handler is not None and version.handler != handler:
             continue
         tsv = version.tsv
+        timestamp: datetime | str | None = version.timestamp
+        if printed is not None:
+            timestamp = stamps.get(version.timestamp)
+            if timestamp is None:
+                timestamp = stamps[version.timestamp] = iso(version.timestamp)
         row = row_of(tsv)
         if row is None:
             out.append(
-                (tsv, version.handler, version.timestamp, version.schema, False, inactive,
+                (tsv, version.handler, timestamp, version.schema, False, inactive,
                  tuple(by_tsv.get(tsv, ())), 0, None, None, None, None)
             )  # fmt: skip
             continue
         # Not live is inactive whatever the times (classify's first rule), and most are not.
         status = str(usage_status(row, moment, policy)) if row.active else inactive
         retiring = row.active and row.is_retiring
+        accessed, activated, since = (
+            (row.last_accessed, row.activated_at, row.retiring_at)
+            if printed is None
+            else printed[tsv]
+        )
         out.append(
-            (tsv, version.handler, version.timestamp, version.schema, bool(row.active), status,
-             tuple(by_tsv.get(tsv, ())), row.request_count, row.last_accessed, row.activated_at,
-             row.retiring_at if retiring else None,
+            (tsv, version.handler, timestamp, version.schema, bool(row.active), status,
+             tuple(by_tsv.get(tsv, ())), row.request_count, accessed, activated,
+             since if retiring else None,
              row.retiring_generation if retiring else None)
         )  # fmt: skip
     return out

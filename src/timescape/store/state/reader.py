@@ -39,6 +39,10 @@ _SNAPSHOT_ATTEMPTS = 5
 _T = TypeVar("_T")
 
 
+Printed = tuple[str | None, str | None, str | None]
+"""A version's last request, activation and retiring times as ``--json`` prints them."""
+
+
 def _parsed(texts: Sequence[str | None]) -> Sequence[datetime | None]:
     """Each stored moment read back (None for none): :func:`parse`, without a call per value."""
     read = datetime.fromisoformat
@@ -349,11 +353,17 @@ class StateReader:
         )
         return schemas, outdated
 
-    def read_versions(self) -> StateSnapshot:
+    def read_versions(self, *, printed: dict[str, Printed] | None = None) -> StateSnapshot:
         """The versions and tags only, in one consistent read; its ``schemas`` are empty.
 
         For reports about versions alone: decoding ten thousand schema rows costs more than the
         rest of ``timescape version list``. Never cached, never used to plan.
+
+        Args:
+            printed: Filled, when given, with each version's ``last_accessed``, ``activated_at``
+                and ``retiring_at`` as ``--json`` prints them, from the stored text of the same
+                read (:func:`timescape.model.moment.iso_texts`): a listing that only prints
+                them skips formatting each ``datetime`` again (issue 14).
 
         Returns:
             A snapshot whose ``schemas`` mapping is empty (not the state of the schemas).
@@ -362,7 +372,7 @@ class StateReader:
         def read() -> StateSnapshot:
             if not self._tables.present():
                 return StateSnapshot()
-            versions, tags = self._version_rows()
+            versions, tags = self._version_rows(printed=printed)
             return StateSnapshot(versions=versions, tags=tags, generation=self.generation())
 
         return self._consistent(read)
@@ -379,9 +389,12 @@ class StateReader:
         return {r[0]: int(r[1]) for r in rows}
 
     def _version_rows(
-        self, *, live_only: bool = False
+        self, *, live_only: bool = False, printed: dict[str, Printed] | None = None
     ) -> tuple[Mapping[str, VersionState], Mapping[tuple[str, str], str]]:
-        """Version rows (only the live ones with ``live_only``) and tags (none then), read-only."""
+        """Version rows (only the live ones with ``live_only``) and tags (none then), read-only.
+
+        ``printed`` is filled as :meth:`read_versions` says.
+        """
         where = " WHERE active = 1" if live_only else ""
         # Tables of format 1 (not upgraded yet: nothing wrote since) have no retiring columns.
         current = self._tables.is_current_format()
@@ -397,6 +410,7 @@ class StateReader:
             tsv, handler, ts, schema, active, activated, deactivated, count, accessed, gen, at = (
                 zip(*rows, strict=True)
             )
+            activated_at, accessed_at, retiring_at = map(_parsed, (activated, accessed, at))
             versions = dict(
                 zip(
                     tsv,
@@ -407,16 +421,24 @@ class StateReader:
                         map(datetime.fromisoformat, ts),
                         schema,
                         map(bool, active),
-                        _parsed(activated),
+                        activated_at,
                         _parsed(deactivated),
                         [int(c or 0) for c in count],
-                        _parsed(accessed),
+                        accessed_at,
                         [None if g is None else int(g) for g in gen],
-                        _parsed(at),
+                        retiring_at,
                     ),
                     strict=True,
                 )
             )
+            if printed is not None:
+                times = zip(
+                    iso_texts(accessed, accessed_at),
+                    iso_texts(activated, activated_at),
+                    iso_texts(at, retiring_at),
+                    strict=True,
+                )
+                printed.update(zip(tsv, times, strict=True))
         if live_only:
             return frozen(versions), frozen({})
         tags = {
