@@ -61,15 +61,17 @@ def iso_texts(
     Raises:
         ValueError: When a text is not ISO-8601 as ``fromisoformat`` reads it.
     """
-    if moments is None:
-        read = datetime.fromisoformat
-        moments = [read(t) if t else None for t in texts]
     present = [t for t in texts if t]
+    # Read (so a text fromisoformat refuses raises) unless the caller read them already.
+    read = [] if moments is not None else list(map(datetime.fromisoformat, present))
     column = "\n".join(present) + "\n"
     # The shape with every digit read as 0, then the zone itself: +02:00 has that shape too.
     count = len(present)
     stored = column.translate(_AS_ZERO) == _STORED_LINE * count
     if not stored or column.count("+00:00") != count:
+        if moments is None:
+            each = iter(read)
+            return [iso(next(each)) if t else None for t in texts]
         return [iso(m) for m in moments]
     printed = column.replace(".000+00:00", "Z").replace("+00:00", "Z").split("\n")
     if len(present) == len(texts):
