@@ -243,23 +243,36 @@ class StateReader:
         def build(
             rows: Sequence[Sequence[Any]], statuses: list[SchemaStatus]
         ) -> dict[str, ListedSchema]:
-            sums, parents = (json_lists([r[i] for r in rows]) for i in (3, 9))
+            if not rows:
+                return {}
+            # A column at a time, the tuples made by zip: no Python work per row (issue 14).
+            (
+                names,
+                _,
+                done,
+                checksums,
+                applied,
+                rolled_back,
+                duration,
+                error,
+                contract,
+                parents,
+                _,
+            ) = zip(*rows, strict=True)
             moments = iso_texts if iso_times else _parsed
-            applied, rolled_back = (moments([r[i] for r in rows]) for i in (4, 5))
-            return {
-                row[0]: (
-                    status,
-                    int(row[2] or 0),
-                    tuple(sums[i]),
-                    applied[i],
-                    rolled_back[i],
-                    row[6],
-                    row[7],
-                    bool(row[8]),
-                    tuple(parents[i]),
-                )
-                for i, (row, status) in enumerate(zip(rows, statuses, strict=True))
-            }
+            listed = zip(
+                statuses,
+                [int(d or 0) for d in done],
+                map(tuple, json_lists(checksums)),
+                moments(applied),
+                moments(rolled_back),
+                duration,
+                error,
+                map(bool, contract),
+                map(tuple, json_lists(parents)),
+                strict=True,
+            )
+            return dict(zip(names, listed, strict=True))
 
         return self._settled_rows(
             "steps_done, checksums, applied_at, rolled_back_at, duration_ms, error, "
