@@ -20,9 +20,26 @@ from tests.dbutil import TestDB
 
 # stdout is a plain UTF-8 file (the listings' click-free start serves only such streams) whose
 # descriptor leads to /dev/null; the report goes to the real stdout from an atexit handler, which
-# also runs on that start's quick exit.
+# also runs on that start's quick exit. It also names every Timescape module whose top level
+# compiled a regular expression (re.compile, re.match and the others all go through re._compile;
+# the console script itself imports re, so watching it changes nothing else).
 _REPORT = """
-import atexit, json, os, sys
+import atexit, json, os, re, sys
+
+_compile = re._compile
+compiled_at_import = set()
+
+def spy(pattern, flags):
+    caller = sys._getframe(1)
+    while caller is not None and caller.f_globals.get("__name__") == "re":
+        caller = caller.f_back
+    if caller is not None and caller.f_code.co_name == "<module>":
+        name = caller.f_globals.get("__name__", "")
+        if name.startswith("timescape"):
+            compiled_at_import.add(name)
+    return _compile(pattern, flags)
+
+re._compile = spy
 from timescape.cli._entry import main
 sys.argv = ["timescape", *sys.argv[1:]]
 sys.stdout.flush()
@@ -31,15 +48,23 @@ os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 
 @atexit.register
 def report():
-    os.write(real, (json.dumps({"modules": sorted(sys.modules)}) + "\\n").encode())
+    document = {"modules": sorted(sys.modules), "compiled_at_import": sorted(compiled_at_import)}
+    os.write(real, (json.dumps(document) + "\\n").encode())
 
 main()
 """
 
 # Modules of other commands, of changing operations (the watchdog), of serving (the listener), of
-# Python steps and of error messages (line numbers), and OpenSSL (uuid: click imports it).
+# Python steps and of error messages (line numbers), OpenSSL (uuid: click imports it), the other
+# databases' drivers, the TOML parser (the project comes from its cache) and click.
 _NOT_FOR_READS = (
+    "MySQLdb",
     "_hashlib",
+    "click",
+    "psycopg",
+    "psycopg2",
+    "pymysql",
+    "timescape.analysis",
     "timescape.cli._operation",
     "timescape.cli.dashboard",
     "timescape.cli.demo",
@@ -54,20 +79,27 @@ _NOT_FOR_READS = (
     "timescape.executor",
     "timescape.project._lines",
     "timescape.project.steps",
+    "timescape.store.backends.mysql",
+    "timescape.store.backends.postgresql",
     "timescape.store.breakers",
     "timescape.store.listener",
     "timescape.store.split",
     "timescape.store.watchdog",
+    "tomllib",
 )
 
 
-def _modules_after(project: Path, *args: str) -> set[str]:
+def _report(project: Path, *args: str) -> dict[str, list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESCAPE_")}
     argv = [sys.executable, "-c", _REPORT, "--project", str(project), *args]
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    return set(report["modules"])
+    report: dict[str, list[str]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return report
+
+
+def _modules_after(project: Path, *args: str) -> set[str]:
+    return set(_report(project, *args)["modules"])
 
 
 @pytest.mark.dialects("sqlite")
@@ -86,3 +118,16 @@ def test_read_command__applied_project__loads_no_module_it_does_not_run(
     other_group = "timescape.cli.version" if command[0] == "schema" else "timescape.cli.schema"
     assert other_group not in loaded
     assert ("timescape.cli._jsontext" in loaded) == ("--json" in command)
+
+
+@pytest.mark.dialects("sqlite")
+@pytest.mark.parametrize("command", [("schema", "list"), ("version", "list")])
+def test_read_command__sqlite_project__no_module_compiles_a_regex_at_import(
+    db: TestDB, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Patterns compile on first use, in the function that needs them, never at import."""
+    project = write_project(tmp_path, db.url)
+    assert run_cli("--project", str(project), "version", "activate", "v1").exit_code == 0
+    report = _report(project, *command)
+    assert "timescape.manager" in report["modules"]  # the command did run
+    assert report["compiled_at_import"] == []

@@ -110,7 +110,7 @@ def test_load__unchanged_file__inline_step_digests_come_from_the_cache(
     fresh = load_project(path, cache=True)
     expected = {s.name: (s.checksums, s.rollback_checksums) for s in fresh.schemas}
     memo: dict[str, str] = {}
-    monkeypatch.setattr(model_schema, "_TEXT_DIGESTS", memo)
+    monkeypatch.setattr(model_schema, "_TEXT_CHECKSUMS", memo)
     hashed: list[str] = []
     real = model_schema._text_digest
 
@@ -142,7 +142,7 @@ def test_load__cached_digests_not_lining_up__scripts_hashed_as_without_cache(
     payload = _cache.load(path.resolve(), key)
     payload["digests"] = b"\0" * 32 + payload["digests"][:-64]  # one short: none taken
     _cache.save(path.resolve(), key, payload)
-    monkeypatch.setattr(model_schema, "_TEXT_DIGESTS", {})
+    monkeypatch.setattr(model_schema, "_TEXT_CHECKSUMS", {})
 
     cached = load_project(path, cache=True)
 

@@ -1,8 +1,11 @@
 """Deferred state writes: sent with the next statement or the COMMIT, never lost, never leaked.
 
-PostgreSQL queues a schema's state writes and sends them with its COMMIT, in one pipeline to a
-remote server and one by one over loopback (both are run here); the other dialects run them at once. Either way a read inside the transaction sees them, a rollback
-drops them, a failing write aborts the COMMIT it rides with, and nothing is left queued after.
+PostgreSQL queues a schema's state writes and sends them with its COMMIT: in one libpq pipeline
+when every value is plain text or an int, otherwise through psycopg, pipelined to a remote server
+and one by one over loopback (``pipelined``; both are run here, by the tests whose values need
+psycopg's adaptation). The other dialects run them at once. Either way a read inside the
+transaction sees them, a rollback drops them, a failing write aborts the COMMIT it rides with, and
+nothing is left queued after.
 """
 
 from __future__ import annotations
@@ -85,6 +88,30 @@ def test_defer__failing_write__commit_raises_and_nothing_lands(db: TestDB, pipel
         backend.commit()
 
     _commit_fails(backend, write_null_and_commit)
+
+
+def test_defer__values_needing_adaptation__committed_once(db: TestDB, pipelined: bool) -> None:
+    backend = _backend(db, pipelined)
+    backend.begin()
+    backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("é", 1))  # not ASCII: psycopg adapts it
+    backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("b", 2))
+    backend.commit()
+    assert _rows(backend) == [("b", 2), ("é", 1)]
+    backend.close()
+
+
+def test_defer__failing_write_needing_adaptation__commit_raises_and_nothing_lands(
+    db: TestDB, pipelined: bool
+) -> None:
+    backend = _backend(db, pipelined)
+    backend.begin()
+
+    def write_and_commit() -> None:
+        backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("é", 1))
+        backend.defer("INSERT INTO kv (k, v) VALUES (?, ?)", ("ü", None))  # NOT NULL
+        backend.commit()
+
+    _commit_fails(backend, write_and_commit)
 
 
 def _log(backend: Backend) -> list[tuple[object, ...]]:

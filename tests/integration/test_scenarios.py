@@ -516,6 +516,10 @@ def test_callbacks__activate_deactivate_failure__fired_with_payloads(db: TestDB)
                              "on_schema_failed"))
     assert applied["schema"] == "s1"
     assert isinstance(applied["duration_ms"], int)
+    # Built from the outcome when the callback fires (issue 14), with the same three keys.
+    assert sorted(applied) == sorted(rolled) == ["duration_ms", "kind", "schema"]
+    assert (applied["kind"], rolled["kind"]) == ("apply", "rollback")
+    assert type(applied["kind"]) is str
     assert activated == {"tsv": v1}
     assert rolled["schema"] == "s1"
     assert deactivated == {"tsv": v1}

@@ -80,11 +80,6 @@ def test_unix_socket__only_without_a_remote_host() -> None:
         resolve("unix_socket=/run/mysqld/mysqld.sock")
 
 
-def test_postgresql_params__still_handed_to_libpq_unchecked() -> None:
-    url = parse_url("postgresql://u@h/app?sslmode=verify-full&sslrootcert=/ca.pem&options=-c%20x")
-    assert url.params == {"sslmode": "verify-full", "sslrootcert": "/ca.pem", "options": "-c x"}
-
-
 def test_driver_arguments__context_per_mode(tmp_path: Path) -> None:
     assert pymysql_arguments(resolve(""), "u") == {}
     assert pymysql_arguments(resolve("ssl_mode=DISABLED"), "u") == {"ssl_disabled": True}

@@ -12,6 +12,7 @@ import pytest
 from tests.modelutil import applied_row, apply_plan, catalog, schema, snapshot, split
 from timescape.errors import DriftError, StateError
 from timescape.model.plan import plan_activation, plan_schema_apply
+from timescape.model.plan.check import unsettled
 from timescape.model.state import SchemaStatus
 
 P = "/api/products"
@@ -114,3 +115,29 @@ def test_plan_activation__ancestor_deep_in_chain_not_applied_under_applied_ones_
     snap = _chain0_applied_but_tip(cat, status=status, steps_done=0, checksums=())
     with pytest.raises(StateError, match=rf"schema 'c00_0042' is {status}, but its descendant"):
         plan_activation(cat, snap, _tsv(cat, f"c00_{DEPTH - 1:04d}"), split)
+
+
+def test_unsettled__each_kind_of_row__only_applied_with_current_checksums_pass():
+    cat = catalog(
+        [
+            schema("ok", steps=2),
+            schema("drifted", steps=2),
+            schema("older", steps=1),
+            schema("short", steps=2),
+            schema("failed"),
+            schema("missing"),
+        ],
+        [],
+    )
+    older = "sha256-v0:" + cat.schema("older").checksums[0].partition(":")[2]
+    drifted = (cat.schema("drifted").checksums[0], "sha256-v1:" + "0" * 64)
+    rows = [
+        applied_row(cat, "ok"),
+        applied_row(cat, "drifted", checksums=drifted),
+        applied_row(cat, "older", checksums=(older,)),
+        applied_row(cat, "short", steps_done=1, checksums=cat.schema("short").checksums[:1]),
+        applied_row(cat, "failed", status=SchemaStatus.FAILED),
+    ]
+    snap = snapshot(cat, rows=rows)
+    names = ["missing", "ok", "drifted", "older", "short", "failed"]
+    assert unsettled(cat, snap.schemas, names) == [n for n in names if n != "ok"]

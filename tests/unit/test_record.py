@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from timescape.model._record import maker, record
+from timescape.model._record import _COMPILE_AFTER, maker, record
 
 
 class Base:
@@ -130,3 +130,46 @@ def test_maker__many_values__equal_to_the_constructors_and_frozen(kind: type) ->
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.a = 2  # type: ignore[attr-defined]
     assert not hasattr(made, "__dict__")
+
+
+def test_record__first_values__made_without_compiling_then_compiled() -> None:
+    first, second = record(_copy("First")), record(_copy("Second"))
+    placeholder = first.__init__
+    assert placeholder.__code__.co_filename != "<string>"  # not compiled at definition
+    values = [first(n, f=dict.fromkeys("k", n)) for n in range(_COMPILE_AFTER)]
+    assert first.__init__ is placeholder
+    stock = [Stock(n, f=dict.fromkeys("k", n)) for n in range(_COMPILE_AFTER)]
+    assert list(map(dataclasses.astuple, values)) == list(map(dataclasses.astuple, stock))
+    assert [v.h for v in values] == [n * 2 for n in range(_COMPILE_AFTER)]  # __post_init__ ran
+    later = first(7)
+    compiled = first.__init__
+    assert compiled.__code__.co_filename == "<string>"  # the stock decorator's kind of code
+    assert "__signature__" not in first.__dict__
+    placeholder(later, 4)  # a reference kept from before still works, and compiles nothing more
+    assert later.a == 4
+    assert first.__init__ is compiled
+    # Asking for the signature compiles it too, and gives the stock decorator's.
+    assert str(inspect.signature(second)) == str(inspect.signature(Stock))
+    assert second.__init__.__code__.co_filename == "<string>"
+    assert not hasattr(second(1), "__signature__")
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((), {}),
+        ((1, "y", (), 1.0, 3, {}, 9), {}),
+        ((1,), {"a": 2}),
+        ((1,), {"z": 2}),
+        ((), {"g": 1}),
+    ],
+)
+def test_record__arguments_that_do_not_bind__same_type_error_as_the_stock_one(
+    args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    mine = record(_copy("Stock"))
+    with pytest.raises(TypeError) as stock_error:
+        Stock(*args, **kwargs)
+    with pytest.raises(TypeError) as mine_error:
+        mine(*args, **kwargs)
+    assert str(mine_error.value) == str(stock_error.value)

@@ -52,8 +52,6 @@ __all__ = [
     "when",
 ]
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
 
 def use_color(stream: IO[str]) -> bool:
     """Tell whether to colour output on ``stream``: a terminal, ``NO_COLOR`` unset, not dumb."""
@@ -302,7 +300,9 @@ class Rows:
 
 def strip_ansi(text: str) -> str:
     """Remove colour codes."""
-    return _ANSI.sub("", text)
+    if "\x1b" not in text:
+        return text
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)  # compiled on first use (re's cache), not at import
 
 
 _MOVED = {

@@ -6,15 +6,15 @@ anything; the ``timescape`` logger hears the same events.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from timescape._log import LazyLogger
 from timescape.errors import InputError
 
 __all__ = ["CALLBACKS", "Callbacks"]
 
-logger = logging.getLogger("timescape")
+logger = LazyLogger("timescape")
 
 CALLBACKS = (
     "on_schema_applied",

@@ -57,7 +57,8 @@ class Definitions:
                     f"schema {schema.name!r} is already registered", key=schema.name
                 )
             self._schemas.append(schema)
-            self._folded_names.add(folded)
+            # The name itself when folding changes nothing: no second copy of each name.
+            self._folded_names.add(schema.name if folded == schema.name else folded)
             self._catalog = None
             return schema
 

@@ -76,6 +76,8 @@ class ServingSettings:
 
 @record
 class _Own:
+    """This process's registration (a docstring: else ``@record`` writes one from the signature)."""
+
     host: str
     pid: int
     label: str | None

@@ -8,7 +8,6 @@ view is rebuilt from what was committed.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from timescape._faults import fault_point
+from timescape._log import LazyLogger
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
 from timescape.engine.hotpath import HotPath
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Runner", "Work"]
 
-logger = logging.getLogger("timescape")
+logger = LazyLogger("timescape")
 
 Work = Callable[[StateSnapshot], OperationResult]
 """A change planned and run from the state read under the lock."""

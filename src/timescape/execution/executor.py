@@ -20,17 +20,22 @@ under the schema's budget, :class:`~.failures.StepFailures` says what a failed s
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from timescape._faults import armed, fault_point
+from timescape._log import LazyLogger
 from timescape.engine.interrupt import InterruptGuard
 from timescape.errors import MigrationError
 from timescape.execution.failures import StepFailedError, StepFailures, failed_status
-from timescape.execution.recording import Emit, Recorder, SchemaOutcome, callback_for
+from timescape.execution.recording import (
+    Emit,
+    Recorder,
+    SchemaOutcome,
+    callback_for,
+    payload_for,
+)
 from timescape.execution.steps import MigrationConnection, StepRunner, ms_since
 from timescape.execution.stepwise import StepwisePath
 from timescape.model.catalog import Catalog
@@ -41,7 +46,7 @@ from timescape.store.state import RunMarker, StateStore, now
 
 __all__ = ["Executor", "MigrationConnection", "SchemaOutcome"]
 
-logger = logging.getLogger("timescape.executor")
+logger = LazyLogger("timescape.executor")
 """Progress: a DEBUG record per run (``extra`` ``timescape_plan``) and per step
 (``timescape_step``: the action and the step), for progress displays such as the CLI's."""
 
@@ -170,7 +175,7 @@ class Executor:
     def _run_unit(
         self, plan: Plan, unit: list[SchemaAction], *, final: bool
     ) -> list[SchemaOutcome]:
-        pending: list[tuple[SchemaOutcome, dict[str, Any]]] = []
+        pending: list[SchemaOutcome] = []
         current: SchemaAction | None = None
         steps = self._steps
         record = self._record
@@ -207,11 +212,11 @@ class Executor:
         except BaseException as exc:
             self._abort_unit(plan, current, exc, started)
             raise
-        for outcome, payload in pending:
-            self.emit(callback_for(outcome), payload)
+        for outcome in pending:
+            self.emit(callback_for(outcome), payload_for(outcome))
         if final:
             record.emit_versions(plan)
-        return [o for o, _ in pending]
+        return pending
 
     def _close_unit(
         self, plan: Plan, unit: list[SchemaAction], current: SchemaAction | None, *, final: bool

@@ -8,10 +8,10 @@ holding the lock therefore belongs to a run that died. Its schemas are recorded 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from timescape._log import LazyLogger
 from timescape.errors import StateError
 from timescape.model.catalog import Catalog
 from timescape.model.schema import CHECKSUM_ALGORITHM, upgraded_checksums
@@ -21,7 +21,7 @@ from timescape.store.state import StateStore
 
 __all__ = ["Recovery"]
 
-logger = logging.getLogger("timescape")
+logger = LazyLogger("timescape")
 
 
 class Recovery:

@@ -9,12 +9,13 @@ ends badly leaves as a :class:`~timescape.execution.failures.StepFailedError` (s
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from timescape._faults import fault_point
+from timescape._log import DEBUG, LazyLogger
+from timescape.errors import StateError
 from timescape.execution.failures import CtrlCError, StepFailures
 from timescape.model.plan import ActionKind, PlannedStatement, PlannedStep, SchemaAction
 from timescape.store.base import Backend
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MigrationConnection", "StepRunner", "ms_since"]
 
-logger = logging.getLogger("timescape.executor")
+logger = LazyLogger("timescape.executor")
 """The per-step DEBUG record (``extra`` ``timescape_step``: the action and the step); the name is
 the executor's, which progress displays such as the CLI's listen to."""
 
@@ -94,7 +95,7 @@ class StepRunner:
             else f"before_step:{step.index}"
         )
         self.fault(point)
-        if logger.isEnabledFor(logging.DEBUG):
+        if logger.isEnabledFor(DEBUG):
             logger.debug(
                 "%s %s step %d",
                 action.kind,
@@ -130,7 +131,9 @@ class StepRunner:
                     statements_done += 1
         except BaseException as exc:
             fired = self.backend.disarm_timeout()
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
+            # A StateError is the transaction's, not the step's: PostgreSQL sends a transaction's
+            # BEGIN, and its session check, with the first statement (issue 14).
+            if isinstance(exc, KeyboardInterrupt | SystemExit | StateError):
                 raise
             failure = (
                 self.failures.cancelled_by_ctrl_c(action, step, current, exc, statements_done)

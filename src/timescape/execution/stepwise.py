@@ -8,7 +8,6 @@ never guesses.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from timescape.execution.failures import (
     StepFailedError,
@@ -16,7 +15,13 @@ from timescape.execution.failures import (
     failed_status,
     uncertain_error,
 )
-from timescape.execution.recording import Emit, Recorder, SchemaOutcome, callback_for
+from timescape.execution.recording import (
+    Emit,
+    Recorder,
+    SchemaOutcome,
+    callback_for,
+    payload_for,
+)
 from timescape.execution.steps import StepRunner, ms_since
 from timescape.model.plan import ActionKind, Plan, SchemaAction
 from timescape.model.state import SchemaState, SchemaStatus
@@ -54,7 +59,7 @@ class StepwisePath:
         self.emit = emit
         # Schemas whose final row waits in the open transaction (the action, its steps in
         # place, the outcome and the callback payload), and the committed outcomes.
-        self._carry: list[tuple[SchemaAction, int, SchemaOutcome, dict[str, Any]]] = []
+        self._carry: list[tuple[SchemaAction, int, SchemaOutcome]] = []
         self._outcomes: list[SchemaOutcome] = []
 
     def run(self, plan: Plan) -> list[SchemaOutcome]:
@@ -89,9 +94,9 @@ class StepwisePath:
         self.backend.commit()
         record.withdrawn = False
         carried, self._carry = self._carry, []
-        for _action, _done, outcome, payload in carried:
+        for _action, _done, outcome in carried:
             self._outcomes.append(outcome)
-            self.emit(callback_for(outcome), payload)
+            self.emit(callback_for(outcome), payload_for(outcome))
 
     def _run_action(self, plan: Plan, action: SchemaAction) -> None:
         started = self.steps.start_budget()
@@ -122,9 +127,9 @@ class StepwisePath:
                     self._commit_state()
             if not self.backend.in_transaction:
                 self.backend.begin()
-            outcome, payload = self.record.success(action, ms_since(started), len(steps))
+            outcome = self.record.success(action, ms_since(started), len(steps))
             # Committed with the next schema's first write, or with the run's last transaction.
-            self._carry.append((action, done, outcome, payload))
+            self._carry.append((action, done, outcome))
         except Exception as exc:
             self._state_write_failed(plan, exc, action, done, ms_since(started))
             raise
@@ -156,7 +161,7 @@ class StepwisePath:
             return
         self.backend.rollback()
         if self._carry:
-            action, done, _, _ = self._carry[0]
+            action, done, _ = self._carry[0]
             self._carry = []
         if action is None:
             return

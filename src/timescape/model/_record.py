@@ -53,7 +53,7 @@ def record(cls: type[_T]) -> type[_T]:
     made: Any = dataclasses.dataclass(init=False, repr=False, eq=False, slots=True)(cls)
     fields = dataclasses.fields(made)
     methods = (
-        _init(made, fields),
+        _first_init(made, fields),
         _repr(tuple(f.name for f in fields if f.repr)),
         *_comparisons(fields),
         *_frozen(made, tuple(f.name for f in fields)),
@@ -147,6 +147,119 @@ def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
         return f"{self.__class__.__qualname__}({shown})"
 
     return __repr__
+
+
+def _first_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
+    """An ``__init__`` that sets the fields in a loop until the class has made a few values.
+
+    Compiling ``__init__`` is most of what defining a record costs (0.1-0.2 ms in Python's
+    parser), and a command uses few of the classes it imports, most of them for one or two values:
+    ``schema list`` defined 34 records, made values of 16, and compiled them all (issue 14). This
+    ``__init__`` does what the compiled one does, field by field, for the first
+    :data:`_COMPILE_AFTER` values; then (or at once for a call it cannot bind, which the compiled
+    one refuses with its own ``TypeError``, or when the signature is looked at:
+    ``inspect.signature`` reads ``__signature__`` first) it puts the compiled ``__init__`` on the
+    class, which from then on is what an eager compile would have made.
+    """
+    made: list[Callable[..., None]] = []
+    names = tuple(f.name for f in fields if f.init)
+    index = {name: at for at, name in enumerate(names)}
+    required = tuple(
+        at
+        for at, f in enumerate(f for f in fields if f.init)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    plan: tuple[tuple[str, bool, Any, Any], ...] = tuple(
+        (f.name, f.init, f.default, f.default_factory) for f in fields
+    )
+    post_init = hasattr(cls, "__post_init__")
+    calls = [0]
+
+    def install() -> Callable[..., None]:
+        if not made:  # a reference to this __init__ kept from before compiles only once
+            init = _init(cls, fields)
+            init.__qualname__ = f"{cls.__qualname__}.__init__"
+            made.append(init)
+            type.__setattr__(cls, "__init__", init)
+            if isinstance(cls.__dict__.get("__signature__"), _CompileOnLook):
+                type.__delattr__(cls, "__signature__")
+        return made[0]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - the method it becomes
+        calls[0] += 1
+        given = _bind(args, kwargs, names, index) if not made else None
+        if (
+            given is None
+            or calls[0] > _COMPILE_AFTER
+            or any(given[at] is _UNSET for at in required)
+        ):
+            install()(self, *args, **kwargs)
+            return
+        _fill(self, given, plan)
+        if post_init:
+            self.__post_init__()
+
+    type.__setattr__(cls, "__signature__", _CompileOnLook(install))
+    return __init__
+
+
+_COMPILE_AFTER = 32
+"""Values a record makes with its first ``__init__`` before compiling its own."""
+_UNSET: Any = object()
+
+
+def _fill(self: Any, given: list[Any], plan: tuple[tuple[str, bool, Any, Any], ...]) -> None:
+    """Set the fields as the compiled ``__init__`` does: in order, defaults and factories."""
+    at = 0
+    for name, init, default, factory in plan:
+        if init:
+            value = given[at]
+            at += 1
+            if value is _UNSET:
+                value = default if default is not dataclasses.MISSING else factory()
+        elif factory is not dataclasses.MISSING:
+            value = factory()
+        elif default is not dataclasses.MISSING:
+            value = default
+        else:
+            continue  # as the compiled one: no default, no assignment
+        object.__setattr__(self, name, value)
+
+
+def _bind(
+    args: tuple[Any, ...], kwargs: dict[str, Any], names: tuple[str, ...], index: dict[str, int]
+) -> list[Any] | None:
+    """The arguments of an ``__init__`` call, one per ``init`` field, or None if they do not bind.
+
+    A field not given is :data:`_UNSET`. None for too many positional arguments, an unknown
+    keyword or one given twice: the compiled ``__init__`` raises its own ``TypeError`` then.
+    """
+    if len(args) > len(names):
+        return None
+    given = [*args, *(_UNSET,) * (len(names) - len(args))]
+    for key, value in kwargs.items():
+        at = index.get(key)
+        if at is None or given[at] is not _UNSET:
+            return None
+        given[at] = value
+    return given
+
+
+class _CompileOnLook:
+    """A class's ``__signature__`` until its ``__init__`` is compiled: compiles it, reads as absent.
+
+    :func:`inspect.signature` asks for ``__signature__`` before it looks at ``__init__``; on
+    ``AttributeError`` it goes on to the real ``__init__`` this has just installed.
+    """
+
+    __slots__ = ("install",)
+
+    def __init__(self, install: Callable[[], object]) -> None:
+        self.install = install
+
+    def __get__(self, instance: object, owner: type | None = None) -> object:
+        self.install()
+        raise AttributeError("__signature__")
 
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:

@@ -9,11 +9,13 @@ end), so moving a file between Windows and Linux is not drift, while editing a c
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timescape.errors import DefinitionError
+from timescape.model._pattern import lazy_pattern, pattern_getattr
 from timescape.model._record import record
 from timescape.model._sha import sha256
 
@@ -40,8 +42,18 @@ __all__ = [
 
 CHECKSUM_ALGORITHM = "sha256-v1"
 """The algorithm new checksums are computed with; its name prefixes every stored value."""
+if TYPE_CHECKING:
+    NAME_PATTERN: re.Pattern[str]  # compiled on first use (module __getattr__ below)
+
+
+# Compiled on first use, not at import (issue 14: a cached project checks no name).
 # \Z, not $: `$` also matches before a trailing newline, which would let "name\n" through.
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}\Z")
+_name_pattern = lazy_pattern(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}\Z")
+
+
+if not TYPE_CHECKING:  # type checkers read the declaration above
+    __getattr__ = pattern_getattr(__name__, {"NAME_PATTERN": _name_pattern})
+
 
 StepCallable = Callable[[Any], None]
 """A Python migration step: called with a migration connection (``execute``/``query``)."""
@@ -65,7 +77,7 @@ def validate_name(name: object, *, what: str = "schema name", key: str | None = 
     Raises:
         DefinitionError: Naming the rule that was broken.
     """
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not _name_pattern().match(name):
         raise DefinitionError(
             f"invalid {what} {name!r}: start with a letter or '_', then letters, digits, '_', "
             "'.' or '-' (at most 128 characters; no quotes, semicolons or spaces)",
@@ -87,7 +99,7 @@ def normalise_sql(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
 
 
-_BLANK = re.compile(r"\ufeff?\s*+\Z")
+_blank = lazy_pattern(r"\ufeff?\s*+\Z")
 
 
 def is_blank_sql(text: str) -> bool:
@@ -99,11 +111,15 @@ def is_blank_sql(text: str) -> bool:
     Returns:
         True for text that is only a BOM and whitespace.
     """
-    return _BLANK.match(text) is not None
+    return _blank().match(text) is not None
 
 
-_TEXT_DIGESTS: dict[str, str] = {}
-_TEXT_DIGESTS_MAX = 200_000
+# Each script's whole checksum (``sha256-v1:<hex>``), not its hex digest: the definitions and
+# the state rows then share one string per script instead of holding a digest and a prefixed
+# copy of it each (issue 14: 1,000 schemas held half a megabyte of checksum text).
+_TEXT_CHECKSUMS: dict[str, str] = {}
+_TEXT_CHECKSUMS_MAX = 200_000
+_PREFIX = CHECKSUM_ALGORITHM + ":"
 
 
 _HASH_SLICE = 1 << 20
@@ -126,20 +142,27 @@ def _text_digest(script: str) -> str:
     return digest.hexdigest()
 
 
+def _text_checksum(script: str) -> str:
+    """``sha256-v1:<hex>`` of an SQL script, one string per script however often asked.
+
+    Plans, drift checks and reports ask for the same scripts' checksums over and over: remember
+    them by text (the definitions hold these strings anyway).
+    """
+    value = _TEXT_CHECKSUMS.get(script)
+    if value is None and _DEFERRED:
+        _take_deferred()
+        value = _TEXT_CHECKSUMS.get(script)
+    if value is None:
+        value = _PREFIX + _text_digest(script)
+        if len(_TEXT_CHECKSUMS) >= _TEXT_CHECKSUMS_MAX:
+            _TEXT_CHECKSUMS.clear()
+        _TEXT_CHECKSUMS[script] = value
+    return value
+
+
 def _sha256_v1(script: str | StepCallable) -> str:
     if isinstance(script, str):
-        # Plans, drift checks and reports ask for the same scripts' checksums over and over:
-        # remember them by text (the definitions hold these strings anyway).
-        digest = _TEXT_DIGESTS.get(script)
-        if digest is None and _DEFERRED:
-            _take_deferred()
-            digest = _TEXT_DIGESTS.get(script)
-        if digest is None:
-            digest = _text_digest(script)
-            if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
-                _TEXT_DIGESTS.clear()
-            _TEXT_DIGESTS[script] = digest
-        return digest
+        return _text_checksum(script)[len(_PREFIX) :]
     # A step declared in the project file (``{ python = "m:f" }``, an Alembic revision) names
     # the text it is checksummed by: the function's source, or the revision file.
     source = getattr(script, "checksum_source", None)
@@ -190,9 +213,9 @@ def _take_deferred() -> None:
             pairs = _DEFERRED.pop()
         except IndexError:  # pragma: no cover - emptied by another thread meanwhile
             return
-        if len(_TEXT_DIGESTS) >= _TEXT_DIGESTS_MAX:
-            _TEXT_DIGESTS.clear()
-        _TEXT_DIGESTS.update(pairs())
+        if len(_TEXT_CHECKSUMS) >= _TEXT_CHECKSUMS_MAX:
+            _TEXT_CHECKSUMS.clear()
+        _TEXT_CHECKSUMS.update((script, _PREFIX + digest) for script, digest in pairs())
 
 
 CHECKSUM_ALGORITHMS: dict[str, Callable[[str | StepCallable], str]] = {"sha256-v1": _sha256_v1}
@@ -216,6 +239,8 @@ def checksum(script: str | StepCallable | None) -> str | None:
     """
     if script is None:
         return None
+    if isinstance(script, str):
+        return _text_checksum(script)
     return f"{CHECKSUM_ALGORITHM}:{CHECKSUM_ALGORITHMS[CHECKSUM_ALGORITHM](script)}"
 
 
@@ -297,6 +322,15 @@ def upgraded_checksums(
         ):
             out[i] = checksum(script)
     return tuple(out) if out != list(stored) else None
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+"""Shared by every schema declaring no ``compatible_with``: an empty frozenset is 216 bytes."""
+
+
+def _step_name(index: int) -> str:
+    """``step<index + 1>``, one string per name across all schemas (interned)."""
+    return sys.intern(f"step{index + 1}")
 
 
 @record
@@ -405,7 +439,7 @@ class SchemaVersion:
                 key=f"{where}.rollback",
             )
         steps = tuple(
-            Step(migration=m, rollback=rollbacks[i] if rollbacks else None, name=f"step{i + 1}")
+            Step(migration=m, rollback=rollbacks[i] if rollbacks else None, name=_step_name(i))
             for i, m in enumerate(migrations)
         )
         return cls.build(
@@ -478,7 +512,7 @@ class SchemaVersion:
             name=name,
             steps=tuple(steps),
             parents=parents,
-            compatible_with=frozenset(compatible_with),
+            compatible_with=frozenset(compatible_with) if compatible_with else _NO_NAMES,
             breaking=breaking,
             transactional=transactional,
             contract=tuple(contract),

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from timescape.errors import DefinitionError, UnknownRefError
+from timescape.model._pattern import lazy_pattern, pattern_getattr
 from timescape.model._record import record
 
 __all__ = [
@@ -28,13 +29,24 @@ __all__ = [
     "validate_tag",
 ]
 
-# \Z, not $: `$` also matches before a trailing newline, which would let "v1\n" through.
-TSV_PATTERN = re.compile(r"^tsv:(\d{1,12})-([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{3,6})\Z")
 TSV_MAX_LENGTH = 191
 """Longest TSV: it must fit every backend's key columns (MySQL's utf8mb4 ``VARCHAR(191)``)."""
-_HANDLER_PATTERN = re.compile(r"^/[A-Za-z0-9._~\-/{}:]{0,199}\Z")
-_TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]{0,63}\Z")
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+if TYPE_CHECKING:
+    TSV_PATTERN: re.Pattern[str]  # compiled on first use (module __getattr__ below)
+
+# Compiled on first use, not at import (issue 14: a listing uses none of them).
+# \Z, not $: `$` also matches before a trailing newline, which would let "v1\n" through.
+_tsv_pattern = lazy_pattern(r"^tsv:(\d{1,12})-([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{3,6})\Z")
+_handler_pattern = lazy_pattern(r"^/[A-Za-z0-9._~\-/{}:]{0,199}\Z")
+_tag_pattern = lazy_pattern(r"^[A-Za-z0-9][A-Za-z0-9._+\-]{0,63}\Z")
+_non_alnum = lazy_pattern(r"[^a-z0-9]+")
+
+
+if not TYPE_CHECKING:  # type checkers read the declaration above
+    __getattr__ = pattern_getattr(__name__, {"TSV_PATTERN": _tsv_pattern})
+
+
 _LATEST = "latest"
 _MOMENTS_MAX = 4096
 
@@ -55,7 +67,7 @@ def handler_slug(handler: str) -> str:
         path = path[4:]
     elif path == "api":
         path = ""
-    return _NON_ALNUM.sub("-", path).strip("-") or "root"
+    return _non_alnum().sub("-", path).strip("-") or "root"
 
 
 def format_tsv(timestamp: datetime, handler: str, seq: int) -> str:
@@ -84,7 +96,7 @@ def parse_tsv(text: str) -> tuple[int, str, int]:
     Raises:
         UnknownRefError: If ``text`` is not a well-formed TSV.
     """
-    match = TSV_PATTERN.match(text)
+    match = _tsv_pattern().match(text)
     if match is None:
         raise UnknownRefError(text, reason="not a TSV (expected tsv:<unix-seconds>-<slug>-<seq>)")
     return int(match.group(1)), match.group(2), int(match.group(3))
@@ -131,7 +143,7 @@ def validate_handler(handler: object, *, key: str | None = None) -> str:
     Raises:
         DefinitionError: If the handler breaks a rule (the message names the rule).
     """
-    if not isinstance(handler, str) or not _HANDLER_PATTERN.match(handler):
+    if not isinstance(handler, str) or not _handler_pattern().match(handler):
         raise DefinitionError(
             f"invalid handler {handler!r}: must start with '/' and use only letters, digits and "
             "._~-/{}: (at most 200 characters)",
@@ -153,7 +165,7 @@ def validate_tag(tag: object, *, key: str | None = None) -> str:
     Raises:
         DefinitionError: If the tag breaks the rule, or looks like a TSV or a timestamp.
     """
-    if not isinstance(tag, str) or not _TAG_PATTERN.match(tag):
+    if not isinstance(tag, str) or not _tag_pattern().match(tag):
         raise DefinitionError(
             f"invalid tag {tag!r}: use a letter or digit, then letters, digits and ._+- "
             "(at most 64 characters)",
@@ -197,10 +209,18 @@ class Version:
     description: str = ""
 
 
-@dataclass(slots=True)
 class _HandlerTimeline:
-    versions: list[Version] = field(default_factory=list)
-    stamps: list[float] = field(default_factory=list)
+    """One handler's versions, oldest first, and their timestamps (for bisect).
+
+    A plain slots class: a dataclass compiles three methods at import that nothing calls.
+    """
+
+    __slots__ = ("stamps", "versions")
+
+    def __init__(self) -> None:
+        """An empty timeline."""
+        self.versions: list[Version] = []
+        self.stamps: list[float] = []
 
 
 class VersionIndex:

@@ -13,11 +13,11 @@ ever retired, so a quiet service never loses its only version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from timescape.model._pattern import lazy_pattern
 from timescape.model._record import record
 
 __all__ = [
@@ -39,7 +39,8 @@ DEFAULT_HOT_WITHIN = timedelta(hours=1)
 DEFAULT_COLD_AFTER = timedelta(days=30)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+# Compiled on first use: a project without a ``[lifecycle]`` table parses no duration.
+_duration = lazy_pattern(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
 class UsageStatus(StrEnum):
@@ -73,7 +74,7 @@ def parse_duration(value: str | float) -> timedelta:
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        match = _DURATION.match(value) if isinstance(value, str) else None
+        match = _duration().match(value) if isinstance(value, str) else None
         if match is None:
             raise ValueError(
                 f"must be a duration such as '30d', '12h', '15m' or '90s', not {value!r}"

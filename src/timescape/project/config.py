@@ -60,8 +60,6 @@ PYPROJECT_FILE = "pyproject.toml"
 URL_ENV = "TIMESCAPE_DATABASE_URL"
 DEFAULT_URL = "sqlite:///timescape.db"
 
-_TOML_LINE = re.compile(r"at line (\d+)")
-
 
 @record
 class DatabaseSettings:
@@ -313,9 +311,6 @@ def _cached_project(file: Path, key: str, label: str, prefix: str, text: str) ->
     return project
 
 
-_URL_VALUE = re.compile(r"""\s*=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""")
-
-
 def _database_url(text: str) -> str | None:
     """Every ``url = "..."`` value of the file joined, read without parsing TOML (cheap).
 
@@ -329,11 +324,28 @@ def _database_url(text: str) -> str | None:
     while at >= 0:
         line_start = text.rfind("\n", 0, at) + 1
         if not text[line_start:at].strip():
-            match = _URL_VALUE.match(text, at + 3)
-            if match is not None:
-                found.append(match.group("url"))
+            value = _quoted_value(text, at + 3)
+            if value is not None:
+                found.append(value)
         at = text.find("url", at + 3)
     return " ".join(found) if found else None
+
+
+def _quoted_value(text: str, at: int) -> str | None:
+    """The quoted value of ``= "..."`` (or ``'...'``) on the line from ``at`` on, else None.
+
+    String operations, not a regex: this runs on every cached load, and compiling a pattern cost
+    more than the scan (issue 14).
+    """
+    end = text.find("\n", at)
+    key, equals, value = text[at : len(text) if end < 0 else end].partition("=")
+    if not equals or key.strip():
+        return None
+    value = value.lstrip()
+    if not value or value[0] not in "\"'":
+        return None
+    close = value.find(value[0], 1)
+    return value[1:close] if close > 0 else None
 
 
 def _project_path(path: Path | None, start: Path | None) -> Path:
@@ -362,7 +374,7 @@ def _parse(text: str, label: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         if line is None:
-            found = _TOML_LINE.search(str(exc))
+            found = re.search(r"at line (\d+)", str(exc))
             line = int(found.group(1)) if found else None
         problem = str(exc).split(" (at line", 1)[0]
         raise DefinitionError(f"invalid TOML: {problem}", file=label, line=line) from None

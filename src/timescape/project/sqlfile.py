@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 
 from timescape.errors import DefinitionError
+from timescape.model._pattern import lazy_pattern
 from timescape.model._record import record
 from timescape.model.schema import Step, is_blank_sql
 
@@ -24,18 +25,20 @@ __all__ = ["MAX_FILE_BYTES", "decode_text", "load_steps", "read_bytes", "read_te
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest file read (project or migration file); larger ones are a definition error."""
 
-_STEP_FILE = re.compile(
+# Compiled on first use: only a schema with a ``dir`` is scanned, and a cached project's listing
+# reads none (issue 14).
+_step_file = lazy_pattern(
     r"^(?P<number>\d+)_(?P<label>.+?)(?P<contract>\.contract)?(?P<rollback>\.rollback)?\.sql$"
 )
 # Other tools' conventions, accepted as they are: Flyway's versioned and undo migrations, and
 # golang-migrate's up/down pairs. dbmate's single files (``-- migrate:up`` / ``-- migrate:down``)
 # have the NNN_name.sql shape and are told apart by their content.
-_PYTHON_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+)\.py$")
-_FLYWAY_FILE = re.compile(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<label>.+)\.sql$")
-_FLYWAY_REPEATABLE = re.compile(r"^R__.+\.sql$")
-_GOLANG_FILE = re.compile(r"^(?P<number>\d+)_(?P<label>.+)\.(?P<direction>up|down)\.sql$")
-_DBMATE_UP = re.compile(r"(?m)^--\s*migrate:up\b[^\n]*$")
-_DBMATE_DOWN = re.compile(r"(?m)^--\s*migrate:down\b[^\n]*$")
+_python_file = lazy_pattern(r"^(?P<number>\d+)_(?P<label>.+)\.py$")
+_flyway_file = lazy_pattern(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<label>.+)\.sql$")
+_flyway_repeatable = lazy_pattern(r"^R__.+\.sql$")
+_golang_file = lazy_pattern(r"^(?P<number>\d+)_(?P<label>.+)\.(?P<direction>up|down)\.sql$")
+_dbmate_up = lazy_pattern(r"(?m)^--\s*migrate:up\b[^\n]*$")
+_dbmate_down = lazy_pattern(r"(?m)^--\s*migrate:down\b[^\n]*$")
 _OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NONBLOCK", 0)
@@ -283,19 +286,19 @@ class _DirLoader:
             for e in sorted(base.iterdir())
             if not e.name.startswith(".") and e.name.endswith(".sql")
         ]
-        repeatable = next((e for e in names if _FLYWAY_REPEATABLE.match(e.name)), None)
+        repeatable = next((e for e in names if _flyway_repeatable().match(e.name)), None)
         if repeatable is not None:
             raise self.error(
                 "Flyway repeatable migrations (R__*.sql) are not supported: a schema's steps run "
                 "once; turn it into a versioned V<n>__name.sql step or a schema of its own",
                 _shown(repeatable, self.root),
             )
-        if any(_FLYWAY_FILE.match(e.name) for e in names):
+        if any(_flyway_file().match(e.name) for e in names):
             return self.scan_foreign(
-                names, _FLYWAY_FILE, "V<version>__name.sql / U<version>__name.sql"
+                names, _flyway_file(), "V<version>__name.sql / U<version>__name.sql"
             )
-        if any(_GOLANG_FILE.match(e.name) for e in names):
-            return self.scan_foreign(names, _GOLANG_FILE, "<n>_name.up.sql / <n>_name.down.sql")
+        if any(_golang_file().match(e.name) for e in names):
+            return self.scan_foreign(names, _golang_file(), "<n>_name.up.sql / <n>_name.down.sql")
         return self.scan_native(base)
 
     def scan_foreign(self, entries: list[Path], pattern: re.Pattern[str], shape: str) -> _Found:
@@ -361,7 +364,7 @@ class _DirLoader:
         }
         widths: set[int] = set()
         for entry in sorted(base.iterdir()):
-            python = _PYTHON_FILE.match(entry.name)
+            python = _python_file().match(entry.name)
             if python is not None:
                 # A Python step file: apply(connection), and rollback(connection) to undo it.
                 widths.add(len(python["number"]))
@@ -370,7 +373,7 @@ class _DirLoader:
             if entry.name.startswith(".") or not entry.name.endswith(".sql"):
                 continue
             shown = _shown(entry, self.root)
-            match = _STEP_FILE.match(entry.name)
+            match = _step_file().match(entry.name)
             if match is None:
                 raise self.error(
                     "file name must look like NNN_name.sql, NNN_name.rollback.sql, "
@@ -410,7 +413,7 @@ class _DirLoader:
         text = read_text(migration, label=shown, key=self.key)
         if is_blank_sql(text):
             raise self.error("migration file is empty", shown)
-        if _DBMATE_UP.search(text):
+        if _dbmate_up().search(text):
             return self.dbmate_step(stem, text, shown, rollback)
         undo = undo_shown = None
         if rollback is not None:
@@ -447,8 +450,8 @@ class _DirLoader:
                 "remove the separate .rollback.sql file",
                 _shown(rollback, self.root),
             )
-        up_marker = _DBMATE_UP.search(text)
-        down_marker = _DBMATE_DOWN.search(text)
+        up_marker = _dbmate_up().search(text)
+        down_marker = _dbmate_down().search(text)
         if up_marker is None:  # pragma: no cover - the caller checked
             raise self.error("no -- migrate:up line", shown)
         if down_marker is not None and down_marker.start() < up_marker.start():

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from timescape._log import DEBUG, LazyLogger
 from timescape._moved import lazy_getattr
 from timescape.errors import DriverMissingError, InputError
 from timescape.store.identity import actor, host_name
@@ -43,7 +43,7 @@ __all__ = [
     "host_name",
 ]
 
-sql_log = logging.getLogger("timescape.sql")
+sql_log = LazyLogger("timescape.sql")
 
 # Moved out, and needed by no read-only command: imported on first use under their old names.
 _MOVED = {
@@ -357,7 +357,7 @@ class Backend:
         self.connect()
         if self._deferred:
             self.flush_writes()
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         cur = self._conn.cursor()
         try:
@@ -382,7 +382,7 @@ class Backend:
         self.connect()
         if self._deferred:
             self.flush_writes()
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         cur = self._conn.cursor()
         try:

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
+from timescape.model._pattern import lazy_pattern
+
 if TYPE_CHECKING:
     from timescape.store.split import Dialect
 
@@ -37,9 +39,12 @@ _SAFE_LEADS: Final[dict[str, frozenset[str]]] = {
     "mysql": _DATA_AND_DEFINITION | {"REPLACE", "RENAME", "ANALYZE", "OPTIMIZE", "REPAIR", "LOAD"},
     "sqlite": _DATA_AND_DEFINITION | {"REPLACE", "REINDEX", "ANALYZE", "VACUUM", "WITH", "SELECT"},
 }
+
+
 # The first word after leading comments; a MySQL conditional comment /*!NNNNN ... */ (or MariaDB's
 # /*M!NNNNN ... */) runs its content, so the word inside it is the one that counts.
-_LEAD: Final = re.compile(
+# Compiled on first use: only a step that ran asks (issue 14: not at import).
+_lead = lazy_pattern(
     r"(?:\s+|--[^\n]*+\n?|/\*(?!M?!).*?\*/)*+(?:/\*M?!\d*\s*)?([A-Za-z_]+)", re.DOTALL
 )
 
@@ -55,8 +60,9 @@ def may_change_session(statements: Iterable[str], dialect: Dialect) -> bool:
         False only when every statement is led by a keyword that cannot change the session.
     """
     safe = _SAFE_LEADS[dialect]
+    lead = _lead().match
     for statement in statements:
-        match = _LEAD.match(statement)
+        match = lead(statement)
         if match is None or match.group(1).upper() not in safe:
             return True
     return False

@@ -35,6 +35,12 @@ A ``;`` ends a statement only at top level, never inside:
   stdin;`` takes the lines after it, up to a line holding only ``\.``, as its data
   (:attr:`Statement.data`).
 
+Three modules, one job each: :mod:`timescape.store._lexer` knows where each dialect's strings,
+quoted identifiers and comments end; :mod:`timescape.store._compound` knows which statements open
+a compound body and where it ends; this one walks the text statement by statement (and handles
+the psql meta-commands, ``COPY`` data and ``DELIMITER`` lines). Every name stays importable from
+here.
+
 Not supported: PostgreSQL with ``standard_conforming_strings = off``, psql meta-commands other than
 ``\restrict``/``\unrestrict``, mysql client commands other than ``DELIMITER``, and labelled
 top-level MariaDB blocks (``lbl: BEGIN NOT ATOMIC``).
@@ -46,14 +52,22 @@ from __future__ import annotations
 
 import functools
 import re
-from itertools import islice
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 from timescape.errors import InputError, SQLSplitError
 from timescape.model.text import StatementText
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+from timescape.store._compound import _COMPOUND_LEADS, _opens_compound, _scan_compound
+from timescape.store._lexer import (
+    _SIMPLE_QUOTED,
+    _SPACE,
+    _comment_end,
+    _content_end,
+    _end_quoted,
+    _lexemes,
+    _line,
+    _quote_at,
+    lexemes,
+)
 
 __all__ = ["Dialect", "Statement", "lexemes", "split_statements"]
 
@@ -88,24 +102,9 @@ class Statement(StatementText):
         return cls(source, line, data, span=(start, end))
 
 
-_SPACE: Final = " \t\n\r\f\v"
 # The characters a comment can start with in some dialect (at the end of the text the slice is "").
 _COMMENT_STARTS: Final = frozenset({"-", "/", "#"})
 _SPACES: Final = re.compile(r"[ \t\n\r\f\v]*")
-_WORD: Final = re.compile(r"\w[\w$]*")
-# One significant token after optional whitespace: a word (identifiers, keywords, numbers; `$` may
-# follow the first character, as in PostgreSQL and MySQL identifiers) or any other character.
-_TOKEN: Final = re.compile(r"[ \t\n\r\f\v]*+(?:(\w[\w$]*)|(.))", re.DOTALL)
-# https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-DOLLAR-QUOTING
-# A tag is a letter, `_` or any non-ASCII character, then those or digits. Spelt as negated ASCII
-# classes: the equivalent `[A-Za-z_\x80-\U0010ffff]` takes ~3 ms to compile, at every start.
-_DOLLAR_TAG: Final = re.compile(
-    r"\$(?:[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)?\$"
-)
-_PG_LINE_END: Final = re.compile(r"[\r\n]")
-_PG_COMMENT_MARK: Final = re.compile(r"/\*|\*/")
-_ESCAPED_QUOTE_STOP: Final = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
-_QUOTES: Final[dict[str, str]] = {"sqlite": "'\"`[", "postgresql": "'\"", "mysql": "'\"`"}
 # Runs of text that cannot end a statement, matched in C: all but the characters that may start a
 # delimiter, comment or quote, plus whole quoted tokens of the simple kinds. Possessive quantifiers
 # keep them linear; whatever they stop at is decided in Python.
@@ -118,26 +117,6 @@ _RUN: Final = {
         r"""(?:[^;'"$\-/eE\\]++|[eE](?!')|'(?:[^']++|'')*+'|"(?:[^"]++|"")*+"|-(?!-)|/(?!\*))*+"""
     ),
 }
-# Doubled quotes belong to the token, so that an unclosed one is reported where it opens.
-_SIMPLE_QUOTED: Final = {
-    "sqlite": (r"'(?:[^']++|'')*+'", r'"(?:[^"]++|"")*+"', r"`(?:[^`]++|``)*+`", r"\[[^\]]*+\]"),
-    "postgresql": (r"'(?:[^']++|'')*+'", r'"(?:[^"]++|"")*+"'),
-    "mysql": (
-        r"'(?:[^'\\]++|\\.|'')*+'",
-        r'"(?:[^"\\]++|\\.|"")*+"',
-        r"`(?:[^`]++|``)*+`",
-    ),
-}
-_BLOCK_KEYWORDS: Final = {
-    "sqlite": ("BEGIN", "CASE", "END"),
-    "postgresql": ("BEGIN", "ATOMIC", "CASE", "END"),
-    "mysql": ("BEGIN", "CASE", "END", "IF", "LOOP", "WHILE", "REPEAT"),
-}
-_COMPOUND_LEADS: Final[dict[str, frozenset[str]]] = {
-    "sqlite": frozenset({"CREATE"}),
-    "postgresql": frozenset({"CREATE"}),
-    "mysql": frozenset({"CREATE", "ALTER", "BEGIN", "IF", "CASE", "LOOP", "WHILE", "REPEAT"}),
-}
 # Words without which no statement of the text can open a compound body: a text that never
 # mentions them (most migrations) skips the per-statement look at its leading words. MySQL runs
 # IF, CASE, LOOP... outside stored programs, so it has no such shortcut.
@@ -146,41 +125,6 @@ _COMPOUND_WORDS: Final[dict[str, tuple[str, ...]]] = {
     "postgresql": ("function", "procedure"),
 }
 _MENTION_CHUNK: Final = 1 << 20
-_MYSQL_ROUTINES: Final = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
-_MYSQL_OTHER_OBJECTS: Final = frozenset(
-    {"TABLE", "VIEW", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "DATABASE", "SCHEMA", "USER"}
-    | {"ROLE", "SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "TEMPORARY", "PACKAGE", "RESOURCE"}
-)
-_MYSQL_BLOCK_OPENERS: Final = frozenset({"BEGIN", "CASE", "CASE_EXPR"})
-_MYSQL_END_KINDS: Final = {
-    "IF": ("IF",),
-    "CASE": ("CASE", "CASE_EXPR"),
-    "LOOP": ("LOOP",),
-    "WHILE": ("WHILE",),
-    "REPEAT": ("REPEAT",),
-}
-# Tokens after which a statement starts inside a compound body: IF or REPEAT there opens a block.
-_MYSQL_STATEMENT_LEADS: Final = frozenset({";", ":", "BEGIN", "ATOMIC", "DO", "LOOP", "REPEAT"})
-# Words after which IF or REPEAT is a function call or part of IF [NOT] EXISTS, even between the
-# header of a routine and its body.
-_MYSQL_EXPRESSION_LEADS: Final = frozenset(
-    {"RETURN", "SELECT", "WHERE", "AND", "OR", "XOR", "NOT", "WHEN", "THEN", "ELSE", "ON", "BY"}
-    | {"HAVING", "DISTINCT", "ALL", "ANY", "SOME", "INTERVAL", "IN", "IS", "LIKE", "BETWEEN", "DIV"}
-    | {"MOD", "REGEXP", "RLIKE", "SET", "VALUES", "VALUE", "AS", "EXISTS", "LIMIT", "USING", "INTO"}
-    | {"DEFAULT", "AT", "EVERY", "STARTS", "ENDS", "RETURNS"}
-    | _MYSQL_ROUTINES
-    | _MYSQL_OTHER_OBJECTS
-)
-_MYSQL_BEFORE_BODY: Final = frozenset({")", "'", '"', "`"})
-_BLOCK_NAMES: Final = {
-    "BEGIN": "BEGIN ... END block",
-    "CASE": "CASE ... END CASE statement",
-    "CASE_EXPR": "CASE ... END expression",
-    "IF": "IF ... END IF statement",
-    "LOOP": "LOOP ... END LOOP statement",
-    "WHILE": "WHILE ... END WHILE statement",
-    "REPEAT": "REPEAT ... END REPEAT statement",
-}
 
 
 def split_statements(sql: str, dialect: Dialect) -> list[Statement]:
@@ -453,189 +397,6 @@ def _mentions(sql: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-def _scan_compound(sql: str, start: int, dialect: Dialect) -> tuple[int, int]:
-    """Find the end of a statement that may hold compound bodies: ``(resume_at, text_end)``."""
-    run, size = _compound_run(dialect).match, len(sql)
-    blocks = _Blocks(dialect)
-    feed = blocks.feed
-    pos = text_end = start
-    while True:
-        match = run(sql, pos)
-        stop = match.end()  # type: ignore[union-attr]  # `*+` always matches
-        if stop > pos:
-            text_end = _content_end(sql, pos, stop, text_end)
-            last = match.group(1)  # type: ignore[union-attr]
-            if last is not None:  # the run held tokens: only the last one matters
-                feed(last.upper() if last[0].isalnum() or last[0] == "_" else last[0], pos)
-        pos = stop
-        if pos >= size:
-            break
-        if sql[pos] == ";":
-            feed(";", pos)
-            if not blocks.frames:
-                return pos + 1, text_end
-            pos = text_end = pos + 1
-            continue
-        quote = _quote_at(sql, pos, dialect)
-        word = None if quote else _WORD.match(sql, pos)
-        if word is not None:  # a block keyword
-            feed(word.group().upper(), pos)
-            pos = text_end = word.end()
-            continue
-        end = _comment_end(sql, pos, dialect)
-        if end >= 0 and not (dialect == "mysql" and sql.startswith("/*!", pos)):
-            pos = end
-            continue
-        # A quote the run could not take, a mysql /*! */ comment, or a `$` that quotes nothing.
-        lexeme = quote[:1] or ("/*!" if end >= 0 else sql[pos])
-        if end < 0:
-            end = _end_quoted(sql, pos, quote, dialect) if quote else pos + 1
-        feed(lexeme, pos)
-        pos = text_end = end
-    blocks.finish(sql)
-    return size, text_end
-
-
-class _Blocks:
-    """The compound blocks open in one statement, fed one significant token at a time."""
-
-    __slots__ = ("dialect", "feed", "frames", "pending", "prev")
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.dialect: Dialect = dialect
-        self.frames: list[tuple[str, int]] = []  # (kind, position of its opening keyword)
-        self.pending: int | None = None  # a BEGIN or END whose meaning the next token decides
-        self.prev = ";"  # the previous token (mysql)
-        feeds = {"sqlite": self.feed_sqlite, "postgresql": self.feed_postgresql}
-        self.feed: Callable[[str, int], None] = feeds.get(dialect, self.feed_mysql)
-
-    def finish(self, sql: str) -> None:
-        """Close what a final END closes, then refuse any block still open at the end of ``sql``."""
-        if self.pending is not None and self.dialect == "sqlite":
-            self.frames.pop()
-        elif self.pending is not None and self.dialect == "mysql":
-            self.close_bare_end()
-        if self.frames:
-            kind, pos = self.frames[0]
-            opener = "CASE" if kind == "CASE_EXPR" else kind
-            reason = f"unterminated {_BLOCK_NAMES[kind]}: the {opener} here has no matching END"
-            raise SQLSplitError(reason, line=_line(sql, pos))
-
-    def feed_sqlite(self, lexeme: str, pos: int) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None and lexeme == ";":
-            self.frames.pop()  # END ; closes the trigger body
-        elif lexeme in {"BEGIN", "CASE"}:
-            self.frames.append((lexeme, pos))
-        elif lexeme == "END" and self.frames:
-            if self.frames[-1][0] == "CASE":
-                self.frames.pop()
-            else:
-                self.pending = pos
-
-    def feed_postgresql(self, lexeme: str, pos: int) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None and lexeme == "ATOMIC":
-            self.frames.append(("BEGIN", pending))
-        elif lexeme == "BEGIN":
-            self.pending = pos
-        elif lexeme == "CASE" and self.frames:
-            self.frames.append((lexeme, pos))
-        elif lexeme == "END" and self.frames:
-            self.frames.pop()
-
-    def feed_mysql(self, lexeme: str, pos: int) -> None:
-        pending, self.pending = self.pending is not None, None
-        if pending and lexeme in _MYSQL_END_KINDS:
-            if self.frames and self.frames[-1][0] in _MYSQL_END_KINDS[lexeme]:
-                self.frames.pop()
-            self.prev = lexeme
-            return
-        if pending:
-            self.close_bare_end()
-        if lexeme == "BEGIN":
-            self.frames.append((lexeme, pos))
-        elif lexeme == "CASE":
-            self.frames.append(("CASE" if self.at_statement_start() else "CASE_EXPR", pos))
-        elif lexeme in {"LOOP", "WHILE"} or (
-            lexeme in {"IF", "REPEAT"} and self.at_statement_start()
-        ):
-            self.frames.append((lexeme, pos))
-        elif lexeme == "END":
-            self.pending = pos
-        self.prev = lexeme
-
-    def close_bare_end(self) -> None:
-        """Close the innermost BEGIN or CASE; IF/LOOP/WHILE/REPEAT above it were not statements."""
-        while self.frames:
-            if self.frames.pop()[0] in _MYSQL_BLOCK_OPENERS:
-                return
-
-    def at_statement_start(self) -> bool:
-        """Tell whether a mysql statement may start at the current token."""
-        prev = self.prev
-        if prev in _MYSQL_STATEMENT_LEADS:
-            return True
-        if prev in {"THEN", "ELSE"}:
-            return bool(self.frames) and self.frames[-1][0] in {"IF", "CASE"}
-        if self.frames or prev in _MYSQL_EXPRESSION_LEADS:
-            return False
-        # Between a routine's header and its body: after `)`, a string or a word.
-        return prev in _MYSQL_BEFORE_BODY or prev[0].isalnum() or prev[0] == "_"
-
-
-def _opens_compound(sql: str, start: int, dialect: Dialect) -> bool:
-    """Tell whether the statement at ``start`` may hold a compound body (trigger, routine...)."""
-    word = _WORD.match(sql, start)
-    if word is None or word.group().upper() not in _COMPOUND_LEADS[dialect]:
-        return False
-    if dialect == "sqlite":  # CREATE [TEMP|TEMPORARY] TRIGGER
-        head = [lexeme for lexeme, _, _ in islice(_lexemes(sql, start, dialect), 3)]
-        return "TRIGGER" in head[1:3] and head[1] in {"TRIGGER", "TEMP", "TEMPORARY"}
-    if dialect == "postgresql":  # CREATE [OR REPLACE] FUNCTION|PROCEDURE
-        head = [lexeme for lexeme, _, _ in islice(_lexemes(sql, start, dialect), 4)]
-        kind = head[3:4] if head[1:3] == ["OR", "REPLACE"] else head[1:2]
-        return kind in (["FUNCTION"], ["PROCEDURE"])
-    return _mysql_opens_compound(sql, start)
-
-
-def _mysql_opens_compound(sql: str, start: int) -> bool:
-    head = (lexeme for lexeme, _, _ in islice(_lexemes(sql, start, "mysql"), 18))
-    first = next(head)
-    if first == "BEGIN":
-        return list(islice(head, 2)) == ["NOT", "ATOMIC"]
-    if first not in {"CREATE", "ALTER"}:
-        return True  # MariaDB runs IF, CASE, LOOP, WHILE and REPEAT outside stored programs
-    # CREATE [OR REPLACE] [DEFINER = user] [AGGREGATE] PROCEDURE|FUNCTION|TRIGGER|EVENT
-    kind = next((word for word in head if word in _MYSQL_ROUTINES | _MYSQL_OTHER_OBJECTS), "")
-    return kind in _MYSQL_ROUTINES
-
-
-def _lexemes(sql: str, pos: int, dialect: Dialect) -> Iterator[tuple[str, int, int]]:
-    """Yield ``(lexeme, start, end)`` for each significant lexeme of ``sql`` from ``pos`` on.
-
-    Words come upper-cased; a string or quoted identifier comes as its opening (``'``, ``"``,
-    ``$tag$``, ...) and a mysql ``/*! */`` comment as ``/*!``; other comments are skipped; any other
-    character comes as itself.
-    """
-    while (match := _TOKEN.match(sql, pos)) is not None:
-        word = match.group(1)
-        start = match.start(1) if word is not None else match.start(2)
-        if word is not None and not (word in {"E", "e"} and sql.startswith("'", match.end())):
-            pos = match.end()
-            yield word.upper(), start, pos
-            continue
-        end = _comment_end(sql, start, dialect)
-        if end >= 0:
-            if dialect == "mysql" and sql.startswith("/*!", start):
-                yield "/*!", start, end
-            pos = end
-            continue
-        quote = _quote_at(sql, start, dialect)
-        pos = _end_quoted(sql, start, quote, dialect) if quote else start + 1
-        yield quote or sql[start], start, pos
-
-
 @functools.cache
 def _mysql_run(delimiter: str) -> re.Pattern[str]:
     """Build the mysql run pattern (see ``_RUN``) that stops before ``delimiter``."""
@@ -649,140 +410,3 @@ def _mysql_run(delimiter: str) -> re.Pattern[str]:
         alternatives.append(re.escape(delimiter[0]))
     body = "|".join(alternatives)
     return re.compile(f"(?:(?!{re.escape(delimiter)})(?:{body}))*+", re.DOTALL)
-
-
-@functools.cache
-def _compound_run(dialect: Dialect) -> re.Pattern[str]:
-    """Build the pattern of token runs holding no block keyword; group 1 is the run's last token."""
-    keywords = "|".join(_BLOCK_KEYWORDS[dialect])
-    e_string = "(?![eE]')" if dialect == "postgresql" else ""  # E'...' is for Python to decide
-    word = rf"(?!(?:{keywords})(?![\w$])){e_string}\w[\w$]*+"
-    stops = re.escape({"sqlite": "'\"`[", "postgresql": "'\"$", "mysql": "'\"`#"}[dialect] + ";-/")
-    dash = r"-(?!-(?:[\x00-\x20]|\Z))" if dialect == "mysql" else "-(?!-)"
-    tokens = "|".join(
-        [word, *_SIMPLE_QUOTED[dialect], dash, r"/(?!\*)", rf"[^\w \t\n\r\f\v{stops}]"]
-    )
-    return re.compile(rf"(?:[ \t\n\r\f\v]++|({tokens}))*+", re.DOTALL | re.IGNORECASE)
-
-
-def _content_end(sql: str, start: int, stop: int, previous: int) -> int:
-    """Return where ``sql[start:stop]`` ends without trailing blanks, or ``previous`` if blank."""
-    end = stop
-    while end > start and sql[end - 1] in _SPACE:
-        end -= 1
-    return end if end > start else previous
-
-
-def _line(sql: str, pos: int) -> int:
-    return sql.count("\n", 0, pos) + 1
-
-
-def _is_identifier_char(char: str) -> bool:
-    return char.isalnum() or char in "_$" or char >= "\x80"
-
-
-def _quote_at(sql: str, pos: int, dialect: Dialect) -> str:
-    """Return the opening of the string or quoted identifier at ``pos``, or ``""`` if none."""
-    char = sql[pos]
-    if char in _QUOTES[dialect]:
-        return char
-    if dialect != "postgresql" or (pos and _is_identifier_char(sql[pos - 1])):
-        return ""
-    if char in "eE" and sql.startswith("'", pos + 1):
-        return "E'"
-    tag = _DOLLAR_TAG.match(sql, pos) if char == "$" else None
-    return tag.group() if tag else ""
-
-
-def _end_quoted(sql: str, start: int, quote: str, dialect: Dialect) -> int:
-    """Return the index just past the quoted token opened by ``quote`` at ``start``."""
-    if quote == "E'":
-        return _end_escaped(sql, start + 1, "'", "escape string literal")
-    if dialect == "mysql" and quote in {"'", '"'}:
-        return _end_escaped(sql, start, quote, "string literal")
-    if quote.startswith("$"):
-        end = sql.find(quote, start + len(quote))
-        if end < 0:
-            raise _unterminated(sql, start, "dollar-quoted string", quote)
-        return end + len(quote)
-    if quote == "[":
-        end = sql.find("]", start + 1)
-        if end < 0:
-            raise _unterminated(sql, start, "bracketed identifier", quote)
-        return end + 1
-    what = "string literal" if quote == "'" else "quoted identifier"
-    pos = start + 1
-    while True:
-        end = sql.find(quote, pos)
-        if end < 0:
-            raise _unterminated(sql, start, what, quote)
-        if not sql.startswith(quote, end + 1):
-            return end + 1
-        pos = end + 2
-
-
-def _end_escaped(sql: str, start: int, quote: str, what: str) -> int:
-    """Like ``_end_quoted``, for quotes where a backslash escapes the next character."""
-    stop = _ESCAPED_QUOTE_STOP[quote].search
-    pos = start + 1
-    while (match := stop(sql, pos)) is not None:
-        end = match.start()
-        if sql[end] == "\\" or sql.startswith(quote, end + 1):
-            pos = end + 2
-        else:
-            return end + 1
-    raise _unterminated(sql, start, what, quote)
-
-
-def _comment_end(sql: str, pos: int, dialect: Dialect) -> int:
-    """Return the index just past the comment that starts at ``pos``, or -1 if none starts there."""
-    pair = sql[pos : pos + 2]
-    if pair == "/*":
-        return _block_comment_end(sql, pos, nested=dialect == "postgresql")
-    if pair == "--" and not (dialect == "mysql" and sql[pos + 2 : pos + 3] > " "):
-        return _line_end(sql, pos + 2, dialect)
-    if pair[:1] == "#" and dialect == "mysql":
-        return _line_end(sql, pos + 1, dialect)
-    return -1
-
-
-def _line_end(sql: str, pos: int, dialect: Dialect) -> int:
-    if dialect == "postgresql":  # PostgreSQL also ends a `--` comment at a lone \r
-        match = _PG_LINE_END.search(sql, pos)
-        return len(sql) if match is None else match.start()
-    end = sql.find("\n", pos)
-    return len(sql) if end < 0 else end
-
-
-def _block_comment_end(sql: str, start: int, *, nested: bool) -> int:
-    if not nested:
-        end = sql.find("*/", start + 2)
-        if end < 0:
-            raise _unterminated(sql, start, "block comment", "/*")
-        return end + 2
-    depth, pos = 0, start
-    while (match := _PG_COMMENT_MARK.search(sql, pos)) is not None:
-        depth += 1 if match.group() == "/*" else -1
-        pos = match.end()
-        if depth == 0:
-            return pos
-    raise _unterminated(sql, start, "block comment", "/*")
-
-
-def _unterminated(sql: str, start: int, what: str, opening: str) -> SQLSplitError:
-    return SQLSplitError(
-        f"unterminated {what}: the {opening} here is never closed", line=_line(sql, start)
-    )
-
-
-def lexemes(sql: str, dialect: Dialect) -> Iterator[tuple[str, int, int]]:
-    """Yield ``(word, start, end)`` for the top-level words of ``sql``, skipping comments.
-
-    Args:
-        sql: One statement.
-        dialect: Its dialect.
-
-    Returns:
-        An iterator over the lexemes (used by :mod:`timescape.store.breakers`).
-    """
-    return _lexemes(sql, 0, dialect)

@@ -6,13 +6,13 @@ ever carry the password — even for a URL too malformed to parse.
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from timescape.errors import InputError
+from timescape.model._pattern import lazy_pattern
 from timescape.model._record import record
 
 __all__ = ["DatabaseURL", "parse_url", "redact", "url_text"]
@@ -37,10 +37,11 @@ _DRIVERS = {
 }
 _SECRET_PARAMS = frozenset({"password", "pass", "pwd", "passwd", "sslpassword"})
 _MASK = "***"
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|pass|pwd|passwd|sslpassword)=)[^&]*")
+# Compiled on first use (issue 14): a SQLite URL has no '@' and no query.
+_secret_query = lazy_pattern(r"(?i)([?&](?:password|pass|pwd|passwd|sslpassword)=)[^&]*")
 # What may follow the '@' that ends the userinfo: a host (name, IPv4 or [IPv6], possibly empty for
 # a Unix socket) and an optional numeric port, then the end of the authority.
-_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._~%!$&'()*+,;=\-]*)(?::\d+)?")
+_host_port = lazy_pattern(r"(?:\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._~%!$&'()*+,;=\-]*)(?::\d+)?")
 _ENCODE_HINT = "percent-encode '@', ':', '/', '?', '#' and '%' in the user name and password"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -75,14 +76,19 @@ def redact(url: str) -> str:
 
 
 def _mask_query(text: str) -> str:
-    return _SECRET_QUERY.sub(r"\1" + _MASK, text)
+    if "=" not in text:  # every match holds one
+        return text
+    return _secret_query().sub(r"\1" + _MASK, text)
 
 
 def _userinfo_end(rest: str) -> int:
     """Return the index of the ``@`` ending the userinfo in ``rest`` (after ``://``), or -1."""
     at = rest.rfind("@")
+    if at < 0:
+        return -1
+    host_port = _host_port()
     while at >= 0:
-        match = _HOST_PORT.match(rest, at + 1)
+        match = host_port.match(rest, at + 1)
         end = match.end() if match else at + 1
         if end == len(rest) or rest[end] in "/?#":
             return at
@@ -97,11 +103,13 @@ class DatabaseURL:
     Attributes:
         dialect: ``sqlite``, ``postgresql`` or ``mysql``.
         redacted: The URL with secrets masked; the only form ever shown.
-        host: Server host (None for SQLite).
+        host: Server host (None for SQLite, and for a PostgreSQL ``service`` that names it).
         port: Server port, if given.
         user: User name, if given.
-        database: Database name, or the SQLite file path (``:memory:`` for in-memory).
-        params: Query parameters (secrets included; never print them).
+        database: Database name, or the SQLite file path (``:memory:`` for in-memory); empty
+            when a PostgreSQL ``service`` names it.
+        params: Query parameters (secrets included; never print them); for PostgreSQL, libpq
+            connection keywords only (see :mod:`timescape.store.postgresql_params`).
         connect_timeout: Seconds allowed to establish a connection.
     """
 
@@ -139,8 +147,12 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
         The parsed URL.
 
     Raises:
-        InputError: For an unsupported scheme, a missing database name, or a malformed URL; the
-            message shows only the redacted URL.
+        InputError: For an unsupported scheme, a missing database name, a malformed URL, or a
+            query parameter the backend would not act on; the message shows only the redacted
+            URL.
+
+    Changed in 0.5: a PostgreSQL URL's parameters are checked (libpq's keywords only), and
+    ``?host=``, ``?port=``, ``?dbname=``, ``?user=`` and ``?service=`` are honoured.
     """
     shown = redact(url)
     dialect = _dialect(url.partition("://")[0].lower() if "://" in url else "", shown)
@@ -160,14 +172,27 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
             f"malformed database URL {shown!r}: invalid authority or port; {_ENCODE_HINT}"
         ) from None
     database = unquote(parts.path.lstrip("/"))
-    if not database:
-        raise InputError(f"database URL {shown!r} names no database; add it as the path (…/mydb)")
     params = dict(parse_qsl(parts.query))
     password = unquote(parts.password) if parts.password is not None else None
     password = params.pop("password", password)
     timeout = _timeout(params.pop("connect_timeout", None), shown)
-    host = parts.hostname or "localhost"
-    if dialect == "mysql":
+    user = unquote(parts.username) if parts.username else None
+    host = parts.hostname
+    if dialect == "postgresql":
+        from timescape.store.postgresql_params import postgresql_target  # noqa: PLC0415 - PG only
+
+        target = postgresql_target(
+            params, shown, host=host, port=port, user=user, database=database
+        )
+        host, port, user, database, params = (
+            target.host, target.port, target.user, target.database, target.params
+        )  # fmt: skip
+    else:
+        if not database:
+            raise InputError(
+                f"database URL {shown!r} names no database; add it as the path (…/mydb)"
+            )
+        host = host or "localhost"
         from timescape.store.mysql_params import mysql_params  # noqa: PLC0415 - MySQL URLs only
 
         mysql_params(params, shown, host)  # refuse what the backend would not act on, early
@@ -176,7 +201,7 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
         redacted=shown,
         host=host,
         port=port,
-        user=unquote(parts.username) if parts.username else None,
+        user=user,
         password=password,
         database=database,
         params=params,

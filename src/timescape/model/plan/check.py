@@ -7,14 +7,16 @@ that what a plan refuses reads in one place, separately from how a plan is put t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from timescape.errors import DriftError, RollbackRefusedError, StateError
 from timescape.model.catalog import Catalog
 from timescape.model.schema import (
+    CHECKSUM_ALGORITHM,
     CHECKSUM_ALGORITHMS,
     SchemaVersion,
     checksum_matches,
+    text_digest,
     unknown_algorithms,
 )
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
@@ -23,9 +25,12 @@ __all__ = [
     "OrphanCheck",
     "check_drift",
     "check_rollback_scripts",
-    "is_complete_and_unchanged",
     "refuse_lost_rows",
+    "unsettled",
 ]
+
+_CURRENT = f"{CHECKSUM_ALGORITHM}:"
+"""What every checksum of the current algorithm starts with."""
 
 
 def _check_algorithms(
@@ -149,20 +154,44 @@ class OrphanCheck:
             _refuse_orphaned_descendants(self._snapshot, name, descendants)
 
 
-def is_complete_and_unchanged(schema: SchemaVersion, row: SchemaState) -> bool:
-    """True for an applied schema whose every step is recorded with its current checksum.
+def unsettled(catalog: Catalog, rows: Mapping[str, SchemaState], names: Iterable[str]) -> list[str]:
+    """The schemas of ``names`` (in their order) not applied with every step's current checksum.
 
-    The first test the planner makes of each schema an activation needs: every ancestor
-    of a long chain passes it, so it compares step by step instead of building tuples. Anything
-    else (a drift, an older algorithm, missing steps) takes the full path, with its refusals.
+    The first test the planner makes of the schemas an activation needs: every ancestor of a
+    long chain passes it (a hundred at ten thousand schemas in a hundred chains), in a freshly
+    loaded catalog whose steps have not been asked for their checksums yet. So it is one loop
+    with its lookups bound, and an SQL step's checksum is spelled from its remembered digest,
+    one call instead of the five of ``step.checksum`` (issue 14). What it returns (a drift, an
+    older algorithm, missing steps, no row) takes the planner's full path, with its refusals.
+
+    Args:
+        catalog: The definitions.
+        rows: The schema rows of the state.
+        names: Schema names, in the order to keep.
+
+    Returns:
+        The names that are not settled.
     """
-    steps = schema.steps
-    stored = row.checksums
-    if row.status is not SchemaStatus.APPLIED or row.steps_done != len(steps):
-        return False
-    if len(stored) < len(steps):
-        return False
-    return all(stored[i] == step.checksum for i, step in enumerate(steps))
+    schema_of = catalog.schema
+    digest = text_digest
+    applied = SchemaStatus.APPLIED
+    out: list[str] = []
+    for name in names:
+        row = rows.get(name)
+        if row is None or row.status is not applied:
+            out.append(name)
+            continue
+        steps = schema_of(name).steps
+        stored = row.checksums
+        if row.steps_done != len(steps) or len(stored) < len(steps):
+            out.append(name)
+            continue
+        for step, value in zip(steps, stored, strict=False):
+            script = step.migration
+            if value != (_CURRENT + digest(script) if type(script) is str else step.checksum):
+                out.append(name)
+                break
+    return out
 
 
 def _refuse_orphaned_descendants(

@@ -27,8 +27,8 @@ from timescape.model.plan.check import (
     OrphanCheck,
     check_drift,
     check_rollback_scripts,
-    is_complete_and_unchanged,
     refuse_lost_rows,
+    unsettled,
 )
 from timescape.model.plan.gate import Judge, check_gate, declared_judge, needed_schemas, usage
 from timescape.model.plan.value import ActionKind, Plan, SchemaAction, Splitter
@@ -53,11 +53,10 @@ def _plan_applies(
 ) -> list[SchemaAction]:
     actions = []
     orphans = OrphanCheck(catalog, snapshot)
-    for name in catalog.graph.topological(names):
+    # The usual ancestor is applied and unchanged: nothing to apply, nothing drifted.
+    for name in unsettled(catalog, snapshot.schemas, catalog.graph.topological(names)):
         schema = catalog.schema(name)
         row = snapshot.schemas.get(name)
-        if row is not None and is_complete_and_unchanged(schema, row):
-            continue  # the usual ancestor: nothing to apply, nothing drifted
         if (row is None or not row.is_applied) and catalog.graph.children(name):
             orphans.refuse(name)
         if row is None:

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
+from timescape._log import DEBUG
 from timescape.errors import ConnectionFailedError, StateError
 from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 from timescape.store.mysql_params import mysql_params, pymysql_arguments
@@ -288,7 +288,7 @@ class MySQLBackend(Backend):
         sql = _BLOCK_START + "; ".join(parts) + "; END"
         self.connect()
         params = tuple(value for _, values in writes for value in values)
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         cur = self._conn.cursor()
         try:

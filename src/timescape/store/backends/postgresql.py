@@ -13,18 +13,35 @@ also checks that it still runs on the locking session.
 Timeouts: ``SET LOCAL statement_timeout`` bounds each schema transaction on the server, the watchdog
 sends a libpq cancel at the deadline, and ``client_connection_check_interval`` lets the server
 notice a dead client during a long statement (PG ≥ 14).
+
+Parts: the framing of statements sent below psycopg's cursor (simple queries, pipelines, typed
+text values) is :mod:`._libpq`; the LISTEN session of serving instances is :mod:`._pglisten`
+(``PostgreSQLListener`` is still importable from here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import select
+import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, ClassVar, Final
 
 from timescape.errors import ConnectionFailedError, StateError
+from timescape.store.backends._libpq import (
+    TUPLES_OK,
+    Bound,
+    bound_params,
+    error_from,
+    is_local,
+    numbered,
+    pipeline,
+    pipeline_results,
+    readable_waiter,
+    several_statements,
+    simple_query_results,
+)
+from timescape.store.backends._pglisten import PostgreSQLListener, listen
 from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 
 __all__ = ["PostgreSQLBackend", "PostgreSQLListener"]
@@ -32,16 +49,24 @@ __all__ = ["PostgreSQLBackend", "PostgreSQLListener"]
 logger = logging.getLogger("timescape")
 
 _CANCELED = "57014"
-# libpq's ExecStatusType values (psycopg.pq.ExecStatus), so the hot path imports nothing.
-_TUPLES_OK = 2
-_FATAL_ERROR = 7
-_COPY_STATES = (3, 4, 8)  # COPY_OUT, COPY_IN, COPY_BOTH
+_INVALID_TEXT = "22P02"  # invalid_text_representation: how the session guard fails
+_GUARD_INDEX = 1  # BEGIN, then the bound with the guard
+_SESSION_GUARD: Final = (
+    ", CAST(CASE WHEN pg_backend_pid() = {pid} THEN '0' "
+    "ELSE 'timescape session check: server pid ' || pg_backend_pid() END AS integer)"
+)
+"""A column that fails (22P02) on any other server session than the lock's, so the statements
+after it never run there."""
 _LOCK_NOT_AVAILABLE = "55P03"
 _DISK_FULL = "53100"
 _CONNECTION_CLASSES = ("08", "57P")
 # Writes an event may ride in (PostgreSQL.defer); a WITH already carries one.
 _CARRIERS: Final = ("INSERT INTO ", "UPDATE ", "DELETE FROM ")
 _COPY_CHUNK = 1 << 20
+_LIBPQ_PIPELINE = 140000
+"""The libpq version with pipeline mode."""
+_NUMBERED_MAX = 256
+"""Timescape's own write statements, by text: a handful, and one per table prefix."""
 _BOUND_SLACK_MS = 250
 """How far the server-side statement bound set by BEGIN may exceed a schema's remaining budget."""
 
@@ -80,40 +105,59 @@ class PostgreSQLBackend(Backend):
     )
 
     _lock_pid: int | None = None
+    _database: str = ""
+    """The connected database's name, read at connect."""
     _local_timeout_ms: int | None = None
     _pooler_pids: tuple[int, int] | None = None
     """``(pid the connection was told, real server pid)`` when a pooler sits in between."""
+    _libpq_pipeline = False
+    """Whether libpq has pipeline mode (≥ 14): queued writes and their COMMIT then go as one."""
     pipelined: bool = False
-    """Whether queued writes and their COMMIT go as one libpq pipeline (a remote server).
+    """Whether queued writes that need psycopg's adaptation go in psycopg's pipeline (a remote
+    server); plain ones go in libpq's whatever the server (see :meth:`_send_batch`).
 
-    A pipeline saves round trips but costs CPU in psycopg (entering and leaving pipeline mode,
-    a sync, twice the socket calls): on a loopback or Unix-socket connection, where a round
-    trip costs microseconds, two plain statements are cheaper (issue 14). Decided at connect.
+    Psycopg's pipeline saves round trips but costs CPU (entering and leaving pipeline mode, a
+    sync, twice the socket calls): on a loopback or Unix-socket connection, where a round trip
+    costs microseconds, two plain statements are cheaper (issue 14). Decided at connect.
     """
 
     @property
     def lock_key(self) -> int:
-        """The advisory lock key: 64 bits of SHA-256 over database name and table prefix."""
-        digest = hashlib.sha256(f"timescape:{self.url.database}:{self.table_prefix}".encode())
+        """The advisory lock key: 64 bits of SHA-256 over database name and table prefix.
+
+        A URL that names its database only through a ``service`` takes the name the server
+        reports (``current_database()``, which connects), so it takes the same lock as a URL
+        naming that database in its path.
+        """
+        database = self.url.database
+        if not database:
+            self.connect()
+            database = self._database
+        digest = hashlib.sha256(f"timescape:{database}:{self.table_prefix}".encode())
         return int.from_bytes(digest.digest()[:8], "big", signed=True)
 
     def _open(self) -> Any:
         import psycopg  # noqa: PLC0415 - drivers load on first connect, never at import
 
+        # parse_url left only libpq keywords in params, none of them set here: each reaches
+        # libpq. Host and database are left out when a service names them (libpq would let
+        # an explicit value win over the service file's).
         kwargs: dict[str, Any] = {
-            "host": self.url.host,
-            "dbname": self.url.database,
+            **self.url.params,
             "connect_timeout": max(1, round(self.url.connect_timeout)),
             "application_name": self.application_name,
             "autocommit": True,
         }
+        if self.url.host:
+            kwargs["host"] = self.url.host
+        if self.url.database:
+            kwargs["dbname"] = self.url.database
         if self.url.port:
             kwargs["port"] = self.url.port
         if self.url.user:
             kwargs["user"] = self.url.user
         if self.url.password is not None:
             kwargs["password"] = self.url.password
-        kwargs.update({k: v for k, v in self.url.params.items() if k not in kwargs})
         try:
             return psycopg.connect(**kwargs)
         except psycopg.Error as exc:
@@ -135,9 +179,12 @@ class PostgreSQLBackend(Backend):
     def _prepare_session(self) -> None:
         self.execute("; ".join(self._session_settings()))  # one round trip
         told = int(self._conn.info.backend_pid)
-        server, schema = self.query("SELECT pg_backend_pid(), current_schema()")[0]
+        server, schema, self._database = self.query(
+            "SELECT pg_backend_pid(), current_schema(), current_database()"
+        )[0]
         self._pooler_pids = None if told == int(server) else (told, int(server))
-        self.pipelined = not _is_local(self._conn.info)
+        self.pipelined = not is_local(self._conn.info)
+        self._libpq_pipeline = _libpq_version() >= _LIBPQ_PIPELINE
         # The state tables live in the first existing schema of the search_path at connect
         # (normally public), whatever a migration later does to the search_path.
         self._capture_namespace(schema)
@@ -179,8 +226,11 @@ class PostgreSQLBackend(Backend):
             return self.copy_from_stdin(sql, data)
         if sql[:4].upper() == "COPY":  # no data: psycopg's cursor gives the error it always gave
             return self._cursor_execute_once(sql)
-        first = self._simple_query(sql)[0]
-        if first.status == _TUPLES_OK:
+        if self._begin_sql is None or self._deferred or not self._libpq_pipeline:
+            first = self._simple_query(sql)[0]
+        else:
+            first = self._ride_begin(sql)
+        if first.status == TUPLES_OK:
             return int(first.ntuples)
         rows = first.command_tuples
         return -1 if rows is None else int(rows)
@@ -219,6 +269,8 @@ class PostgreSQLBackend(Backend):
         trip; every result is fetched before the next statement, so one cursor is enough.
         """
         self.connect()
+        if self._begin_sql is not None:
+            self._send_begin()
         if self._deferred:
             self.flush_writes()
         if sql_log.isEnabledFor(logging.DEBUG):
@@ -249,28 +301,116 @@ class PostgreSQLBackend(Backend):
     def _server_version_num(self) -> int:
         return int(self._conn.info.server_version)
 
+    _begin_sql: tuple[str, ...] | None = None
+    """The open transaction's BEGIN statements while they are not sent yet (see :meth:`begin`)."""
+
     def begin(self) -> None:
-        """Start a transaction (psycopg in autocommit mode: an explicit BEGIN).
+        """Start a transaction (psycopg in autocommit mode: an explicit BEGIN), sent lazily.
+
+        The BEGIN, the transaction's server-side bound (the first arm_timeout of the transaction
+        then has nothing to send) and, under the lock, the session check go with the first
+        migration statement, in one libpq pipeline: one round trip (issue 14). Anything else
+        sends them first, on their own. The check runs on the server: on another server session
+        than the one that took the lock it fails, and the server skips what follows it in the
+        pipeline, so no statement ever runs there.
 
         Raises:
             StateError: While holding the lock, if the transaction runs on another server session
-                than the one that took it (see :meth:`check_session`).
+                than the one that took it (see :meth:`check_session`); raised by the call that
+                sends the BEGIN.
         """
-        # One round trip: BEGIN, the transaction's server-side bound (the first arm_timeout of
-        # the transaction then has nothing to send), and the session check under the lock.
+        self.connect()
         ms = self._budget_ms(self.migration_timeout)
-        sql = f"BEGIN; SET LOCAL statement_timeout = {ms}"
-        pid: int | None
-        if self._lock_held and self._lock_pid is not None:
-            pid = int(self._simple_query(sql + "; SELECT pg_backend_pid()")[-1].get_value(0, 0))
-        else:
-            self._simple_query(sql)
-            pid = self._lock_pid
+        self._set_begin(ms)
         self._in_transaction = True
         self._local_timeout_ms = ms
-        if pid != self._lock_pid:
+
+    _begins: tuple[int, int | None, tuple[str, ...], list[Bound]] | None = None
+    """The last BEGIN built: ``(ms, lock pid, its statements, the same encoded)``."""
+
+    def _set_begin(self, ms: int) -> None:
+        pid = self._lock_pid if self._lock_held else None
+        made = self._begins
+        if made is None or made[0] != ms or made[1] != pid:
+            # set_config(..., true) is SET LOCAL as a value: it shares the guard's statement.
+            bound = f"SELECT set_config('statement_timeout', '{ms}', true)"
+            statements = ("BEGIN", bound if pid is None else bound + _SESSION_GUARD.format(pid=pid))
+            made = self._begins = (ms, pid, statements, [(t.encode(), [], []) for t in statements])
+        self._begin_sql = made[2]
+
+    def _send_begin(self) -> None:
+        """Send the pending BEGIN on its own (before a statement that cannot carry it)."""
+        begin, self._begin_sql = self._begin_sql, None
+        if begin is not None:
+            self._opened(begin, *self._simple_results("; ".join(begin)))
+
+    def _ride_begin(self, sql: str) -> Any:
+        """Run ``sql`` after the pending BEGIN, in one pipeline; return its result.
+
+        In the extended protocol a text of several statements is refused (42601) before any of
+        it runs: that one is run again the usual way, after a BEGIN of its own.
+        """
+        begin = self._begin_sql
+        assert begin is not None  # noqa: S101 - the caller checked
+        self._begin_sql = None
+        conn = self._conn
+        self._check_encoding()
+        if sql_log.isEnabledFor(logging.DEBUG):  # one statement each, as the server logs them
+            for text in (*begin, sql):
+                sql_log.debug("%s", text)
+        made = self._begins
+        encoded = made[3] if made is not None and made[2] is begin else _encoded(begin)
+        statements = [*encoded, (sql.encode(self._encoding), [], [])]
+        results, failed = pipeline_results(conn, self._readable(), statements)
+        self._opened(begin, results, failed)
+        if failed is None:
+            return results[-1]
+        result = results[failed]
+        if not several_statements(result):
+            raise error_from(result, conn)
+        self._simple_results("ROLLBACK")  # nothing of it ran: start over, as before (issue 14)
+        self._begin_sql = begin
+        return self._simple_query(sql)[0]
+
+    def _opened(self, begin: tuple[str, ...], results: list[Any], failed: int | None) -> None:
+        """Raise what the BEGIN part of an answer says went wrong (its results come first).
+
+        Raises:
+            StateError: The session check failed (the transaction is rolled back).
+            psycopg.Error: The BEGIN or its bound failed.
+        """
+        if failed is None or failed >= len(begin):
+            return
+        error = error_from(results[failed], self._conn)
+        if failed == _GUARD_INDEX and getattr(error, "sqlstate", None) == _INVALID_TEXT:
             self.rollback()
-            raise StateError(self._pooler_message(pid))
+            raise StateError(self._pooler_message(_guard_pid(error)))
+        raise error
+
+    def _check_encoding(self) -> None:
+        """Follow the client encoding, which a migration may have changed."""
+        conn = self._conn
+        key = conn.pgconn.parameter_status(b"client_encoding")
+        if key != self._encoding_key:
+            self._encoding, self._encoding_key = conn.info.encoding, key
+
+    def _simple_results(self, sql: str) -> tuple[list[Any], int | None]:
+        """Send ``sql`` as a simple query; its results and the first in error (no raise)."""
+        self._check_encoding()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", sql)
+        return simple_query_results(self._conn, self._readable(), sql.encode(self._encoding))
+
+    def _transaction_ended(self, *, committed: bool) -> None:
+        self._begin_sql = None
+        super()._transaction_ended(committed=committed)
+
+    @property
+    def raw_connection(self) -> Any:
+        """The driver connection, the open transaction's BEGIN sent (a Python step uses it)."""
+        self.connect()
+        self._send_begin()
+        return self._conn
 
     @staticmethod
     def _budget_ms(seconds: float) -> int:
@@ -284,31 +424,28 @@ class PostgreSQLBackend(Backend):
     def _simple_query(self, sql: str) -> list[Any]:
         """Run a parameterless text (one or more statements); return its results, in order.
 
-        Straight through libpq's simple query protocol: psycopg's cursor spends about 45k
-        instructions of CPU per statement (adaptation, prepared-statement bookkeeping, result
-        objects) that a BEGIN or a migration statement sent as text never uses (issue 14). The
-        first result in error is raised as the psycopg error the cursor raises; the watchdog's
-        cancel and a server-side timeout end the wait the same way. An exception during the
-        wait (a second Ctrl-C) closes the connection: the server then ends the statement and
-        rolls the transaction back, instead of leaving a session busy with it.
+        Straight through libpq's simple query protocol (:func:`._libpq.simple_query`), not a
+        cursor: a BEGIN or a migration statement sent as text needs none of what the cursor
+        spends on it (issue 14). The first result in error is raised as the psycopg error the
+        cursor raises.
         """
         self.connect()
+        if self._begin_sql is not None:
+            self._send_begin()
         if self._deferred:
             self.flush_writes()
-        if sql_log.isEnabledFor(logging.DEBUG):
-            sql_log.debug("%s", sql)
-        conn = self._conn
-        pgconn = conn.pgconn
-        key = pgconn.parameter_status(b"client_encoding")  # a migration may have changed it
-        if key != self._encoding_key:
-            self._encoding, self._encoding_key = conn.info.encoding, key
+        results, failed = self._simple_results(sql)
+        if failed is not None:
+            raise error_from(results[failed], self._conn)
+        return results
+
+    def _readable(self) -> Callable[[], object]:
+        """The wait until the connection's socket is readable (kept while the connection is)."""
+        pgconn = self._conn.pgconn
         waiter = self._waiter
         if waiter is None or waiter[0] is not pgconn:
-            waiter = self._waiter = (pgconn, _readable_waiter(pgconn.socket))
-        with conn.lock:
-            pgconn.send_query(sql.encode(self._encoding))
-            _wait_for_results(conn, waiter[1])
-            return _collect_results(conn)
+            waiter = self._waiter = (pgconn, readable_waiter(pgconn.socket))
+        return waiter[1]
 
     _tail_rides = False  # the last queued write is one that rode (or could ride) in another
 
@@ -338,8 +475,11 @@ class PostgreSQLBackend(Backend):
 
     def commit(self) -> None:
         """Commit after the queued writes (with them in one round trip when :attr:`pipelined`)."""
-        if self._deferred:
+        if self._begin_sql is not None and not self._deferred:
+            pass  # nothing was sent: no transaction was opened on the server
+        elif self._deferred:
             writes, self._deferred = self._deferred, []
+            self._send_begin()
             self._send_batch(writes, commit=True)
         else:
             self._simple_query("COMMIT")
@@ -350,23 +490,39 @@ class PostgreSQLBackend(Backend):
         """Send the queued writes in one round trip."""
         writes, self._deferred = self._deferred, []
         if writes:
+            self._send_begin()
             self._send_batch(writes, commit=False)
 
     def _send_batch(self, writes: list[tuple[str, tuple[object, ...]]], *, commit: bool) -> None:
         """Send the queued writes, then the COMMIT if ``commit``.
 
-        When :attr:`pipelined`, in one round trip (libpq pipeline mode): each statement keeps
-        its server-side parameters, the server runs them in order and after the first error
-        skips the rest up to the sync, so a COMMIT at the tail commits only if every write
-        before it landed (the transaction is then aborted, and the error is raised here).
-        Otherwise one by one, the COMMIT only once every write returned; without pipeline
-        support (libpq < 14) as well.
+        In one round trip when libpq pipelines (≥ 14) and every value is plain (ASCII text, an
+        int, None; see :func:`._libpq.bound_params`): each statement keeps its server-side
+        parameters, the server runs them in order and after the first error skips the rest up
+        to the sync, so a COMMIT at the tail commits only if every write before it landed (the
+        transaction is then aborted, and the error is raised here). Below psycopg's cursor, a
+        schema's state write costs half the CPU (issue 14). Otherwise through the cursor: in
+        psycopg's pipeline when :attr:`pipelined`, else one by one, the COMMIT only once every
+        write returned.
         """
-        import psycopg  # noqa: PLC0415 - loaded already by the connection
-
         if sql_log.isEnabledFor(logging.DEBUG):
             for sql, _ in writes:
                 sql_log.debug("%s", sql)
+            if commit:
+                sql_log.debug("COMMIT")
+        if self._libpq_pipeline:
+            bound = self._bound(writes)
+            if bound is not None:
+                pipeline(self._conn, self._readable(), bound, commit=commit)
+                return
+        self._send_through_cursor(writes, commit=commit)
+
+    def _send_through_cursor(
+        self, writes: list[tuple[str, tuple[object, ...]]], *, commit: bool
+    ) -> None:
+        """:meth:`_send_batch` for values that need psycopg's adaptation."""
+        import psycopg  # noqa: PLC0415 - loaded already by the connection
+
         cur = self._statement_cursor()
         if not self.pipelined or not psycopg.Pipeline.is_supported():
             for sql, params in writes:
@@ -374,17 +530,41 @@ class PostgreSQLBackend(Backend):
             if commit:
                 self._simple_query("COMMIT")
             return
-        if commit and sql_log.isEnabledFor(logging.DEBUG):
-            sql_log.debug("COMMIT")
         with self._conn.pipeline():
             for sql, params in writes:
                 cur.execute(self._translate(sql), params)
             if commit:
                 cur.execute("COMMIT")
 
+    _numbered: dict[str, bytes] | None = None
+
+    def _bound(self, writes: list[tuple[str, tuple[object, ...]]]) -> list[Bound] | None:
+        """The writes ready for libpq, or None if one needs psycopg's adaptation."""
+        texts = self._numbered
+        if texts is None:
+            texts = self._numbered = {}
+        bound: list[Bound] = []
+        for sql, params in writes:
+            text = texts.get(sql)
+            if text is None:
+                if not sql.isascii():  # encoded before a queued RESET ALL: ASCII only
+                    return None
+                text = numbered(sql).encode()
+                if len(texts) < _NUMBERED_MAX:
+                    texts[sql] = text
+            values = bound_params(params)
+            if values is None:
+                return None
+            bound.append((text, *values))
+        return bound
+
     def rollback(self) -> None:
         """Roll back; a broken connection is dropped."""
         self._deferred.clear()
+        if self._begin_sql is not None:  # nothing was sent: nothing to roll back on the server
+            self._in_transaction = False
+            self._transaction_ended(committed=False)
+            return
         try:
             if self._conn is not None and not self._conn.closed:
                 self.execute("ROLLBACK")
@@ -407,6 +587,9 @@ class PostgreSQLBackend(Backend):
             # for the watchdog, which cancels at the exact deadline; a round trip per schema
             # to shave those milliseconds off it is not worth it. Later arms in the same
             # transaction set it again (a step may have changed it).
+            return
+        if self._begin_sql is not None:  # not sent yet: it carries the new bound instead
+            self._set_begin(ms)
             return
         self.execute(f"SET LOCAL statement_timeout = {ms}")
 
@@ -545,161 +728,25 @@ class PostgreSQLBackend(Backend):
 
         Added in 0.2.
         """
-        conn = self._open()
-        try:
-            told = int(conn.info.backend_pid)
-            server = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
-            if told != server:
-                # A transaction pooler hands each statement to any server session: the LISTEN
-                # would land on one session and the wait on another. Poll instead.
-                conn.close()
-                logger.warning(
-                    "the connection goes through a pooler (backend pid %d, server pid %d): "
-                    "no LISTEN, serving instances poll for changes",
-                    told,
-                    server,
-                )
-                return None
-            conn.execute(f"LISTEN {self.quote(channel)}")
-        except Exception as exc:
-            conn.close()
-            raise ConnectionFailedError(self.url.redacted, self.describe_error(exc)) from None
-        return PostgreSQLListener(conn, self.url.redacted)
+        return listen(
+            self._open(), f"LISTEN {self.quote(channel)}", self.url.redacted, self.describe_error
+        )
 
 
-def _is_local(info: Any) -> bool:
-    """Whether a connection reaches its server over a Unix socket or the loopback interface."""
-    host = str(info.host or "")
-    if not host or host.startswith(("/", "@")):
-        return True
-    try:
-        address = str(info.hostaddr or host)
-    except Exception:  # libpq < 12 has no PQhostaddr: judge by the name
-        address = host
-    return address in ("localhost", "::1") or address.startswith("127.")
+def _encoded(statements: tuple[str, ...]) -> list[Bound]:
+    return [(text.encode(), [], []) for text in statements]
 
 
-def _wait_for_results(conn: Any, readable: Callable[[], object]) -> None:
-    """Wait until the whole answer to the query just sent is in (see ``_simple_query``)."""
-    pgconn = conn.pgconn
-    try:
-        while pgconn.flush():  # non-blocking: the rest once the socket takes it
-            _wait_writable(pgconn.socket)
-        while pgconn.is_busy():
-            readable()
-            pgconn.consume_input()
-    except BaseException:
-        conn.close()
-        raise
-
-
-def _collect_results(conn: Any) -> list[Any]:
-    """The answer's results; the first in error raised as psycopg's error for it."""
-    pgconn = conn.pgconn
-    results: list[Any] = []
-    failed = None
-    while (result := pgconn.get_result()) is not None:
-        status = result.status
-        if status in _COPY_STATES:  # a COPY the caller did not route to copy_from_stdin
-            conn.close()
-            raise _copy_refused()
-        if status == _FATAL_ERROR and failed is None:
-            failed = result
-        results.append(result)
-    if failed is not None or not results:
-        raise _error_from(failed, conn)
-    return results
-
-
-def _readable_waiter(fd: int) -> Callable[[], object]:
-    """A call that blocks until ``fd`` is readable: one ``poll`` object kept per connection.
-
-    ``select`` refuses descriptors above 1023, which a busy server process reaches.
-    """
-    if _poll is None:  # pragma: no cover - Windows
-        return lambda: select.select((fd,), (), ())
-    poller = _poll()
-    poller.register(fd, select.POLLIN)
-    wait: Callable[[], object] = poller.poll
-    return wait
-
-
-def _wait_writable(fd: int) -> None:
-    if _poll is None:  # pragma: no cover - Windows
-        select.select((), (fd,), ())
-        return
-    poller = _poll()
-    poller.register(fd, select.POLLOUT)
-    poller.poll()
-
-
-_poll = getattr(select, "poll", None)
-
-
-def _copy_refused() -> Exception:
+def _libpq_version() -> int:
     import psycopg  # noqa: PLC0415 - loaded already by the connection
 
-    return psycopg.ProgrammingError("COPY cannot be used with this method; use copy() instead")
+    return int(psycopg.pq.version())
 
 
-def _error_from(result: Any, conn: Any) -> Exception:
-    """The psycopg error for a failed result (or for no result: the connection is gone)."""
-    import psycopg  # noqa: PLC0415 - loaded already by the connection
-
-    if result is None:
-        message = bytes(conn.pgconn.error_message).decode(errors="replace").strip()
-        return psycopg.OperationalError(f"no result from the server: {message or 'closed'}")
-    build = getattr(psycopg.errors, "error_from_result", None)
-    if build is not None:
-        return build(result, encoding=conn.info.encoding)  # type: ignore[no-any-return]
-    message = bytes(result.error_message).decode(errors="replace")  # pragma: no cover
-    return psycopg.DatabaseError(message)  # pragma: no cover - psycopg < 3.3 keeps it there too
+def _guard_pid(error: Exception) -> int | None:
+    """The server pid a failed session guard names in its message (None if it cannot be read)."""
+    found = re.search(r"server pid (\d+)", str(error))
+    return int(found.group(1)) if found else None
 
 
-class PostgreSQLListener:
-    """One LISTENing session; :meth:`wait` blocks in psycopg's ``notifies()`` (psycopg ≥ 3.2).
-
-    A notification is delivered only while a session listens, so the caller re-reads the state
-    after every (re)connect: whatever committed while nobody listened is seen by that read.
-    """
-
-    def __init__(self, conn: Any, redacted_url: str) -> None:
-        """Wrap an open connection that already listens.
-
-        Args:
-            conn: The psycopg connection (autocommit).
-            redacted_url: The URL for error messages, password removed.
-        """
-        self._conn = conn
-        self._url = redacted_url
-        self._pid = int(conn.info.backend_pid)
-
-    @property
-    def connection_id(self) -> int:
-        """The listening session's backend pid (``pg_terminate_backend`` takes it)."""
-        return self._pid
-
-    def wait(self, timeout: float) -> list[str]:
-        """Wait up to ``timeout`` seconds for notifications; return their payloads.
-
-        Returns after the first notification, with any others already queued.
-
-        Raises:
-            ConnectionFailedError: When the session was lost (terminated, network, server down).
-        """
-        import psycopg  # noqa: PLC0415 - loaded already by the connection; kept lazy for import time
-
-        try:
-            payloads = [n.payload for n in self._conn.notifies(timeout=timeout, stop_after=1)]
-            if payloads:
-                payloads.extend(n.payload for n in self._conn.notifies(timeout=0.0))
-        except psycopg.Error as exc:
-            raise ConnectionFailedError(self._url, f"notification connection lost: {exc}") from exc
-        if self._conn.closed or self._conn.broken:
-            raise ConnectionFailedError(self._url, "notification connection lost")
-        return payloads
-
-    def close(self) -> None:
-        """Close the session (idempotent; errors of an already broken one are ignored)."""
-        with contextlib.suppress(Exception):
-            self._conn.close()
+_is_local = is_local  # the old private name (tests/integration/test_pg_simple_query.py)

@@ -21,7 +21,6 @@ import contextlib
 import fcntl  # POSIX only: Timescape's SQLite lock is an flock (documented)
 import functools
 import json
-import logging
 import os
 import re
 import sqlite3
@@ -31,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from timescape._log import DEBUG
 from timescape.errors import ConnectionFailedError
 from timescape.store.base import Backend, ErrorKind, LockInfo, actor, sql_log
 
@@ -54,6 +54,9 @@ _PRAGMAS = (
     "cache_size",
     "secure_delete",
 )
+
+_CACHE_KIB = 16 * 1024
+"""The most page cache Timescape's connection may grow to, in KiB (SQLite's default is 2,000)."""
 
 
 class SQLiteBackend(Backend):
@@ -102,10 +105,35 @@ class SQLiteBackend(Backend):
         busy_ms = int(self.ddl_lock_timeout * 1000)
         self._conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         self._conn.execute("PRAGMA foreign_keys = OFF")
+        self._widen_page_cache()
         self._capture_namespace("main")
         self._pragmas = tuple(
             (name, int(self._conn.execute(f"PRAGMA {name}").fetchone()[0])) for name in _PRAGMAS
         )
+
+    def _widen_page_cache(self) -> None:
+        """Let the page cache hold the state tables and the schema table together, in a big file.
+
+        This connection reads the state tables whole when a snapshot is loaded, and runs the
+        DDL. Every CREATE TABLE scans the schema table to load its new entry, so with SQLite's
+        default 2,000 KiB cache, which a state read at ten thousand schemas fills, the next
+        activation read about 290 pages of the schema table from the file again (issue 14).
+        The budget follows the file the connection opens: as large as the file, up to
+        16 MiB, and never below the current one. A file smaller than the default cache keeps
+        it, so a process applying a long chain to a new database holds no more pages than
+        before (peak RSS, issue 14). A negative ``cache_size`` is a budget in KiB and pages
+        are allocated only as they are read
+        (https://www.sqlite.org/pragma.html#pragma_cache_size). A migration that changes the
+        budget is set back to this one.
+        """
+        conn = self._conn
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        current = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+        current_kib = current * page_size // 1024 if current > 0 else -current  # pages or -KiB
+        file_kib = int(conn.execute("PRAGMA page_count").fetchone()[0]) * page_size // 1024
+        budget = min(file_kib, _CACHE_KIB)
+        if budget > current_kib:
+            conn.execute(f"PRAGMA cache_size = -{budget}")
 
     def _restore_session(self, *, failed: bool) -> None:
         """Set back every connection PRAGMA a step changed; detach what it attached.
@@ -133,7 +161,7 @@ class SQLiteBackend(Backend):
         if conn is None:  # checked here: several statements per schema pass by
             self.connect()
             conn = self._conn
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         cur = conn.execute(sql) if params is None else conn.execute(sql, params)
         return int(cur.rowcount)
@@ -141,7 +169,7 @@ class SQLiteBackend(Backend):
     def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         """Run a query and return all rows."""
         self.connect()
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         return list(self._conn.execute(sql, params).fetchall())
 

@@ -8,6 +8,7 @@ for the hot path (issue 14): a chain of ten thousand schemas encodes and decodes
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "iso",
     "json_list",
     "json_lists",
+    "json_object",
     "now",
     "parse",
 ]
@@ -33,9 +35,13 @@ STATUSES = {s.value: s for s in SchemaStatus}
 
 
 def now() -> datetime:
-    """The current UTC time, millisecond precision."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    """The current UTC time, millisecond precision.
+
+    From the clock's whole milliseconds: a double holds them to well under half a microsecond
+    for millennia, so the moment is exact, at a third of the cost of cutting ``datetime.now``'s
+    microseconds with ``replace`` (once per schema applied; issue 14).
+    """
+    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
 
 
 def json_list(items: Sequence[str | None]) -> str:
@@ -49,11 +55,38 @@ def json_list(items: Sequence[str | None]) -> str:
     for item in items:
         if item is None:
             parts.append("null")
-        elif item.isascii() and item.isprintable() and '"' not in item and "\\" not in item:
+        elif _plain(item):
             parts.append(f'"{item}"')
         else:
             return json.dumps(list(items))
     return "[" + ", ".join(parts) + "]"
+
+
+def json_object(value: dict[str, Any]) -> str:
+    """``json.dumps(value)``, byte for byte, without the encoder for plain values.
+
+    Each event stores one such object (a schema applied: its step count and the reason), and
+    ``json.dumps`` builds an encoder per call (issue 14): keys and text that are printable ASCII
+    names, ints and None are written as they are; anything else goes through :func:`json.dumps`.
+    """
+    parts = []
+    for key, item in value.items():
+        if type(key) is not str or not _plain(key):
+            return json.dumps(value)
+        if type(item) is int:
+            parts.append(f'"{key}": {item}')
+        elif type(item) is str and _plain(item):
+            parts.append(f'"{key}": "{item}"')
+        elif item is None:
+            parts.append(f'"{key}": null')
+        else:
+            return json.dumps(value)
+    return "{" + ", ".join(parts) + "}"
+
+
+def _plain(text: str) -> bool:
+    """Whether JSON writes ``text`` between its quotes as it is."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def json_lists(values: Sequence[str | None]) -> list[list[Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from timescape.model._record import record
 from timescape.store.base import Backend
-from timescape.store.state.codec import iso, now
+from timescape.store.state.codec import iso, json_object, now
 from timescape.store.state.tables import StateTables
 
 __all__ = ["Event", "EventLog", "RunMarker"]
@@ -89,7 +89,7 @@ class EventLog:
         self._backend.defer(
             f"INSERT INTO {self._tables.events} (at, kind, subject, actor, duration_ms, detail) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (iso(at or now()), kind, subject, actor, duration_ms, json.dumps(detail or {})),
+            (iso(at or now()), kind, subject, actor, duration_ms, json_object(detail or {})),
             rides=True,
         )
 

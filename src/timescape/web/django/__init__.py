@@ -10,9 +10,10 @@ TIMESCAPE = {"PROJECT": BASE_DIR / "timescape.toml"}   # optional; see below
 The database is the one Django already uses: the URL is built from ``settings.DATABASES``
 (the ``"default"`` alias unless ``TIMESCAPE["DATABASE"]`` names another), so there is no second URL
 to keep in sync, and ``manage.py timescape version activate v2`` migrates exactly the database the
-views read. The entry is read as Django's backend reads it: for MySQL/MariaDB, ``OPTIONS`` and the
-option file in ``OPTIONS["read_default_file"]`` too (see :func:`url_from_settings`). The password
-never appears in output (the CLI masks it).
+views read. The entry is read as Django's backend reads it: for PostgreSQL, ``OPTIONS`` (TLS,
+``options``, ``service``, ``passfile``, ...), for MySQL/MariaDB, ``OPTIONS`` and the option file
+in ``OPTIONS["read_default_file"]`` too (see :func:`url_from_settings`). The password never
+appears in output (the CLI masks it).
 
 ``TIMESCAPE`` keys, all optional: ``PROJECT`` (the project file; default: searched from the current
 folder up), ``DATABASE`` (an alias of ``DATABASES``), ``HEADER`` (``X-API-Version``),

@@ -1,7 +1,8 @@
 """A ``settings.DATABASES`` entry as a Timescape URL, read the way Django's backend reads it.
 
 Pure: reads only the entry and, for MySQL/MariaDB, the option files it names. Kept apart from the
-middleware so the mapping can be tested without configured settings.
+middleware so the mapping can be tested without configured settings. PostgreSQL's order is in
+:mod:`timescape.web.django._postgresql`.
 
 Django's MySQL backend hands ``NAME``/``USER``/``PASSWORD``/``HOST``/``PORT`` to mysqlclient and
 then ``OPTIONS`` on top, and mysqlclient fills what is still missing from the option file in
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from timescape.errors import InputError
+from timescape.web.django._postgresql import postgresql_fields
 
 __all__ = ["url_from_settings"]
 
@@ -69,19 +71,31 @@ def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> st
     ``charset``, ``init_command`` and ``isolation_level`` concern the application's connection
     only: Timescape's own always uses utf8mb4 and runs each schema's statements as written.
 
+    PostgreSQL entries are read as Django's PostgreSQL backend reads them (see
+    :func:`~timescape.web.django._postgresql.postgresql_fields`): ``OPTIONS`` keys that are
+    libpq connection keywords (``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``,
+    ``options``, ``service``, ``passfile``, ``connect_timeout``, ``target_session_attrs``, ...)
+    become URL parameters, ``assume_role`` becomes ``-c role=`` in ``options``, and the keys
+    that shape only Django's own session (``isolation_level``, ``server_side_binding``,
+    ``pool``, ``cursor_factory``, ``prepare_threshold``, ``client_encoding``,
+    ``application_name``, ...) are left out.
+
     Args:
         entry: The entry (``ENGINE``, ``NAME``, ``USER``, ``PASSWORD``, ``HOST``, ``PORT``,
             ``OPTIONS``).
         alias: Its alias, for messages.
 
     Returns:
-        The URL; user, password and database name percent-encoded, a relative SQLite path made
-        absolute, an empty host ``127.0.0.1``.
+        The URL; user, password, database name and parameters percent-encoded, a relative
+        SQLite path made absolute, an empty host ``127.0.0.1`` (left empty for PostgreSQL when
+        ``OPTIONS["service"]`` or a socket folder names the host).
 
     Raises:
         InputError: For an engine Timescape does not support, an in-memory SQLite database, an
-            ``OPTIONS["ssl"]`` key Timescape cannot honour, an unreadable option file or a
-            non-numeric port.
+            ``OPTIONS`` key Timescape cannot honour, an unreadable option file, a PostgreSQL
+            entry with neither ``NAME`` nor ``OPTIONS["service"]``, or a non-numeric port.
+
+    Changed in 0.5: PostgreSQL ``OPTIONS`` are carried over (they were dropped).
     """
     engine = str(entry.get("ENGINE", ""))
     dialect = _ENGINES.get(engine)
@@ -92,6 +106,13 @@ def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> st
         )
     if dialect == "sqlite":
         return _sqlite_url(str(entry.get("NAME") or ""), alias)
+    if dialect == "postgresql":
+        fields, query = postgresql_fields(entry, f"settings.DATABASES[{alias!r}]")
+        # With ?host= or a service, an empty authority keeps libpq's host (not 127.0.0.1).
+        named_elsewhere = "host" in query or "service" in query
+        url = _server_url(dialect, fields, alias, default_host="" if named_elsewhere else None)
+        # %20, not '+', for spaces: the URL stays one libpq (psql) reads the same way.
+        return f"{url}?{urlencode(query, safe='/', quote_via=quote)}" if query else url
     fields = {
         "user": entry.get("USER"),
         "password": entry.get("PASSWORD"),
@@ -99,8 +120,6 @@ def url_from_settings(entry: Mapping[str, Any], *, alias: str = "default") -> st
         "port": entry.get("PORT"),
         "database": entry.get("NAME"),
     }
-    if dialect != "mysql":
-        return _server_url(dialect, fields, alias)
     fields, query = _mysql_fields(fields, entry.get("OPTIONS") or {}, alias)
     url = _server_url(dialect, fields, alias)
     return f"{url}?{urlencode(query, safe='/')}" if query else url
@@ -115,11 +134,13 @@ def _sqlite_url(name: str, alias: str) -> str:
     return f"sqlite:///{Path(name).resolve()}"
 
 
-def _server_url(dialect: str, fields: Mapping[str, Any], alias: str) -> str:
+def _server_url(
+    dialect: str, fields: Mapping[str, Any], alias: str, *, default_host: str | None = None
+) -> str:
     user = quote(str(fields.get("user") or ""), safe="")
     password = quote(str(fields.get("password") or ""), safe="")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = str(fields.get("host") or "127.0.0.1")
+    host = str(fields.get("host") or (default_host if default_host is not None else "127.0.0.1"))
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     port = ""
