@@ -190,3 +190,42 @@ def test_dumps__utc_timestamps_column__same_text_as_iso() -> None:
 
     assert dumps(rows) == _reference(rows)
     assert dumps(Rows(("at", "n"), [tuple(r.values()) for r in rows])) == _reference(rows)
+
+
+def test_dumps__columns_of_strings_then_others__same_text() -> None:
+    # Columns are tried as strings first: a subclass, a None or a number met late, lists with
+    # a non-string item, and equal moments in other zones (formatted once) all write as before.
+    at = datetime(2025, 1, 1, 12, 0, 0, 250000, tzinfo=UTC)
+    rows = [
+        {
+            "name": f"s{i}",
+            "late": Colour.RED if i == 9 else f"x{i}",
+            "gap": None if i == 9 else "y",
+            "number": 7 if i == 9 else "7",
+            "tags": ("a", 1) if i == 9 else ("a", Colour.RED),
+            "at": [at, at.astimezone(timezone(timedelta(hours=2))), at.replace(tzinfo=None)][i % 3],
+        }
+        for i in range(10)
+    ]
+    assert dumps(rows) == _reference(rows)
+    assert dumps(Rows(tuple(rows[0]), [tuple(r.values()) for r in rows])) == _reference(rows)
+
+
+column = st.one_of(
+    st.lists(st.text(), min_size=9, max_size=9),
+    st.lists(st.none() | st.text() | st.sampled_from([Colour.RED, 5]), min_size=9, max_size=9),
+    st.lists(st.lists(st.text() | st.integers(), max_size=3).map(tuple), min_size=9, max_size=9),
+    st.lists(
+        st.none() | st.datetimes(timezones=st.none() | st.just(UTC) | st.timezones()),
+        min_size=9,
+        max_size=9,
+    ),
+)
+
+
+@given(st.lists(column, min_size=1, max_size=4))
+def test_dumps__rows_of_any_columns__same_text_as_the_list_of_dicts(columns: list[Any]) -> None:
+    keys = tuple(f"k{i}" for i in range(len(columns)))
+    rows = list(zip(*columns, strict=True))
+    documents = [dict(zip(keys, row, strict=True)) for row in rows]
+    assert dumps(Rows(keys, rows)) == _reference(documents)

@@ -9,10 +9,11 @@ JSON (:func:`~timescape.cli.render.jsonable`) stays in :mod:`timescape.cli.rende
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 
 from timescape.cli.render import _HEADS_MAX, Rows, _record_fields, iso, jsonable
@@ -109,7 +110,7 @@ def _encode_rows(value: Rows, newline: str, out: list[str]) -> None:
         return
     inner = newline + "  "
     out.append("[" + inner)
-    out.append(_rows(value.keys, value.rows, inner))
+    out += _rows(value.keys, value.rows, inner)
     out.append(newline + "]")
 
 
@@ -126,7 +127,7 @@ def _encode_list(value: Sequence[Any], newline: str, out: list[str]) -> None:
     if shape is not None:
         keys, rows = shape
         out.append("[" + inner)
-        out.append(_rows(keys, rows, inner))
+        out += _rows(keys, rows, inner)
         out.append(newline + "]")
         return
     for i, item in enumerate(value):
@@ -201,12 +202,15 @@ def _rows_shape(  # noqa: PLR0911 - one return per reason it is not a table
     return names, list(map(values, items))
 
 
-def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> str:
+def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> list[str]:
     """The rows as the indented JSON objects :func:`_encode_object` writes, ``,``-separated.
 
     Values are encoded a column at a time, where one type covers the column in one C-level
-    pass (issue #5); then the text is the columns interleaved with each key's fixed text, joined
-    in one C-level pass: no ``%`` and no tuple per row (issue 14, 10,000 rows of 22 fields).
+    pass (issue #5); then each row's text is its values interleaved with each key's fixed text,
+    joined in one C-level pass: no ``%`` and no tuple of our own per row (issue 14, 10,000 rows
+    of 22 fields). The rows' texts go to the caller's list as they are: the document is joined
+    once, not the table first (9 MB at 10,000 schemas, copied again, and once more to cut the
+    first separator).
     """
     inner = newline + "  "
     deeper = inner + "  "
@@ -221,15 +225,24 @@ def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> s
         pieces += (repeat(head), column)
     pieces.append(repeat(newline + "}"))
     # zip stops at the shortest: the columns, one value per row each.
-    text = "".join(chain.from_iterable(zip(*pieces, strict=False)))
-    return text[len(separator) :]  # the first row has no separator before it
+    texts = list(map("".join, zip(*pieces, strict=False)))
+    if texts:
+        texts[0] = texts[0][len(separator) :]  # the first row has no separator before it
+    return texts
 
 
 def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:  # noqa: PLR0911 - one return per column kind
-    """One column's values, encoded as :func:`_encode_object` encodes each of them."""
-    kinds = set(map(type, values))
-    if kinds <= _STR:
+    """One column's values, encoded as :func:`_encode_object` encodes each of them.
+
+    A column of strings, the commonest, is tried first with no look at its types: the encoder
+    refuses anything but a string (a subclass of ``str`` is written as its text, as every other
+    path writes it), and taking the set of the types cost as much as encoding (issue 14).
+    """
+    try:
         return list(map(_encode_str, values))
+    except TypeError:
+        pass
+    kinds = set(map(type, values))
     if kinds <= _STR_OR_NONE:
         return ["null" if v is None else _encode_str(v) for v in values]
     if kinds == {int}:
@@ -238,10 +251,12 @@ def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]: 
         return list(map(_BOOLS.__getitem__, values))
     if kinds <= _DATETIME_OR_NONE:
         return _datetimes(values)
-    if kinds <= _SEQUENCES and set(map(type, chain.from_iterable(values))) <= _STR:
-        # _strings inlined: a call per value was a third of these columns' cost.
+    if kinds <= _SEQUENCES:
+        # _strings inlined: a call per value was a third of these columns' cost. The items are
+        # not looked at first either: the encoder refuses what is not a string.
         head, tail, between = "[" + deeper, inner + "]", "," + deeper
-        return [head + between.join(map(_encode_str, v)) + tail if v else "[]" for v in values]
+        with contextlib.suppress(TypeError):
+            return [head + between.join(map(_encode_str, v)) + tail if v else "[]" for v in values]
     encoded = []
     for item in values:
         kind = type(item)
@@ -265,15 +280,24 @@ def _datetimes(values: tuple[datetime | None, ...]) -> list[str]:
 
     ISO text needs no escaping, so no encoder. The state store reads UTC times (``tzinfo`` is
     :data:`datetime.UTC` itself): :func:`iso`'s conversion and ``+00:00`` rewrite are then a slice;
-    any other time goes through :func:`iso`.
+    any other time goes through :func:`iso`. Each distinct moment is formatted once: formatting
+    costs forty times a lookup, and a column repeats moments (the versions of many handlers
+    released together share a timestamp; issue 14). Equal moments print the same text, whatever
+    their zones: the text is the UTC time.
     """
     out = []
+    printed: dict[datetime, str] = {}
     for v in values:
         if v is None:
             out.append("null")
-        elif v.tzinfo is UTC:
-            text = v.isoformat(timespec="milliseconds" if v.microsecond else "seconds")
-            out.append(f'"{text[:-6]}Z"')  # the text ends with +00:00
-        else:
-            out.append(f'"{iso(v)}"')
+            continue
+        text = printed.get(v)
+        if text is None:
+            if v.tzinfo is UTC:
+                text = v.isoformat(timespec="milliseconds" if v.microsecond else "seconds")
+                text = f'"{text[:-6]}Z"'  # the text ends with +00:00
+            else:
+                text = f'"{iso(v)}"'
+            printed[v] = text
+        out.append(text)
     return out

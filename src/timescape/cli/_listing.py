@@ -31,14 +31,15 @@ def list_schemas(app: App) -> None:
 
     if app.json:
         # schema_json's objects as tuples: the fields as they are, not JSON-ready (dumps
-        # converts datetimes exactly as schema_json does, a column at a time, issue #5), and
-        # no SchemaInfo built only to be taken apart again (issue 14).
+        # converts datetimes exactly as schema_json does, a column at a time, issue #5), the
+        # moments as printed text straight from the stored text, and no SchemaInfo built only
+        # to be taken apart again (issue 14).
         names = tuple(f.name for f in dataclasses.fields(SchemaInfo))
         steps, done = names.index("contract_steps"), names.index("contract_done")
         # ``name`` first, then ``parent``, then the other fields: as schema_json's dict has them.
         documents = [
             (r[0], parent_field(r[1]), *r[1:], contract_word(r[steps], done=r[done]))
-            for r in app.timescape().schema_rows()
+            for r in app.timescape().schema_rows(iso_times=True)
         ]
         keys = ("name", "parent", *names[1:], "contract")
         app.emit_json({"schemas": Rows(keys, documents)})
@@ -67,11 +68,12 @@ def list_schemas(app: App) -> None:
 def list_versions(app: App, handler: str | None, status: str | None) -> None:
     """List versions with status, tags and usage."""
     if app.json:
-        # The VersionInfo fields as tuples, encoded a column at a time (issue 14).
+        # The VersionInfo fields as tuples, encoded a column at a time, the moments as printed
+        # text straight from the stored text (issue 14).
         from timescape.reports import VersionInfo  # noqa: PLC0415 - loaded with the facade anyway
 
         names = tuple(f.name for f in dataclasses.fields(VersionInfo))
-        found = app.timescape().version_rows(handler=handler)
+        found = app.timescape().version_rows(handler=handler, iso_times=True)
         if status is not None:
             at = names.index("status")
             found = [r for r in found if r[at] == status]

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from timescape._moved import lazy_getattr
 from timescape.model._record import record
+from timescape.model.moment import iso
 
 if TYPE_CHECKING:  # the model loads when a command runs; the moved names on first use
     from timescape.cli._jsontext import dumps
@@ -155,16 +156,6 @@ def contract_word(steps: int, *, done: bool) -> str:
     if done:
         return "done"
     return "pending" if steps else "none"
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO-8601 in UTC with a ``Z`` (None stays None)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    spec = "milliseconds" if moment.microsecond else "seconds"
-    return moment.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def relative(moment: datetime, now: datetime | None = None) -> str:

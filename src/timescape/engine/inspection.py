@@ -20,6 +20,7 @@ from timescape.errors import UnknownRefError
 from timescape.execution.recovery import Recovery
 from timescape.execution.verification import verify_state
 from timescape.model._record import maker
+from timescape.model.moment import iso
 from timescape.model.plan import Judge, Plan, compatibility
 from timescape.model.state import StateSnapshot
 from timescape.model.usage import UsagePolicy
@@ -98,21 +99,26 @@ class Inspection:
         rows = self.schema_rows()
         return list(starmap(maker(SchemaInfo, len(rows)), rows))
 
-    def schema_rows(self) -> list[tuple[Any, ...]]:
+    def schema_rows(self, *, iso_times: bool = False) -> list[tuple[Any, ...]]:
         """:meth:`schemas` as tuples of the :class:`SchemaInfo` fields (read-only, no lock).
 
         The listed columns alone when every stored status is the effective one; whole rows, and
         the derivation every report shares (:mod:`timescape.model.status`), when one may not be.
+        With ``iso_times``, ``applied_at`` and ``rolled_back_at`` are the text
+        :func:`timescape.model.moment.iso` prints, taken from the stored text when it can be.
         """
         catalog = self._definitions.catalog
         with self._mutex, self._connection.boundary():
             self._connection.backend.connect()
             self._connection.store.check_readable()
-            settled = self._connection.store.read_listing_rows()
+            settled = self._connection.store.read_listing_rows(iso_times=iso_times)
         if settled is None:
-            return schema_rows(catalog, self._report_snapshot())
-        live, rows = settled
-        return schema_rows_from(catalog, live, rows)
+            rows = schema_rows(catalog, self._report_snapshot())
+            if iso_times:
+                rows = [(*r[:4], iso(r[4]), iso(r[5]), *r[6:]) for r in rows]
+            return rows
+        live, stored = settled
+        return schema_rows_from(catalog, live, stored)
 
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details."""
@@ -126,13 +132,22 @@ class Inspection:
         rows = self.version_rows(handler=handler)
         return list(starmap(maker(VersionInfo, len(rows)), rows))
 
-    def version_rows(self, *, handler: str | None = None) -> list[tuple[Any, ...]]:
-        """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock)."""
+    def version_rows(
+        self, *, handler: str | None = None, iso_times: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`versions` as tuples of the :class:`VersionInfo` fields (read-only, no lock).
+
+        With ``iso_times``, every moment is the text :func:`timescape.model.moment.iso`
+        prints, the stored ones taken from the stored text.
+        """
+        printed: dict[str, tuple[str | None, str | None, str | None]] | None = (
+            {} if iso_times else None
+        )
         with self._mutex, self._connection.boundary():
             self._connection.backend.connect()
             self._connection.store.check_readable()
             # Versions and tags only: the schema rows would cost more than the report.
-            snapshot = self._connection.store.read_versions()
+            snapshot = self._connection.store.read_versions(printed=printed)
         catalog = self._definitions.catalog
         # The tags each version's handler holds for it (a tag names a version in its handler
         # only); one pass over the tags, not a search of them per version (issue 14).
@@ -148,6 +163,7 @@ class Inspection:
             datetime.now(UTC),
             handler=handler,
             policy=self._policy(),
+            printed=printed,
         )
 
     def history(self, *, limit: int = 50) -> list[Event]:

@@ -238,14 +238,13 @@ class _Reader:
                 timedelta(seconds=hot), timedelta(seconds=cold), auto, timedelta(seconds=interval)
             )
             entries = [(kind, data) for kind, data in payload["schemas"]]
-            versions = [_cache.version_from_data(v) for v in payload["versions"]]
+            versions = _cache.versions_from_data(payload["versions"])
             if any(kind not in ("sql", "dir") for kind, _ in entries):
                 return None
-            inline = {
-                i: _cache.schema_from_data(data)
-                for i, (kind, data) in enumerate(entries)
-                if kind == "sql"
-            }
+            at = [i for i, (kind, _) in enumerate(entries) if kind == "sql"]
+            inline = dict(
+                zip(at, _cache.schemas_from_data([entries[i][1] for i in at]), strict=True)
+            )
             assigned = _cache.catalog_versions(payload["catalog"], versions)
             # Only the inline schemas' digests: a ``dir`` schema's files may have changed since.
             _cache.remember_digests(list(inline.values()), payload["digests"])

@@ -15,6 +15,7 @@ from typing import Any
 
 from timescape.model._record import maker, record
 from timescape.model.catalog import Catalog
+from timescape.model.moment import iso
 from timescape.model.plan import usage
 from timescape.model.schema import (
     SchemaVersion,
@@ -23,6 +24,7 @@ from timescape.model.schema import (
     schema_checksum,
 )
 from timescape.model.state import (
+    ListedSchema,
     SchemaState,
     SchemaStatus,
     StateSnapshot,
@@ -257,7 +259,7 @@ def schema_rows(catalog: Catalog, snapshot: StateSnapshot) -> list[tuple[Any, ..
 
 
 def schema_rows_from(
-    catalog: Catalog, live: StateSnapshot, stored: Mapping[str, StoredSchema]
+    catalog: Catalog, live: StateSnapshot, stored: Mapping[str, ListedSchema]
 ) -> list[tuple[Any, ...]]:
     """:func:`schema_rows` from each stored schema's :data:`StoredSchema`.
 
@@ -268,7 +270,8 @@ def schema_rows_from(
     Args:
         catalog: The definitions.
         live: A snapshot holding at least the live versions (its schemas are not read).
-        stored: Every stored schema by name, its status the effective one.
+        stored: Every stored schema by name, its status the effective one (its moments are
+            passed on as they are: ``datetime`` or printed text).
 
     Returns:
         One tuple of :class:`SchemaInfo`'s fields per schema: the defined ones in definition
@@ -311,6 +314,7 @@ def schema_rows_from(
             continue
         status, done, checksums, applied, rolled_back, duration, error, contract_done, _ = row
         kept = checksums[:done]
+        compatible = schema.compatible_with
         out.append(
             (
                 name,
@@ -326,8 +330,9 @@ def schema_rows_from(
                 kept,
                 duration,
                 error,
-                _drifted_steps(kept, sums, schema),
-                _sorted(schema.compatible_with),
+                # _drifted_steps's first test inlined: no call for the schemas that match.
+                () if kept == sums[:done] else _drifted_steps(kept, sums, schema),
+                tuple(sorted(compatible)) if compatible else (),
                 schema.breaking,
                 True,
                 schema.is_reversible,
@@ -388,34 +393,52 @@ def version_rows(
     *,
     handler: str | None,
     policy: UsagePolicy,
+    printed: Mapping[str, tuple[str | None, str | None, str | None]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """:func:`build_version_infos` as plain tuples: each :class:`VersionInfo`'s fields, in order.
 
     Why: ``version list --json`` writes these fields and nothing else (issue 14), as
     :func:`schema_rows` for the schemas; every field is derived here, once, for both.
+
+    With ``printed`` (each stored version's last request, activation and retiring times as
+    ``--json`` prints them, from the same read as ``snapshot``), every moment is that text
+    instead of a ``datetime``: the timestamps too, each distinct one formatted once.
     """
     by_tsv: dict[str, list[str]] = {}
     for (_, tag), tsv in sorted(tags.items()):
         by_tsv.setdefault(tsv, []).append(tag)
-    rows = snapshot.versions
+    row_of = dict(snapshot.versions).get  # a dict's own get: a proxy's costs a method call
+    inactive = str(UsageStatus.INACTIVE)
+    stamps: dict[datetime, str | None] = {}
     out: list[tuple[Any, ...]] = []
     for version in catalog.versions:
         if handler is not None and version.handler != handler:
             continue
         tsv = version.tsv
-        row = rows.get(tsv)
-        status = str(usage_status(row, moment, policy))
+        timestamp: datetime | str | None = version.timestamp
+        if printed is not None:
+            timestamp = stamps.get(version.timestamp)
+            if timestamp is None:
+                timestamp = stamps[version.timestamp] = iso(version.timestamp)
+        row = row_of(tsv)
         if row is None:
             out.append(
-                (tsv, version.handler, version.timestamp, version.schema, False, status,
+                (tsv, version.handler, timestamp, version.schema, False, inactive,
                  tuple(by_tsv.get(tsv, ())), 0, None, None, None, None)
             )  # fmt: skip
             continue
-        retiring = row.is_retiring
+        # Not live is inactive whatever the times (classify's first rule), and most are not.
+        status = str(usage_status(row, moment, policy)) if row.active else inactive
+        retiring = row.active and row.is_retiring
+        accessed, activated, since = (
+            (row.last_accessed, row.activated_at, row.retiring_at)
+            if printed is None
+            else printed[tsv]
+        )
         out.append(
-            (tsv, version.handler, version.timestamp, version.schema, bool(row.active), status,
-             tuple(by_tsv.get(tsv, ())), row.request_count, row.last_accessed, row.activated_at,
-             row.retiring_at if retiring else None,
+            (tsv, version.handler, timestamp, version.schema, bool(row.active), status,
+             tuple(by_tsv.get(tsv, ())), row.request_count, accessed, activated,
+             since if retiring else None,
              row.retiring_generation if retiring else None)
         )  # fmt: skip
     return out

@@ -95,17 +95,21 @@ def json_lists(values: Sequence[str | None]) -> list[list[Any]]:
     Falls back to one parse per value, raising as that would, unless the joined text decodes to
     exactly one list per value.
     """
+    joined = ",".join([v or "[]" for v in values])  # a list, not a generator (issue 14)
     try:
-        decoded = json.loads("[" + ",".join(v or "[]" for v in values) + "]")
+        decoded = json.loads(f"[{joined}]")
     except ValueError:
         decoded = None
     if (
         isinstance(decoded, list)
         and len(decoded) == len(values)
-        and all(type(v) is list for v in decoded)
+        and set(map(type, decoded)) <= _LISTS
     ):
         return decoded
     return [json.loads(v or "[]") for v in values]
+
+
+_LISTS = frozenset({list})
 
 
 _ISO_LAST: tuple[datetime | None, str | None] = (None, None)

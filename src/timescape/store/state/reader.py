@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 from timescape.errors import StateError
 from timescape.model._overlay import frozen
 from timescape.model._record import maker
+from timescape.model.moment import iso_texts
 from timescape.model.schema import CHECKSUM_ALGORITHM
 from timescape.model.state import (
+    ListedSchema,
     SchemaState,
     SchemaStatus,
     StateSnapshot,
-    StoredSchema,
     VersionState,
 )
 from timescape.model.status import is_settled
@@ -36,6 +37,16 @@ __all__ = ["StateReader"]
 
 _SNAPSHOT_ATTEMPTS = 5
 _T = TypeVar("_T")
+
+
+Printed = tuple[str | None, str | None, str | None]
+"""A version's last request, activation and retiring times as ``--json`` prints them."""
+
+
+def _parsed(texts: Sequence[str | None]) -> Sequence[datetime | None]:
+    """Each stored moment read back (None for none): :func:`parse`, without a call per value."""
+    read = datetime.fromisoformat
+    return [read(t) if t else None for t in texts]
 
 
 class StateReader:
@@ -201,20 +212,28 @@ class StateReader:
         def build(
             rows: Sequence[Sequence[Any]], statuses: list[SchemaStatus]
         ) -> list[tuple[str, SchemaStatus, int | None, datetime | None]]:
+            moments = _parsed([row[3] or row[4] for row in rows])
             return [
-                (row[0], status, row[2], parse(row[3] or row[4]))
-                for row, status in zip(rows, statuses, strict=True)
+                (row[0], status, row[2], moment)
+                for row, status, moment in zip(rows, statuses, moments, strict=True)
             ]
 
         return self._settled_rows("duration_ms, applied_at, rolled_back_at", build)
 
-    def read_listing_rows(self) -> tuple[StateSnapshot, dict[str, StoredSchema]] | None:
+    def read_listing_rows(
+        self, *, iso_times: bool = False
+    ) -> tuple[StateSnapshot, dict[str, ListedSchema]] | None:
         """For ``schema list``: every schema's listed columns (``StoredSchema``); live versions.
 
         The columns a listing shows, as tuples instead of whole rows: building a
         :class:`SchemaState` per row (and decoding rollback checksums nobody shows) was a
         twentieth of ``schema list`` at 10,000 schemas (issue 14). Returned only when every stored
         status is the effective one, as :meth:`read_status_rows`.
+
+        Args:
+            iso_times: Give ``applied_at`` and ``rolled_back_at`` as the text ``--json`` prints
+                (:func:`timescape.model.moment.iso_texts` of the stored text), not as
+                ``datetime``: a listing that only prints them skips formatting each again.
 
         Returns:
             A snapshot holding the live versions only and every stored schema's columns by name;
@@ -223,22 +242,37 @@ class StateReader:
 
         def build(
             rows: Sequence[Sequence[Any]], statuses: list[SchemaStatus]
-        ) -> dict[str, StoredSchema]:
-            sums, parents = (json_lists([r[i] for r in rows]) for i in (3, 9))
-            return {
-                row[0]: (
-                    status,
-                    int(row[2] or 0),
-                    tuple(sums[i]),
-                    parse(row[4]) if row[4] else None,
-                    parse(row[5]) if row[5] else None,
-                    row[6],
-                    row[7],
-                    bool(row[8]),
-                    tuple(parents[i]),
-                )
-                for i, (row, status) in enumerate(zip(rows, statuses, strict=True))
-            }
+        ) -> dict[str, ListedSchema]:
+            if not rows:
+                return {}
+            # A column at a time, the tuples made by zip: no Python work per row (issue 14).
+            (
+                names,
+                _,
+                done,
+                checksums,
+                applied,
+                rolled_back,
+                duration,
+                error,
+                contract,
+                parents,
+                _,
+            ) = zip(*rows, strict=True)
+            moments = iso_texts if iso_times else _parsed
+            listed = zip(
+                statuses,
+                [int(d or 0) for d in done],
+                map(tuple, json_lists(checksums)),
+                moments(applied),
+                moments(rolled_back),
+                duration,
+                error,
+                map(bool, contract),
+                map(tuple, json_lists(parents)),
+                strict=True,
+            )
+            return dict(zip(names, listed, strict=True))
 
         return self._settled_rows(
             "steps_done, checksums, applied_at, rolled_back_at, duration_ms, error, "
@@ -265,12 +299,13 @@ class StateReader:
             rows = self._backend.query(
                 f"SELECT name, status, {columns}, step_in_flight FROM {self._tables.schemas}"
             )
-            statuses = []
-            for row in rows:
-                status = STATUSES.get(row[1]) or self._status(row[0], row[1])
-                if not is_settled(status, row[-1]):
-                    return None
-                statuses.append(status)
+            known = STATUSES.get
+            statuses = [known(row[1]) or self._status(row[0], row[1]) for row in rows]
+            # Settled unless a step is in flight: is_settled is asked only when a row has one.
+            if [row[-1] for row in rows].count(None) != len(rows) and not all(
+                is_settled(status, row[-1]) for row, status in zip(rows, statuses, strict=True)
+            ):
+                return None
             if self._log.run_marker() is not None:
                 return None
             versions, _ = self._version_rows(live_only=True)
@@ -331,11 +366,17 @@ class StateReader:
         )
         return schemas, outdated
 
-    def read_versions(self) -> StateSnapshot:
+    def read_versions(self, *, printed: dict[str, Printed] | None = None) -> StateSnapshot:
         """The versions and tags only, in one consistent read; its ``schemas`` are empty.
 
         For reports about versions alone: decoding ten thousand schema rows costs more than the
         rest of ``timescape version list``. Never cached, never used to plan.
+
+        Args:
+            printed: Filled, when given, with each version's ``last_accessed``, ``activated_at``
+                and ``retiring_at`` as ``--json`` prints them, from the stored text of the same
+                read (:func:`timescape.model.moment.iso_texts`): a listing that only prints
+                them skips formatting each ``datetime`` again (issue 14).
 
         Returns:
             A snapshot whose ``schemas`` mapping is empty (not the state of the schemas).
@@ -344,7 +385,7 @@ class StateReader:
         def read() -> StateSnapshot:
             if not self._tables.present():
                 return StateSnapshot()
-            versions, tags = self._version_rows()
+            versions, tags = self._version_rows(printed=printed)
             return StateSnapshot(versions=versions, tags=tags, generation=self.generation())
 
         return self._consistent(read)
@@ -361,10 +402,12 @@ class StateReader:
         return {r[0]: int(r[1]) for r in rows}
 
     def _version_rows(
-        self, *, live_only: bool = False
+        self, *, live_only: bool = False, printed: dict[str, Printed] | None = None
     ) -> tuple[Mapping[str, VersionState], Mapping[tuple[str, str], str]]:
-        """Version rows (only the live ones with ``live_only``) and tags (none then), read-only."""
-        versions = {}
+        """Version rows (only the live ones with ``live_only``) and tags (none then), read-only.
+
+        ``printed`` is filled as :meth:`read_versions` says.
+        """
         where = " WHERE active = 1" if live_only else ""
         # Tables of format 1 (not upgraded yet: nothing wrote since) have no retiring columns.
         current = self._tables.is_current_format()
@@ -374,20 +417,41 @@ class StateReader:
             f"request_count, last_accessed, {retiring} FROM {self._tables.versions}{where}"
         )
         make = maker(VersionState, len(rows))  # positional, a fifth of __init__'s cost
-        for row in rows:
-            versions[row[0]] = make(
-                row[0],
-                row[1],
-                datetime.fromisoformat(row[2]),
-                row[3],
-                bool(row[4]),
-                parse(row[5]) if row[5] else None,
-                parse(row[6]) if row[6] else None,
-                int(row[7] or 0),
-                parse(row[8]) if row[8] else None,
-                None if row[9] is None else int(row[9]),
-                parse(row[10]) if row[10] else None,
+        versions: dict[str, VersionState] = {}
+        if rows:
+            # A column at a time: a comprehension per column, not a call per value (issue 14).
+            tsv, handler, ts, schema, active, activated, deactivated, count, accessed, gen, at = (
+                zip(*rows, strict=True)
             )
+            activated_at, accessed_at, retiring_at = map(_parsed, (activated, accessed, at))
+            versions = dict(
+                zip(
+                    tsv,
+                    map(
+                        make,
+                        tsv,
+                        handler,
+                        map(datetime.fromisoformat, ts),
+                        schema,
+                        map(bool, active),
+                        activated_at,
+                        _parsed(deactivated),
+                        [int(c or 0) for c in count],
+                        accessed_at,
+                        [None if g is None else int(g) for g in gen],
+                        retiring_at,
+                    ),
+                    strict=True,
+                )
+            )
+            if printed is not None:
+                times = zip(
+                    iso_texts(accessed, accessed_at),
+                    iso_texts(activated, activated_at),
+                    iso_texts(at, retiring_at),
+                    strict=True,
+                )
+                printed.update(zip(tsv, times, strict=True))
         if live_only:
             return frozen(versions), frozen({})
         tags = {
