@@ -12,6 +12,13 @@ from timescape.errors import InputError
 from timescape.store.urls import parse_url
 
 
+@pytest.fixture(autouse=True)
+def _no_libpq_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own PGHOST/PGDATABASE would change what a URL without them means."""
+    for name in ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGDATABASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_libpq_keywords__handed_on_as_given() -> None:
     url = parse_url(
         "postgresql://u@h/app?sslmode=verify-full&sslrootcert=/ca.pem&options=-c%20x"
@@ -67,7 +74,9 @@ def test_service__leaves_host_and_database_to_the_service_file() -> None:
         ("host=/run/postgresql", "gives host twice"),
         ("dbname=other", "gives dbname twice"),
         ("user=other", "gives user twice"),
-        ("port=5432,5433", "one number"),
+        ("port=5432,x", "'x' in .* is not a number"),
+        ("port=70000", "'70000' in .* is not a number"),
+        ("sslmode=require&sslmode=disable", "gives sslmode more than once"),
     ],
 )
 def test_parameter_not_acted_on__exit_2_naming_it(query: str, fragment: str) -> None:
@@ -78,8 +87,53 @@ def test_parameter_not_acted_on__exit_2_naming_it(query: str, fragment: str) -> 
 
 
 def test_no_database_and_no_service__refused() -> None:
-    with pytest.raises(InputError, match=r"names no database.*or name a service"):
+    with pytest.raises(InputError, match=r"names no database.*or name a service.*PGDATABASE"):
         parse_url("postgresql://db.local/?sslmode=require")
+
+
+@pytest.mark.parametrize("variable", ["PGHOST", "PGHOSTADDR", "PGSERVICE"])
+def test_no_host__libpq_environment_names_the_server__left_to_libpq(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert parse_url("postgresql:///shop").host == "localhost"
+    monkeypatch.setenv(variable, "db.internal")
+    assert parse_url("postgresql:///shop").host is None  # libpq reads the variable, as psql
+    assert parse_url("postgresql://db.local/shop").host == "db.local"  # the URL still wins
+    monkeypatch.setenv(variable, "")  # an empty variable is no setting, for libpq too
+    assert parse_url("postgresql:///shop").host == "localhost"
+
+
+def test_no_database__pgdatabase__left_to_libpq(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGDATABASE", "shop")
+    url = parse_url("postgresql://db.local/")
+    assert (url.host, url.database) == ("db.local", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "params"),
+    [
+        ("postgresql://app@db1:5432,db2:5433/shop", "db1,db2", None, {"port": "5432,5433"}),
+        ("postgresql://db1:5433,db2:5433/shop", "db1,db2", 5433, {}),
+        ("postgresql://db1,db2/shop", "db1,db2", None, {}),
+        ("postgresql://db1:5433,db2/shop", "db1,db2", None, {"port": "5433,"}),
+        ("postgresql://[::1]:5432,[fe80::1]:5433/shop", "::1,fe80::1", None,
+         {"port": "5432,5433"}),
+        ("postgresql:///shop?host=db1,db2&port=5432,5433", "db1,db2", None, {"port": "5432,5433"}),
+    ],
+)  # fmt: skip
+def test_several_hosts__libpq_lists(
+    url: str, host: str, port: int | None, params: dict[str, str]
+) -> None:
+    parsed = parse_url(url)
+    assert (parsed.host, parsed.port, parsed.database, parsed.params) == (
+        host, port, "shop", params)  # fmt: skip
+
+
+def test_several_hosts__and_host_parameter__refused() -> None:
+    with pytest.raises(InputError, match="gives host more than once") as caught:
+        parse_url("postgresql://app:s3cret@db1,db2/shop?host=db3")
+    assert caught.value.exit_code == 2
+    assert "s3cret" not in str(caught.value)
 
 
 def test_sslpassword__masked_in_the_shown_url() -> None:

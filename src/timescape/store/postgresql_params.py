@@ -15,12 +15,19 @@ libpq 17, ``min_protocol_version`` 18) is refused by libpq itself when connectin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from timescape.errors import InputError
 from timescape.model._record import record
 
-__all__ = ["LIBPQ_KEYWORDS", "SSL_MODES", "PostgreSQLTarget", "postgresql_target"]
+__all__ = [
+    "LIBPQ_KEYWORDS",
+    "SSL_MODES",
+    "PostgreSQLTarget",
+    "multi_host_authority",
+    "postgresql_target",
+]
 
 # libpq's connection keywords (https://www.postgresql.org/docs/current/libpq-connect.html
 # #LIBPQ-PARAMKEYWORDS) that Timescape hands to psycopg as they are; host, hostaddr's siblings
@@ -75,6 +82,10 @@ _REFUSED = {
     "replication": "a replication connection cannot run migrations; leave it out",
 }
 _PARTS = ("host", "port", "dbname", "user")
+_ENV_HOST = frozenset({"PGHOST", "PGHOSTADDR"})
+"""libpq's environment variables naming the server: with one set, a URL without a host goes
+where ``psql`` would (a Django app with an empty ``HOST`` connects there too), not to
+``localhost``."""
 
 
 @record
@@ -112,9 +123,12 @@ def postgresql_target(
     /run/postgresql``) or several hosts; ``?dbname=`` and ``?user=`` are libpq's spellings of
     the path and user name. Each is taken when the URL's authority or path leaves it out, and
     refused when both give it differently, since libpq and Timescape would then disagree on the
-    server. Without any host, Timescape connects over TCP to ``localhost`` as before, unless a
-    ``service`` is named: its service-file entry then supplies the host, port, database and
-    user that the URL leaves out (libpq's rule: explicit values win over the service's).
+    server. A part the URL leaves out is libpq's to fill, as for ``psql`` and Django: from a
+    ``service`` (the URL's or ``PGSERVICE``), then from ``PGHOST``/``PGHOSTADDR``, ``PGPORT``,
+    ``PGDATABASE`` and ``PGUSER`` (libpq's rule: explicit values win). Without any host, from
+    the URL or the environment, Timescape connects over TCP to ``localhost`` as before:
+    libpq's own default, a Unix socket, may authenticate differently (``peer``), so it is
+    taken only when asked for (``?host=/run/postgresql``).
 
     Args:
         params: The parameters (``connect_timeout`` and ``password`` already taken out).
@@ -130,7 +144,8 @@ def postgresql_target(
     Raises:
         InputError: For an unknown parameter, one Timescape's connection cannot take
             (``application_name``, ``replication``), a part given twice differently, an
-            unknown ``sslmode``, a non-numeric port, or no database and no ``service``.
+            unknown ``sslmode``, a non-numeric port, or no database from the URL, a
+            ``service`` or ``PGDATABASE``.
     """
     given = dict(params)
     parts = {name: given.pop(name) for name in _PARTS if name in given}
@@ -154,15 +169,16 @@ def postgresql_target(
     user = _one("user", user, parts.get("user"), shown)
     database = _one("dbname", database or None, parts.get("dbname"), shown) or ""
     port_text = _one("port", None if port is None else str(port), parts.get("port"), shown)
-    if not database and "service" not in given:
+    libpq_decides = "service" in given or bool(os.environ.get("PGSERVICE"))
+    if not database and not (libpq_decides or os.environ.get("PGDATABASE")):
         raise InputError(
             f"database URL {shown!r} names no database; add it as the path (…/mydb), "
-            "or name a service (?service=…) whose entry gives dbname"
+            "or name a service (?service=…) whose entry gives dbname, or set PGDATABASE"
         )
-    if host is None and "service" not in given:
+    if host is None and not (libpq_decides or any(map(os.environ.get, _ENV_HOST))):
         host = "localhost"
     return PostgreSQLTarget(
-        host=host, port=_port(port_text, shown), user=user, database=database, params=given
+        host=host, port=_port(port_text, shown, given), user=user, database=database, params=given
     )
 
 
@@ -178,16 +194,43 @@ def _one(name: str, authority: str | None, query: str | None, shown: str) -> str
     return query
 
 
-def _port(text: str | None, shown: str) -> int | None:
+def _port(text: str | None, shown: str, given: dict[str, str]) -> int | None:
+    """The one port, or ``None`` with libpq's per-host list left in ``given`` (``5432,5433``)."""
     if text is None:
         return None
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise InputError(
-            f"port in {shown!r} must be one number in 1-65535 (name several servers as "
-            "?host=a,b with the same port)"
-        )
-    return port
+    ports = set(text.split(","))
+    for port in ports - {""}:
+        if not (port.isdigit() and 0 < int(port) < 65536):
+            raise InputError(
+                f"port {port!r} in {shown!r} is not a number in 1-65535 (several servers: "
+                "one port each, in the order of the hosts, ?host=a,b&port=5432,5433)"
+            )
+    if len(ports) == 1 and "" not in ports:
+        return int(ports.pop())
+    given["port"] = text  # libpq pairs them with the hosts; an empty one is the default 5432
+    return None
+
+
+def multi_host_authority(netloc: str) -> tuple[str, str, str] | None:
+    """Split a libpq multi-host authority (``u@db1:5432,db2:5433``) urlsplit cannot parse.
+
+    Args:
+        netloc: The URL's authority.
+
+    Returns:
+        ``(userinfo with its "@", hosts, ports)`` as libpq's comma lists (``db1,db2`` and
+        ``5432,5433``, a port empty where a host gives none), or ``None`` for a single host.
+    """
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if "," not in hostlist:
+        return None
+    hosts, ports = [], []
+    for entry in hostlist.split(","):
+        if entry.startswith("["):  # [::1]:5432, an IPv6 literal
+            address, _, rest = entry[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            address, _, port = entry.partition(":")
+        hosts.append(address)
+        ports.append(port)
+    return userinfo + at, ",".join(hosts), ",".join(ports) if any(ports) else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit
 
 from timescape.errors import InputError
 from timescape.model._pattern import lazy_pattern
@@ -161,6 +161,8 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
     try:
         # urlsplit knows no '_' in a scheme (postgresql+psycopg_async): parse the plain one.
         parts = urlsplit(f"{dialect}://{url.partition('://')[2]}")
+        if dialect == "postgresql":
+            parts = _hosts_as_parameters(parts)
         # A '#' or an '@' in the path means the authority ended early: an unencoded '/', '?' or
         # '#' in the password. Parsing on would connect somewhere else with part of the password.
         if parts.fragment or "@" in parts.path:
@@ -172,7 +174,15 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
             f"malformed database URL {shown!r}: invalid authority or port; {_ENCODE_HINT}"
         ) from None
     database = unquote(parts.path.lstrip("/"))
-    params = dict(parse_qsl(parts.query))
+    pairs = parse_qsl(parts.query)
+    params = dict(pairs)
+    if len(params) < len(pairs):
+        twice = sorted({name for name, _ in pairs if sum(n == name for n, _ in pairs) > 1})
+        raise InputError(
+            f"database URL {shown!r} gives {', '.join(twice)} more than once"
+            + (" (hosts in the URL's authority count as ?host=)" if "host" in twice else "")
+            + "; keep one"
+        )
     password = unquote(parts.password) if parts.password is not None else None
     password = params.pop("password", password)
     timeout = _timeout(params.pop("connect_timeout", None), shown)
@@ -207,6 +217,23 @@ def parse_url(url: str, *, base_dir: Path | None = None) -> DatabaseURL:
         params=params,
         connect_timeout=timeout,
     )
+
+
+def _hosts_as_parameters(parts: SplitResult) -> SplitResult:
+    """A libpq multi-host authority (``db1:5432,db2:5433``) rewritten as ``?host=&port=``.
+
+    urlsplit reads ``db1:5432,db2`` as one host with a port it cannot parse; libpq takes the
+    list and tries each host in turn (``target_session_attrs=read-write`` finds the primary).
+    """
+    from timescape.store.postgresql_params import multi_host_authority  # noqa: PLC0415
+
+    split = multi_host_authority(parts.netloc)
+    if split is None:
+        return parts
+    userinfo, hosts, ports = split
+    extra = [("host", hosts)] + ([("port", ports)] if ports else [])
+    query = "&".join(filter(None, [parts.query, urlencode(extra, safe=",:")]))
+    return parts._replace(netloc=userinfo, query=query)
 
 
 def _dialect(scheme: str, shown: str) -> str:
