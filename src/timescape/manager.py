@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from timescape.engine.changes import Changes
     from timescape.engine.drain import DrainProgress
     from timescape.engine.inspection import Inspection
+    from timescape.engine.retirement import Retirement
     from timescape.reports import OperationResult, SchemaInfo, Stats, VerifyReport, VersionInfo
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
@@ -220,16 +221,20 @@ class Timescape:
 
     def _build_changes(self) -> Changes:
         from timescape.engine.changes import Changes  # noqa: PLC0415 - see the docstring
-        from timescape.engine.retirement import Retirement  # noqa: PLC0415
 
         conn, runner = self._connection, self._runner
-        retirement = Retirement(
-            instances=self._instances,
-            store=lambda: conn.store,
-            locked=lambda work: runner.locked(work, dry_run=False),
-            execute=runner.execute,
-            actor=self._actor,
-        )
+
+        def retirement() -> Retirement:
+            from timescape.engine.retirement import Retirement  # noqa: PLC0415 - deactivating
+
+            return Retirement(
+                instances=self._instances,
+                store=lambda: conn.store,
+                locked=lambda work: runner.locked(work, dry_run=False),
+                execute=runner.execute,
+                actor=self._actor,
+            )
+
         return Changes(
             conn,
             self._definitions,

@@ -45,6 +45,8 @@ _NOT_FOR_APPLY_PACKAGES = tuple(
         # Reports and the inferred gate's reader: nothing is live yet, so no verdict is asked.
         *("compat", "engine.inspection", "execution.verification"),
         *("reports.listing", "reports.problem"),
+        # The two-phase deactivation and its drain: built on the first deactivation.
+        *("engine.retirement", "engine.drain"),
     )
 )
 
