@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from timescape._log import LazyLogger
-from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -47,6 +46,7 @@ from timescape.store.urls import DatabaseURL, parse_url, url_text
 
 if TYPE_CHECKING:
     from timescape.engine.adoption import AdoptionReport
+    from timescape.engine.bookkeeping import Bookkeeping
     from timescape.engine.changes import Changes
     from timescape.engine.drain import DrainProgress
     from timescape.engine.inspection import Inspection
@@ -166,7 +166,7 @@ class Timescape:
         self._definitions = defs
         self._callbacks = Callbacks()
         hot = self._hot = HotPath(conn, defs, mutex=mutex)
-        runner = self._runner = Runner(
+        self._runner = Runner(
             conn,
             defs,
             hot,
@@ -176,7 +176,7 @@ class Timescape:
             emit=self._callbacks.emit,
         )
         self._built_inspection: Inspection | None = None
-        self._bookkeeping = Bookkeeping(conn, defs, locked=runner.locked, actor=who)
+        self._built_bookkeeping: Bookkeeping | None = None
         self._instances = Instances(
             store=lambda: conn.store, mutex=mutex, boundary=conn.boundary, settings=self.serving
         )
@@ -205,6 +205,25 @@ class Timescape:
                     self._built_inspection or self._build_inspection()
                 )
         return inspection
+
+    @property
+    def _bookkeeping(self) -> Bookkeeping:
+        """The state-only changes (tags, verdicts, adoption), built on the first one.
+
+        Applying schemas never runs them, and every module loaded stays resident (issue 14).
+        """
+        bookkeeping = self._built_bookkeeping
+        if bookkeeping is None:
+            from timescape.engine.bookkeeping import Bookkeeping  # noqa: PLC0415 - see above
+
+            with self._mutex:
+                bookkeeping = self._built_bookkeeping = self._built_bookkeeping or Bookkeeping(
+                    self._connection,
+                    self._definitions,
+                    locked=self._runner.locked,
+                    actor=self._actor,
+                )
+        return bookkeeping
 
     def _build_inspection(self) -> Inspection:
         from timescape.engine.inspection import Inspection  # noqa: PLC0415 - see _inspection
