@@ -7,7 +7,8 @@ can be checked over long operation sequences in microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -137,3 +138,23 @@ def apply_plan(cat: Catalog, snap: StateSnapshot, plan: Plan) -> StateSnapshot:
 def applied_set(snap: StateSnapshot) -> set[str]:
     """Names of the schemas whose status is ``applied``."""
     return {n for n, r in snap.schemas.items() if r.status is SchemaStatus.APPLIED}
+
+
+def python_calls(call: Callable[[], object]) -> int:
+    """Python function calls (``sys.setprofile`` "call" events) made by ``call()`` in this thread.
+
+    A count, never a timing: what a test of how work grows with the state can compare.
+    """
+    calls = 0
+
+    def profile(_frame: object, event: str, _arg: object) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return calls

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.modelutil import applied_row, apply_plan, catalog, schema, snapshot, split
+from tests.modelutil import (
+    applied_row,
+    apply_plan,
+    catalog,
+    python_calls,
+    schema,
+    snapshot,
+    split,
+)
 from timescape.errors import DriftError, StateError
 from timescape.model.plan import plan_activation, plan_schema_apply
 from timescape.model.plan.check import unsettled
@@ -141,3 +149,27 @@ def test_unsettled__each_kind_of_row__only_applied_with_current_checksums_pass()
     snap = snapshot(cat, rows=rows)
     names = ["missing", "ok", "drifted", "older", "short", "failed"]
     assert unsettled(cat, snap.schemas, names) == [n for n in names if n != "ok"]
+
+
+def test_plan_activation__ten_times_the_applied_ancestors__same_python_calls():
+    # Two chains on "base", 10 and 100 long, applied but their tips: activating a tip checks
+    # each applied ancestor (applied, every step's checksum current) without a Python call of
+    # its own. Five per ancestor made a plan at ten thousand schemas cost 12,000 instructions
+    # each (issue 14).
+    schemas = [schema("base")]
+    versions = []
+    for chain, depth in (("short", 10), ("long", 100)):
+        previous = "base"
+        for k in range(depth + 1):
+            schemas.append(schema(f"{chain}{k:03d}", previous, breaking=False, steps=2))
+            versions.append((f"/api/{chain}", f"{chain}{k:03d}"))
+            previous = f"{chain}{k:03d}"
+    cat = catalog(schemas, versions)
+    snap = snapshot(cat, applied=[s.name for s in schemas if s.name not in {"short010", "long100"}])
+    shallow, deep = _tsv(cat, "short010"), _tsv(cat, "long100")
+    for tsv in (shallow, deep):  # first use: the graph's memos, each text's checksum hashed
+        plan_activation(cat, snap, tsv, split)
+    few = python_calls(lambda: plan_activation(cat, snap, shallow, split))
+    many = python_calls(lambda: plan_activation(cat, snap, deep, split))
+    assert [a.name for a in plan_activation(cat, snap, deep, split).actions] == ["long100"]
+    assert many == few, (few, many)
