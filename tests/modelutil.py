@@ -11,7 +11,10 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
 
+import timescape
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.plan import ActionKind, Plan
 from timescape.model.schema import SchemaVersion, Step
@@ -140,16 +143,19 @@ def applied_set(snap: StateSnapshot) -> set[str]:
     return {n for n, r in snap.schemas.items() if r.status is SchemaStatus.APPLIED}
 
 
-def python_calls(call: Callable[[], object]) -> int:
-    """Python function calls (``sys.setprofile`` "call" events) made by ``call()`` in this thread.
+def timescape_calls(call: Callable[[], object]) -> int:
+    """Calls of Timescape's own Python functions (``sys.setprofile``) made by ``call()``.
 
-    A count, never a timing: what a test of how work grows with the state can compare.
+    A count, never a timing: what a test of how work grows with the state can compare. Only
+    functions of the ``timescape`` package count: the standard library's (``threading``'s
+    condition variables, say) depend on what other threads happen to be doing.
     """
     calls = 0
+    package = str(Path(timescape.__file__).parent)
 
-    def profile(_frame: object, event: str, _arg: object) -> None:
+    def profile(frame: FrameType, event: str, _arg: object) -> None:
         nonlocal calls
-        if event == "call":
+        if event == "call" and frame.f_code.co_filename.startswith(package):
             calls += 1
 
     sys.setprofile(profile)

@@ -13,10 +13,10 @@ from tests.modelutil import (
     applied_row,
     apply_plan,
     catalog,
-    python_calls,
     schema,
     snapshot,
     split,
+    timescape_calls,
 )
 from timescape.errors import DriftError, StateError
 from timescape.model.plan import plan_activation, plan_schema_apply
@@ -151,7 +151,7 @@ def test_unsettled__each_kind_of_row__only_applied_with_current_checksums_pass()
     assert unsettled(cat, snap.schemas, names) == [n for n in names if n != "ok"]
 
 
-def test_plan_activation__ten_times_the_applied_ancestors__same_python_calls():
+def test_plan_activation__ten_times_the_applied_ancestors__same_timescape_calls():
     # Two chains on "base", 10 and 100 long, applied but their tips: activating a tip checks
     # each applied ancestor (applied, every step's checksum current) without a Python call of
     # its own. Five per ancestor made a plan at ten thousand schemas cost 12,000 instructions
@@ -169,7 +169,7 @@ def test_plan_activation__ten_times_the_applied_ancestors__same_python_calls():
     shallow, deep = _tsv(cat, "short010"), _tsv(cat, "long100")
     for tsv in (shallow, deep):  # first use: the graph's memos, each text's checksum hashed
         plan_activation(cat, snap, tsv, split)
-    few = python_calls(lambda: plan_activation(cat, snap, shallow, split))
-    many = python_calls(lambda: plan_activation(cat, snap, deep, split))
+    few = timescape_calls(lambda: plan_activation(cat, snap, shallow, split))
+    many = timescape_calls(lambda: plan_activation(cat, snap, deep, split))
     assert [a.name for a in plan_activation(cat, snap, deep, split).actions] == ["long100"]
     assert many == few, (few, many)
