@@ -19,6 +19,7 @@ from tests.modelutil import (
     timescape_calls,
 )
 from timescape.errors import DriftError, StateError
+from timescape.model._overlay import Draft, Overlay
 from timescape.model.plan import plan_activation, plan_schema_apply
 from timescape.model.plan.check import unsettled
 from timescape.model.state import SchemaStatus
@@ -149,6 +150,18 @@ def test_unsettled__each_kind_of_row__only_applied_with_current_checksums_pass()
     snap = snapshot(cat, rows=rows)
     names = ["missing", "ok", "drifted", "older", "short", "failed"]
     assert unsettled(cat, snap.schemas, names) == [n for n in names if n != "ok"]
+
+
+def test_unsettled__rows_changed_over_the_state_read__seen_as_changed():
+    # A warm instance's snapshot is an overlay of the rows it wrote over the rows it read: the
+    # planner looks the unchanged ones up in the base, and must still see what was written.
+    cat = catalog([schema("a", steps=2), schema("b", "a"), schema("c", "b")], [])
+    draft = Draft(snapshot(cat, applied=["a", "b", "c"]).schemas)
+    draft["a"] = applied_row(cat, "a", checksums=("sha256-v1:" + "0" * 64,) * 2)
+    draft.pop("b")
+    rows = draft.freeze()
+    assert type(rows) is Overlay
+    assert unsettled(cat, rows, ["a", "b", "c"]) == ["a", "b"]
 
 
 def test_plan_activation__ten_times_the_applied_ancestors__same_timescape_calls():
