@@ -188,6 +188,27 @@ def text_digest(script: str) -> str:
     return _sha256_v1(script)
 
 
+def remembered_checksums() -> Callable[[str], str | None]:
+    """The lookup of the checksums already computed for SQL texts: ``text → checksum`` or None.
+
+    Why: checking that a hundred applied ancestors still match their definitions asked
+    :func:`checksum` for each step, five calls deep (issue 14). The lookup is one dict access;
+    it answers only what the memo behind :func:`checksum` holds, always with the current
+    algorithm, so a caller falls back to :attr:`Step.checksum` on None (a text not hashed yet,
+    or digests taken from the parsed-project cache and not unpacked yet).
+
+    Returns:
+        ``dict.get`` of the memo (of an empty mapping when the current algorithm is not the
+        one the memo holds).
+    """
+    if CHECKSUM_ALGORITHM != "sha256-v1":  # pragma: no cover - the only algorithm so far
+        return _NOTHING_REMEMBERED.get
+    return _TEXT_CHECKSUMS.get
+
+
+_NOTHING_REMEMBERED: dict[str, str] = {}
+
+
 def remember_text_digests(pairs: Callable[[], Iterable[tuple[str, str]]]) -> None:
     """Take digests :func:`text_digest` computed earlier for some scripts, without hashing again.
 
