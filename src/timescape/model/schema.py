@@ -135,6 +135,10 @@ def _text_digest(script: str) -> str:
     text = script.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) <= _HASH_SLICE:
+        # The usual script, hashed at once: ``rstrip`` drops what the loop below does (both
+        # go by ``str.isspace``), without a Python step per character (issue 14).
+        return sha256(text.rstrip().encode()).hexdigest()
     end = len(text)
     while end and text[end - 1].isspace():
         end -= 1
