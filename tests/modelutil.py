@@ -7,10 +7,14 @@ can be checked over long operation sequences in microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
 
+import timescape
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.plan import ActionKind, Plan
 from timescape.model.schema import SchemaVersion, Step
@@ -137,3 +141,26 @@ def apply_plan(cat: Catalog, snap: StateSnapshot, plan: Plan) -> StateSnapshot:
 def applied_set(snap: StateSnapshot) -> set[str]:
     """Names of the schemas whose status is ``applied``."""
     return {n for n, r in snap.schemas.items() if r.status is SchemaStatus.APPLIED}
+
+
+def timescape_calls(call: Callable[[], object]) -> int:
+    """Calls of Timescape's own Python functions (``sys.setprofile``) made by ``call()``.
+
+    A count, never a timing: what a test of how work grows with the state can compare. Only
+    functions of the ``timescape`` package count: the standard library's (``threading``'s
+    condition variables, say) depend on what other threads happen to be doing.
+    """
+    calls = 0
+    package = str(Path(timescape.__file__).parent)
+
+    def profile(frame: FrameType, event: str, _arg: object) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename.startswith(package):
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return calls

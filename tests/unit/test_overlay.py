@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timescape.model._overlay import Draft, Overlay, frozen
+from timescape.model._overlay import Draft, Overlay, frozen, layers
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot, VersionState
 
 _MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -157,4 +157,12 @@ def test_draft__any_sequence_of_changes__behaves_as_a_copied_dict(
             draft = Draft(rows)
         assert len(draft) == len(model)
         assert all((k in draft) == (k in model) and draft.get(k) == model.get(k) for k in range(31))
+        assert all(_through_layers(draft, k) == model.get(k) for k in range(31))
+        assert all(_through_layers(rows, k) == dict(rows.items()).get(k) for k in range(31))
     assert dict(draft.freeze()) == model
+
+
+def _through_layers(rows: Mapping[int, int], key: int) -> int | None:
+    """A lookup as the planner makes it: the mapping for a changed key, else the base's ``get``."""
+    changed, base = layers(rows)
+    return rows.get(key) if key in changed else base.get(key)

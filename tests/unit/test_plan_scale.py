@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.modelutil import applied_row, apply_plan, catalog, schema, snapshot, split
+from tests.modelutil import (
+    applied_row,
+    apply_plan,
+    catalog,
+    schema,
+    snapshot,
+    split,
+    timescape_calls,
+)
 from timescape.errors import DriftError, StateError
+from timescape.model._overlay import Draft, Overlay
 from timescape.model.plan import plan_activation, plan_schema_apply
 from timescape.model.plan.check import unsettled
 from timescape.model.state import SchemaStatus
@@ -141,3 +150,39 @@ def test_unsettled__each_kind_of_row__only_applied_with_current_checksums_pass()
     snap = snapshot(cat, rows=rows)
     names = ["missing", "ok", "drifted", "older", "short", "failed"]
     assert unsettled(cat, snap.schemas, names) == [n for n in names if n != "ok"]
+
+
+def test_unsettled__rows_changed_over_the_state_read__seen_as_changed():
+    # A warm instance's snapshot is an overlay of the rows it wrote over the rows it read: the
+    # planner looks the unchanged ones up in the base, and must still see what was written.
+    cat = catalog([schema("a", steps=2), schema("b", "a"), schema("c", "b")], [])
+    draft = Draft(snapshot(cat, applied=["a", "b", "c"]).schemas)
+    draft["a"] = applied_row(cat, "a", checksums=("sha256-v1:" + "0" * 64,) * 2)
+    draft.pop("b")
+    rows = draft.freeze()
+    assert type(rows) is Overlay
+    assert unsettled(cat, rows, ["a", "b", "c"]) == ["a", "b"]
+
+
+def test_plan_activation__ten_times_the_applied_ancestors__same_timescape_calls():
+    # Two chains on "base", 10 and 100 long, applied but their tips: activating a tip checks
+    # each applied ancestor (applied, every step's checksum current) without a Python call of
+    # its own. Five per ancestor cost about 13,500 instructions each, at ten thousand schemas
+    # (issue 14).
+    schemas = [schema("base")]
+    versions = []
+    for chain, depth in (("short", 10), ("long", 100)):
+        previous = "base"
+        for k in range(depth + 1):
+            schemas.append(schema(f"{chain}{k:03d}", previous, breaking=False, steps=2))
+            versions.append((f"/api/{chain}", f"{chain}{k:03d}"))
+            previous = f"{chain}{k:03d}"
+    cat = catalog(schemas, versions)
+    snap = snapshot(cat, applied=[s.name for s in schemas if s.name not in {"short010", "long100"}])
+    shallow, deep = _tsv(cat, "short010"), _tsv(cat, "long100")
+    for tsv in (shallow, deep):  # first use: the graph's memos, each text's checksum hashed
+        plan_activation(cat, snap, tsv, split)
+    few = timescape_calls(lambda: plan_activation(cat, snap, shallow, split))
+    many = timescape_calls(lambda: plan_activation(cat, snap, deep, split))
+    assert [a.name for a in plan_activation(cat, snap, deep, split).actions] == ["long100"]
+    assert many == few, (few, many)

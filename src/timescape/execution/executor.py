@@ -36,7 +36,7 @@ from timescape.execution.recording import (
     callback_for,
     payload_for,
 )
-from timescape.execution.steps import MigrationConnection, StepRunner, ms_since
+from timescape.execution.steps import MigrationConnection, StepRunner, ms_since, no_fault
 from timescape.execution.stepwise import StepwisePath
 from timescape.model.catalog import Catalog
 from timescape.model.plan import ActionKind, Plan, SchemaAction
@@ -120,7 +120,7 @@ class Executor:
 
     def _run(self, plan: Plan, catalog: Catalog, snapshot: StateSnapshot) -> list[SchemaOutcome]:
         # Fault points cost an environment lookup each; a run without faults skips them all.
-        fault = fault_point if armed() else _no_fault
+        fault = fault_point if armed() else no_fault
         self._steps.fault = fault
         record = self._record
         record.start(snapshot, plan.forced)
@@ -186,6 +186,7 @@ class Executor:
         # mistaken for committed ones when the failure is recorded afterwards. An undo log, not
         # a copy: copying every row per unit made a long chain quadratic.
         record.undo = []
+        steps.collect()
         self.backend.begin()
         try:
             for action in unit:
@@ -194,7 +195,8 @@ class Executor:
                 self.backend.flush_writes()
                 current = action
                 started = steps.start_budget()
-                fault(f"before_schema:{action.name}")
+                if fault is not no_fault:
+                    fault(f"before_schema:{action.name}")
                 for step in action.steps:
                     run_step(action, step)
                 duration = ms_since(started)
@@ -236,7 +238,10 @@ class Executor:
             # of service (``withdrawn``) moves it at once.
             self.store.bump_generation()
             self._record.withdrawn = False
-        problem = self.backend.before_commit_check(_statements_of(unit))
+        sent = self._steps.sent
+        problem = self.backend.before_commit_check(
+            sent if sent is not None else _statements_of(unit)
+        )
         if problem is not None:
             raise StepFailedError(
                 MigrationError(
@@ -301,10 +306,6 @@ class Executor:
             base = row or SchemaState(name=action.name, status=SchemaStatus.APPLIED)
             new = replace(base, error=error.message, duration_ms=duration)
         self._record.failure(plan, action, new, error, duration)
-
-
-def _no_fault(point: str) -> None:
-    """A fault point when none is configured."""
 
 
 def _statements_of(unit: Sequence[SchemaAction]) -> Iterable[str] | None:

@@ -18,6 +18,7 @@ from timescape.model.plan import ActionKind, Plan, SchemaAction
 from timescape.model.state import SchemaState, SchemaStatus, StateSnapshot
 from timescape.store.base import Backend
 from timescape.store.state import StateStore, now
+from timescape.store.state.codec import json_object
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -28,6 +29,8 @@ __all__ = ["Emit", "Recorder", "SchemaOutcome", "callback_for", "payload_for"]
 
 Emit = Callable[[str, dict[str, Any]], None]
 _APPLIED = SchemaStatus.APPLIED
+_UNREAD: Any = object()
+"""``write_row``'s ``before`` when the caller did not read the row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,8 @@ class Recorder:
         # Row changes of the open unit, oldest first: (name, row before, written before).
         self.undo: list[tuple[str, SchemaState | None, bool]] = []
         self._forced: tuple[str, ...] = ()
+        # Each event detail of the run, encoded once: (steps run, reason) -> JSON text.
+        self._details: dict[tuple[int, str], str] = {}
         # A schema left the applied state in the open transaction: the generation must move.
         self.withdrawn = False
 
@@ -98,17 +103,27 @@ class Recorder:
         """Start a run from ``snapshot``; ``forced`` is what ``--force`` overrode, for the log."""
         self.rows = Draft(snapshot.schemas)
         self._forced = forced
+        self._details = {}
         self._written = set()
         self.undo = []
         self.withdrawn = False
 
     def write_row(
-        self, new: SchemaState, action: SchemaAction, *, at: datetime | None = None
+        self,
+        new: SchemaState,
+        action: SchemaAction,
+        *,
+        at: datetime | None = None,
+        before: SchemaState | None = _UNREAD,
     ) -> None:
-        """Write ``action``'s schema row (in the open transaction) and remember it."""
+        """Write ``action``'s schema row (in the open transaction) and remember it.
+
+        ``before`` is the row as :attr:`rows` holds it now, when the caller has just read it.
+        """
         name = action.name
         written = name in self._written
-        before = self.rows.get(name)
+        if before is _UNREAD:
+            before = self.rows.get(name)
         if before is not None and before.status is _APPLIED and new.status is not _APPLIED:
             self.withdrawn = True
         self.store.write_schema(
@@ -134,60 +149,53 @@ class Recorder:
 
         Its callback's arguments are :func:`payload_for` the outcome, once the row commits.
         """
-        row = self.rows.get(action.name) or SchemaState(
-            name=action.name, status=SchemaStatus.PENDING
-        )
+        name = action.name
+        before = self.rows.get(name)
         schema = action.schema
         moment = now()
         # Built field by field rather than with dataclasses.replace (twice the cost, once per
-        # schema): every field not set here is carried over from ``row``.
+        # schema): every field not set here is carried over from the row before (if any).
         if action.kind is ActionKind.APPLY:
             new = SchemaState(
-                name=row.name,
-                status=SchemaStatus.APPLIED,
+                name=name,
+                status=_APPLIED,
                 steps_done=len(schema.steps),
                 checksums=schema.checksums,
                 rollback_checksums=schema.rollback_checksums,
                 parents=schema.parents,
                 applied_at=moment,
-                rolled_back_at=row.rolled_back_at,
+                rolled_back_at=None if before is None else before.rolled_back_at,
                 duration_ms=duration,
-                contract_done=row.contract_done,
+                contract_done=before is not None and before.contract_done,
             )
             status, event = "applied", "schema_applied"
-        elif action.kind is ActionKind.ROLLBACK:
-            new = SchemaState(
-                name=row.name,
-                status=SchemaStatus.ROLLED_BACK,
-                parents=row.parents,
-                applied_at=row.applied_at,
-                rolled_back_at=moment,
-                duration_ms=duration,
-            )
-            status, event = "rolled_back", "schema_rolled_back"
         else:
-            contracted = action.kind is ActionKind.CONTRACT
-            new = replace(
-                row,
-                contract_done=contracted,
-                error=None,
-                step_in_flight=None,
-                attempt_started_at=None,
-            )
-            status = "contracted" if contracted else "uncontracted"
+            new, status = _not_applied(action, before, moment, duration)
             event = f"schema_{status}"
-        self.write_row(new, action, at=moment)
+        self.write_row(new, action, at=moment, before=before)
         self.store.record_event(
             event,
-            action.name,
+            name,
             actor=self.actor,
             duration_ms=duration,
             at=moment,
-            # What --force overrode (drift, the gate) stays in the log with the change it allowed.
-            detail={"steps": steps_run, "reason": action.reason}
-            | ({"forced": list(self._forced)} if self._forced else {}),
+            detail_json=self._detail(steps_run, action.reason),
         )
-        return SchemaOutcome(action.name, action.kind, status, steps_run, duration)
+        return SchemaOutcome(name, action.kind, status, steps_run, duration)
+
+    def _detail(self, steps_run: int, reason: str) -> str:
+        """The encoded detail of a schema's event: a run's schemas share a handful of them.
+
+        What --force overrode (drift, the gate) stays in the log with the change it allowed.
+        """
+        key = (steps_run, reason)
+        encoded = self._details.get(key)
+        if encoded is None:
+            detail: dict[str, Any] = {"steps": steps_run, "reason": reason}
+            if self._forced:
+                detail["forced"] = list(self._forced)
+            encoded = self._details[key] = json_object(detail)
+        return encoded
 
     def failure(
         self,
@@ -264,3 +272,25 @@ class Recorder:
             self.emit("on_version_deactivated", {"tsv": tsv})
         for tsv in plan.activate if activate else ():
             self.emit("on_version_activated", {"tsv": tsv})
+
+
+def _not_applied(
+    action: SchemaAction, before: SchemaState | None, moment: datetime, duration: int
+) -> tuple[SchemaState, str]:
+    """The row a rollback, contract or uncontract leaves, and its status word for the event."""
+    row = before or SchemaState(name=action.name, status=SchemaStatus.PENDING)
+    if action.kind is ActionKind.ROLLBACK:
+        new = SchemaState(
+            name=row.name,
+            status=SchemaStatus.ROLLED_BACK,
+            parents=row.parents,
+            applied_at=row.applied_at,
+            rolled_back_at=moment,
+            duration_ms=duration,
+        )
+        return new, "rolled_back"
+    contracted = action.kind is ActionKind.CONTRACT
+    new = replace(
+        row, contract_done=contracted, error=None, step_in_flight=None, attempt_started_at=None
+    )
+    return new, "contracted" if contracted else "uncontracted"

@@ -16,14 +16,18 @@ from typing import TYPE_CHECKING, Any
 from timescape._faults import fault_point
 from timescape._log import DEBUG, LazyLogger
 from timescape.errors import StateError
-from timescape.execution.failures import CtrlCError, StepFailures
+from timescape.execution.failures import CtrlCError, StepFailedError, StepFailures
 from timescape.model.plan import ActionKind, PlannedStatement, PlannedStep, SchemaAction
 from timescape.store.base import Backend
+from timescape.store.session import session_check
 
 if TYPE_CHECKING:
     from timescape.engine.interrupt import InterruptGuard
 
-__all__ = ["MigrationConnection", "StepRunner", "ms_since"]
+__all__ = ["MigrationConnection", "StepRunner", "ms_since", "no_fault"]
+
+_SENT_MAX = 1 << 20
+"""The most statement text (characters) a unit keeps for its commit check."""
 
 logger = LazyLogger("timescape.executor")
 """The per-step DEBUG record (``extra`` ``timescape_step``: the action and the step); the name is
@@ -56,6 +60,10 @@ class MigrationConnection:
         return self._backend.query(sql, params)
 
 
+def no_fault(point: str) -> None:
+    """A fault point when none is configured (then no point's name is even built)."""
+
+
 def ms_since(started: float) -> int:
     """Milliseconds since ``started`` (a :func:`time.monotonic` reading)."""
     return int((time.monotonic() - started) * 1000)
@@ -76,6 +84,23 @@ class StepRunner:
         self.fault: Callable[[str], None] = fault_point
         self.guard: InterruptGuard | None = None
         self._deadline = time.monotonic() + migration_timeout
+        # How far the step running now got: the statement sent last, and how many were.
+        self._current: PlannedStatement | None = None
+        self._done = 0
+        self.sent: list[str] | None = None
+        """The texts sent since :meth:`collect` (None: not collected, or too many to keep)."""
+        self._sent_size = 0
+
+    def collect(self) -> None:
+        """Start keeping the text of each statement sent, for the unit's commit check.
+
+        The check then reads the very strings the statements were sent as, instead of slicing
+        each statement from its script again (issue 14). Past :data:`_SENT_MAX` characters, or
+        once a Python step runs (its statements are unknown), nothing is kept: the caller then
+        reads the plan's statements itself, one at a time, as before.
+        """
+        self.sent = []
+        self._sent_size = 0
 
     def start_budget(self) -> float:
         """Start one schema's ``migration_timeout``: its steps share it, whatever their number."""
@@ -89,12 +114,12 @@ class StepRunner:
 
     def _enter(self, action: SchemaAction, step: PlannedStep) -> None:
         """Fault point, progress record, and Ctrl-C pressed between two steps."""
-        point = (
-            f"during_rollback:{step.index}"
-            if action.kind is ActionKind.ROLLBACK
-            else f"before_step:{step.index}"
-        )
-        self.fault(point)
+        if self.fault is not no_fault:  # a point's name is built only when faults are armed
+            self.fault(
+                f"during_rollback:{step.index}"
+                if action.kind is ActionKind.ROLLBACK
+                else f"before_step:{step.index}"
+            )
         if logger.isEnabledFor(DEBUG):
             logger.debug(
                 "%s %s step %d",
@@ -113,45 +138,83 @@ class StepRunner:
             StepFailedError: The step failed, timed out or was interrupted.
         """
         self._enter(action, step)
+        backend = self.backend
         budget = max(self._deadline - time.monotonic(), 0.0)
-        deadline = self.backend.arm_timeout(budget)
-        statements_done = 0
-        current: PlannedStatement | None = None
+        deadline = backend.arm_timeout(budget)
+        self._current, self._done = None, 0
         try:
             if step.is_callable:
-                step.script(MigrationConnection(self.backend))  # type: ignore[operator]
+                self.sent = None  # what it runs is unknown
+                step.script(MigrationConnection(backend))  # type: ignore[operator]
+                changes_session = True  # and may change anything
             else:
-                for statement in step.statements:
-                    current = statement
-                    if time.monotonic() >= deadline:
-                        raise TimeoutError
-                    if self.interrupted():
-                        raise CtrlCError
-                    self.backend.execute_statement(statement.text, statement.data)
-                    statements_done += 1
+                changes_session = self._send(step, deadline)
         except BaseException as exc:
-            fired = self.backend.disarm_timeout()
-            # A StateError is the transaction's, not the step's: PostgreSQL sends a transaction's
-            # BEGIN, and its session check, with the first statement (issue 14).
-            if isinstance(exc, KeyboardInterrupt | SystemExit | StateError):
+            failure = self._failure(action, step, exc)
+            if failure is None:
                 raise
-            failure = (
-                self.failures.cancelled_by_ctrl_c(action, step, current, exc, statements_done)
-                if self.interrupted()
-                else self.failures.of_step(
-                    action, step, current, exc, fired=fired, statements_done=statements_done
-                )
-            )
-            self._restore_session(step, failed=True)
             raise failure from exc
-        if self.backend.disarm_timeout():
+        current, statements_done = self._current, self._done
+        if backend.disarm_timeout():
             self._restore_session(step, failed=True)
             raise self.failures.fired_after_return(
                 action, step, current, statements_done, self.interrupted
             )
-        self._restore_after(action, step, current, statements_done)
-        if action.kind is not ActionKind.ROLLBACK:
+        if changes_session:
+            self._restore_after(action, step, current, statements_done)
+        if self.fault is not no_fault and action.kind is not ActionKind.ROLLBACK:
             self.fault(f"after_step:{step.index}")
+
+    def _send(self, step: PlannedStep, deadline: float) -> bool:
+        """Send the statements of an SQL step; tell whether one may have changed the session.
+
+        Each statement's text is read once (one slice of the script) and serves the driver,
+        the session test and the unit's commit check (issue 14). ``_current`` and ``_done``
+        say how far it got when it raises.
+        """
+        backend = self.backend
+        send, may_change = backend.statement_sender(), session_check(backend.dialect)
+        monotonic, guard, sent = time.monotonic, self.guard, self.sent
+        changes_session = False
+        for statement in step.statements:
+            self._current = statement
+            if monotonic() >= deadline:
+                raise TimeoutError
+            if guard is not None and guard.requested:
+                raise CtrlCError
+            text, data = statement.text, statement.data
+            if data is None:
+                send(text)
+            else:
+                backend.execute_statement(text, data)
+            self._done += 1
+            changes_session = changes_session or may_change(text)
+            if sent is not None:
+                sent.append(text)
+                self._sent_size += len(text)
+                if self._sent_size > _SENT_MAX:
+                    sent = self.sent = None
+        return changes_session
+
+    def _failure(
+        self, action: SchemaAction, step: PlannedStep, exc: BaseException
+    ) -> StepFailedError | None:
+        """What a step that raised ``exc`` failed with (None: let ``exc`` itself through)."""
+        fired = self.backend.disarm_timeout()
+        # A StateError is the transaction's, not the step's: PostgreSQL sends a transaction's
+        # BEGIN, and its session check, with the first statement (issue 14).
+        if isinstance(exc, KeyboardInterrupt | SystemExit | StateError):
+            return None
+        current, statements_done = self._current, self._done
+        failure = (
+            self.failures.cancelled_by_ctrl_c(action, step, current, exc, statements_done)
+            if self.interrupted()
+            else self.failures.of_step(
+                action, step, current, exc, fired=fired, statements_done=statements_done
+            )
+        )
+        self._restore_session(step, failed=True)
+        return failure
 
     def _restore_after(
         self,
@@ -160,9 +223,9 @@ class StepRunner:
         current: PlannedStatement | None,
         statements_done: int,
     ) -> None:
-        """Restore the session after a step that ran; a failure to do so fails the step."""
+        """Restore the session after a step that may have changed it; a failure fails the step."""
         try:
-            self._restore_session(step)
+            self.backend.restore_session(None)
         except Exception as exc:
             if not self.backend.is_driver_error(exc):
                 raise

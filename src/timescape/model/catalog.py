@@ -7,7 +7,7 @@ tags, handlers whose slugs collide.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, KeysView, Sequence
+from collections.abc import Callable, Iterable, KeysView, Sequence
 from datetime import datetime
 from operator import attrgetter
 
@@ -24,7 +24,7 @@ from timescape.model.tsv import (
     validate_tag,
 )
 
-__all__ = ["Catalog", "VersionSpec"]
+__all__ = ["Catalog", "VersionSpec", "schema_lookup"]
 
 _TSV_PREFIX = "tsv:"  # as format_tsv writes it: tsv:<unix-seconds>-<slug>-<seq:03d>
 _SEQ_DIGITS_MAX = 6  # sequence numbers go up to 999,999
@@ -296,3 +296,13 @@ def _timeline(
             description=spec.description,
         )
     return result
+
+
+def schema_lookup(catalog: Catalog) -> Callable[[str], SchemaVersion | None]:
+    """The catalog's schema by name, or None: a dict's bound ``get``, no Python call per name.
+
+    Why: the planner looks up every applied ancestor of a version (a hundred at ten thousand
+    schemas, issue 14), and :meth:`Catalog.schema` is a Python call each. Not a method, so the
+    catalog's public surface stays as it is.
+    """
+    return catalog._schemas.get  # noqa: SLF001 - this module's own class

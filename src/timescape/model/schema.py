@@ -135,6 +135,10 @@ def _text_digest(script: str) -> str:
     text = script.removeprefix("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) <= _HASH_SLICE:
+        # The usual script, hashed at once: ``rstrip`` drops what the loop below does (both
+        # go by ``str.isspace``), without a Python step per character (issue 14).
+        return sha256(text.rstrip().encode()).hexdigest()
     end = len(text)
     while end and text[end - 1].isspace():
         end -= 1
@@ -186,6 +190,27 @@ def text_digest(script: str) -> str:
         The digest, without the algorithm's name in front.
     """
     return _sha256_v1(script)
+
+
+def remembered_checksums() -> Callable[[str], str | None]:
+    """The lookup of the checksums already computed for SQL texts: ``text → checksum`` or None.
+
+    Why: checking that a hundred applied ancestors still match their definitions asked
+    :func:`checksum` for each step, five calls deep (issue 14). The lookup is one dict access;
+    it answers only what the memo behind :func:`checksum` holds, always with the current
+    algorithm, so a caller falls back to :attr:`Step.checksum` on None (a text not hashed yet,
+    or digests taken from the parsed-project cache and not unpacked yet).
+
+    Returns:
+        ``dict.get`` of the memo (of an empty mapping when the current algorithm is not the
+        one the memo holds).
+    """
+    if CHECKSUM_ALGORITHM != "sha256-v1":  # pragma: no cover - the only algorithm so far
+        return _NOTHING_REMEMBERED.get
+    return _TEXT_CHECKSUMS.get
+
+
+_NOTHING_REMEMBERED: dict[str, str] = {}
 
 
 def remember_text_digests(pairs: Callable[[], Iterable[tuple[str, str]]]) -> None:

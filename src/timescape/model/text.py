@@ -8,6 +8,8 @@ only when it is read. :class:`timescape.store.split.Statement` (what the splitte
 
 from __future__ import annotations
 
+from typing import Self
+
 __all__ = ["StatementText"]
 
 
@@ -37,6 +39,18 @@ class StatementText:
         self._start, self._end = span if span is not None else (0, len(text))
         self.line = line
         self.data = data
+
+    @classmethod
+    def same_span(cls, statement: StatementText) -> Self:
+        """A statement of this class over the same span, line and data as ``statement``.
+
+        Copies the five slots directly: a plan turns every split statement into a planned one
+        (issue 14).
+        """
+        new = object.__new__(cls)
+        new._source, new._start, new._end = statement._source, statement._start, statement._end
+        new.line, new.data = statement.line, statement.data
+        return new
 
     @property
     def text(self) -> str:

@@ -315,6 +315,17 @@ class Backend:
             return self.execute(sql, None)
         return self.copy_from_stdin(sql, data)
 
+    def statement_sender(self) -> Callable[[str], object]:
+        """What sends one step's statements that carry no ``COPY`` data, one text per call.
+
+        Asked once per step, so a dialect may hand out its driver's own ``execute`` (no
+        Python frame per statement) while nothing logs each statement.
+
+        Returns:
+            A callable taking one statement's text.
+        """
+        return self.execute_statement
+
     def copy_from_stdin(self, sql: str, data: str) -> int:
         """Run ``COPY ... FROM STDIN`` with ``data`` (PostgreSQL only).
 
@@ -422,6 +433,8 @@ class Backend:
 
     def flush_writes(self) -> None:
         """Send the queued writes now (one round trip); their errors are raised here."""
+        if not self._deferred:  # asked before each schema of a run, where none usually waits
+            return
         writes, self._deferred = self._deferred, []
         for sql, params in writes:
             self.execute(sql, params)

@@ -18,8 +18,9 @@ Pure: standard library only.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
 from timescape.model._pattern import lazy_pattern
@@ -27,7 +28,7 @@ from timescape.model._pattern import lazy_pattern
 if TYPE_CHECKING:
     from timescape.store.split import Dialect
 
-__all__ = ["may_change_session"]
+__all__ = ["may_change_session", "session_check"]
 
 _DATA_AND_DEFINITION: Final = frozenset(
     {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "GRANT", "REVOKE"}
@@ -59,10 +60,28 @@ def may_change_session(statements: Iterable[str], dialect: Dialect) -> bool:
     Returns:
         False only when every statement is led by a keyword that cannot change the session.
     """
+    may_change = session_check(dialect)
+    return any(may_change(statement) for statement in statements)
+
+
+@functools.cache
+def session_check(dialect: Dialect) -> Callable[[str], bool]:
+    """The test of one statement for ``dialect``: True when it may change session settings.
+
+    For the step runner, which asks once per statement as it sends it (the text read once,
+    issue 14); the same test as :func:`may_change_session`.
+
+    Args:
+        dialect: The statements' dialect.
+
+    Returns:
+        A function of one statement's text.
+    """
     safe = _SAFE_LEADS[dialect]
     lead = _lead().match
-    for statement in statements:
+
+    def may_change(statement: str) -> bool:
         match = lead(statement)
-        if match is None or match.group(1).upper() not in safe:
-            return True
-    return False
+        return match is None or match.group(1).upper() not in safe
+
+    return may_change

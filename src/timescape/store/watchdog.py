@@ -40,7 +40,10 @@ class Watchdog:
                 to call when nothing runs.
         """
         self._cancel = cancel
-        self._cond = threading.Condition()
+        # The condition's own lock, entered directly by arm and disarm (they run per step): the
+        # condition's ``with`` costs two Python calls to do the same (issue 14).
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._deadline: float | None = None
         self._fired = False
         self._closed = False
@@ -50,7 +53,7 @@ class Watchdog:
 
     def arm(self, deadline: float) -> None:
         """Start guarding until ``deadline`` (``time.monotonic()`` seconds)."""
-        with self._cond:
+        with self._lock:
             self._deadline = deadline
             self._fired = False
             if self._thread is None:
@@ -68,7 +71,7 @@ class Watchdog:
             True when the deadline passed (the executor must treat the work as timed out, even if
             the statement returned normally: MariaDB's killed ``SLEEP()`` returns 1).
         """
-        with self._cond:
+        with self._lock:
             fired = self._fired or (
                 self._deadline is not None and time.monotonic() >= self._deadline
             )

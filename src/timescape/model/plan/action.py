@@ -19,6 +19,7 @@ from timescape.model.plan.value import (
     StatementLike,
 )
 from timescape.model.schema import SchemaVersion, Step, StepCallable
+from timescape.model.text import StatementText
 
 __all__ = ["apply_action", "contract_action", "rollback_action"]
 
@@ -37,7 +38,7 @@ def _planned_steps(
         statements: tuple[PlannedStatement, ...] = ()
         if isinstance(script, str):
             try:
-                statements = tuple(_planned(s) for s in split(script))
+                statements = tuple(map(_planned, split(script)))
             except SQLSplitError as exc:
                 raise DefinitionError(
                     f"cannot split SQL at line {exc.line}: {exc.reason}",
@@ -51,6 +52,8 @@ def _planned_steps(
 
 def _planned(statement: StatementLike) -> PlannedStatement:
     """The planned form of a split statement, sharing the script's text instead of copying it."""
+    if isinstance(statement, StatementText):
+        return PlannedStatement.same_span(statement)
     source, start, end = statement.span
     return PlannedStatement(source, statement.line, statement.data, span=(start, end))
 

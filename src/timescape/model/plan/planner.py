@@ -53,8 +53,9 @@ def _plan_applies(
 ) -> list[SchemaAction]:
     actions = []
     orphans = OrphanCheck(catalog, snapshot)
-    # The usual ancestor is applied and unchanged: nothing to apply, nothing drifted.
-    for name in unsettled(catalog, snapshot.schemas, catalog.graph.topological(names)):
+    # The usual ancestor is applied and unchanged: nothing to apply, nothing drifted. Only
+    # what is left (usually the one new schema) is put in order.
+    for name in catalog.graph.topological(unsettled(catalog, snapshot.schemas, names)):
         schema = catalog.schema(name)
         row = snapshot.schemas.get(name)
         if (row is None or not row.is_applied) and catalog.graph.children(name):

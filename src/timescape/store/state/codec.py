@@ -51,6 +51,20 @@ def json_list(items: Sequence[str | None]) -> str:
     whose items are printable ASCII names and hex digests: those are written as they are, and
     anything else goes through :func:`json.dumps`.
     """
+    if not items:
+        return "[]"
+    if None not in items:
+        # The usual list (names, digests): one join, and one test of the joined text, where
+        # the separators' two quotes each must be the only ones (issue 14).
+        body = '", "'.join(items)  # type: ignore[arg-type]  # no None among them
+        if (
+            body.isascii()
+            and body.isprintable()
+            and "\\" not in body
+            and body.count('"') == 2 * (len(items) - 1)
+        ):
+            return f'["{body}"]'
+        return json.dumps(list(items))
     parts = []
     for item in items:
         if item is None:

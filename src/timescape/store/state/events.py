@@ -7,6 +7,7 @@ after its last, so a run that died leaves evidence for recovery.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -84,12 +85,18 @@ class EventLog:
         duration_ms: int | None = None,
         detail: dict[str, Any] | None = None,
         at: datetime | None = None,
+        detail_json: str | None = None,
     ) -> None:
-        """Append an event (never updated or deleted); ``at`` defaults to now."""
+        """Append an event (never updated or deleted); ``at`` defaults to now.
+
+        ``detail_json`` is ``detail`` already encoded (:func:`json_object`), for a caller that
+        writes the same detail for many events (the executor, once per schema; issue 14).
+        """
+        if detail_json is None:
+            detail_json = json_object(detail or {})
         self._backend.defer(
-            f"INSERT INTO {self._tables.events} (at, kind, subject, actor, duration_ms, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (iso(at or now()), kind, subject, actor, duration_ms, json_object(detail or {})),
+            _event_sql(self._tables.events),
+            (iso(at or now()), kind, subject, actor, duration_ms, detail_json),
             rides=True,
         )
 
@@ -174,3 +181,12 @@ class EventLog:
             + backend.UPSERT_SQL.format(key="key_name", sets=sets),
             ("run", value),
         )
+
+
+@functools.cache
+def _event_sql(table: str) -> str:
+    """The INSERT of an event into ``table`` (qualified): one string, its hash computed once."""
+    return (
+        f"INSERT INTO {table} (at, kind, subject, actor, duration_ms, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )

@@ -9,6 +9,7 @@ statements are deferred to ride in the transaction's next round trip (issue 14).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -131,22 +132,9 @@ class StateWriter:
         # rollback is one transaction), and a closure with its three cells was six times the
         # size (issue 14).
         self._cache.record((_RowUpdate if known else _RowInsert)(state.name, stored))
-        if known:
-            self._backend.defer(
-                f"UPDATE {self._tables.schemas} SET parents = ?, status = ?, steps_done = ?, "
-                "step_count = ?, checksums = ?, rollback_checksums = ?, applied_at = ?, "
-                "rolled_back_at = ?, duration_ms = ?, error = ?, step_in_flight = ?, "
-                "attempt_started_at = ?, contract_done = ?, updated_at = ? WHERE name = ?",
-                (*values, state.name),
-            )
-        else:
-            self._backend.defer(
-                f"INSERT INTO {self._tables.schemas} (parents, status, steps_done, step_count, "
-                "checksums, rollback_checksums, applied_at, rolled_back_at, duration_ms, error, "
-                "step_in_flight, attempt_started_at, contract_done, updated_at, name) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, state.name),
-            )
+        self._backend.defer(
+            _schema_write_sql(self._tables.schemas, known=known), (*values, state.name)
+        )
 
     def delete_schema_row(self, name: str) -> None:
         """Remove a schema row (used only by ``schema resolve`` for a never-applied schema)."""
@@ -362,6 +350,28 @@ def _inserted_version(version: Version, tags: Sequence[str]) -> Patch:
                 rows[(version.handler, tag)] = version.tsv
 
     return patch
+
+
+@functools.cache
+def _schema_write_sql(table: str, *, known: bool) -> str:
+    """The UPDATE (``known``) or INSERT of a schema row into ``table`` (qualified).
+
+    One string per table, not one built per schema written: the driver looks its prepared
+    statement up by the text, and a string made afresh has its hash computed again (issue 14).
+    """
+    if known:
+        return (
+            f"UPDATE {table} SET parents = ?, status = ?, steps_done = ?, "
+            "step_count = ?, checksums = ?, rollback_checksums = ?, applied_at = ?, "
+            "rolled_back_at = ?, duration_ms = ?, error = ?, step_in_flight = ?, "
+            "attempt_started_at = ?, contract_done = ?, updated_at = ? WHERE name = ?"
+        )
+    return (
+        f"INSERT INTO {table} (parents, status, steps_done, step_count, "
+        "checksums, rollback_checksums, applied_at, rolled_back_at, duration_ms, error, "
+        "step_in_flight, attempt_started_at, contract_done, updated_at, name) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
 
 
 class _RowInsert:
