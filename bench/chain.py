@@ -31,8 +31,9 @@ class ChainRun:
     round: int
     apply_s: float
     rollback_s: float
-    maxrss_kb: int
+    maxrss_kb: int  # peak RSS of the whole run, rollback included
     cpu_apply_s: float = 0.0
+    maxrss_apply_kb: int = 0  # peak RSS right after the apply, before the bench's table count
 
 
 @dataclass
@@ -44,7 +45,7 @@ class ChainSummary:
     rollback_s: float  # median
     apply_ratio: float  # median over rounds of tool / raw in the same round
     rollback_ratio: float
-    maxrss_mb: float  # median peak RSS
+    maxrss_mb: float  # median peak RSS, whole run
     runs: int
     cpu_apply_s: float = 0.0  # median CPU seconds of the process during apply
     apply_all: list[float] = field(default_factory=list)
@@ -55,6 +56,10 @@ class ChainSummary:
     # Median over rounds of this tool's peak RSS minus the raw driver's in the same round (MB): what
     # the tool adds to the driver, since the driver alone differs a lot between databases (issue 14).
     rss_over_raw_mb: float = float("nan")
+    # The same two figures for the apply phase alone (issue 14's target names it): read right after
+    # the apply, before the bench's own table count and the rollback. NaN in older results.
+    maxrss_apply_mb: float = float("nan")
+    rss_apply_over_raw_mb: float = float("nan")
 
 
 def _worker_env(tool: str) -> dict[str, str]:
@@ -97,11 +102,20 @@ def run(dialects: list[str], ns: list[int], rounds: int, tools: tuple[str, ...] 
                 for tool in order:
                     res = run_one(tool, dialect, n)
                     runs.append(ChainRun(tool, dialect, n, r, res["apply_s"], res["rollback_s"],
-                                         res["maxrss_kb"], res["cpu_apply_s"]))
+                                         res["maxrss_kb"], res["cpu_apply_s"],
+                                         res["maxrss_apply_kb"]))
                     log(f"  chain {dialect:<10} N={n:<5} round {r + 1}/{rounds} {tool:<9} "
                         f"apply {res['apply_s']:8.3f} s  rollback {res['rollback_s']:8.3f} s  "
-                        f"cpu {res['cpu_apply_s']:7.3f} s  rss {res['maxrss_kb'] / 1024:6.1f} MB")
+                        f"cpu {res['cpu_apply_s']:7.3f} s  "
+                        f"rss apply {res['maxrss_apply_kb'] / 1024:6.1f} MB, "
+                        f"run {res['maxrss_kb'] / 1024:6.1f} MB")
     return runs
+
+
+def _median_over_raw(mine: list[ChainRun], raw: dict[int, ChainRun], kb: str) -> float:
+    """Median over rounds of this tool's peak RSS (attribute ``kb``) minus raw's, in MB."""
+    over = [(getattr(r, kb) - getattr(raw[r.round], kb)) / 1024 for r in mine if r.round in raw]
+    return statistics.median(over) if over else float("nan")
 
 
 def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
@@ -119,7 +133,6 @@ def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
             ratios_r = [r.rollback_s / raw[r.round].rollback_s for r in mine if r.round in raw]
             vs_a = [r.apply_s / ts[r.round].apply_s for r in mine if r.round in ts]
             vs_r = [r.rollback_s / ts[r.round].rollback_s for r in mine if r.round in ts]
-            over = [(r.maxrss_kb - raw[r.round].maxrss_kb) / 1024 for r in mine if r.round in raw]
             out.append(ChainSummary(
                 dialect=dialect, n=n, tool=tool,
                 apply_s=statistics.median(r.apply_s for r in mine),
@@ -132,6 +145,8 @@ def summarise(runs: list[ChainRun]) -> list[ChainSummary]:
                 apply_all=[r.apply_s for r in mine],
                 apply_vs_timescape=statistics.median(vs_a) if vs_a else float("nan"),
                 rollback_vs_timescape=statistics.median(vs_r) if vs_r else float("nan"),
-                rss_over_raw_mb=statistics.median(over) if over else float("nan"),
+                rss_over_raw_mb=_median_over_raw(mine, raw, "maxrss_kb"),
+                maxrss_apply_mb=statistics.median(r.maxrss_apply_kb for r in mine) / 1024,
+                rss_apply_over_raw_mb=_median_over_raw(mine, raw, "maxrss_apply_kb"),
             ))
     return out

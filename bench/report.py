@@ -75,21 +75,31 @@ def _s(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 10 else f"{value:.1f} s"
 
 
+RSS_PHASES = (("peak RSS during apply", "maxrss_apply_mb", "rss_apply_over_raw_mb"),
+              ("peak RSS, whole run", "maxrss_mb", "rss_over_raw_mb"))
+"""Peak RSS read right after the apply (the phase issue 14's target names) and at the end of the
+run (rollback included): label, ChainSummary attribute, and its same-round figure above raw."""
+
+
 def chain_table(rows: list[ChainSummary], n: int | None = None) -> list[str]:
+    rss_heads = "".join(f"| {label} | above raw " for label, _, _ in RSS_PHASES)
     out = [("| database | N | tool | apply | ratio to raw | apply CPU | rollback | ratio to raw "
-           "| peak RSS | RSS above raw |"), "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+            f"{rss_heads}|"), "|---|---:|---|" + "---:|" * (5 + 2 * len(RSS_PHASES))]
     for r in rows:
         if n is not None and r.n != n:
             continue
+        rss = "".join(f" {_mb(getattr(r, peak), sign=False)} | {_mb(getattr(r, over))} |"
+                      for _, peak, over in RSS_PHASES)
         out.append(f"| {_dbs.LABELS[r.dialect]} | {r.n:,} | {TOOL_LABELS[r.tool]} | "
                    f"{_s(r.apply_s)} | {_x(r.apply_ratio)} | {_s(r.cpu_apply_s)} | "
-                   f"{_s(r.rollback_s)} | "
-                   f"{_x(r.rollback_ratio)} | {r.maxrss_mb:.0f} MB | {_mb(r.rss_over_raw_mb)} |")
+                   f"{_s(r.rollback_s)} | {_x(r.rollback_ratio)} |{rss}")
     return out
 
 
-def _mb(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:+.1f} MB"
+def _mb(value: float, *, sign: bool = True) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:+.1f} MB" if sign else f"{value:.1f} MB"
 
 
 def versus(theirs_over_mine: float) -> str:
@@ -145,19 +155,17 @@ def summary_lines(res: Results) -> list[str]:
             out.extend(f"| {what} N={largest:,}: {TOOL_LABELS['before']} / raw driver | "
                        + " | ".join(_before_ratio(res, d, largest, what) for d in _dbs.DIALECTS)
                        + " |" for what in ("apply", "rollback"))
-        for tool in ("timescape", "alembic", "yoyo", "before"):
-            if tool == "before" and not any(r.tool == tool for r in res.chain):
-                continue
-            rss = [next((r.maxrss_mb for r in res.chain if r.dialect == d and r.n == largest
-                         and r.tool == tool), None) for d in _dbs.DIALECTS]
-            out.append(f"| peak RSS N={largest:,}: {TOOL_LABELS[tool]} | "
-                       + " | ".join("-" if v is None else f"{v:.0f} MB" for v in rss) + " |")
-        for tool in ("timescape", "alembic", "yoyo"):
-            over = [next((r.rss_over_raw_mb for r in res.chain if r.dialect == d
-                          and r.n == largest and r.tool == tool), float("nan"))
-                    for d in _dbs.DIALECTS]
-            out.append(f"| peak RSS N={largest:,}: {TOOL_LABELS[tool]} above the raw driver "
-                       "(same round) | " + " | ".join(_mb(v) for v in over) + " |")
+        tools = [t for t in ("timescape", "alembic", "yoyo", "before")
+                 if any(r.tool == t for r in res.chain)]
+        for label, peak, over in RSS_PHASES:
+            for attr, suffix, sign in ((peak, "", False),
+                                       (over, " above the raw driver (same round)", True)):
+                for tool in tools:
+                    values = [next((getattr(r, attr) for r in res.chain if r.dialect == d
+                                    and r.n == largest and r.tool == tool), float("nan"))
+                              for d in _dbs.DIALECTS]
+                    out.append(f"| {label} N={largest:,}: {TOOL_LABELS[tool]}{suffix} | "
+                               + " | ".join(_mb(v, sign=sign) for v in values) + " |")
     if res.scale:
         for dialect in _dbs.DIALECTS:
             sizes = sorted((s for s in res.scale if s.dialect == dialect), key=lambda s: s.size)
@@ -203,7 +211,8 @@ def write_markdown(res: Results, path: Path, plots: list[Path]) -> None:
                  "`DROP TABLE t_i`. Fresh empty database and fresh process per run; definitions "
                  "are loaded inside the timing (Alembic/yoyo read their N files, Timescape "
                  "registers N schemas), imports are not. Peak RSS is the whole process "
-                 "(workload 5).")
+                 "(workload 5), read right after the apply (before the bench counts the tables "
+                 "through a second connection) and at the end of the run.")
         lines += ["## Summary", "", *summary_lines(res), ""]
         lines += ["## 1. Apply a chain of N schema versions, then roll it all back", "", about,
                   "", *chain_table(res.chain), ""]

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from timescape._log import LazyLogger
-from timescape.engine.bookkeeping import Bookkeeping
 from timescape.engine.callbacks import CALLBACKS, Callbacks
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -47,9 +46,11 @@ from timescape.store.urls import DatabaseURL, parse_url, url_text
 
 if TYPE_CHECKING:
     from timescape.engine.adoption import AdoptionReport
+    from timescape.engine.bookkeeping import Bookkeeping
     from timescape.engine.changes import Changes
     from timescape.engine.drain import DrainProgress
     from timescape.engine.inspection import Inspection
+    from timescape.engine.retirement import Retirement
     from timescape.reports import OperationResult, SchemaInfo, Stats, VerifyReport, VersionInfo
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
@@ -165,7 +166,7 @@ class Timescape:
         self._definitions = defs
         self._callbacks = Callbacks()
         hot = self._hot = HotPath(conn, defs, mutex=mutex)
-        runner = self._runner = Runner(
+        self._runner = Runner(
             conn,
             defs,
             hot,
@@ -175,7 +176,7 @@ class Timescape:
             emit=self._callbacks.emit,
         )
         self._built_inspection: Inspection | None = None
-        self._bookkeeping = Bookkeeping(conn, defs, locked=runner.locked, actor=who)
+        self._built_bookkeeping: Bookkeeping | None = None
         self._instances = Instances(
             store=lambda: conn.store, mutex=mutex, boundary=conn.boundary, settings=self.serving
         )
@@ -205,6 +206,25 @@ class Timescape:
                 )
         return inspection
 
+    @property
+    def _bookkeeping(self) -> Bookkeeping:
+        """The state-only changes (tags, verdicts, adoption), built on the first one.
+
+        Applying schemas never runs them, and every module loaded stays resident (issue 14).
+        """
+        bookkeeping = self._built_bookkeeping
+        if bookkeeping is None:
+            from timescape.engine.bookkeeping import Bookkeeping  # noqa: PLC0415 - see above
+
+            with self._mutex:
+                bookkeeping = self._built_bookkeeping = self._built_bookkeeping or Bookkeeping(
+                    self._connection,
+                    self._definitions,
+                    locked=self._runner.locked,
+                    actor=self._actor,
+                )
+        return bookkeeping
+
     def _build_inspection(self) -> Inspection:
         from timescape.engine.inspection import Inspection  # noqa: PLC0415 - see _inspection
 
@@ -220,16 +240,20 @@ class Timescape:
 
     def _build_changes(self) -> Changes:
         from timescape.engine.changes import Changes  # noqa: PLC0415 - see the docstring
-        from timescape.engine.retirement import Retirement  # noqa: PLC0415
 
         conn, runner = self._connection, self._runner
-        retirement = Retirement(
-            instances=self._instances,
-            store=lambda: conn.store,
-            locked=lambda work: runner.locked(work, dry_run=False),
-            execute=runner.execute,
-            actor=self._actor,
-        )
+
+        def retirement() -> Retirement:
+            from timescape.engine.retirement import Retirement  # noqa: PLC0415 - deactivating
+
+            return Retirement(
+                instances=self._instances,
+                store=lambda: conn.store,
+                locked=lambda work: runner.locked(work, dry_run=False),
+                execute=runner.execute,
+                actor=self._actor,
+            )
+
         return Changes(
             conn,
             self._definitions,

@@ -45,6 +45,9 @@ _NOT_FOR_APPLY_PACKAGES = tuple(
         # Reports and the inferred gate's reader: nothing is live yet, so no verdict is asked.
         *("compat", "engine.inspection", "execution.verification"),
         *("reports.listing", "reports.problem"),
+        # The two-phase deactivation and its drain: built on the first deactivation; the
+        # state-only changes (tags, verdicts, adoption) on the first of them.
+        *("engine.retirement", "engine.drain", "engine.bookkeeping"),
     )
 )
 

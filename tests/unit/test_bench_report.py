@@ -8,7 +8,7 @@ import sys
 
 from bench._dbs import _abandoned
 from bench.chain import ChainRun, summarise
-from bench.report import Results, summary_lines, versus
+from bench.report import Results, chain_table, summary_lines, versus
 
 
 def test_versus__peer_slower__says_faster() -> None:
@@ -62,3 +62,27 @@ def test_drop_leftovers__spares_a_live_run__drops_a_dead_or_old_one() -> None:
                           capture_output=True, text=True, check=True).stdout.strip()
     assert _abandoned(f"tsbench_{gone}_0123456789ab")
     assert _abandoned("tsbench_0123456789ab")  # named before pids were recorded
+
+
+def test_summary__peak_rss__apply_phase_and_whole_run_each_above_raw() -> None:
+    # The apply-phase peak is read before the rollback and the bench's own table count, so it is
+    # lower; each phase is compared with raw's figure for the same phase in the same round.
+    runs = [
+        ChainRun("raw", "sqlite", 10, 0, 1.0, 1.0, 21 * 1024, 0.5, 20 * 1024),
+        ChainRun("timescape", "sqlite", 10, 0, 1.0, 1.0, 26 * 1024, 0.5, 24 * 1024),
+        ChainRun("raw", "sqlite", 10, 1, 1.0, 1.0, 22 * 1024, 0.5, 21 * 1024),
+        ChainRun("timescape", "sqlite", 10, 1, 1.0, 1.0, 27 * 1024, 0.5, 25 * 1024),
+    ]
+    res = Results(started="now", command="test", quick=True, rounds=2)
+    res.chain = summarise(runs)
+    ts = next(s for s in res.chain if s.tool == "timescape")
+    assert (ts.maxrss_apply_mb, ts.rss_apply_over_raw_mb) == (24.5, 4.0)
+    assert (ts.maxrss_mb, ts.rss_over_raw_mb) == (26.5, 5.0)
+    lines = summary_lines(res)
+    assert "| peak RSS during apply N=10: Timescape | 24.5 MB | - | - |" in lines
+    assert ("| peak RSS during apply N=10: Timescape above the raw driver (same round) "
+            "| +4.0 MB | - | - |") in lines
+    assert "| peak RSS, whole run N=10: Timescape | 26.5 MB | - | - |" in lines
+    table = chain_table(res.chain)
+    assert table[0].count("above raw") == 2
+    assert table[-1].endswith("| 24.5 MB | +4.0 MB | 26.5 MB | +5.0 MB |")

@@ -128,3 +128,14 @@ def test_topological__any_definition_order__same_order_as_the_depth_first_search
 
     assert graph._order == graph._depth_first()
     assert all(graph._order[p] < graph._order[n] for n, ps in parents.items() for p in ps)
+
+
+def test_children__kept_as_tuples__leaves_share_the_empty_one():
+    # A list per schema cost twice a tuple (a 1,000-schema chain held 110 KB of them, issue 14).
+    g = SchemaGraph({"a": [], "b": ["a"], "c": ["a"], "d": ["b"]})
+    assert g.children("a") == ("b", "c")
+    leaf = g.children("c")
+    assert leaf == ()
+    assert g.children("d") is leaf
+    assert g.descendants("a") == {"b", "c", "d"}
+    assert all(type(kids) is tuple for kids in g._children.values())

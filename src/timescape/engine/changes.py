@@ -9,13 +9,11 @@ forced rollbacks go through the retirement, which drains the serving instances f
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
-from timescape.engine.drain import DrainProgress
 from timescape.engine.hotpath import HotPath
-from timescape.engine.retirement import Retirement
 from timescape.engine.runner import Runner
 from timescape.errors import DrainTimeoutError
 from timescape.model.plan import Judge, Plan
@@ -27,6 +25,10 @@ from timescape.model.plan.planner import (
 )
 from timescape.model.state import StateSnapshot
 from timescape.reports import OperationResult
+
+if TYPE_CHECKING:
+    from timescape.engine.drain import DrainProgress
+    from timescape.engine.retirement import Retirement
 
 __all__ = ["Changes"]
 
@@ -40,7 +42,7 @@ class Changes:
         definitions: Definitions,
         hot: HotPath,
         runner: Runner,
-        retirement: Retirement,
+        retirement: Callable[[], Retirement],
         *,
         judge: Callable[[], Judge],
         emit: Callable[[str, dict[str, Any]], None],
@@ -52,7 +54,9 @@ class Changes:
             definitions: The definitions plans are made from.
             hot: The hot path (resolves refs before and under the lock).
             runner: Runs a change under the lock and executes its plan.
-            retirement: The two-phase deactivation that drains the instances first.
+            retirement: Builds the two-phase deactivation that drains the instances first, on
+                the first deactivation: an activation never loads it (issue 14: every module
+                loaded stays resident).
             judge: The compatibility judge of the gate.
             emit: Tells the callbacks how a drain went (``on_version_drained``).
         """
@@ -60,7 +64,8 @@ class Changes:
         self._definitions = definitions
         self._hot = hot
         self._runner = runner
-        self._retirement = retirement
+        self._build_retirement = retirement
+        self._built_retirement: Retirement | None = None
         self._judge = judge
         self._emit = emit
 
@@ -79,7 +84,7 @@ class Changes:
             tsv = self._hot.resolve_locked(ref, handler, guess, snapshot)
             row = snapshot.versions.get(tsv)
             if row is not None and row.is_retiring and not dry_run:
-                return self._retirement.reactivate(tsv)
+                return self._retirement().reactivate(tsv)
             plan = plan_activation(
                 self._definitions.catalog,
                 snapshot,
@@ -177,6 +182,13 @@ class Changes:
             plan_for, dry_run=dry_run, drain=drain, timeout=timeout, progress=progress
         )
 
+    def _retirement(self) -> Retirement:
+        # Built under the lock (changes run one at a time), so no two threads build it.
+        retirement = self._built_retirement
+        if retirement is None:
+            retirement = self._built_retirement = self._build_retirement()
+        return retirement
+
     def _run(self, plan: Plan, snapshot: StateSnapshot, *, dry_run: bool) -> OperationResult:
         return self._runner.plan_only(plan) if dry_run else self._runner.execute(plan, snapshot)
 
@@ -192,7 +204,9 @@ class Changes:
         if dry_run:
             return self._runner.locked(lambda s: self._runner.plan_only(plan_for(s)), dry_run=True)
         try:
-            result = self._retirement.run(plan_for, drain=drain, timeout=timeout, progress=progress)
+            result = self._retirement().run(
+                plan_for, drain=drain, timeout=timeout, progress=progress
+            )
         except DrainTimeoutError as exc:
             drained = {"tsvs": exc.tsvs, "waited_s": exc.waited_s, "drained": False}
             self._emit("on_version_drained", drained)

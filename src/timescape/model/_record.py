@@ -56,10 +56,11 @@ def record(cls: type[_T]) -> type[_T]:
         _first_init(made, fields),
         _repr(tuple(f.name for f in fields if f.repr)),
         *_comparisons(fields),
-        *_frozen(made, tuple(f.name for f in fields)),
     )
     for method in methods:
         method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
+        setattr(made, method.__name__, method)
+    for method in _FROZEN:
         setattr(made, method.__name__, method)
     # What the class is, for dataclasses' own checks (a frozen base, a frozen subclass).
     params = made.__dataclass_params__
@@ -99,29 +100,47 @@ def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda _obj: ()
 
 
-def _frozen(made: Any, names: tuple[str, ...]) -> list[Callable[..., Any]]:
-    """The frozen ``__setattr__``/``__delattr__``, and pickling that gets past them."""
+def _record_class(cls: type, method: Callable[..., Any]) -> Any:
+    """The record class (in ``cls``'s MRO) that ``method``, one of :data:`_FROZEN`, belongs to."""
+    name = method.__name__
+    return next(klass for klass in cls.__mro__ if klass.__dict__.get(name) is method)
 
-    def __setattr__(self: Any, name: str, value: object) -> None:  # noqa: N807
-        if type(self) is made or name in names:
-            msg = f"cannot assign to field {name!r}"
-            raise dataclasses.FrozenInstanceError(msg)
-        super(made, self).__setattr__(name, value)
 
-    def __delattr__(self: Any, name: str) -> None:  # noqa: N807
-        if type(self) is made or name in names:
-            msg = f"cannot delete field {name!r}"
-            raise dataclasses.FrozenInstanceError(msg)
-        super(made, self).__delattr__(name)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
-    def __getstate__(self: Any) -> list[Any]:  # noqa: N807 - pickling a frozen slots class
-        return [getattr(self, name) for name in names]
 
-    def __setstate__(self: Any, state: list[Any]) -> None:  # noqa: N807
-        for name, value in zip(names, state, strict=True):
-            object.__setattr__(self, name, value)
+# The frozen ``__setattr__``/``__delattr__``, and pickling that gets past them: one set of
+# functions shared by every record rather than closures over each class's names (they run only
+# on a refused assignment and on pickling; four closures a class were a fifth of what defining
+# a record left in memory, issue 14). Each finds its record class in the instance's MRO, where
+# a subclass that is not a record reaches them, as the stock methods name theirs.
+def __setattr__(self: Any, name: str, value: object) -> None:  # noqa: N807 - the method it becomes
+    made = _record_class(type(self), __setattr__)
+    if type(self) is made or name in _field_names(made):
+        msg = f"cannot assign to field {name!r}"
+        raise dataclasses.FrozenInstanceError(msg)
+    super(made, self).__setattr__(name, value)
 
-    return [__setattr__, __delattr__, __getstate__, __setstate__]
+
+def __delattr__(self: Any, name: str) -> None:  # noqa: N807
+    made = _record_class(type(self), __delattr__)
+    if type(self) is made or name in _field_names(made):
+        msg = f"cannot delete field {name!r}"
+        raise dataclasses.FrozenInstanceError(msg)
+    super(made, self).__delattr__(name)
+
+
+def __getstate__(self: Any) -> list[Any]:  # noqa: N807 - pickling a frozen slots class
+    return [getattr(self, name) for name in _field_names(type(self))]
+
+
+def __setstate__(self: Any, state: list[Any]) -> None:  # noqa: N807
+    for name, value in zip(_field_names(type(self)), state, strict=True):
+        object.__setattr__(self, name, value)
+
+
+_FROZEN = (__setattr__, __delattr__, __getstate__, __setstate__)
 
 
 def _is_simple(cls: type) -> bool:
