@@ -6,10 +6,9 @@ the CLI's rendering, the reports) loads these types and none of the planning log
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Protocol
 
 from timescape.model._record import record
 from timescape.model.schema import SchemaVersion, StepCallable
@@ -97,62 +96,6 @@ class PlannedStep:
         return not isinstance(self.script, str)
 
 
-# ``statements`` is stored packed: a step whose statements are plain spans of its own script keeps
-# their offsets and lines, 12 bytes a statement, and makes the PlannedStatement values each time
-# it is read (values compared by text, line and data: equal every time). A 1,000-schema
-# activation held 280 bytes a step as objects, a third of the peak memory its result adds to a
-# caller that keeps it (issue 14). What cannot be packed (COPY data, a statement that is not a
-# span of the script, offsets past 4 GiB) stays the tuple it was given. The record stays frozen:
-# only ``__init__`` and unpickling store it, through ``object.__setattr__``.
-_STATEMENTS_SLOT: Any = PlannedStep.__dict__["statements"]
-_UINT32 = 1 << 32
-
-
-def _pack(step: PlannedStep, statements: tuple[PlannedStatement, ...]) -> object:
-    """``statements`` as offsets and lines if each is a span of the step's script, else as is."""
-    script = step.script
-    if not statements or not isinstance(script, str) or type(statements) is not tuple:
-        return statements
-    packed: list[int] = []
-    for statement in statements:
-        source, start, end = statement.span
-        line = statement.line
-        if (
-            source is not script
-            or statement.data is not None
-            or type(statement) is not PlannedStatement
-            or not 0 <= start <= end < _UINT32
-            or not 0 <= line < _UINT32
-        ):
-            return statements
-        packed += (start, end, line)
-    return b"".join(n.to_bytes(4, sys.byteorder) for n in packed)
-
-
-def _statements(step: PlannedStep) -> tuple[PlannedStatement, ...]:
-    stored: tuple[PlannedStatement, ...] | bytes = _STATEMENTS_SLOT.__get__(step, PlannedStep)
-    if type(stored) is not bytes:
-        return cast("tuple[PlannedStatement, ...]", stored)
-    script = cast("str", step.script)  # only SQL text is packed
-    numbers = memoryview(stored).cast("I")  # C unsigned int: 4 bytes wherever CPython runs
-    return tuple(
-        PlannedStatement(script, numbers[at + 2], span=(numbers[at], numbers[at + 1]))
-        for at in range(0, len(numbers), 3)
-    )
-
-
-def _store_statements(step: PlannedStep, statements: tuple[PlannedStatement, ...]) -> None:
-    # ``script`` is set before ``statements`` (field order), so packing can check the spans.
-    _STATEMENTS_SLOT.__set__(step, _pack(step, statements))
-
-
-type.__setattr__(
-    PlannedStep,
-    "statements",
-    property(_statements, _store_statements, doc="The split statements (empty for a callable)."),
-)
-
-
 @record
 class SchemaAction:
     """Apply, roll back, contract or uncontract one schema.
@@ -207,53 +150,3 @@ class Plan:
     def statements(self) -> list[str]:
         """Every SQL statement of the plan, in execution order."""
         return [s.text for a in self.actions for step in a.steps for s in step.statements]
-
-
-# ``notes`` is stored packed too. A plan's notes end with one line per action, ``"<kind> <name>:
-# <reason>"`` (1,000 strings for a 1,000-schema activation, as much as its statements took packed,
-# held by every result a caller keeps, issue 14). When they do, the slot keeps only the notes
-# before those lines, and reading ``notes`` makes the lines again from the actions: equal strings
-# every time. Other notes stay the tuple they were given.
-_NOTES_SLOT: Any = Plan.__dict__["notes"]
-
-
-class _ActionNotes:
-    """The notes of a plan whose last ones are one line per action: only those before them."""
-
-    __slots__ = ("head",)
-
-    def __init__(self, head: tuple[str, ...]) -> None:
-        self.head = head
-
-
-def _action_note(action: SchemaAction) -> str:
-    return f"{action.kind} {action.name}: {action.reason}"
-
-
-def _notes(plan: Plan) -> tuple[str, ...]:
-    stored: tuple[str, ...] | _ActionNotes = _NOTES_SLOT.__get__(plan, Plan)
-    if type(stored) is not _ActionNotes:
-        return cast("tuple[str, ...]", stored)
-    return (*stored.head, *map(_action_note, plan.actions))
-
-
-def _store_notes(plan: Plan, notes: tuple[str, ...]) -> None:
-    # ``actions`` is set before ``notes`` (field order), so the lines can be checked against them.
-    actions = plan.actions
-    count = len(actions)
-    packed: object = notes
-    if (
-        count
-        and type(notes) is tuple
-        and len(notes) >= count
-        and all(map(str.__eq__, notes[-count:], map(_action_note, actions)))
-    ):
-        packed = _ActionNotes(notes[:-count])
-    _NOTES_SLOT.__set__(plan, packed)
-
-
-type.__setattr__(
-    Plan,
-    "notes",
-    property(_notes, _store_notes, doc="Facts for humans (``already active``, ``kept: …``)."),
-)
