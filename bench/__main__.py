@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         res.hot = hotpath.run(quick=args.quick, log=log)
     if "scale" in workloads:
         log(f"workload 3: scale sizes={sizes} on {dialects}")
-        activations = 3 if args.quick else 5
+        activations = 3 if args.quick else 15
         for dialect in dialects:
             for size in sizes:
                 res.scale.append(scale.measure(dialect, size, activations, log=log))

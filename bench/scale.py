@@ -144,6 +144,12 @@ class ScaleResult:
     # Process CPU of each activation and of the raw floor right after it (paired, same order).
     activate_cpu_s: list[float] = field(default_factory=list)
     raw_cpu_s: list[float] = field(default_factory=list)
+    # The fields above are timed from cooled CPU caches (see ``_Cooler``); these, in as many
+    # rounds before them, from whatever the round left in the caches (as until 2026-12-06).
+    warm_activate_s: list[float] = field(default_factory=list)
+    warm_raw_s: list[float] = field(default_factory=list)
+    warm_activate_cpu_s: list[float] = field(default_factory=list)
+    warm_raw_cpu_s: list[float] = field(default_factory=list)
 
     @property
     def activate_median(self) -> float:
@@ -163,6 +169,19 @@ class ScaleResult:
         """The same in process CPU time (what the database server does is not in it)."""
         return _paired_median(self.activate_cpu_s, self.raw_cpu_s)
 
+    @property
+    def warm_activate_median(self) -> float:
+        return statistics.median(self.warm_activate_s) if self.warm_activate_s else float("nan")
+
+    @property
+    def warm_own_median(self) -> float:
+        """The own share in the rounds timed without cooling the caches first."""
+        return _paired_median(self.warm_activate_s, self.warm_raw_s)
+
+    @property
+    def warm_own_cpu_median(self) -> float:
+        return _paired_median(self.warm_activate_cpu_s, self.warm_raw_cpu_s)
+
 
 def _paired_median(total: list[float], floor: list[float]) -> float:
     if not floor or len(total) != len(floor):
@@ -170,33 +189,104 @@ def _paired_median(total: list[float], floor: list[float]) -> float:
     return statistics.median(t - f for t, f in zip(total, floor, strict=True))
 
 
-class _RawFloor:
-    """The floor on the same database: one new table and one history row, one transaction.
+HISTORY = "bench_history"
 
-    An autocommit connection (explicit transactions), timed right after each Timescape activation, on a connection of its own opened once (as a
-    warm service's). Before each timing, one cheap query lets the connection see the tables the
-    activation just created: SQLite re-reads its whole schema when another connection changed
-    it (tens of milliseconds at 10,000 tables), and Timescape's warm instance did that read
-    before its own timer too (its ``refresh()``).
+
+def _create_history(target: Any) -> None:
+    """The raw floor's history table, created before the seed.
+
+    A migration tool creates its history table with its first migration, before the schemas it
+    records; SQLite then finds it, like Timescape's state tables, at the far end of the chains
+    of its table-name hash (64 buckets at most, so ~156 names each at 10,000 tables).
+    """
+    conn = target.connect()
+    try:
+        conn.cursor().execute(f"CREATE TABLE {HISTORY} (id VARCHAR(64) PRIMARY KEY, "
+                              "applied_at VARCHAR(40))")
+    finally:
+        conn.close()
+
+
+def _twin(target: Any) -> Any:
+    """A byte copy of a seeded SQLite file (the online backup API), for the floor to migrate."""
+    import sqlite3
+
+    twin = _dbs.Target("sqlite", target.name.removesuffix(".db") + "-floor.db")
+    src, dst = sqlite3.connect(target.name), sqlite3.connect(twin.name)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return twin
+
+
+COOL_BYTES = 64 << 20  # 32x the per-core L2 of the machines this ran on (2 MiB)
+
+
+class _Cooler:
+    """Before a timer, leave the CPU caches as other work would: read a 64 MiB buffer.
+
+    A round at 100 schemas touches a few hundred kilobytes, so it found the previous round's
+    code and data still in the caches; a round at 10,000 loads ten thousand rows of each table
+    first, which evicts them. Timed from those two states, the growth from 100 to 10,000 was
+    partly the caches' (with the raw driver's ``CREATE TABLE`` alone: 0.14 ms warm, 0.49 ms
+    after this read, at 100 tables). A running service's activation finds its caches full of
+    request handling, so the bench reads this buffer before every timer, Timescape's and the
+    floor's, at every size. The read is ``bytes.count``, plain loads, which a ``memset`` of that
+    size is not (glibc streams large stores past the caches). As many rounds are timed without
+    it first, and reported beside.
+    """
+
+    def __init__(self, size: int = COOL_BYTES) -> None:
+        import os
+
+        self._buffer = os.urandom(size)
+
+    def cool(self) -> None:
+        self._buffer.count(b"\xa5")
+
+
+class _RawFloor:
+    """The floor: one new table and one history row, one transaction, through the raw driver.
+
+    An autocommit connection (explicit transactions), one per round like Timescape's instance,
+    timed right after Timescape's activation.
+
+    On SQLite it migrates a byte copy of the seeded file (:func:`_twin`), and it reads its
+    schema when Timescape's instance reads its own (just before ``refresh()`` loads the view),
+    so both hold a schema read at the same point, gone as cold in the CPU caches by the time
+    their timers start. Until 2026-12-06 the floor shared Timescape's file: its first
+    statement after Timescape's DDL re-read the whole schema (tens of milliseconds at 10,000
+    tables, untimed) just before its timer, so its ``CREATE TABLE`` walked ``Table`` structs
+    allocated a moment earlier. Every statement that moves the schema cookie walks them all
+    (``sqlite3FkClearTriggerCache`` from ``OP_SetCookie``); in cache that walk costs about a
+    third of what it costs cold (0.64 against 1.9-2.0 ms at 10,000 tables with the raw driver
+    alone), and Timescape's own share was charged the difference. On PostgreSQL and MariaDB
+    the schema lives in the server and the floor shares Timescape's database; one cheap query
+    before the timer ends its view of the previous transaction.
     """
 
     def __init__(self, target: Any) -> None:
         self.dialect = target.dialect
         self.conn = target.connect()
         self.cur = self.conn.cursor()
-        self.cur.execute("CREATE TABLE bench_history (id VARCHAR(64) PRIMARY KEY, "
-                         "applied_at VARCHAR(40))")
+        self.cur.execute(f"SELECT COUNT(*) FROM {HISTORY}")  # reads the schema
+        self.cur.fetchall()
 
-    def activate(self, name: str) -> tuple[float, float]:
+    def activate(self, name: str, cooler: _Cooler | None) -> tuple[float, float]:
         """Wall and CPU seconds of one raw activation creating table ``name``."""
         cur, ph = self.cur, "?" if self.dialect == "sqlite" else "%s"
-        cur.execute("SELECT COUNT(*) FROM bench_history")  # autocommit: no transaction left
-        cur.fetchall()
+        if self.dialect != "sqlite":
+            cur.execute(f"SELECT COUNT(*) FROM {HISTORY}")  # autocommit: no transaction left
+            cur.fetchall()
+        if cooler is not None:
+            cooler.cool()
         cpu, started = time.process_time(), time.perf_counter()
         if self.dialect != "mysql":
             cur.execute("BEGIN")
         cur.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v INTEGER)")
-        cur.execute(f"INSERT INTO bench_history (id, applied_at) VALUES ({ph}, {ph})",
+        cur.execute(f"INSERT INTO {HISTORY} (id, applied_at) VALUES ({ph}, {ph})",
                     (name, time.strftime("%Y-%m-%dT%H:%M:%S")))
         if self.dialect != "mysql":
             cur.execute("COMMIT")
@@ -211,35 +301,43 @@ def measure(dialect: str, size: int, activations: int, log: Any = print) -> Scal
 
     workdir = _dbs.scratch_dir("tsbench-scale-")
     target = _dbs.create(dialect, workdir)
+    twin = None
     try:
+        _create_history(target)
         started = time.perf_counter()
         seed(target.timescape_url, size)
         seed_s = time.perf_counter() - started
-        times: list[float] = []
-        cpus: list[float] = []
-        raw: list[float] = []
-        raw_cpus: list[float] = []
+        # Warm rounds first, then cooled ones (the headline): [wall, cpu, floor, floor cpu]. Not
+        # alternating: a warm round right after a cooled one finds the buffer in the caches.
+        cooled: list[list[float]] = [[], [], [], []]
+        warm: list[list[float]] = [[], [], [], []]
         load_s = 0.0
-        floor = _RawFloor(target)
-        for j in range(activations):
+        if dialect == "sqlite":
+            twin = _twin(target)
+        cooler = _Cooler()
+        for j in range(2 * activations):
             ts = Timescape(target.timescape_url)
             tsv = define(ts, size, extra=j + 1)[-1]
             started = time.perf_counter()
             ts.catalog  # noqa: B018 - build the catalog (definitions loaded)
             load_s = time.perf_counter() - started
+            floor = _RawFloor(twin or target)
             ts.refresh()  # the instance is warm: view loaded, as in a running service
+            cool = cooler if j >= activations else None
+            if cool is not None:
+                cool.cool()
             cpu, started = time.process_time(), time.perf_counter()
             result = ts.activate(tsv)
-            times.append(time.perf_counter() - started)
-            cpus.append(time.process_time() - cpu)
+            wall, cpu_s = time.perf_counter() - started, time.process_time() - cpu
             assert [a.name for a in result.plan.actions] == [_schema_name(0, size // HANDLERS + j)], result.plan.notes
             # The floor in the same round, right after: the database as the activation left it.
-            wall, cpu_s = floor.activate(f"raw_{size}_{j}")
-            raw.append(wall)
-            raw_cpus.append(cpu_s)
-            if j < activations - 1:
+            raw_wall, raw_cpu = floor.activate(f"raw_{size}_{j}", cool)
+            for series, value in zip(cooled if cool else warm, (wall, cpu_s, raw_wall, raw_cpu),
+                                     strict=True):
+                series.append(value)
+            floor.close()
+            if j < 2 * activations - 1:
                 ts.close()
-        floor.close()
         started = time.perf_counter()
         schemas = ts.schemas()
         schemas_s = time.perf_counter() - started
@@ -252,16 +350,21 @@ def measure(dialect: str, size: int, activations: int, log: Any = print) -> Scal
         assert len(schemas) >= size
         assert len(versions) >= size
         ts.close()
-        res = ScaleResult(dialect, size, times, raw, load_s, schemas_s, versions_s, stats_s,
-                          seed_s, cpus, raw_cpus)
+        res = ScaleResult(dialect, size, cooled[0], cooled[2], load_s, schemas_s, versions_s,
+                          stats_s, seed_s, cooled[1], cooled[3], warm_activate_s=warm[0],
+                          warm_raw_s=warm[2], warm_activate_cpu_s=warm[1], warm_raw_cpu_s=warm[3])
         log(f"  scale {dialect:<10} size={size:<6} activate {res.activate_median * 1000:8.2f} "
-            f"ms (median of {len(times)}; raw floor {res.raw_median * 1000:.2f} ms; own share "
-            f"{res.own_median * 1000:.2f} ms, CPU {res.own_cpu_median * 1000:.2f} ms)  "
+            f"ms (median of {activations}, cooled; raw floor {res.raw_median * 1000:.2f} ms; own "
+            f"share {res.own_median * 1000:.2f} ms, CPU {res.own_cpu_median * 1000:.2f} ms; "
+            f"warm: activate {res.warm_activate_median * 1000:.2f} ms, own share "
+            f"{res.warm_own_median * 1000:.2f} ms)  "
             f"schemas() {schemas_s:.3f} s  versions() "
             f"{versions_s:.3f} s  stats() {stats_s:.3f} s  load {load_s:.3f} s  seed {seed_s:.1f} s")
         return res
     finally:
         _dbs.drop(target)
+        if twin is not None:
+            _dbs.drop(twin)
         _dbs.remove_dir(workdir)
 
 
