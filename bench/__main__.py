@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 from datetime import datetime
@@ -74,6 +75,11 @@ def _keep_earlier(res: report.Results, path: Path, ran: list[str]) -> None:
     if "chain" not in ran and old.get("chain"):
         res.chain = [chain.ChainSummary(**c) for c in old["chain"]]
         kept.append("chain")
+        earlier = re.search(r"--before (\S+)", old["command"])
+        if earlier and any(r.tool == BEFORE for r in res.chain):
+            # The older tree's label, as the run that measured it printed it.
+            src, _, label = earlier.group(1).partition("=")
+            report.TOOL_LABELS[BEFORE] = f"Timescape before ({label or src})"
     if "hotpath" not in ran and old.get("hot"):
         res.hot = [hotpath.HotResult(**h) for h in old["hot"]]
         kept.append("hotpath")

@@ -236,7 +236,9 @@ def write_markdown(res: Results, path: Path, plots: list[Path]) -> None:
                  "Both timers start after a 64 MiB read has cooled the CPU caches, as a "
                  "service's other work would, at every size; as many rounds without it come "
                  "first, reported as *warm* (the method until 2026-12-06, but for the floor's "
-                 "file). Reports: facade calls on that instance right after.")
+                 f"file). Medians of {max(len(s.activate_s) for s in res.scale)} rounds each "
+                 "(the rounds per figure above are the other workloads'). Reports: facade "
+                 "calls on that instance right after.")
         header = ("| database | N | activate one more (median) | raw floor: same DDL + history row "
                   "| own share (paired; CPU) | warm rounds: activate; own share | schemas() "
                   "| versions() | stats() | load definitions | seed |")
