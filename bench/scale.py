@@ -153,11 +153,11 @@ class ScaleResult:
 
     @property
     def activate_median(self) -> float:
-        return statistics.median(self.activate_s)
+        return _median(self.activate_s)
 
     @property
     def raw_median(self) -> float:
-        return statistics.median(self.raw_s) if self.raw_s else float("nan")
+        return _median(self.raw_s)
 
     @property
     def own_median(self) -> float:
@@ -171,7 +171,7 @@ class ScaleResult:
 
     @property
     def warm_activate_median(self) -> float:
-        return statistics.median(self.warm_activate_s) if self.warm_activate_s else float("nan")
+        return _median(self.warm_activate_s)
 
     @property
     def warm_own_median(self) -> float:
@@ -181,6 +181,10 @@ class ScaleResult:
     @property
     def warm_own_cpu_median(self) -> float:
         return _paired_median(self.warm_activate_cpu_s, self.warm_raw_cpu_s)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 def _paired_median(total: list[float], floor: list[float]) -> float:
@@ -219,6 +223,23 @@ def _twin(target: Any) -> Any:
         src.close()
         dst.close()
     return twin
+
+
+@dataclass
+class _Rounds:
+    """The paired figures of a series of rounds: each activation and the floor right after it."""
+
+    activate_s: list[float] = field(default_factory=list)
+    raw_s: list[float] = field(default_factory=list)
+    activate_cpu_s: list[float] = field(default_factory=list)
+    raw_cpu_s: list[float] = field(default_factory=list)
+
+    def add(self, activation: tuple[float, float], floor: tuple[float, float]) -> None:
+        """Record one round: (wall, CPU) of the activation and of its floor."""
+        self.activate_s.append(activation[0])
+        self.activate_cpu_s.append(activation[1])
+        self.raw_s.append(floor[0])
+        self.raw_cpu_s.append(floor[1])
 
 
 COOL_BYTES = 64 << 20  # 32x the per-core L2 of the machines this ran on (2 MiB)
@@ -307,10 +328,9 @@ def measure(dialect: str, size: int, activations: int, log: Any = print) -> Scal
         started = time.perf_counter()
         seed(target.timescape_url, size)
         seed_s = time.perf_counter() - started
-        # Warm rounds first, then cooled ones (the headline): [wall, cpu, floor, floor cpu]. Not
-        # alternating: a warm round right after a cooled one finds the buffer in the caches.
-        cooled: list[list[float]] = [[], [], [], []]
-        warm: list[list[float]] = [[], [], [], []]
+        # Warm rounds first, then cooled ones (the headline). Not alternating: a warm round
+        # right after a cooled one finds the buffer in the caches.
+        cooled, warm = _Rounds(), _Rounds()
         load_s = 0.0
         if dialect == "sqlite":
             twin = _twin(target)
@@ -331,10 +351,7 @@ def measure(dialect: str, size: int, activations: int, log: Any = print) -> Scal
             wall, cpu_s = time.perf_counter() - started, time.process_time() - cpu
             assert [a.name for a in result.plan.actions] == [_schema_name(0, size // HANDLERS + j)], result.plan.notes
             # The floor in the same round, right after: the database as the activation left it.
-            raw_wall, raw_cpu = floor.activate(f"raw_{size}_{j}", cool)
-            for series, value in zip(cooled if cool else warm, (wall, cpu_s, raw_wall, raw_cpu),
-                                     strict=True):
-                series.append(value)
+            (cooled if cool else warm).add((wall, cpu_s), floor.activate(f"raw_{size}_{j}", cool))
             floor.close()
             if j < 2 * activations - 1:
                 ts.close()
@@ -350,9 +367,11 @@ def measure(dialect: str, size: int, activations: int, log: Any = print) -> Scal
         assert len(schemas) >= size
         assert len(versions) >= size
         ts.close()
-        res = ScaleResult(dialect, size, cooled[0], cooled[2], load_s, schemas_s, versions_s,
-                          stats_s, seed_s, cooled[1], cooled[3], warm_activate_s=warm[0],
-                          warm_raw_s=warm[2], warm_activate_cpu_s=warm[1], warm_raw_cpu_s=warm[3])
+        res = ScaleResult(dialect, size, cooled.activate_s, cooled.raw_s, load_s, schemas_s,
+                          versions_s, stats_s, seed_s, cooled.activate_cpu_s, cooled.raw_cpu_s,
+                          warm_activate_s=warm.activate_s, warm_raw_s=warm.raw_s,
+                          warm_activate_cpu_s=warm.activate_cpu_s,
+                          warm_raw_cpu_s=warm.raw_cpu_s)
         log(f"  scale {dialect:<10} size={size:<6} activate {res.activate_median * 1000:8.2f} "
             f"ms (median of {activations}, cooled; raw floor {res.raw_median * 1000:.2f} ms; own "
             f"share {res.own_median * 1000:.2f} ms, CPU {res.own_cpu_median * 1000:.2f} ms; "
