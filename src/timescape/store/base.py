@@ -217,10 +217,7 @@ class Backend:
 
     def _forget_connection(self) -> None:
         """Close the connection, if any, and reset what lived and died with it."""
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-        self._conn = None
+        self._close_driver_connection()
         self._lock_held = False
         self._in_transaction = False
         self._deferred.clear()
@@ -473,11 +470,16 @@ class Backend:
 
     def _drop_broken(self) -> None:
         self._deferred.clear()
-        with contextlib.suppress(Exception):
-            self._conn.close()
-        self._conn = None
+        self._close_driver_connection()
         self._lock_held = False
         self._transaction_ended(committed=False)
+
+    def _close_driver_connection(self) -> None:
+        """Close the driver connection, if any, ignoring its errors (it may be broken)."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
 
     def on_transaction_end(self, listener: Callable[[bool], None]) -> None:
         """Call ``listener(committed)`` each time a transaction ends.

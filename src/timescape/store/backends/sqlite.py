@@ -144,10 +144,12 @@ class SQLiteBackend(Backend):
         change inside a transaction, where an unchanged one must not fail). ``case_sensitive_like``
         cannot be read, so it is set back to SQLite's default.
         """
-        del failed  # PRAGMAs are not transactional: a rollback keeps them
         conn = self._conn
         if conn is None:
             return
+        if failed:  # a cancel may have landed: let these reads start with no statement open
+            self._end_unread_statement()
+        # PRAGMAs are not transactional: a rollback keeps them, so they are set back either way.
         for name, value in self._pragmas:
             if conn.execute(f"PRAGMA {name}").fetchone()[0] != value:
                 conn.execute(f"PRAGMA {name} = {value}")
@@ -196,6 +198,31 @@ class SQLiteBackend(Backend):
             sql_log.debug("%s", sql)
         return list(self._conn.execute(sql, params).fetchall())
 
+    def _end_unread_statement(self) -> None:
+        """Close the statements' cursor, ending a statement whose rows nobody read.
+
+        A migration's ``SELECT`` stays open on that cursor, its rows unread, until the next
+        statement runs on it (COMMIT does: :meth:`commit`). While any statement is open, a
+        cancel (``sqlite3_interrupt``) stays in force for every statement the connection
+        starts, not only the one it was aimed at (https://sqlite.org/c3ref/interrupt.html).
+        So a timeout landing just after such a SELECT returned made the ROLLBACK after it fail
+        with "interrupted": the connection was dropped as broken, and closing it while the
+        SELECT was open left SQLite holding its write lock until the cursor was garbage
+        collected. Another process then found the database locked after the timeout had been
+        reported (reliability test T23, once under CI load). Ending the statement first lets
+        the ROLLBACK, and the PRAGMA reads that restore the session, start with none open.
+        """
+        cur = self._cursor
+        if cur is not None:
+            self._cursor = None
+            with contextlib.suppress(sqlite3.Error):
+                cur.close()
+
+    def _close_driver_connection(self) -> None:
+        """End our statement before closing: SQLite keeps an open one's write lock (see above)."""
+        self._end_unread_statement()
+        super()._close_driver_connection()
+
     def _data_version(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
@@ -213,8 +240,9 @@ class SQLiteBackend(Backend):
         self._transaction_ended(committed=True)
 
     def rollback(self) -> None:
-        """Roll back if a transaction is open."""
+        """Roll back if a transaction is open (with no statement of ours left open)."""
         self._fk_free = None  # what was found inside the transaction may have been undone
+        self._end_unread_statement()
         try:
             if self._conn is not None and self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
