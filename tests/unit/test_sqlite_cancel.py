@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def _cancelled_with_rows_unread(backend: SQLiteBackend, *statements: str) -> Non
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> tuple[Path, SQLiteBackend]:
+def database(tmp_path: Path) -> Iterator[tuple[Path, SQLiteBackend]]:
     path = tmp_path / "app.db"
     backend = SQLiteBackend(parse_url(f"sqlite:///{path}"))
     yield path, backend
@@ -127,7 +128,7 @@ def test_python_step_times_out_with_rows_unread__nothing_left_and_connection_kep
     with pytest.raises(MigrationTimeoutError) as raised:
         ts.activate(tsv)
 
-    assert raised.value is not None  # the error (and what it references) is still alive here
+    error = raised.value  # kept alive on purpose: what its traceback references must not lock
     assert _write_lock_problem(path) is None
     assert "z" not in _tables(path)
     assert ts.backend.raw_connection is seen[0]
@@ -136,3 +137,4 @@ def test_python_step_times_out_with_rows_unread__nothing_left_and_connection_kep
     with sqlite3.connect(path) as conn:
         kinds = [row[0] for row in conn.execute("SELECT kind FROM timescape_events ORDER BY id")]
     assert kinds[-1] == "schema_failed"
+    assert isinstance(error, MigrationTimeoutError)
