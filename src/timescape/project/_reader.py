@@ -9,7 +9,7 @@ parsed document, or a cache payload, to :class:`_Reader`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,8 +88,15 @@ def _short(value: object) -> str:
 class _Reader:
     """Turns the parsed TOML document into definitions, naming file, key and line on errors."""
 
-    def __init__(self, label: str, prefix: str, text: str) -> None:
+    def __init__(
+        self,
+        label: str,
+        prefix: str,
+        text: str,
+        on_database: Callable[[DatabaseSettings, Path], None] | None = None,
+    ) -> None:
         self.label = label
+        self.on_database = on_database
         self.prefix = prefix
         self.source = text
         self._lines: _Lines | None = None
@@ -155,6 +162,8 @@ class _Reader:
     def project(self, document: dict[str, Any], file: Path) -> Project:
         self.check_keys(document, _TOP_KEYS, "")
         database = self.database(document.get("database", {}))
+        if self.on_database is not None:
+            self.on_database(database, file.parent)
         schemas = self.schemas(document.get("schemas", []), file.parent, database)
         versions = self.versions(document.get("versions", []))
         lint = self.lint(document.get("lint", {}))
@@ -230,6 +239,8 @@ class _Reader:
         """
         try:
             database = DatabaseSettings(**payload["database"])
+            if self.on_database is not None:
+                self.on_database(database, file.parent)
             lint = LintSettings(
                 disabled=tuple(payload["lint"]), enabled=tuple(payload.get("lint_enabled", ()))
             )

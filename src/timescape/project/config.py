@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ __all__ = [
     "Project",
     "find_project_file",
     "load_project",
+    "open_database_ahead",
+    "pick_database_url",
 ]
 
 PROJECT_FILE = "timescape.toml"
@@ -144,14 +147,7 @@ class Project:
             ``(url, source)``; the source is ``--database``, ``TIMESCAPE_DATABASE_URL``,
             ``project file`` or ``default``. The URL may hold a password: redact before showing.
         """
-        if override:
-            return override, "--database"
-        env = os.environ.get(URL_ENV)
-        if env:
-            return env, URL_ENV
-        if self.database.url:
-            return self.database.url, "project file"
-        return DEFAULT_URL, "default"
+        return pick_database_url(self.database, override)
 
     def timescape(self, database_url_override: str | None = None) -> Timescape:
         """Build the facade for this project; nothing connects yet.
@@ -188,6 +184,54 @@ class Project:
         if not ts._adopt_catalog(self.catalog):  # noqa: SLF001 - validated once, at load
             _ = ts.catalog  # pragma: no cover - the facade registers exactly these definitions
         return ts
+
+
+def pick_database_url(settings: DatabaseSettings, override: str | None = None) -> tuple[str, str]:
+    """:meth:`Project.database_url` from the ``[database]`` settings alone."""
+    if override:
+        return override, "--database"
+    env = os.environ.get(URL_ENV)
+    if env:
+        return env, URL_ENV
+    if settings.url:
+        return settings.url, "project file"
+    return DEFAULT_URL, "default"
+
+
+def open_database_ahead(
+    settings: DatabaseSettings, root: Path, override: str | None = None
+) -> bool:
+    """Start opening, on a helper thread, the connection :meth:`Project.timescape` will use.
+
+    For ``load_project(on_database=...)``: the facade's backend then takes this connection
+    instead of opening one (:mod:`timescape.store.ahead`). A URL that does not parse starts
+    nothing: building the facade reports it, as before.
+
+    Args:
+        settings: The ``[database]`` table.
+        root: The project folder (relative SQLite paths).
+        override: ``--database``, if given.
+
+    Returns:
+        Whether opening started.
+    """
+    from timescape.store import ahead  # noqa: PLC0415 - the CLI's, loaded with the backend
+    from timescape.store.backends import create_backend  # noqa: PLC0415 - idem
+    from timescape.store.urls import parse_url, url_text  # noqa: PLC0415 - idem
+
+    url, _ = pick_database_url(settings, override)
+    try:
+        backend = create_backend(
+            parse_url(url_text(url), base_dir=root),
+            lock_timeout=settings.lock_timeout,
+            ddl_lock_timeout=settings.ddl_lock_timeout,
+            migration_timeout=settings.migration_timeout,
+            table_prefix=settings.table_prefix,
+            application_name=settings.application_name,
+        )
+    except InputError:
+        return False
+    return ahead.open_ahead(backend)
 
 
 def find_project_file(start: Path) -> Path | None:
@@ -229,6 +273,7 @@ def load_project(
     *,
     start: str | os.PathLike[str] | None = None,
     cache: bool = False,
+    on_database: Callable[[DatabaseSettings, Path], None] | None = None,
 ) -> Project:
     """Load and validate a project file.
 
@@ -243,6 +288,10 @@ def load_project(
             ``--project``); None to search ``start`` and its parents.
         start: Where the search begins (default: the current directory).
         cache: Use the parsed-project cache, unless ``TIMESCAPE_NO_CACHE`` is set.
+        on_database: Called with the ``[database]`` settings and the project folder as soon as
+            they are read, before the definitions are validated or rebuilt: the CLI starts
+            opening the connection then (:mod:`timescape.store.ahead`). The project may still
+            turn out invalid after the call.
 
     Returns:
         The validated project.
@@ -253,6 +302,7 @@ def load_project(
 
     Changed in 0.5: public as ``timescape.load_project``; ``path`` and ``start`` accept strings
     and any path-like, and ``path`` defaults to None (search from the current folder).
+    Changed in 0.5: ``on_database``.
     """
     path = _project_path(
         None if path is None else Path(path), None if start is None else Path(start)
@@ -264,7 +314,7 @@ def load_project(
     prefix = "tool.timescape." if file.name == PYPROJECT_FILE else ""
     key = _usable_cache_key(file, data, text) if cache and _cache.is_enabled() else None
     if key is not None:
-        project = _cached_project(file, key, label, prefix, text)
+        project = _cached_project(file, key, label, prefix, text, on_database)
         if project is not None:
             return project
     document = _parse(text, label)
@@ -277,7 +327,7 @@ def load_project(
             raise DefinitionError("must be a table", file=label, key="tool.timescape")
     from timescape.project._reader import _Reader  # noqa: PLC0415 - it imports this module
 
-    reader = _Reader(label, prefix, text)
+    reader = _Reader(label, prefix, text, on_database)
     project = reader.project(document, file)
     if key is not None and _cache.holds_secret(project.database.url):
         _cache.forget(file)
@@ -296,14 +346,21 @@ def _usable_cache_key(file: Path, data: bytes, text: str) -> str | None:
     return _cache.cache_key(data)
 
 
-def _cached_project(file: Path, key: str, label: str, prefix: str, text: str) -> Project | None:
+def _cached_project(  # noqa: PLR0917 - a private step of load_project, called once
+    file: Path,
+    key: str,
+    label: str,
+    prefix: str,
+    text: str,
+    on_database: Callable[[DatabaseSettings, Path], None] | None,
+) -> Project | None:
     """The project from its cache, or None on a miss."""
     payload = _cache.load(file, key)
     if payload is None:
         return None
     from timescape.project._reader import _Reader  # noqa: PLC0415 - it imports this module
 
-    reader = _Reader(label, prefix, text)
+    reader = _Reader(label, prefix, text, on_database)
     project = reader.cached_project(payload, file)
     if project is not None and _cache.holds_secret(project.database.url):
         _cache.forget(file)  # written by an older Timescape: a password on disk

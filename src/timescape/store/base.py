@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from timescape._log import DEBUG, LazyLogger
 from timescape._moved import lazy_getattr
 from timescape.errors import DriverMissingError, InputError
+from timescape.store import ahead
 from timescape.store.identity import actor, host_name
 from timescape.store.locking import LockInfo, wait_for_lock
 from timescape.store.session import may_change_session
@@ -187,7 +188,8 @@ class Backend:
         """
         if self._conn is None:
             try:
-                self._conn = self._open()
+                opened = ahead.claim(self)  # opened on a helper thread, if the CLI asked
+                self._conn = self._open() if opened is None else opened()
             except ImportError as exc:
                 if self.DRIVER_EXTRA is None:
                     raise
@@ -225,6 +227,43 @@ class Backend:
 
     def _open(self) -> Any:
         raise NotImplementedError
+
+    def ahead_key(self) -> tuple[object, ...]:
+        """Every setting :meth:`_open` may read.
+
+        A connection opened ahead for a backend with the same key is the one this backend would
+        have opened (see :mod:`timescape.store.ahead`).
+        """
+        url = self.url
+        return (
+            type(self),
+            url.dialect,
+            url.host,
+            url.port,
+            url.user,
+            url.password,
+            url.database,
+            sorted(url.params.items()),
+            url.connect_timeout,
+            self.lock_timeout,
+            self.ddl_lock_timeout,
+            self.migration_timeout,
+            self.table_prefix,
+            self.application_name,
+        )
+
+    def may_open_ahead(self) -> bool:
+        """Whether the connection may be opened before the command knows it will connect.
+
+        Opening a server connection creates nothing, so the base says yes; a backend whose
+        opening can create something (a SQLite file) says when it cannot.
+        """
+        return True
+
+    def discard_connection(self, conn: Any) -> None:
+        """Close a driver connection this backend never kept (opened ahead, never claimed)."""
+        with contextlib.suppress(Exception):
+            conn.close()
 
     def qualify(self, table: str) -> str:
         """Return ``table`` qualified with :attr:`state_namespace`, quoted (``"public".t``).

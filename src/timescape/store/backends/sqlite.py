@@ -84,6 +84,13 @@ class SQLiteBackend(Backend):
             return None
         return Path(self.url.database + "-timescape.lock")
 
+    def may_open_ahead(self) -> bool:
+        """Only an existing file.
+
+        Opening creates a missing file, and each ``:memory:`` connection is a database of its own.
+        """
+        return not self.url.is_memory and Path(self.url.database).is_file()
+
     def _open(self) -> Any:
         target = self.url.database
         if not self.url.is_memory:
