@@ -94,7 +94,9 @@ def _helper_session(db: TestDB, name: str) -> int:
     return int(_wait(found, "the connection opened ahead to show on the server"))
 
 
-def test_backend_claims_the_connection_opened_ahead(db: TestDB, tmp_path: Path) -> None:
+def test_connect__opened_ahead_with_its_settings__takes_that_connection(
+    db: TestDB, tmp_path: Path
+) -> None:
     name = f"ahead-{uuid.uuid4().hex[:8]}"
     if db.dialect == "sqlite":
         # The helper's connection holds the file open: move the file away and put an empty
@@ -126,7 +128,7 @@ def test_backend_claims_the_connection_opened_ahead(db: TestDB, tmp_path: Path) 
         backend.close()
 
 
-def test_failure_to_open_ahead_is_raised_by_connect(db: TestDB, tmp_path: Path) -> None:
+def test_connect__opening_ahead_failed__raises_the_same_error(db: TestDB, tmp_path: Path) -> None:
     if db.dialect == "sqlite":
         bad = tmp_path / "not-a-database.db"
         bad.write_bytes(b"this is not an SQLite file, " * 100)
@@ -142,7 +144,7 @@ def test_failure_to_open_ahead_is_raised_by_connect(db: TestDB, tmp_path: Path) 
     assert not ahead.pending()
 
 
-def test_other_settings_open_their_own_connection(db: TestDB) -> None:
+def test_connect__other_settings__opens_its_own_connection(db: TestDB) -> None:
     _existing(db)
     assert ahead.open_ahead(_backend(db.url, lock_timeout=30.0))
     other = _backend(db.url, lock_timeout=5.0)
@@ -157,7 +159,9 @@ def test_other_settings_open_their_own_connection(db: TestDB) -> None:
 
 
 @pytest.mark.dialects("sqlite")
-def test_sqlite_file_that_does_not_exist_is_not_created_ahead(db: TestDB, tmp_path: Path) -> None:
+def test_open_ahead__sqlite_file_missing_or_in_memory__starts_nothing(
+    db: TestDB, tmp_path: Path
+) -> None:
     missing = tmp_path / "later.db"
     assert not ahead.open_ahead(_backend(f"sqlite:///{missing}"))
     assert not ahead.open_ahead(_backend("sqlite:///:memory:"))
@@ -180,7 +184,7 @@ class _SlowToOpen(SQLiteBackend):
 
 
 @pytest.mark.dialects("sqlite")
-def test_discard_does_not_wait_for_the_helper_and_closes_what_it_opens(db: TestDB) -> None:
+def test_discard__helper_still_opening__returns_and_the_helper_closes_it(db: TestDB) -> None:
     path = Path(_existing(db).name)
     slow = _SlowToOpen(parse_url(db.url))
     assert ahead.open_ahead(slow)
@@ -193,7 +197,7 @@ def test_discard_does_not_wait_for_the_helper_and_closes_what_it_opens(db: TestD
 
 
 @pytest.mark.dialects("sqlite")
-def test_cli_facade_takes_the_connection_its_project_load_opened(
+def test_cli_facade__built_after_its_project_loads__takes_the_connection_opened_ahead(
     db: TestDB, tmp_path: Path
 ) -> None:
     project = write_project(
@@ -221,7 +225,7 @@ def test_cli_facade_takes_the_connection_its_project_load_opened(
     assert not ahead.pending()
 
 
-def test_invalid_project_reports_its_own_error_not_the_connection(
+def test_cli_listing__invalid_project__reports_the_definition_error(
     db: TestDB, tmp_path: Path
 ) -> None:
     """The helper may fail (or succeed) for nothing: the definitions' error is what is shown."""

@@ -146,9 +146,10 @@ def test_dumps__rows_of_tuples__same_text_as_the_list_of_dicts(
             Row,
             st.text(),
             st.lists(st.text(), max_size=3).map(tuple),
-            st.none() | st.datetimes(timezones=st.just(UTC)) | st.datetimes() | st.datetimes(
-                timezones=st.sampled_from([timezone(timedelta(hours=-5, minutes=-30))])
-            ),
+            st.none()
+            | st.datetimes(timezones=st.just(UTC))
+            | st.datetimes()
+            | st.datetimes(timezones=st.sampled_from([timezone(timedelta(hours=-5, minutes=-30))])),
             st.lists(st.integers(), max_size=2).map(tuple),
         ),
         min_size=8,
@@ -209,6 +210,16 @@ def test_dumps__columns_of_strings_then_others__same_text() -> None:
     ]
     assert dumps(rows) == _reference(rows)
     assert dumps(Rows(tuple(rows[0]), [tuple(r.values()) for r in rows])) == _reference(rows)
+
+
+def test_dumps__columns_of_one_item_lists__same_text_as_the_list_of_dicts() -> None:
+    # A list of one string takes its own path (a schema's parent, one checksum); one of a
+    # non-string item, an enum's text, escapes, an empty list and longer ones beside it.
+    items = [("a",), ('q"uote\n',), (), ("x", "y"), (Colour.RED,), ("\u00e9",), (5,), ("z",)]
+    rows = [{"name": f"s{i}", "one": items[i % len(items)], "only": (f"v{i}",)} for i in range(17)]
+    assert dumps(Rows(tuple(rows[0]), [tuple(r.values()) for r in rows])) == _reference(rows)
+    no_ints = [{**r, "one": ("a",) if r["one"] == (5,) else r["one"]} for r in rows]
+    assert dumps(Rows(tuple(rows[0]), [tuple(r.values()) for r in no_ints])) == _reference(no_ints)
 
 
 column = st.one_of(

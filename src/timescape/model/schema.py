@@ -549,7 +549,12 @@ class SchemaVersion:
     @property
     def is_reversible(self) -> bool:
         """True when every step has a rollback (a schema without steps is trivially reversible)."""
-        return all(step.rollback is not None for step in self.steps)
+        # A loop, not all() over a generator (0.15 against 0.60 us for one step): ``schema
+        # list`` asks it of every schema, 2% of the command at 10,000 schemas (issue 14).
+        for step in self.steps:  # noqa: SIM110 - see above
+            if step.rollback is None:
+                return False
+        return True
 
     @property
     def checksums(self) -> tuple[str, ...]:
