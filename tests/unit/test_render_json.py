@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -240,3 +241,18 @@ def test_dumps__rows_of_any_columns__same_text_as_the_list_of_dicts(columns: lis
     rows = list(zip(*columns, strict=True))
     documents = [dict(zip(keys, row, strict=True)) for row in rows]
     assert dumps(Rows(keys, rows)) == _reference(documents)
+    assert dumps(Rows.of_columns(keys, columns)) == _reference(documents)
+
+
+def test_rows_of_columns__few_none_or_uneven__same_text_or_refused() -> None:
+    keys = ("name", "n")
+    for size in (0, 1, 7, 8):
+        columns: list[Any] = [[f"s{i}" for i in range(size)], list(range(size))]
+        documents = [{"name": f"s{i}", "n": i} for i in range(size)]
+        table = Rows.of_columns(keys, columns)
+        assert (table.count, table.rows) == (size, [(f"s{i}", i) for i in range(size)])
+        assert dumps({"rows": table}) == _reference({"rows": documents})
+    assert Rows(keys, []).columns == [(), ()]
+    for uneven in ([["a", "b"], [1]], [["a"]]):
+        with pytest.raises(ValueError, match="one column per key"):
+            Rows.of_columns(keys, uneven)

@@ -105,12 +105,12 @@ def _encode(value: object, newline: str, out: list[str]) -> None:
 
 def _encode_rows(value: Rows, newline: str, out: list[str]) -> None:
     """Append :class:`Rows` as :func:`_encode_list` appends its :meth:`Rows.documents`."""
-    if len(value.rows) < _ROWS_MIN or not value.keys:
+    if value.count < _ROWS_MIN or not value.keys:
         _encode_list(value.documents(), newline, out)
         return
     inner = newline + "  "
     out.append("[" + inner)
-    out += _rows(value.keys, value.rows, inner)
+    out += _table(value.keys, value.columns, inner)
     out.append(newline + "]")
 
 
@@ -203,7 +203,12 @@ def _rows_shape(  # noqa: PLR0911 - one return per reason it is not a table
 
 
 def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> list[str]:
-    """The rows as the indented JSON objects :func:`_encode_object` writes, ``,``-separated.
+    """The rows as the indented JSON objects :func:`_encode_object` writes, ``,``-separated."""
+    return _table(keys, list(zip(*rows, strict=True)), newline)
+
+
+def _table(keys: tuple[str, ...], columns: Sequence[Sequence[Any]], newline: str) -> list[str]:
+    """The objects of ``columns`` (one per key) as :func:`_rows` writes them.
 
     Values are encoded a column at a time, where one type covers the column in one C-level
     pass (issue #5); then each row's text is its values interleaved with each key's fixed text,
@@ -219,9 +224,9 @@ def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> l
         (separator + "{" if i == 0 else ",") + inner + _encode_str(k) + ": "
         for i, k in enumerate(keys)
     ]
-    columns = [_column(column, inner, deeper) for column in zip(*rows, strict=True)]
+    encoded = [_column(column, inner, deeper) for column in columns]
     pieces: list[Iterable[str]] = []
-    for head, column in zip(heads, columns, strict=True):
+    for head, column in zip(heads, encoded, strict=True):
         pieces += (repeat(head), column)
     pieces.append(repeat(newline + "}"))
     # zip stops at the shortest: the columns, one value per row each.
@@ -231,7 +236,7 @@ def _rows(keys: tuple[str, ...], rows: list[tuple[Any, ...]], newline: str) -> l
     return texts
 
 
-def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]:  # noqa: PLR0911 - one return per column kind
+def _column(values: Sequence[Any], inner: str, deeper: str) -> Sequence[str]:  # noqa: PLR0911 - one return per column kind
     """One column's values, encoded as :func:`_encode_object` encodes each of them.
 
     A column of strings, the commonest, is tried first with no look at its types: the encoder
@@ -284,7 +289,7 @@ def _column(values: tuple[Any, ...], inner: str, deeper: str) -> Sequence[str]: 
 _BOOLS = {True: "true", False: "false"}
 
 
-def _datetimes(values: tuple[datetime | None, ...]) -> list[str]:
+def _datetimes(values: Sequence[datetime | None]) -> list[str]:
     """Timestamps (activated_at, applied_at...) as :func:`iso` writes them, quoted.
 
     ISO text needs no escaping, so no encoder. The state store reads UTC times (``tzinfo`` is

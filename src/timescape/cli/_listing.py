@@ -8,8 +8,9 @@ construction. Nothing here imports click.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from timescape.cli._gc import without_collector
 from timescape.cli.render import Cell, Rows, contract_word, table, when
@@ -36,13 +37,19 @@ def list_schemas(app: App) -> None:
         # to be taken apart again (issue 14).
         names = tuple(f.name for f in dataclasses.fields(SchemaInfo))
         steps, done = names.index("contract_steps"), names.index("contract_done")
-        # ``name`` first, then ``parent``, then the other fields: as schema_json's dict has them.
-        documents = [
-            (r[0], parent_field(r[1]), *r[1:], contract_word(r[steps], done=r[done]))
-            for r in app.timescape().schema_rows(iso_times=True)
+        found = app.timescape().schema_rows(iso_times=True)
+        # A column per field, the two made for JSON added as columns too: no tuple per row
+        # made only for dumps to take apart again (issue 14).
+        columns: list[Sequence[Any]] = (
+            list(zip(*found, strict=True)) if found else [() for _ in names]
+        )
+        contract = [
+            contract_word(n, done=d) for n, d in zip(columns[steps], columns[done], strict=True)
         ]
+        # ``name`` first, then ``parent``, then the other fields: as schema_json's dict has them.
         keys = ("name", "parent", *names[1:], "contract")
-        app.emit_json({"schemas": Rows(keys, documents)})
+        printed = [columns[0], list(map(parent_field, columns[1])), *columns[1:], contract]
+        app.emit_json({"schemas": Rows.of_columns(keys, printed)})
         return
     infos = app.timescape().schemas()
     if not infos:

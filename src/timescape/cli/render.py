@@ -281,12 +281,51 @@ class Rows:
     it apart again (issue 14). Encoded exactly as the list of dicts :meth:`documents` returns.
     """
 
-    __slots__ = ("keys", "rows")
+    __slots__ = ("_columns", "_rows", "keys")
 
     def __init__(self, keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         """Hold ``rows``, each with one value per key, in the keys' order."""
         self.keys = keys
-        self.rows = rows
+        self._rows: list[tuple[Any, ...]] | None = rows
+        self._columns: list[Sequence[Any]] | None = None
+
+    @classmethod
+    def of_columns(cls, keys: tuple[str, ...], columns: list[Sequence[Any]]) -> Rows:
+        """The same array given a column per key, each with one value per object.
+
+        Why: :func:`dumps` encodes a table a column at a time; a listing whose fields come as
+        columns (or gain one) need not make a tuple per row only to have it taken apart again
+        (``schema list --json``, issue 14).
+        """
+        if len(columns) != len(keys) or len({len(column) for column in columns}) > 1:
+            msg = "one column per key, each with one value per object"
+            raise ValueError(msg)
+        table = cls(keys, [])
+        table._rows = None
+        table._columns = columns
+        return table
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """One tuple of values per object."""
+        if self._rows is None:
+            self._rows = list(zip(*self._columns or (), strict=True))
+        return self._rows
+
+    @property
+    def columns(self) -> list[Sequence[Any]]:
+        """One sequence of values per key (empty ones when there are no objects)."""
+        if self._columns is None:
+            rows = self._rows or []
+            self._columns = list(zip(*rows, strict=True)) if rows else [() for _ in self.keys]
+        return self._columns
+
+    @property
+    def count(self) -> int:
+        """How many objects."""
+        if self._rows is not None:
+            return len(self._rows)
+        return len(self._columns[0]) if self._columns else 0
 
     def documents(self) -> list[dict[str, Any]]:
         """The rows as dicts."""
