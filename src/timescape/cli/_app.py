@@ -211,7 +211,11 @@ class App:
         open_database_ahead(settings, root, self.database)
 
     def timescape(self) -> Timescape:
-        """Build the facade once: definitions validated before any connection opens."""
+        """Build the facade once, its definitions validated before anything is read or written.
+
+        Its connection opens on a helper thread while the definitions load
+        (:meth:`_open_database_ahead`).
+        """
         if self._timescape is None:
             self.setup_logging()
             project = self._load_project(connect_ahead=True)
