@@ -25,7 +25,6 @@ The contract, which keeps this invisible:
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -132,5 +131,4 @@ def discard() -> None:
     with _guard:
         opening, _pending = _pending, None
     if opening is not None:
-        with contextlib.suppress(Exception):
-            opening.abandon()
+        opening.abandon()  # its close ignores the driver's errors (Backend.discard_connection)

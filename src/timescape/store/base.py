@@ -261,7 +261,10 @@ class Backend:
         return True
 
     def discard_connection(self, conn: Any) -> None:
-        """Close a driver connection this backend never kept (opened ahead, never claimed)."""
+        """Close a driver connection, ignoring its errors.
+
+        The connection may be broken, or one opened ahead that no backend claimed.
+        """
         with contextlib.suppress(Exception):
             conn.close()
 
@@ -516,8 +519,7 @@ class Backend:
     def _close_driver_connection(self) -> None:
         """Close the driver connection, if any, ignoring its errors (it may be broken)."""
         if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
+            self.discard_connection(self._conn)
         self._conn = None
 
     def on_transaction_end(self, listener: Callable[[bool], None]) -> None:
