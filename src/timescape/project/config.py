@@ -389,20 +389,28 @@ def _database_url(text: str) -> str | None:
 
 
 def _quoted_value(text: str, at: int) -> str | None:
-    """The quoted value of ``= "..."`` (or ``'...'``) on the line from ``at`` on, else None.
+    """The quoted value of ``= "..."`` (or ``'...'``) from ``at`` on, else None.
 
+    Whitespace around ``=`` may include line breaks, as the line-anchored pattern this replaced
+    allowed: TOML does not, but a file it refuses is never cached, and for a secret check
+    finding too much only costs the cache. The value itself ends on its line.
     String operations, not a regex: this runs on every cached load, and compiling a pattern cost
     more than the scan (issue 14).
     """
-    end = text.find("\n", at)
-    key, equals, value = text[at : len(text) if end < 0 else end].partition("=")
-    if not equals or key.strip():
+    size = len(text)
+    i = at
+    while i < size and text[i].isspace():
+        i += 1
+    if i == size or text[i] != "=":
         return None
-    value = value.lstrip()
-    if not value or value[0] not in "\"'":
+    i += 1
+    while i < size and text[i].isspace():
+        i += 1
+    if i == size or text[i] not in "\"'":
         return None
-    close = value.find(value[0], 1)
-    return value[1:close] if close > 0 else None
+    end = text.find("\n", i + 1)
+    close = text.find(text[i], i + 1, size if end < 0 else end)
+    return text[i + 1 : close] if close >= 0 else None
 
 
 def _project_path(path: Path | None, start: Path | None) -> Path:
