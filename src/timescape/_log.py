@@ -9,6 +9,11 @@ would be dropped: they are dropped here without importing it. A warning or an er
 and goes through the real logger, whose last-resort handler prints it to stderr as before; once
 :mod:`logging` is imported (by the application, pytest, a driver), every call is the real
 logger's.
+
+A program that installs handlers (the CLI's masked stderr handler) need not import :mod:`logging`
+up front either: :func:`configure_before_first_record` registers a function that runs once, just
+before any lazy logger first reaches the real one, so the handler is in place for the first
+record that could be emitted, and a listing that logs nothing never imports :mod:`logging`.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Callable
 
-__all__ = ["DEBUG", "INFO", "LazyLogger"]
+__all__ = ["DEBUG", "INFO", "LazyLogger", "configure_before_first_record"]
 
 DEBUG = 10
 """``logging.DEBUG``, without importing :mod:`logging`."""
@@ -27,6 +33,33 @@ INFO = 20
 """``logging.INFO``, likewise."""
 _WARNING = 30
 _ERROR = 40
+
+_pending: Callable[[], None] | None = None
+"""The configuration to run before a lazy logger next reaches :mod:`logging` (None: nothing)."""
+
+
+def configure_before_first_record(configure: Callable[[], None] | None) -> None:
+    """Run ``configure`` once, just before a lazy logger next reaches the real logger.
+
+    Why: the CLI masks passwords in what it logs with a handler of its own; installing it up front
+    imports :mod:`logging` (and ``traceback``, ``textwrap``, ``string``), a few milliseconds of a
+    listing's start (issue 14) that logs nothing. Deferred here, the handler is installed before
+    the first record that could be emitted, and before any level check once :mod:`logging` is
+    imported by anyone, so every record meets the same handlers as if it had been installed first.
+
+    Args:
+        configure: The function to run (it may import :mod:`logging`), or None to withdraw the
+            one registered before (the CLI does once its command is over).
+    """
+    global _pending  # noqa: PLW0603 - one process-wide hook, like logging's own configuration
+    _pending = configure
+
+
+def _configure_pending() -> None:
+    global _pending
+    configure, _pending = _pending, None
+    if configure is not None:
+        configure()
 
 
 class LazyLogger:
@@ -50,6 +83,8 @@ class LazyLogger:
     @property
     def logger(self) -> logging.Logger:
         """The real logger (imports :mod:`logging`); looked up once, as at import before."""
+        if _pending is not None:
+            _configure_pending()
         logger = self._logger
         if logger is None:
             import logging  # noqa: PLC0415 - the point of this module
@@ -67,7 +102,7 @@ class LazyLogger:
             What ``logging.getLogger(name).isEnabledFor(level)`` returns.
         """
         logger = self._logger
-        if logger is None:  # asked per statement: the common case first
+        if logger is None or _pending is not None:  # asked per statement: the common case first
             if level < _WARNING and "logging" not in sys.modules:
                 return False
             logger = self.logger

@@ -17,12 +17,12 @@ and newest; :func:`run_auto_retirement`.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from timescape._log import LazyLogger
 from timescape.errors import TimescapeError
 from timescape.model.usage import (
     LifecycleSettings,
@@ -46,7 +46,7 @@ __all__ = [
     "run_auto_retirement",
 ]
 
-logger = logging.getLogger("timescape.lifecycle")
+logger = LazyLogger("timescape.lifecycle")
 
 AUTO_RETIRE_EVENT = "lifecycle_round"
 """The event kind an instance records when it claims an automatic retirement round."""

@@ -56,11 +56,13 @@ main()
 
 # Modules of other commands, of changing operations (the watchdog), of serving (the listener), of
 # Python steps and of error messages (line numbers), OpenSSL (uuid: click imports it), the other
-# databases' drivers, the TOML parser (the project comes from its cache) and click.
+# databases' drivers, the TOML parser (the project comes from its cache), click, and logging (the
+# masked handler is installed only once a record could be shown: timescape._log).
 _NOT_FOR_READS = (
     "MySQLdb",
     "_hashlib",
     "click",
+    "logging",
     "psycopg",
     "psycopg2",
     "pymysql",

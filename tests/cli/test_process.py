@@ -98,3 +98,33 @@ def test_demo__subprocess_json__one_document_five_scenarios(tmp_path: Path) -> N
     assert document["ok"] is True
     assert [s["number"] for s in document["scenarios"]] == [1, 2, 3, 4, 5]
     assert list(tmp_path.iterdir()) == []
+
+
+_IRREVERSIBLE = """
+schemas = [{{ name = "once", migrations = ["CREATE TABLE proc_once (id INTEGER)"] }}]
+versions = [{{ handler = "/api/items", timestamp = "2025-01-01T00:00:00Z", schema = "once" }}]
+
+[database]
+url = "{url}"
+"""
+
+
+@pytest.mark.dialects("sqlite")
+def test_console_script__warning_without_verbose__printed_by_the_masked_handler(
+    db: TestDB, tmp_path: Path
+) -> None:
+    """The handler is installed only when a record comes (no ``-v``): the warning still shows."""
+    (tmp_path / "timescape.toml").write_text(_IRREVERSIBLE.format(url=db.url))
+    done = run_process("version", "activate", "latest", cwd=tmp_path, command=CONSOLE_SCRIPT)
+    assert done.exit_code == 0, done.describe()
+    assert "proc_once" in db.tables()
+    warnings = [line for line in done.stderr.splitlines() if "WARNING" in line]
+    assert warnings == [
+        (
+            "timescape: WARNING: schema once has no rollback scripts: once applied it cannot be "
+            "rolled back (deactivating its versions will keep it)"
+        )
+    ], done.describe()
+    listed = run_process("schema", "list", cwd=tmp_path, command=CONSOLE_SCRIPT)
+    assert listed.exit_code == 0, listed.describe()
+    assert listed.stderr == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,6 +11,8 @@ import pytest
 from tests.cli.conftest import run_cli, write_project
 from tests.clirun import Result
 from tests.dbutil import TestDB
+from timescape._log import LazyLogger
+from timescape.cli._app import App
 from timescape.cli._context import secret_forms
 
 SENTINEL = "Xq7@:/%23#?!pw"
@@ -92,3 +95,32 @@ def test_secret_forms__malformed_and_query_urls__every_form_found() -> None:
     assert secret_forms("sqlite:///x.db") == set()
     assert secret_forms(None) == set()
     assert secret_forms("postgresql://bob:abc@h/d") == set()
+
+
+def test_warning__no_verbose__handler_installed_just_before_it_and_password_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``-v`` the masked handler waits for the first record; it must still mask it.
+
+    Here :mod:`logging` is imported (pytest), so the first level check installs it; in a listing
+    nothing checks and :mod:`logging` is never imported (test_lazy_imports).
+    """
+    url = f"sqlite:///{tmp_path / 'masked.db'}?password={ENCODED}"
+    app = App(write_project(tmp_path, url), url)
+    timescape = logging.getLogger("timescape")
+    try:
+        assert {s.status for s in app.timescape().schemas()} == {"pending"}
+        LazyLogger("timescape.executor").warning("could not reach %s", url)
+        installed = app._log_handler
+        assert installed is not None
+        assert installed in timescape.handlers
+    finally:
+        app.close()
+    assert installed not in timescape.handlers
+    err = capsys.readouterr().err
+    assert err.startswith("timescape: WARNING: could not reach sqlite:///"), err
+    assert "***" in err, err
+    for fragment in FRAGMENTS:
+        assert fragment not in err, (fragment, err)
+    LazyLogger("timescape.executor").warning("after the command")  # the hook left with close()
+    assert app._log_handler is None

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from timescape._log import DEBUG, INFO, LazyLogger
+from timescape._log import DEBUG, INFO, LazyLogger, configure_before_first_record
 
 _UNCONFIGURED = """
 import sys
@@ -63,3 +63,66 @@ def test_lazy_logger__level_set_on_the_real_logger__is_what_it_answers(
         assert log.isEnabledFor(DEBUG)
     with caplog.at_level(logging.WARNING, logger="timescape.test.level"):
         assert not log.isEnabledFor(INFO)
+
+
+_DEFERRED = """
+import sys
+from timescape._log import DEBUG, LazyLogger, configure_before_first_record
+
+def configure():
+    import logging
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("configured: %(levelname)s: %(message)s"))
+    logging.getLogger("timescape").addHandler(handler)
+    print("configure ran")
+
+configure_before_first_record(configure)
+log = LazyLogger("timescape.executor")
+log.debug("dropped %s", 1)
+log.info("dropped %s", 2)
+assert not log.isEnabledFor(DEBUG)
+print("logging" in sys.modules)
+log.warning("kept %s", 3)
+log.warning("kept %s", 4)
+"""
+
+
+def test_configure_before_first_record__debug_and_info__neither_run_it_nor_import_logging() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _DEFERRED], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "False",
+        "configure ran",  # once, before the first record that could be emitted
+        "configured: WARNING: kept 3",
+        "configured: WARNING: kept 4",
+    ]
+    assert proc.stderr == ""  # the handler it installed took the records, not the last resort
+
+
+def test_configure_before_first_record__logger_already_looked_up__runs_before_its_next_check(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A logger that reached :mod:`logging` before (an earlier command in-process) still waits."""
+    log = LazyLogger("timescape.test.deferred")
+    with caplog.at_level(logging.INFO, logger="timescape.test.deferred"):
+        log.info("first %s", 1)  # the real logger is looked up and kept
+        calls: list[str] = []
+        configure_before_first_record(lambda: calls.append("configured"))
+        try:
+            assert log.isEnabledFor(INFO)
+            assert calls == ["configured"]
+            log.info("second %s", 2)
+            assert calls == ["configured"]  # once only
+        finally:
+            configure_before_first_record(None)
+    assert [r.getMessage() for r in caplog.records] == ["first 1", "second 2"]
+
+
+def test_configure_before_first_record__withdrawn__never_runs() -> None:
+    calls: list[str] = []
+    configure_before_first_record(lambda: calls.append("configured"))
+    configure_before_first_record(None)
+    LazyLogger("timescape.test.withdrawn").warning("shown by the last resort or caplog")
+    assert calls == []

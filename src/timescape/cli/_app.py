@@ -12,7 +12,6 @@ percent-decoded and percent-encoded forms.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -22,11 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
+from timescape._log import configure_before_first_record
 from timescape.cli._formats import json_format
 from timescape.cli.render import Style, use_color
 from timescape.errors import TimescapeError
 
 if TYPE_CHECKING:
+    import logging
+
     from timescape.manager import Timescape
     from timescape.project.config import DatabaseSettings, Project
 
@@ -111,7 +113,7 @@ class App:
         self._timescape: Timescape | None = None
         self._secrets: set[str] = set()
         self._log_handler: logging.Handler | None = None
-        self._log_level = logging.NOTSET
+        self._log_level = 0  # logging.NOTSET
 
     # -- secrets and output -------------------------------------------------------------------
 
@@ -217,7 +219,7 @@ class App:
         (:meth:`_open_database_ahead`).
         """
         if self._timescape is None:
-            self.setup_logging()
+            self._arrange_logging()
             project = self._load_project(connect_ahead=True)
             self._timescape = project.timescape(self.database)
         return self._timescape
@@ -230,16 +232,35 @@ class App:
         ahead = sys.modules.get("timescape.store.ahead")
         if ahead is not None:
             ahead.discard()  # opened for a facade the command never built (it failed before)
+        configure_before_first_record(None)
         if self._log_handler is not None:
+            import logging  # noqa: PLC0415 - imported when the handler was installed
+
             logger = logging.getLogger("timescape")
             logger.removeHandler(self._log_handler)
             logger.setLevel(self._log_level)
             self._log_handler = None
 
+    def _arrange_logging(self) -> None:
+        """Install the masked handler now under ``-v``; else just before the first record.
+
+        Why: with no ``-v``, only warnings can be shown, and a listing emits none; importing
+        :mod:`logging` for its handler was a few milliseconds of every listing's start
+        (issue 14). Timescape's loggers are lazy (:mod:`timescape._log`): they run the deferred
+        setup before any record reaches :mod:`logging`, so a warning is shown exactly as before.
+        """
+        if self.verbose:
+            self.setup_logging()
+        else:
+            configure_before_first_record(self.setup_logging)
+
     def setup_logging(self) -> None:
         """Send Timescape's warnings (info with -v, debug with -vv) to stderr, masked."""
+        configure_before_first_record(None)
         if self._log_handler is not None:
             return
+        import logging  # noqa: PLC0415 - only once a record could be shown (_arrange_logging)
+
         app = self
 
         class _Masked(logging.StreamHandler):  # type: ignore[type-arg]
@@ -263,6 +284,7 @@ class App:
         """Show migration progress on stderr while the block runs."""
         from timescape.cli.progress import Progress  # noqa: PLC0415 - only for changing commands
 
+        self.setup_logging()  # before the progress listener, which imports logging anyway
         live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
         with Progress(sys.stderr, live=live, verbose=self.verbose > 0 and not self.json):
             yield

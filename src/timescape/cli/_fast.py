@@ -175,7 +175,7 @@ def exit_now(code: int) -> NoReturn:
         code: The exit code.
     """
     import atexit  # noqa: PLC0415 - built in
-    import threading  # noqa: PLC0415 - loaded by logging already
+    import threading  # noqa: PLC0415 - loaded already, by timescape.store.ahead
 
     if threading.active_count() == 1:
         try:

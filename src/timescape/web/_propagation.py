@@ -13,12 +13,12 @@ retried on the next turn, while requests go on being answered from the last tabl
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from timescape._log import LazyLogger
 from timescape.errors import TimescapeError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ __all__ = ["Propagation"]
 
 _T = TypeVar("_T")
 
-logger = logging.getLogger("timescape.serving")
+logger = LazyLogger("timescape.serving")
 
 _WAIT_SLICE = 0.5
 """Longest block in ``LISTEN`` before the thread checks whether it should stop."""

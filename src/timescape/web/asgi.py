@@ -24,12 +24,12 @@ and PostgreSQL ``LISTEN`` propagation.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
 
+from timescape._log import LazyLogger
 from timescape.errors import TimescapeError
 from timescape.manager import Timescape
 from timescape.web.routing import Decision
@@ -37,7 +37,7 @@ from timescape.web.serving import ServingInstance
 
 __all__ = ["TimescapeMiddleware", "current_version"]
 
-logger = logging.getLogger("timescape.asgi")
+logger = LazyLogger("timescape.asgi")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -18,7 +18,6 @@ Added in 0.5.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections.abc import Collection
@@ -28,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from timescape._log import LazyLogger
 from timescape.errors import TimescapeError
 from timescape.web import _page
 from timescape.web.picture import SchemaNode, schema_svg
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PORT", "DashboardServer", "dashboard_state"]
 
-logger = logging.getLogger("timescape.dashboard")
+logger = LazyLogger("timescape.dashboard")
 
 DEFAULT_PORT = 8765
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")

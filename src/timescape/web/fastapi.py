@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
@@ -53,6 +52,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
 
+from timescape._log import LazyLogger
 from timescape.errors import InputError, UnknownRefError
 from timescape.manager import Timescape
 from timescape.web.asgi import TimescapeMiddleware
@@ -67,7 +67,7 @@ from timescape.web.serving import ServingInstance
 
 __all__ = ["ResolvedVersion", "VersionedRoute", "Versioning"]
 
-logger = logging.getLogger("timescape.web")
+logger = LazyLogger("timescape.web")
 
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 _MARK = "__timescape_selector__"

@@ -26,7 +26,6 @@ Added in 0.2.
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from timescape._log import LazyLogger
 from timescape.errors import InputError, StateError, TimescapeError
 from timescape.hotpath import View
 from timescape.lifecycle import AutoRetirer
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Decision", "Outcome", "ServingInstance"]
 
-logger = logging.getLogger("timescape.serving")
+logger = LazyLogger("timescape.serving")
 
 DEFAULT_FLUSH_INTERVAL = 5.0
 

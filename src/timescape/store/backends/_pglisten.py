@@ -8,15 +8,15 @@ different server sessions, so serving instances poll instead.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from timescape._log import LazyLogger
 from timescape.errors import ConnectionFailedError
 
 __all__ = ["PostgreSQLListener", "listen"]
 
-logger = logging.getLogger("timescape")
+logger = LazyLogger("timescape")
 
 
 def listen(

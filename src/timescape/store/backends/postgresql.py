@@ -22,11 +22,11 @@ text values) is :mod:`._libpq`; the LISTEN session of serving instances is :mod:
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, ClassVar, Final
 
+from timescape._log import DEBUG, LazyLogger
 from timescape.errors import ConnectionFailedError, StateError
 from timescape.store.backends._libpq import (
     TUPLES_OK,
@@ -46,7 +46,7 @@ from timescape.store.base import Backend, ErrorKind, LockInfo, sql_log
 
 __all__ = ["PostgreSQLBackend", "PostgreSQLListener"]
 
-logger = logging.getLogger("timescape")
+logger = LazyLogger("timescape")
 
 _CANCELED = "57014"
 _INVALID_TEXT = "22P02"  # invalid_text_representation: how the session guard fails
@@ -273,7 +273,7 @@ class PostgreSQLBackend(Backend):
             self._send_begin()
         if self._deferred:
             self.flush_writes()
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         return self._statement_cursor()
 
@@ -355,7 +355,7 @@ class PostgreSQLBackend(Backend):
         self._begin_sql = None
         conn = self._conn
         self._check_encoding()
-        if sql_log.isEnabledFor(logging.DEBUG):  # one statement each, as the server logs them
+        if sql_log.isEnabledFor(DEBUG):  # one statement each, as the server logs them
             for text in (*begin, sql):
                 sql_log.debug("%s", text)
         made = self._begins
@@ -397,7 +397,7 @@ class PostgreSQLBackend(Backend):
     def _simple_results(self, sql: str) -> tuple[list[Any], int | None]:
         """Send ``sql`` as a simple query; its results and the first in error (no raise)."""
         self._check_encoding()
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             sql_log.debug("%s", sql)
         return simple_query_results(self._conn, self._readable(), sql.encode(self._encoding))
 
@@ -505,7 +505,7 @@ class PostgreSQLBackend(Backend):
         psycopg's pipeline when :attr:`pipelined`, else one by one, the COMMIT only once every
         write returned.
         """
-        if sql_log.isEnabledFor(logging.DEBUG):
+        if sql_log.isEnabledFor(DEBUG):
             for sql, _ in writes:
                 sql_log.debug("%s", sql)
             if commit:
