@@ -6,51 +6,44 @@ changed while this one waited. The hot path (``resolve``, ``is_schema_active``, 
 answers from an immutable in-memory view that :meth:`Timescape.refresh` swaps when the state's
 generation counter moves.
 
-The facade owns its parts (:mod:`timescape.engine`) as attributes, each given at construction the
-collaborators it needs, never the facade: the connection, the definitions, the callbacks, the hot
-path, the locked runner, the four changes, the reports, the state-only changes (tags, adoption), the
-serving instances and the retirement. Its public methods are thin delegations to them.
+The facade owns its parts (:mod:`timescape.engine`) through one
+:class:`~timescape.engine.assembly.Parts`, which builds each with the collaborators it needs, never
+the facade: the connection, the definitions, the callbacks, the hot path, the locked runner, the
+four changes, the reports, the state-only changes (tags, adoption), the serving instances and the
+retirement. This module is the public surface: settings, then thin delegations to the parts.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from timescape._log import LazyLogger
-from timescape.engine.callbacks import CALLBACKS, Callbacks
-from timescape.engine.connection import Connection
-from timescape.engine.definitions import Definitions
-from timescape.engine.hotpath import HotPath, View
+from timescape.engine.assembly import Parts
+from timescape.engine.callbacks import CALLBACKS
+from timescape.engine.hotpath import View
 from timescape.engine.instances import (
     DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_POLL_INTERVAL,
-    Instances,
     ServingSettings,
 )
-from timescape.engine.runner import Runner
 from timescape.errors import InputError, TimescapeError
 from timescape.model.catalog import Catalog, VersionSpec
 from timescape.model.instance import InstanceInfo
-from timescape.model.plan import Judge, Plan, declared_judge
+from timescape.model.plan import Plan
 from timescape.model.schema import SchemaVersion, StepCallable
 from timescape.model.tsv import Version
 from timescape.model.usage import LifecycleSettings
-from timescape.store.base import Backend, actor
+from timescape.store.base import Backend
 from timescape.store.state import Event, StateStore, validate_prefix
 from timescape.store.urls import DatabaseURL, parse_url, url_text
 
 if TYPE_CHECKING:
     from timescape.engine.adoption import AdoptionReport
-    from timescape.engine.bookkeeping import Bookkeeping
-    from timescape.engine.changes import Changes
     from timescape.engine.drain import DrainProgress
-    from timescape.engine.inspection import Inspection
-    from timescape.engine.retirement import Retirement
     from timescape.reports import OperationResult, SchemaInfo, Stats, VerifyReport, VersionInfo
 
 __all__ = ["CALLBACKS", "DEFAULT_PROTECTED_TAGS", "Timescape"]
@@ -148,164 +141,42 @@ class Timescape:
             poll_interval=poll_interval,
             drain_timeout=drain_timeout,
         )
-        self._compose(schemas, versions)
-
-    def _compose(self, schemas: Iterable[SchemaVersion], versions: Iterable[VersionSpec]) -> None:
-        """Build the parts, each handed the collaborators it uses (never the facade)."""
-        mutex = self._mutex = threading.RLock()
-        who = self._actor = actor()
-        conn = self._connection = Connection(
+        self._parts = Parts(
             self.url,
+            schemas=schemas,
+            versions=versions,
             lock_timeout=self.lock_timeout,
             ddl_lock_timeout=self.ddl_lock_timeout,
             migration_timeout=self.migration_timeout,
             table_prefix=self.table_prefix,
             application_name=self.application_name,
-        )
-        defs = Definitions(schemas, versions, mutex=mutex, on_change=self._catalog_changed)
-        self._definitions = defs
-        self._callbacks = Callbacks()
-        hot = self._hot = HotPath(conn, defs, mutex=mutex)
-        self._runner = Runner(
-            conn,
-            defs,
-            hot,
-            mutex=mutex,
-            actor=who,
-            migration_timeout=self.migration_timeout,
-            emit=self._callbacks.emit,
-        )
-        self._built_inspection: Inspection | None = None
-        self._built_bookkeeping: Bookkeeping | None = None
-        self._instances = Instances(
-            store=lambda: conn.store, mutex=mutex, boundary=conn.boundary, settings=self.serving
-        )
-        self._built_changes: Changes | None = None
-
-    @property
-    def _changes(self) -> Changes:
-        """The changing operations, built on the first one: reads never import them (issue 14)."""
-        changes = self._built_changes
-        if changes is None:
-            with self._mutex:  # one Changes per facade, whichever thread asks first
-                changes = self._built_changes = self._built_changes or self._build_changes()
-        return changes
-
-    @property
-    def _inspection(self) -> Inspection:
-        """The reports (listings, stats, verify), built on the first: applying never imports them.
-
-        Issue 14: every module loaded stays resident; the listings, the verify report and their
-        builders are about 5 % of the bytecode a process applying schemas held.
-        """
-        inspection = self._built_inspection
-        if inspection is None:
-            with self._mutex:
-                inspection = self._built_inspection = (
-                    self._built_inspection or self._build_inspection()
-                )
-        return inspection
-
-    @property
-    def _bookkeeping(self) -> Bookkeeping:
-        """The state-only changes (tags, verdicts, adoption), built on the first one.
-
-        Applying schemas never runs them, and every module loaded stays resident (issue 14).
-        """
-        bookkeeping = self._built_bookkeeping
-        if bookkeeping is None:
-            from timescape.engine.bookkeeping import Bookkeeping  # noqa: PLC0415 - see above
-
-            with self._mutex:
-                bookkeeping = self._built_bookkeeping = self._built_bookkeeping or Bookkeeping(
-                    self._connection,
-                    self._definitions,
-                    locked=self._runner.locked,
-                    actor=self._actor,
-                )
-        return bookkeeping
-
-    def _build_inspection(self) -> Inspection:
-        from timescape.engine.inspection import Inspection  # noqa: PLC0415 - see _inspection
-
-        return Inspection(
-            self._connection,
-            self._definitions,
-            self._hot,
-            mutex=self._mutex,
-            judge=self._judge,
-            recovery=self._runner.recovery,
+            serving=self.serving,
+            infer_compatibility=lambda: self.infer_compatibility,
             policy=lambda: self.usage_policy,
         )
-
-    def _build_changes(self) -> Changes:
-        from timescape.engine.changes import Changes  # noqa: PLC0415 - see the docstring
-
-        conn, runner = self._connection, self._runner
-
-        def retirement() -> Retirement:
-            from timescape.engine.retirement import Retirement  # noqa: PLC0415 - deactivating
-
-            return Retirement(
-                instances=self._instances,
-                store=lambda: conn.store,
-                locked=lambda work: runner.locked(work, dry_run=False),
-                execute=runner.execute,
-                actor=self._actor,
-            )
-
-        return Changes(
-            conn,
-            self._definitions,
-            self._hot,
-            runner,
-            retirement,
-            judge=self._judge,
-            emit=self._callbacks.emit,
-        )
-
-    def _catalog_changed(self) -> None:
-        # The definitions changed: the view indexed the previous catalog.
-        self._hot.invalidate()
-
-    def _judge(self) -> Judge:
-        if not self.infer_compatibility:
-            return declared_judge
-        catalog, dialect, split = self.catalog, self.backend.dialect, self.backend.split
-        built: list[Judge] = []
-
-        def judge(schema: SchemaVersion) -> tuple[bool, str]:
-            # The gate asks only when a live version could break: a first activation, or a
-            # chain applied with nothing live, never loads the analysis (issue 14: memory).
-            if not built:
-                from timescape.compat import inferred_judge  # noqa: PLC0415 - see above
-
-                built.append(inferred_judge(catalog, dialect, split))
-            return built[0](schema)
-
-        return judge
 
     # -- connection -----------------------------------------------------------------------------
 
     @property
     def backend(self) -> Backend:
         """The backend (connects lazily)."""
-        return self._connection.backend
+        return self._parts.connection.backend
 
     @property
     def store(self) -> StateStore:
         """The state store."""
-        return self._connection.store
+        return self._parts.connection.store
 
     def close(self) -> None:
         """Flush request counters (best effort) and close the connection."""
-        with self._mutex:
-            if self._hot.has_requests and self._connection.is_open:
+        parts = self._parts
+        with parts.mutex:
+            if parts.hot.has_requests and parts.connection.is_open:
                 try:
                     self.flush_usage()
                 except TimescapeError:
                     logger.warning("could not flush request counters on close", exc_info=True)
-            self._connection.close()
+            parts.connection.close()
 
     def __enter__(self) -> Self:
         """Use as a context manager; closes on exit."""
@@ -324,11 +195,11 @@ class Timescape:
         Raises:
             DefinitionError: If the definitions are inconsistent as a whole.
         """
-        return self._definitions.catalog
+        return self._parts.definitions.catalog
 
     def _adopt_catalog(self, catalog: Catalog) -> bool:
         # The project loader's catalog, validated already (see Definitions.adopt_catalog).
-        return self._definitions.adopt_catalog(catalog)
+        return self._parts.definitions.adopt_catalog(catalog)
 
     def register_schema(self, schema: SchemaVersion) -> SchemaVersion:
         """Register (and return) a schema version built with :class:`SchemaVersion`.
@@ -336,7 +207,7 @@ class Timescape:
         Raises:
             DefinitionError: If the name is taken (case-insensitively).
         """
-        return self._definitions.register_schema(schema)
+        return self._parts.definitions.register_schema(schema)
 
     def add_schema(
         self,
@@ -367,7 +238,7 @@ class Timescape:
         Raises:
             DefinitionError: On invalid definitions.
         """
-        return self._definitions.add_schema(
+        return self._parts.definitions.add_schema(
             name,
             migrations,
             rollback,
@@ -400,7 +271,7 @@ class Timescape:
         Raises:
             DefinitionError: On a bad handler, timestamp or tag, or a taken timestamp.
         """
-        return self._definitions.add_version(
+        return self._parts.definitions.add_version(
             handler, timestamp, schema, tags=tags, description=description
         )
 
@@ -416,34 +287,34 @@ class Timescape:
         Raises:
             InputError: For an unknown event name.
         """
-        return self._callbacks.on(event, callback)
+        return self._parts.callbacks.on(event, callback)
 
     def on_schema_applied(self, callback: Callback) -> Callback:
         """Register a callback for applied schemas (``schema``, ``duration_ms``)."""
-        return self._callbacks.on("on_schema_applied", callback)
+        return self._parts.callbacks.on("on_schema_applied", callback)
 
     def on_schema_rolled_back(self, callback: Callback) -> Callback:
         """Register a callback for rolled-back schemas (``schema``, ``duration_ms``)."""
-        return self._callbacks.on("on_schema_rolled_back", callback)
+        return self._parts.callbacks.on("on_schema_rolled_back", callback)
 
     def on_schema_failed(self, callback: Callback) -> Callback:
         """Register a callback for failed schemas (``schema``, ``error``)."""
-        return self._callbacks.on("on_schema_failed", callback)
+        return self._parts.callbacks.on("on_schema_failed", callback)
 
     def on_version_activated(self, callback: Callback) -> Callback:
         """Register a callback for activated versions (``tsv``)."""
-        return self._callbacks.on("on_version_activated", callback)
+        return self._parts.callbacks.on("on_version_activated", callback)
 
     def on_version_deactivated(self, callback: Callback) -> Callback:
         """Register a callback for deactivated versions (``tsv``)."""
-        return self._callbacks.on("on_version_deactivated", callback)
+        return self._parts.callbacks.on("on_version_deactivated", callback)
 
     def on_version_drained(self, callback: Callback) -> Callback:
         """Register a callback for drains (``tsvs``, ``waited_s``, ``drained``: False on timeout).
 
         Added in 0.2.
         """
-        return self._callbacks.on("on_version_drained", callback)
+        return self._parts.callbacks.on("on_version_drained", callback)
 
     # -- changes (engine.changes, run under the lock by engine.runner) --------------------------
 
@@ -474,7 +345,7 @@ class Timescape:
             MigrationError: When a step fails or times out (recorded first).
             LockTimeoutError: When another process holds the lock too long.
         """
-        return self._changes.activate(ref, handler, force=force, dry_run=dry_run)
+        return self._parts.changes.activate(ref, handler, force=force, dry_run=dry_run)
 
     def deactivate(
         self,
@@ -520,7 +391,7 @@ class Timescape:
 
         Changed in 0.2: the drain (``drain``, ``drain_timeout``, ``progress``).
         """
-        return self._changes.deactivate(
+        return self._parts.changes.deactivate(
             ref,
             handler,
             protected_tags=self.protected_tags,
@@ -547,7 +418,7 @@ class Timescape:
             CompatibilityError: When a live version would break.
             MigrationError: When a step fails.
         """
-        return self._changes.apply_schema(name, force=force, dry_run=dry_run)
+        return self._parts.changes.apply_schema(name, force=force, dry_run=dry_run)
 
     def rollback_schema(
         self,
@@ -577,7 +448,7 @@ class Timescape:
 
         Changed in 0.2: ``drain`` and ``drain_timeout``.
         """
-        return self._changes.rollback_schema(
+        return self._parts.changes.rollback_schema(
             name,
             force=force,
             dry_run=dry_run,
@@ -600,7 +471,7 @@ class Timescape:
             UnknownRefError: For an unknown schema.
             InputError: For an out-of-range step count.
         """
-        return self._bookkeeping.resolve_schema(name, steps_done=steps_done)
+        return self._parts.bookkeeping.resolve_schema(name, steps_done=steps_done)
 
     def tag(self, tsv: str, label: str) -> OperationResult:
         """Point tag ``label`` at version ``tsv`` (moving it within the handler).
@@ -609,7 +480,7 @@ class Timescape:
             UnknownRefError: For an unknown TSV.
             DefinitionError: For an invalid tag.
         """
-        return self._bookkeeping.tag(tsv, label)
+        return self._parts.bookkeeping.tag(tsv, label)
 
     def untag(self, label: str, *, handler: str) -> OperationResult:
         """Remove tag ``label`` from ``handler``.
@@ -617,7 +488,7 @@ class Timescape:
         Raises:
             UnknownRefError: When the handler has no such tag.
         """
-        return self._bookkeeping.untag(label, handler=handler)
+        return self._parts.bookkeeping.untag(label, handler=handler)
 
     def claim_round(
         self,
@@ -646,7 +517,7 @@ class Timescape:
 
         Added in 0.2.
         """
-        return self._bookkeeping.claim_round(kind, interval=interval, detail=detail, now=now)
+        return self._parts.bookkeeping.claim_round(kind, interval=interval, detail=detail, now=now)
 
     def adopt(self, names: Sequence[str], *, dry_run: bool = False) -> AdoptionReport:
         """Record schemas as applied for objects the database already has (checked first).
@@ -667,7 +538,7 @@ class Timescape:
             UnknownRefError: For an unknown schema.
             InputError: For a failed, interrupted or uncertain schema.
         """
-        return self._bookkeeping.adopt(names, dry_run=dry_run)
+        return self._parts.bookkeeping.adopt(names, dry_run=dry_run)
 
     # -- serving instances (engine.instances) ---------------------------------------------------
 
@@ -679,7 +550,7 @@ class Timescape:
         for this instance too. ``label`` is shown by ``instances`` (``uvicorn app:app``);
         ``generation`` is that of a view already loaded, if any. Added in 0.2.
         """
-        return self._instances.register(label=label, generation=generation)
+        return self._parts.instances.register(label=label, generation=generation)
 
     def heartbeat(self, instance_id: str, *, generation: int, in_flight: Mapping[str, int]) -> None:
         """Report that the instance is alive, its view's generation and its requests per TSV.
@@ -688,15 +559,15 @@ class Timescape:
         Send one every ``heartbeat_interval`` seconds, and at once after the view changed and
         when the in-flight count of a retiring version drops to zero. Added in 0.2.
         """
-        self._instances.heartbeat(instance_id, generation=generation, in_flight=in_flight)
+        self._parts.instances.heartbeat(instance_id, generation=generation, in_flight=in_flight)
 
     def unregister_instance(self, instance_id: str) -> None:
         """Remove the instance's row (a clean shutdown; a drain no longer waits). Added in 0.2."""
-        self._instances.unregister(instance_id)
+        self._parts.instances.unregister(instance_id)
 
     def instances(self) -> list[InstanceInfo]:
         """Every registered instance, stale ones included, by the database clock. Added in 0.2."""
-        return self._instances.rows()
+        return self._parts.instances.rows()
 
     def state_generation(self) -> int:
         """The state's generation counter: the cheap change probe for serving instances.
@@ -705,7 +576,7 @@ class Timescape:
         no other connection committed. Compare with :meth:`view_generation` and :meth:`refresh`
         when it moved. Added in 0.2.
         """
-        return self._instances.generation()
+        return self._parts.instances.generation()
 
     @property
     def notification_channel(self) -> str | None:
@@ -714,13 +585,13 @@ class Timescape:
         Every state-changing transaction sends ``pg_notify(channel, '<generation>')`` before it
         commits. Listen on a connection of your own (this facade's is shared). Added in 0.2.
         """
-        return self._connection.notification_channel
+        return self._parts.connection.notification_channel
 
     # -- the hot path, from memory (engine.hotpath) ---------------------------------------------
 
     def refresh(self) -> bool:
         """Reload the view if another process changed the state (one cheap query); True if so."""
-        return self._hot.refresh()
+        return self._parts.hot.refresh()
 
     def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
         """Resolve a ref (TSV, tag, timestamp, ``latest`` or None) to a TSV, from memory.
@@ -730,49 +601,49 @@ class Timescape:
         Raises:
             UnknownRefError: When nothing (or several things) match.
         """
-        return self._hot.resolve(ref, handler)
+        return self._parts.hot.resolve(ref, handler)
 
     def is_schema_active(self, name: str) -> bool:
         """True when the schema is applied (from memory)."""
-        return self._hot.is_schema_active(name)
+        return self._parts.hot.is_schema_active(name)
 
     def is_version_active(self, tsv: str) -> bool:
         """True when the version is live and routed (from memory; False while retiring)."""
-        return self._hot.is_version_active(tsv)
+        return self._parts.hot.is_version_active(tsv)
 
     def view(self) -> View:
         """The immutable in-memory view that serving builds its routing tables from.
 
         Read from the database only if none is loaded yet. Added in 0.2.
         """
-        return self._hot.view()
+        return self._parts.hot.view()
 
     def version_state(self, tsv: str) -> str:
         """``"live"``, ``"retiring"`` or ``"inactive"`` (also for an unknown TSV), from memory.
 
         Neither a retiring nor an inactive version gets a new request. Added in 0.2.
         """
-        return self._hot.version_state(tsv)
+        return self._parts.hot.version_state(tsv)
 
     def live_alternatives(self, handler: str) -> list[str]:
         """The handler's routed versions, newest first, from memory (for a 410). Added in 0.2."""
-        return self._hot.live_alternatives(handler)
+        return self._parts.hot.live_alternatives(handler)
 
     def view_generation(self) -> int:
         """The state generation the in-memory view was built from (changes after a refresh)."""
-        return self._hot.view_generation()
+        return self._parts.hot.view_generation()
 
     def latest_live(self, handler: str) -> str | None:
         """The newest live version of a handler (from memory), or None."""
-        return self._hot.latest_live(handler)
+        return self._parts.hot.latest_live(handler)
 
     def handlers(self) -> list[str]:
         """Every handler path with at least one defined version."""
-        return self._hot.handlers()
+        return self._parts.hot.handlers()
 
     def schema_usage(self, name: str) -> list[str]:
         """Live TSVs that need the schema (from memory)."""
-        return self._hot.schema_usage(name)
+        return self._parts.hot.schema_usage(name)
 
     def active_schemas(self) -> list[str]:
         """Names of the applied schemas, in definition order (from memory, no I/O).
@@ -780,29 +651,29 @@ class Timescape:
         A schema the state knows but the definitions no longer name comes last, sorted.
         Added in 0.5.
         """
-        return self._hot.active_schemas()
+        return self._parts.hot.active_schemas()
 
     def version_tags(self, tsv: str) -> list[str]:
         """The tags on a version now, declared and runtime ones, sorted (from memory).
 
         Added in 0.5.
         """
-        return self._hot.version_tags(tsv)
+        return self._parts.hot.version_tags(tsv)
 
     def active_versions(self, handler: str | None = None) -> list[Version]:
         """Live versions (from memory), oldest first per handler."""
-        return self._hot.active_versions(handler)
+        return self._parts.hot.active_versions(handler)
 
     def record_request(self, tsv: str) -> None:
         """Count one request for a version, in memory (flushed by :meth:`flush_usage`)."""
-        self._hot.record_request(tsv)
+        self._parts.hot.record_request(tsv)
 
     def flush_usage(self) -> int:
         """Write the request counters gathered since the last flush; return how many versions.
 
         Increments are relative (``count = count + n``), so instances never overwrite each other.
         """
-        return self._hot.flush_usage()
+        return self._parts.hot.flush_usage()
 
     # -- reports, read-only (engine.inspection) -------------------------------------------------
 
@@ -812,7 +683,7 @@ class Timescape:
         Raises:
             UnknownRefError: For an unknown schema.
         """
-        return self._inspection.are_compatible(schema_a, schema_b)
+        return self._parts.inspection.are_compatible(schema_a, schema_b)
 
     def compatibility(self, schema_a: str, schema_b: str) -> tuple[bool, str]:
         """Whether versions on ``schema_b`` keep working once ``schema_a`` is applied, and why.
@@ -824,11 +695,11 @@ class Timescape:
         Raises:
             UnknownRefError: For an unknown schema.
         """
-        return self._inspection.compatibility(schema_a, schema_b)
+        return self._parts.inspection.compatibility(schema_a, schema_b)
 
     def schemas(self) -> list[SchemaInfo]:
         """Every schema with status, usage and checksums (read-only, no lock)."""
-        return self._inspection.schemas()
+        return self._parts.inspection.schemas()
 
     def schema_rows(self, *, iso_times: bool = False) -> list[tuple[Any, ...]]:
         """:meth:`schemas` as plain tuples, each :class:`SchemaInfo`'s fields in their order.
@@ -844,7 +715,7 @@ class Timescape:
         Returns:
             One tuple per schema, as :meth:`schemas` orders them.
         """
-        return self._inspection.schema_rows(iso_times=iso_times)
+        return self._parts.inspection.schema_rows(iso_times=iso_times)
 
     def schema_info(self, name: str) -> SchemaInfo:
         """One schema's details.
@@ -852,11 +723,11 @@ class Timescape:
         Raises:
             UnknownRefError: For an unknown schema.
         """
-        return self._inspection.schema_info(name)
+        return self._parts.inspection.schema_info(name)
 
     def versions(self, *, handler: str | None = None) -> list[VersionInfo]:
         """Every version with status, tags and counters (read-only, no lock)."""
-        return self._inspection.versions(handler=handler)
+        return self._parts.inspection.versions(handler=handler)
 
     def version_rows(
         self, *, handler: str | None = None, iso_times: bool = False
@@ -876,15 +747,15 @@ class Timescape:
         Returns:
             One tuple per version, as :meth:`versions` orders them.
         """
-        return self._inspection.version_rows(handler=handler, iso_times=iso_times)
+        return self._parts.inspection.version_rows(handler=handler, iso_times=iso_times)
 
     def history(self, *, limit: int = 50) -> list[Event]:
         """The event log, newest first (read-only)."""
-        return self._inspection.history(limit=limit)
+        return self._parts.inspection.history(limit=limit)
 
     def stats(self) -> Stats:
         """Counts by status (read-only)."""
-        return self._inspection.stats()
+        return self._parts.inspection.stats()
 
     def verify(self) -> VerifyReport:
         """Check the database against the definitions without changing anything.
@@ -894,8 +765,8 @@ class Timescape:
         live versions whose schemas are not applied, and damaged state tables; the report's
         ``ok`` is False when anything needs attention.
         """
-        return self._inspection.verify()
+        return self._parts.inspection.verify()
 
     def dry_run_statements(self, plan: Plan) -> list[str]:
         """The SQL a plan would send, in order (for rendering)."""
-        return self._inspection.dry_run_statements(plan)
+        return self._parts.inspection.dry_run_statements(plan)

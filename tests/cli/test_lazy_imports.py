@@ -54,10 +54,11 @@ def report():
 main()
 """
 
-# Modules of other commands, of changing operations (the watchdog), of serving (the listener), of
-# Python steps and of error messages (line numbers), OpenSSL (uuid: click imports it), the other
-# databases' drivers, the TOML parser (the project comes from its cache), click, and logging (the
-# masked handler is installed only once a record could be shown: timescape._log).
+# Modules of other commands (verify's checks), of changing operations (the watchdog), of serving
+# (the listener), of Python steps and of error messages (line numbers), OpenSSL (uuid: click
+# imports it), the other databases' drivers, the TOML parser (the project comes from its cache),
+# click, and logging (the masked handler is installed only once a record could be shown:
+# timescape._log).
 _NOT_FOR_READS = (
     "MySQLdb",
     "_hashlib",
@@ -78,6 +79,7 @@ _NOT_FOR_READS = (
     "timescape.execution.executor",
     "timescape.execution.steps",
     "timescape.execution.stepwise",
+    "timescape.execution.verification",
     "timescape.executor",
     "timescape.project._lines",
     "timescape.project.steps",

@@ -1,7 +1,8 @@
 """What the facade owns: the parts that run plans, recover from crashes and report.
 
 Composition, not mixins: the :class:`~timescape.Timescape` facade holds these parts as attributes,
-each built with the collaborators it uses (never the facade), and delegates to them.
+each built with the collaborators it uses (never the facade), and delegates to them;
+``assembly`` builds and wires them (:class:`~timescape.engine.assembly.Parts`).
 ``connection``: the backend, the state store and their error boundary; ``definitions``: the
 registered schemas and versions; ``callbacks``; ``hotpath``: the in-memory view; ``runner``: the
 locked run of a change; ``changes``: activate, deactivate, apply, roll back; ``inspection``: the

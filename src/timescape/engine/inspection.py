@@ -18,7 +18,6 @@ from timescape.engine.definitions import Definitions
 from timescape.engine.hotpath import HotPath
 from timescape.errors import UnknownRefError
 from timescape.execution.recovery import Recovery
-from timescape.execution.verification import verify_state
 from timescape.model._record import maker
 from timescape.model.moment import iso
 from timescape.model.plan import Judge, Plan, compatibility
@@ -191,6 +190,9 @@ class Inspection:
 
     def verify(self) -> VerifyReport:
         """Check the database against the definitions without changing anything."""
+        # Imported here: the listings share this class and never verify (issue 14: start-up).
+        from timescape.execution.verification import verify_state  # noqa: PLC0415
+
         catalog = self._definitions.catalog
         with self._mutex, self._connection.boundary():
             self._connection.backend.connect()
