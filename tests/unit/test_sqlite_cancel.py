@@ -138,3 +138,42 @@ def test_python_step_times_out_with_rows_unread__nothing_left_and_connection_kep
         kinds = [row[0] for row in conn.execute("SELECT kind FROM timescape_events ORDER BY id")]
     assert kinds[-1] == "schema_failed"
     assert isinstance(error, MigrationTimeoutError)
+
+
+def test_python_step_keeps_its_own_raw_cursor_with_rows_unread__timeout_leaves_no_lock(
+    tmp_path: Path,
+) -> None:
+    """The step's own cursor, still open in its frame, which the error's traceback keeps alive.
+
+    Until the failed step's locals were released, the ROLLBACK after the cancel was itself
+    cancelled (the cursor's statement was still open), the connection was dropped with the
+    write lock held by that statement, and the failure could not even be recorded: the schema
+    showed ``interrupted`` and other writers found the database locked while the error lived.
+    """
+    path = tmp_path / "app.db"
+    ts = Timescape(f"sqlite:///{path}", migration_timeout=0.3, base_dir=tmp_path)
+    endless = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    )
+
+    def reads_then_spins(conn: Any) -> None:
+        raw = conn.raw
+        raw.execute("CREATE TABLE own (id INTEGER)")
+        cursor = raw.execute("SELECT 1 UNION ALL SELECT 2")
+        assert cursor.fetchone() == (1,)  # one row of two read: its statement stays open
+        raw.execute(endless).fetchone()  # cancelled by the timeout
+
+    ts.add_schema("own", [reads_then_spins], ["DROP TABLE own"])
+    tsv = ts.add_version("/api/x", "2025-01-01T00:00:00Z", "own")
+    with pytest.raises(MigrationTimeoutError) as raised:
+        ts.activate(tsv)
+
+    error = raised.value  # kept alive on purpose, with its traceback
+    assert _write_lock_problem(path) is None
+    assert "own" not in _tables(path)
+    assert ts.schema_info("own").status == "failed"
+    ts.close()
+    with sqlite3.connect(path) as conn:
+        kinds = [row[0] for row in conn.execute("SELECT kind FROM timescape_events ORDER BY id")]
+    assert kinds[-1] == "schema_failed"
+    assert "timed out" in str(error)

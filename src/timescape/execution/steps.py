@@ -60,6 +60,33 @@ class MigrationConnection:
         return self._backend.query(sql, params)
 
 
+def _release_finished_frames(exc: BaseException) -> None:
+    """Drop the locals of the finished frames ``exc`` (and its causes) went through.
+
+    Why: a failed Python step's frames live on in the error's traceback, and with them what
+    they held, such as a cursor of the step's own with rows it never read. On SQLite that
+    cursor's statement stays open, and while one is open a cancel (``sqlite3_interrupt``) stays
+    in force for every statement the connection starts: the ROLLBACK after a timeout was
+    cancelled too, the connection was dropped as broken while that statement kept its write
+    lock, and the failure could not be recorded until the error was garbage collected. The
+    traceback still names every file, line and function; only the values of the locals go.
+    A frame still running (the caller's own) is left as it is.
+
+    Args:
+        exc: The exception the step raised.
+    """
+    seen: set[int] = set()
+    pending: BaseException | None = exc
+    while pending is not None and id(pending) not in seen:
+        seen.add(id(pending))
+        tb = pending.__traceback__
+        while tb is not None:
+            with contextlib.suppress(RuntimeError):  # a frame still executing
+                tb.tb_frame.clear()
+            tb = tb.tb_next
+        pending = pending.__cause__ or pending.__context__
+
+
 def no_fault(point: str) -> None:
     """A fault point when none is configured (then no point's name is even built)."""
 
@@ -150,6 +177,8 @@ class StepRunner:
             else:
                 changes_session = self._send(step, deadline)
         except BaseException as exc:
+            if step.is_callable:
+                _release_finished_frames(exc)
             failure = self._failure(action, step, exc)
             if failure is None:
                 raise
