@@ -54,11 +54,11 @@ def report():
 main()
 """
 
-# Modules of other commands (verify's checks), of changing operations (the watchdog), of serving
-# (the listener), of Python steps and of error messages (line numbers), OpenSSL (uuid: click
-# imports it), the other databases' drivers, the TOML parser (the project comes from its cache),
-# click, and logging (the masked handler is installed only once a record could be shown:
-# timescape._log).
+# Modules of other commands (verify's checks and findings), of changing operations (the
+# watchdog), of serving (the listener), of Python steps and of error messages (line numbers),
+# OpenSSL (uuid: click imports it), the other databases' drivers, the TOML parser (the project
+# comes from its cache), click, and logging (the masked handler is installed only once a record
+# could be shown: timescape._log).
 _NOT_FOR_READS = (
     "MySQLdb",
     "_hashlib",
@@ -83,6 +83,7 @@ _NOT_FOR_READS = (
     "timescape.executor",
     "timescape.project._lines",
     "timescape.project.steps",
+    "timescape.reports.problem",
     "timescape.store.backends.mysql",
     "timescape.store.backends.postgresql",
     "timescape.store.breakers",

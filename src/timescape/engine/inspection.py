@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import starmap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timescape.engine.connection import Connection
 from timescape.engine.definitions import Definitions
@@ -26,7 +26,6 @@ from timescape.model.usage import UsagePolicy
 from timescape.reports import (
     SchemaInfo,
     Stats,
-    VerifyReport,
     VersionInfo,
     build_stats,
     schema_rows,
@@ -35,6 +34,9 @@ from timescape.reports import (
     version_rows,
 )
 from timescape.store.state import Event
+
+if TYPE_CHECKING:
+    from timescape.reports import VerifyReport
 
 __all__ = ["Inspection"]
 
