@@ -19,6 +19,7 @@ record that could be emitted, and a listing that logs nothing never imports :mod
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,8 +35,38 @@ INFO = 20
 _WARNING = 30
 _ERROR = 40
 
-_pending: Callable[[], None] | None = None
-"""The configuration to run before a lazy logger next reaches :mod:`logging` (None: nothing)."""
+
+class _Deferred:
+    """The configuration waiting for the first record that could be emitted, and its lock.
+
+    The lock is held while the configuration runs: a thread logging meanwhile (a served
+    dashboard) waits for it, then finds it done. It is re-entrant, so a configuration that
+    itself logs goes on instead of waiting for itself.
+    """
+
+    __slots__ = ("configure", "lock", "running")
+
+    def __init__(self) -> None:
+        self.configure: Callable[[], None] | None = None
+        self.lock = threading.RLock()
+        self.running = False
+
+    def run(self) -> None:
+        """Run the configuration once (every other caller returns once it is done)."""
+        with self.lock:
+            configure = self.configure
+            if configure is None or self.running:  # done already, or asked from inside it
+                return
+            self.running = True
+            try:
+                configure()
+            finally:
+                self.running = False
+                if self.configure is configure:  # pending until now: other threads waited
+                    self.configure = None
+
+
+_deferred = _Deferred()
 
 
 def configure_before_first_record(configure: Callable[[], None] | None) -> None:
@@ -51,15 +82,7 @@ def configure_before_first_record(configure: Callable[[], None] | None) -> None:
         configure: The function to run (it may import :mod:`logging`), or None to withdraw the
             one registered before (the CLI does once its command is over).
     """
-    global _pending  # noqa: PLW0603 - one process-wide hook, like logging's own configuration
-    _pending = configure
-
-
-def _configure_pending() -> None:
-    global _pending
-    configure, _pending = _pending, None
-    if configure is not None:
-        configure()
+    _deferred.configure = configure
 
 
 class LazyLogger:
@@ -83,8 +106,8 @@ class LazyLogger:
     @property
     def logger(self) -> logging.Logger:
         """The real logger (imports :mod:`logging`); looked up once, as at import before."""
-        if _pending is not None:
-            _configure_pending()
+        if _deferred.configure is not None:
+            _deferred.run()
         logger = self._logger
         if logger is None:
             import logging  # noqa: PLC0415 - the point of this module
@@ -102,7 +125,8 @@ class LazyLogger:
             What ``logging.getLogger(name).isEnabledFor(level)`` returns.
         """
         logger = self._logger
-        if logger is None or _pending is not None:  # asked per statement: the common case first
+        # Asked per statement: the common case (nothing set up, nothing pending) first.
+        if logger is None or _deferred.configure is not None:
             if level < _WARNING and "logging" not in sys.modules:
                 return False
             logger = self.logger

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -126,3 +128,41 @@ def test_configure_before_first_record__withdrawn__never_runs() -> None:
     configure_before_first_record(None)
     LazyLogger("timescape.test.withdrawn").warning("shown by the last resort or caplog")
     assert calls == []
+
+
+def test_configure_before_first_record__two_threads_log_at_once__runs_once_before_both() -> None:
+    """A served dashboard logs from its threads: the handler is installed once, before either."""
+    logger = logging.getLogger("timescape.test.threads")
+    shown: list[str] = []
+    calls: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            shown.append(record.getMessage())
+
+    handler = Collect()
+
+    def configure() -> None:
+        calls.append(threading.current_thread().name)
+        time.sleep(0.1)  # the other thread logs meanwhile: it must wait for the handler
+        logger.addHandler(handler)
+
+    log = LazyLogger("timescape.test.threads")
+    both = threading.Barrier(2)
+
+    def work() -> None:
+        both.wait()
+        log.warning("from %s", threading.current_thread().name)
+
+    threads = [threading.Thread(target=work, name=f"worker-{i}") for i in range(2)]
+    configure_before_first_record(configure)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=5)
+    finally:
+        configure_before_first_record(None)
+        logger.removeHandler(handler)
+    assert len(calls) == 1
+    assert sorted(shown) == ["from worker-0", "from worker-1"]
