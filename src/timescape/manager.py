@@ -154,6 +154,8 @@ class Timescape:
             infer_compatibility=lambda: self.infer_compatibility,
             policy=lambda: self.usage_policy,
         )
+        # Asked per request (resolve, is_version_active, record_request): one lookup, not two.
+        self._hot = self._parts.hot
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -591,7 +593,7 @@ class Timescape:
 
     def refresh(self) -> bool:
         """Reload the view if another process changed the state (one cheap query); True if so."""
-        return self._parts.hot.refresh()
+        return self._hot.refresh()
 
     def resolve(self, ref: str | None = None, handler: str | None = None) -> str:
         """Resolve a ref (TSV, tag, timestamp, ``latest`` or None) to a TSV, from memory.
@@ -601,49 +603,49 @@ class Timescape:
         Raises:
             UnknownRefError: When nothing (or several things) match.
         """
-        return self._parts.hot.resolve(ref, handler)
+        return self._hot.resolve(ref, handler)
 
     def is_schema_active(self, name: str) -> bool:
         """True when the schema is applied (from memory)."""
-        return self._parts.hot.is_schema_active(name)
+        return self._hot.is_schema_active(name)
 
     def is_version_active(self, tsv: str) -> bool:
         """True when the version is live and routed (from memory; False while retiring)."""
-        return self._parts.hot.is_version_active(tsv)
+        return self._hot.is_version_active(tsv)
 
     def view(self) -> View:
         """The immutable in-memory view that serving builds its routing tables from.
 
         Read from the database only if none is loaded yet. Added in 0.2.
         """
-        return self._parts.hot.view()
+        return self._hot.view()
 
     def version_state(self, tsv: str) -> str:
         """``"live"``, ``"retiring"`` or ``"inactive"`` (also for an unknown TSV), from memory.
 
         Neither a retiring nor an inactive version gets a new request. Added in 0.2.
         """
-        return self._parts.hot.version_state(tsv)
+        return self._hot.version_state(tsv)
 
     def live_alternatives(self, handler: str) -> list[str]:
         """The handler's routed versions, newest first, from memory (for a 410). Added in 0.2."""
-        return self._parts.hot.live_alternatives(handler)
+        return self._hot.live_alternatives(handler)
 
     def view_generation(self) -> int:
         """The state generation the in-memory view was built from (changes after a refresh)."""
-        return self._parts.hot.view_generation()
+        return self._hot.view_generation()
 
     def latest_live(self, handler: str) -> str | None:
         """The newest live version of a handler (from memory), or None."""
-        return self._parts.hot.latest_live(handler)
+        return self._hot.latest_live(handler)
 
     def handlers(self) -> list[str]:
         """Every handler path with at least one defined version."""
-        return self._parts.hot.handlers()
+        return self._hot.handlers()
 
     def schema_usage(self, name: str) -> list[str]:
         """Live TSVs that need the schema (from memory)."""
-        return self._parts.hot.schema_usage(name)
+        return self._hot.schema_usage(name)
 
     def active_schemas(self) -> list[str]:
         """Names of the applied schemas, in definition order (from memory, no I/O).
@@ -651,29 +653,29 @@ class Timescape:
         A schema the state knows but the definitions no longer name comes last, sorted.
         Added in 0.5.
         """
-        return self._parts.hot.active_schemas()
+        return self._hot.active_schemas()
 
     def version_tags(self, tsv: str) -> list[str]:
         """The tags on a version now, declared and runtime ones, sorted (from memory).
 
         Added in 0.5.
         """
-        return self._parts.hot.version_tags(tsv)
+        return self._hot.version_tags(tsv)
 
     def active_versions(self, handler: str | None = None) -> list[Version]:
         """Live versions (from memory), oldest first per handler."""
-        return self._parts.hot.active_versions(handler)
+        return self._hot.active_versions(handler)
 
     def record_request(self, tsv: str) -> None:
         """Count one request for a version, in memory (flushed by :meth:`flush_usage`)."""
-        self._parts.hot.record_request(tsv)
+        self._hot.record_request(tsv)
 
     def flush_usage(self) -> int:
         """Write the request counters gathered since the last flush; return how many versions.
 
         Increments are relative (``count = count + n``), so instances never overwrite each other.
         """
-        return self._parts.hot.flush_usage()
+        return self._hot.flush_usage()
 
     # -- reports, read-only (engine.inspection) -------------------------------------------------
 
